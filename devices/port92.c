@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "devices/port92.h"
+
+#define PORT92_RESET 0x01
+#define PORT92_A20   0x02
+
+void port92_init(struct port92 *p, const struct machine_events *ev)
+{
+	p->events = *ev;
+	p->value = 0;
+}
+
+void port92_reset(void *opaque)
+{
+	struct port92 *p = opaque;
+
+	__atomic_store_n(&p->value, 0, __ATOMIC_RELAXED);
+}
+
+static uint64_t port92_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct port92 *p = opaque;
+
+	(void)offset;
+	(void)size;
+	return __atomic_load_n(&p->value, __ATOMIC_RELAXED);
+}
+
+static void port92_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	struct port92 *p = opaque;
+	uint8_t old = __atomic_exchange_n(&p->value, (uint8_t)(value & (PORT92_A20 | PORT92_RESET)),
+					  __ATOMIC_RELAXED);
+
+	(void)offset;
+	(void)size;
+	if (!(old & PORT92_RESET) && (value & PORT92_RESET))
+		p->events.reset(p->events.opaque);
+}
+
+const struct bus_ops port92_bus_ops = {
+	.read = port92_read,
+	.write = port92_write,
+};

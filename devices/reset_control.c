@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "devices/reset_control.h"
+
+#include <stdatomic.h>
+
+#define RCR_SYS_RST 0x02
+#define RCR_RST_CPU 0x04
+#define RCR_FULL_RST 0x08
+
+void reset_control_init(struct reset_control *rc, const struct machine_events *ev)
+{
+	rc->events = *ev;
+	rc->value = 0;
+}
+
+void reset_control_reset(void *opaque)
+{
+	struct reset_control *rc = opaque;
+
+	__atomic_store_n(&rc->value, 0, __ATOMIC_RELAXED);
+}
+
+static uint64_t reset_control_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct reset_control *rc = opaque;
+
+	(void)offset;
+	(void)size;
+	return __atomic_load_n(&rc->value, __ATOMIC_RELAXED);
+}
+
+static void reset_control_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	struct reset_control *rc = opaque;
+
+	(void)offset;
+	(void)size;
+	__atomic_store_n(&rc->value, (uint8_t)(value & (RCR_SYS_RST | RCR_FULL_RST)),
+			 __ATOMIC_RELAXED);
+	if (value & RCR_RST_CPU)
+		rc->events.reset(rc->events.opaque);
+}
+
+const struct bus_ops reset_control_bus_ops = {
+	.read = reset_control_read,
+	.write = reset_control_write,
+};

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The PIIX3 reset control register at port 0xcf9: a write with bit 2
+ * (RST_CPU) set resets the machine; bits 1 (SYS_RST) and 3 (full reset)
+ * are kept and read back.
+ */
+#ifndef MINIVMM_RESET_CONTROL_H
+#define MINIVMM_RESET_CONTROL_H
+
+#include "vmm/bus.h"
+#include "vmm/machine_events.h"
+
+struct reset_control {
+	struct machine_events events;
+	uint8_t value;
+};
+
+void reset_control_init(struct reset_control *rc, const struct machine_events *ev);
+void reset_control_reset(void *rc);
+extern const struct bus_ops reset_control_bus_ops; /* opaque: struct reset_control * */
+
+#endif

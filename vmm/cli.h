@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The command line, parsed into a plain configuration. */
+#ifndef MINIVMM_CLI_H
+#define MINIVMM_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_MAX_CPUS 64
+#define CLI_DEFAULT_MEMORY (512ULL << 20)
+#define CLI_MIN_MEMORY (2ULL << 20)
+#define CLI_MAX_MEMORY (1ULL << 40)
+
+enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+enum stats_mode { STATS_OFF, STATS_TABLE, STATS_JSON };
+
+struct vm_config {
+	const char *bios;
+	uint64_t memory;
+	unsigned cpus;
+	enum serial_mode serial;
+	const char *serial_path;
+	bool debug_exit;
+	bool no_reboot;
+	enum stats_mode stats;
+	const char *stats_path;
+	const char *kernel, *initrd, *append;
+};
+
+enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };
+
+/* Parses argv into cfg (defaults first).  --help and --version print to out
+ * and give CLI_EXIT_OK; a bad option prints one line naming the problem to
+ * err and gives CLI_ERROR (exit status 2). */
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err);
+
+/* "512M", "2G", "1048576", "64K": bytes, or -1 on a malformed or
+ * overflowing size. */
+int cli_parse_size(const char *s, uint64_t *bytes);
+
+#endif

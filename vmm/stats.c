@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "vmm/stats.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct exit_stats *stats_new(void)
+{
+	return calloc(1, sizeof(struct exit_stats));
+}
+
+void stats_free(struct exit_stats *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < 65536; i++)
+		free(s->pio[i]);
+	for (unsigned i = 0; i <= BUS_MAX_REGIONS; i++)
+		free(s->mmio[i]);
+	free(s);
+}
+
+static unsigned hist_bucket(uint64_t ns)
+{
+	unsigned b = ns ? 63 - (unsigned)__builtin_clzll(ns) : 0;
+
+	return b < STATS_HIST_BUCKETS ? b : STATS_HIST_BUCKETS - 1;
+}
+
+void stats_record(struct stat_bucket *b, uint64_t ns)
+{
+	b->count++;
+	b->total_ns += ns;
+	if (ns > b->max_ns)
+		b->max_ns = ns;
+	b->hist[hist_bucket(ns)]++;
+}
+
+void stats_exit(struct exit_stats *s, unsigned reason, uint64_t ns)
+{
+	stats_record(&s->reason[reason < STATS_MAX_REASON ? reason : STATS_MAX_REASON], ns);
+}
+
+static struct io_stat *io_slot(struct io_stat **slot)
+{
+	if (!*slot) {
+		*slot = calloc(1, sizeof(**slot));
+		if (*slot)
+			(*slot)->region = BUS_UNCLAIMED;
+	}
+	return *slot;
+}
+
+static void io_record(struct io_stat *st, bool write, int region, uint64_t ns)
+{
+	if (!st)
+		return; /* out of memory: drop the sample rather than the exit */
+	stats_record(&st->time, ns);
+	if (write)
+		st->writes++;
+	else
+		st->reads++;
+	if (region == BUS_UNCLAIMED)
+		st->unclaimed++;
+	else
+		st->region = region;
+}
+
+void stats_pio(struct exit_stats *s, uint16_t port, bool write, int region, uint64_t ns)
+{
+	io_record(io_slot(&s->pio[port]), write, region, ns);
+}
+
+void stats_mmio(struct exit_stats *s, int region, bool write, uint64_t ns)
+{
+	unsigned idx = region >= 0 && region < BUS_MAX_REGIONS ? (unsigned)region : BUS_MAX_REGIONS;
+
+	io_record(io_slot(&s->mmio[idx]), write, region, ns);
+}
+
+static void bucket_merge(struct stat_bucket *d, const struct stat_bucket *s)
+{
+	d->count += s->count;
+	d->total_ns += s->total_ns;
+	if (s->max_ns > d->max_ns)
+		d->max_ns = s->max_ns;
+	for (unsigned i = 0; i < STATS_HIST_BUCKETS; i++)
+		d->hist[i] += s->hist[i];
+}
+
+static void io_merge(struct io_stat **d, const struct io_stat *s)
+{
+	struct io_stat *t;
+
+	if (!s || !(t = io_slot(d)))
+		return;
+	bucket_merge(&t->time, &s->time);
+	t->reads += s->reads;
+	t->writes += s->writes;
+	t->unclaimed += s->unclaimed;
+	if (s->region != BUS_UNCLAIMED)
+		t->region = s->region;
+}
+
+void stats_merge(struct exit_stats *dst, const struct exit_stats *src)
+{
+	for (unsigned i = 0; i <= STATS_MAX_REASON; i++)
+		bucket_merge(&dst->reason[i], &src->reason[i]);
+	for (unsigned i = 0; i < 65536; i++)
+		io_merge(&dst->pio[i], src->pio[i]);
+	for (unsigned i = 0; i <= BUS_MAX_REGIONS; i++)
+		io_merge(&dst->mmio[i], src->mmio[i]);
+	dst->interrupted += src->interrupted;
+}
+
+static const char *const reason_names[] = {
+	[KVM_EXIT_UNKNOWN] = "unknown",
+	[KVM_EXIT_EXCEPTION] = "exception",
+	[KVM_EXIT_IO] = "io",
+	[KVM_EXIT_HYPERCALL] = "hypercall",
+	[KVM_EXIT_DEBUG] = "debug",
+	[KVM_EXIT_HLT] = "hlt",
+	[KVM_EXIT_MMIO] = "mmio",
+	[KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window_open",
+	[KVM_EXIT_SHUTDOWN] = "shutdown",
+	[KVM_EXIT_FAIL_ENTRY] = "fail_entry",
+	[KVM_EXIT_INTR] = "intr",
+	[KVM_EXIT_SET_TPR] = "set_tpr",
+	[KVM_EXIT_TPR_ACCESS] = "tpr_access",
+	[KVM_EXIT_NMI] = "nmi",
+	[KVM_EXIT_INTERNAL_ERROR] = "internal_error",
+	[KVM_EXIT_OSI] = "osi",
+	[KVM_EXIT_PAPR_HCALL] = "papr_hcall",
+	[KVM_EXIT_WATCHDOG] = "watchdog",
+	[KVM_EXIT_EPR] = "epr",
+	[KVM_EXIT_SYSTEM_EVENT] = "system_event",
+	[KVM_EXIT_IOAPIC_EOI] = "ioapic_eoi",
+	[KVM_EXIT_HYPERV] = "hyperv",
+};
+
+const char *stats_reason_name(unsigned reason)
+{
+	if (reason < sizeof(reason_names) / sizeof(reason_names[0]) && reason_names[reason])
+		return reason_names[reason];
+	return "other";
+}
+
+/* Upper bound (ns) of the histogram bucket holding the given quantile. */
+static uint64_t quantile_ns(const struct stat_bucket *b, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)b->count), seen = 0;
+
+	for (unsigned i = 0; i < STATS_HIST_BUCKETS; i++) {
+		seen += b->hist[i];
+		if (seen > want)
+			return (2ULL << i) < b->max_ns ? (2ULL << i) : b->max_ns;
+	}
+	return b->max_ns;
+}
+
+static void print_row(FILE *f, const char *name, const char *extra, const struct stat_bucket *b)
+{
+	fprintf(f, "  %-28s %-14s %10llu %12.3f %9.2f %9.2f %10.2f\n", name, extra,
+		(unsigned long long)b->count, (double)b->total_ns / 1e6,
+		b->count ? (double)b->total_ns / (double)b->count / 1e3 : 0.0,
+		(double)quantile_ns(b, 0.99) / 1e3, (double)b->max_ns / 1e3);
+}
+
+static const char *region_name(const struct bus *bus, const struct io_stat *st)
+{
+	if (st->unclaimed && st->unclaimed == st->reads + st->writes)
+		return "unclaimed";
+	return bus ? bus_region_name(bus, st->region) : "?";
+}
+
+void stats_print_table(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
+		       FILE *f)
+{
+	static const char head[] = "  %-28s %-14s %10s %12s %9s %9s %10s\n";
+	char name[40], extra[32];
+
+	fprintf(f, "\nminivmm: VM exits (time is what minivmm spent handling each exit)\n");
+	fprintf(f, head, "reason", "", "count", "total ms", "avg us", "p99<= us", "max us");
+	for (unsigned i = 0; i <= STATS_MAX_REASON; i++)
+		if (s->reason[i].count)
+			print_row(f, i < STATS_MAX_REASON ? stats_reason_name(i) : ">=64", "",
+				  &s->reason[i]);
+	fprintf(f, "  KVM_RUN interrupted by kicks: %llu\n", (unsigned long long)s->interrupted);
+
+	fprintf(f, head, "port I/O by port", "device", "count", "total ms", "avg us", "p99<= us",
+		"max us");
+	for (unsigned p = 0; p < 65536; p++) {
+		const struct io_stat *st = s->pio[p];
+
+		if (!st)
+			continue;
+		snprintf(name, sizeof(name), "0x%04x (r %llu, w %llu)", p,
+			 (unsigned long long)st->reads, (unsigned long long)st->writes);
+		snprintf(extra, sizeof(extra), "%s", region_name(pio, st));
+		print_row(f, name, extra, &st->time);
+	}
+	fprintf(f, head, "MMIO by region", "", "count", "total ms", "avg us", "p99<= us", "max us");
+	for (unsigned i = 0; i <= BUS_MAX_REGIONS; i++) {
+		const struct io_stat *st = s->mmio[i];
+
+		if (!st)
+			continue;
+		snprintf(name, sizeof(name), "%s (r %llu, w %llu)",
+			 i < BUS_MAX_REGIONS && mmio ? bus_region_name(mmio, (int)i) : "unclaimed",
+			 (unsigned long long)st->reads, (unsigned long long)st->writes);
+		print_row(f, name, "", &st->time);
+	}
+}
+
+static json_t *bucket_json(const struct stat_bucket *b)
+{
+	json_t *hist = json_array();
+
+	/* Histogram as [upper bound ns, count] pairs for the non-empty buckets. */
+	for (unsigned i = 0; i < STATS_HIST_BUCKETS; i++)
+		if (b->hist[i])
+			json_array_append_new(hist, json_pack("[I,I]", (json_int_t)(2ULL << i),
+							      (json_int_t)b->hist[i]));
+	return json_pack("{s:I,s:I,s:I,s:o}", "count", (json_int_t)b->count, "total_ns",
+			 (json_int_t)b->total_ns, "max_ns", (json_int_t)b->max_ns, "histogram_log2_ns",
+			 hist);
+}
+
+static json_t *io_json(const struct io_stat *st, const char *region)
+{
+	json_t *o = bucket_json(&st->time);
+
+	json_object_set_new(o, "reads", json_integer((json_int_t)st->reads));
+	json_object_set_new(o, "writes", json_integer((json_int_t)st->writes));
+	json_object_set_new(o, "unclaimed", json_integer((json_int_t)st->unclaimed));
+	json_object_set_new(o, "device", json_string(region));
+	return o;
+}
+
+int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
+		     const char *path)
+{
+	json_t *root = json_object(), *reasons = json_object(), *ports = json_object(),
+	       *regions = json_object();
+	char key[16];
+	int ret;
+
+	for (unsigned i = 0; i <= STATS_MAX_REASON; i++)
+		if (s->reason[i].count)
+			json_object_set_new(reasons, i < STATS_MAX_REASON ? stats_reason_name(i) : ">=64",
+					    bucket_json(&s->reason[i]));
+	for (unsigned p = 0; p < 65536; p++) {
+		if (!s->pio[p])
+			continue;
+		snprintf(key, sizeof(key), "0x%04x", p);
+		json_object_set_new(ports, key, io_json(s->pio[p], region_name(pio, s->pio[p])));
+	}
+	for (unsigned i = 0; i <= BUS_MAX_REGIONS; i++) {
+		const char *name;
+
+		if (!s->mmio[i])
+			continue;
+		name = i < BUS_MAX_REGIONS && mmio ? bus_region_name(mmio, (int)i) : "unclaimed";
+		json_object_set_new(regions, name, io_json(s->mmio[i], name));
+	}
+	json_object_set_new(root, "exits", reasons);
+	json_object_set_new(root, "pio", ports);
+	json_object_set_new(root, "mmio", regions);
+	json_object_set_new(root, "interrupted", json_integer((json_int_t)s->interrupted));
+	ret = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(root);
+	return ret ? -EIO : 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * VM-exit statistics for research: every exit counted by reason, port I/O by
+ * port and MMIO by bus region, each with the time minivmm spent handling it
+ * (total, max and a log2 histogram).  Each vCPU owns one struct exit_stats,
+ * so the hot path takes no lock; the tables are merged at exit.
+ */
+#ifndef MINIVMM_STATS_H
+#define MINIVMM_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "vmm/bus.h"
+
+#define STATS_HIST_BUCKETS 40 /* bucket i: [2^i, 2^(i+1)) ns; bucket 0 also holds 0 */
+#define STATS_MAX_REASON 64
+
+struct stat_bucket {
+	uint64_t count;
+	uint64_t total_ns;
+	uint64_t max_ns;
+	uint64_t hist[STATS_HIST_BUCKETS];
+};
+
+struct io_stat {
+	struct stat_bucket time;
+	uint64_t reads, writes, unclaimed;
+	int region; /* bus region id seen last, BUS_UNCLAIMED if none */
+};
+
+struct exit_stats {
+	struct stat_bucket reason[STATS_MAX_REASON + 1]; /* last slot: reasons >= 64 */
+	struct io_stat *pio[65536];			 /* by port, allocated on first use */
+	struct io_stat *mmio[BUS_MAX_REGIONS + 1];	 /* by region id; last slot unclaimed */
+	uint64_t interrupted; /* KVM_RUN returned EINTR (kicks) */
+};
+
+struct exit_stats *stats_new(void);
+void stats_free(struct exit_stats *s);
+
+void stats_record(struct stat_bucket *b, uint64_t ns);
+void stats_exit(struct exit_stats *s, unsigned reason, uint64_t ns);
+void stats_pio(struct exit_stats *s, uint16_t port, bool write, int region, uint64_t ns);
+void stats_mmio(struct exit_stats *s, int region, bool write, uint64_t ns);
+
+/* Adds src into dst (dst may start empty). */
+void stats_merge(struct exit_stats *dst, const struct exit_stats *src);
+
+/* Human-readable table and JSON.  The buses name the regions. */
+void stats_print_table(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
+		       FILE *f);
+int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
+		     const char *path);
+
+const char *stats_reason_name(unsigned reason);
+
+#endif
