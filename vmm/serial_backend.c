@@ -224,3 +224,17 @@ void serial_backend_close(struct serial_backend *s)
 	if (s->in_fd >= 0)
 		fcntl(s->in_fd, F_SETFL, fcntl(s->in_fd, F_GETFL) & ~O_NONBLOCK);
 }
+
+void serial_backend_free(struct serial_backend *s)
+{
+	if (!s)
+		return;
+	serial_backend_close(s);
+	if (serial_active == s)
+		serial_active = NULL;
+	if (s->own_out && s->out_fd >= 0)
+		close(s->out_fd);
+	if (s->ready_fd >= 0)
+		close(s->ready_fd);
+	free(s);
+}

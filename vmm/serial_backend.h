@@ -24,5 +24,6 @@ void serial_backend_attach(struct serial_backend *s, struct uart16550 *uart, voi
 			   void *quit_opaque);
 /* Restores the terminal; safe to call more than once. */
 void serial_backend_close(struct serial_backend *s);
+void serial_backend_free(struct serial_backend *s);
 
 #endif

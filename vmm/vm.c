@@ -535,5 +535,6 @@ void vm_destroy(struct vm *vm)
 		close(vm->event_fd);
 	kvm_close(&vm->kvm);
 	guest_ram_free(&vm->ram);
+	serial_backend_free(vm->serial);
 	event_loop_free(vm->loop);
 }
