@@ -46,10 +46,10 @@ enum {
 #define IIR_CTI	   0x0c
 #define IIR_FIFO   0xc0
 
-#define FCR_ENABLE    0x01
-#define FCR_CLEAR_RX  0x02
-#define FCR_CLEAR_TX  0x04
-#define FCR_TRIGGER   0xc0
+#define FCR_ENABLE   0x01
+#define FCR_CLEAR_RX 0x02
+#define FCR_CLEAR_TX 0x04
+#define FCR_TRIGGER  0xc0
 
 #define LCR_DLAB 0x80
 
@@ -206,19 +206,22 @@ static uint8_t pending_source(const struct uart16550 *u)
 }
 
 /*
- * On a PC the UART's INTR pin reaches the PIC only through a buffer enabled by
- * the OUT2 output, and in loopback mode OUT2 is disconnected from the pin
- * (it drives DCD internally instead).  Linux's 8250 driver raises OUT2 in
- * startup for exactly this reason ("Most PC uarts need OUT2 raised to enable
- * interrupts") and probes the IRQ by toggling it; DOS programs and Windows'
- * serial.sys set it too.  QEMU does not gate on OUT2, but a guest that relies
- * on getting interrupts without OUT2 would not work on real hardware, so we
- * follow the hardware.
+ * On a PC the UART's interrupt reaches the PIC only while MCR.OUT2 is set
+ * (a tri-state buffer on the old boards, an enable bit in Super I/O chips).
+ * Linux's 8250 driver sets OUT2 in startup for exactly this reason ("Most PC
+ * uarts need OUT2 raised to enable interrupts") and probes the IRQ by
+ * toggling it; DOS programs and Windows' serial.sys set it too.  QEMU does
+ * not gate on OUT2, but a guest that expects interrupts without it would not
+ * work on real hardware, so we follow the hardware.
+ *
+ * Loopback mode does not gate the output here.  On a discrete 8250 the OUT2
+ * pin is forced inactive in loopback, so the PC's buffer would block the
+ * interrupt, but Super I/O parts use the OUT2 bit itself, QEMU delivers
+ * loopback interrupts, and tests (ours and drivers' self-tests) use them.
  */
 static void update_irq(struct uart16550 *u)
 {
-	bool level = pending_source(u) != IIR_NO_INT && (u->mcr & MCR_OUT2) &&
-		     !(u->mcr & MCR_LOOP);
+	bool level = pending_source(u) != IIR_NO_INT && (u->mcr & MCR_OUT2);
 
 	if (level != u->irq_level) {
 		u->irq_level = level;
@@ -432,8 +435,8 @@ static void uart_bus_write(void *opaque, uint64_t offset, uint64_t value, unsign
 }
 
 const struct bus_ops uart16550_bus_ops = {
-	.read = uart_bus_read,
-	.write = uart_bus_write,
+    .read = uart_bus_read,
+    .write = uart_bus_write,
 };
 
 /* I/O thread.  The timer is never deleted, only moved, so an expiry can be

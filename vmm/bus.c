@@ -23,6 +23,7 @@ struct bus_region {
 	void *opaque;
 	char name[32];
 	int id;
+	bool active;
 };
 
 struct bus {
@@ -99,22 +100,35 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_
 		ret = -EEXIST;
 		goto out;
 	}
-	if (bus->nr_all == BUS_MAX_REGIONS) {
-		ret = -ENOSPC;
-		goto out;
+	/* A device moving its range (a BAR write) gets its old region back, so
+	 * ids stay bounded by the number of devices and statistics stay under
+	 * one id however often the guest moves it. */
+	r = NULL;
+	for (unsigned i = 0; i < bus->nr_all; i++) {
+		if (!bus->all[i]->active && bus->all[i]->ops == ops && bus->all[i]->opaque == opaque) {
+			r = bus->all[i];
+			break;
+		}
 	}
-	r = calloc(1, sizeof(*r));
 	if (!r) {
-		ret = -ENOMEM;
-		goto out;
+		if (bus->nr_all == BUS_MAX_REGIONS) {
+			ret = -ENOSPC;
+			goto out;
+		}
+		r = calloc(1, sizeof(*r));
+		if (!r) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		r->id = (int)bus->nr_all;
+		bus->all[bus->nr_all++] = r;
 	}
 	r->base = base;
 	r->len = len;
 	r->ops = ops;
 	r->opaque = opaque;
+	r->active = true;
 	snprintf(r->name, sizeof(r->name), "%s", name ? name : "?");
-	r->id = (int)bus->nr_all;
-	bus->all[bus->nr_all++] = r;
 	memmove(&bus->active[pos + 1], &bus->active[pos],
 		(bus->nr_active - pos) * sizeof(bus->active[0]));
 	bus->active[pos] = r;
@@ -132,6 +146,7 @@ int bus_unregister(struct bus *bus, uint64_t base)
 	pthread_rwlock_wrlock(&bus->lock);
 	for (unsigned i = 0; i < bus->nr_active; i++) {
 		if (bus->active[i]->base == base) {
+			bus->active[i]->active = false;
 			memmove(&bus->active[i], &bus->active[i + 1],
 				(bus->nr_active - i - 1) * sizeof(bus->active[0]));
 			bus->nr_active--;
@@ -152,6 +167,8 @@ static int lookup(struct bus *bus, uint64_t addr, unsigned size, const struct bu
 	int id = BUS_UNCLAIMED;
 	unsigned pos;
 
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return BUS_UNCLAIMED;
 	pthread_rwlock_rdlock(&bus->lock);
 	pos = upper_bound(bus, addr);
 	if (pos > 0) {
@@ -182,7 +199,7 @@ int bus_read(struct bus *bus, uint64_t addr, unsigned size, uint64_t *value)
 	int id = lookup(bus, addr, size, &ops, &opaque, &offset);
 
 	if (id == BUS_UNCLAIMED || !ops->read)
-		*value = size_mask(size);
+		*value = size > 8 ? ~0ULL : size_mask(size);
 	else
 		*value = ops->read(opaque, offset, size) & size_mask(size);
 	return id;
@@ -202,9 +219,14 @@ int bus_write(struct bus *bus, uint64_t addr, uint64_t value, unsigned size)
 
 const char *bus_region_name(const struct bus *bus, int id)
 {
-	if (id < 0 || (unsigned)id >= bus->nr_all)
-		return "unclaimed";
-	return bus->all[id]->name;
+	const char *name = "unclaimed";
+	struct bus *b = (struct bus *)bus; /* the lock is not part of the value */
+
+	pthread_rwlock_rdlock(&b->lock);
+	if (id >= 0 && (unsigned)id < b->nr_all)
+		name = b->all[id]->name; /* regions live as long as the bus */
+	pthread_rwlock_unlock(&b->lock);
+	return name;
 }
 
 const char *bus_name(const struct bus *bus)

@@ -36,13 +36,16 @@ void bus_destroy(struct bus *bus);
  * one beyond the bus limit, -EEXIST for an overlap, -ENOSPC when full. */
 int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_ops *ops,
 		 void *opaque, const char *name);
+/* Registering again with the same ops and opaque after bus_unregister()
+ * reuses that region's id. */
 /* Removes the region that starts at base; 0 or -ENOENT.  A handler that is
  * running on another vCPU finishes with the old ops and opaque, which stay
  * valid because regions are only freed with the bus. */
 int bus_unregister(struct bus *bus, uint64_t base);
 
 /* Dispatch.  Both return the region id or BUS_UNCLAIMED.  A read of an
- * unclaimed address yields all ones of the access size. */
+ * unclaimed address yields all ones of the access size.  Sizes other than
+ * 1, 2, 4 and 8 never reach a device: they are treated as unclaimed. */
 int bus_read(struct bus *bus, uint64_t addr, unsigned size, uint64_t *value);
 int bus_write(struct bus *bus, uint64_t addr, uint64_t value, unsigned size);
 
