@@ -61,7 +61,7 @@ struct linux_boot_config {
 	const char *cmdline; /* may be NULL: empty command line */
 	const struct e820_entry *e820; /* copied into the zero page; RAM entries */
 	unsigned nr_e820;              /* also decide where things may go */
-	bool force_32bit_entry; /* use code32_start even if the kernel has a 64-bit entry */
+	bool force_32bit_entry; /* 32-bit entry even if the kernel has a 64-bit one */
 };
 
 /* One segment register, in the shape of KVM's struct kvm_segment: limit is
@@ -83,7 +83,8 @@ struct linux_boot_segment {
  *   CR3 = LINUX_BOOT_PML4 (0-4 GiB identity-mapped with 2 MiB pages), CS a
  *   64-bit code segment (l = 1, db = 0), rip = load address + 0x200.
  * 32-bit entry: CR0 = PE | ET, CR4 = 0, EFER = 0, CR3 = 0, paging off, CS a
- *   flat 32-bit code segment (db = 1), rip = code32_start.
+ *   flat 32-bit code segment (db = 1), rip = the load address (1 MiB; the
+ *   zero page's code32_start says the same, whatever the file said).
  * Both: rflags = 0x2 (interrupts off), rsi = boot_params, CS = cs;
  *   DS, ES, FS, GS and SS = ds; TR = tr; GDTR = gdt_base/gdt_limit, and the
  *   GDT in guest RAM holds descriptors matching cs, ds and tr.
