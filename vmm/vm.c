@@ -7,6 +7,7 @@
 #include "devices/debug_exit.h"
 #include "devices/port92.h"
 #include "devices/reset_control.h"
+#include "devices/rtc_cmos.h"
 #include "devices/uart16550.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
@@ -26,6 +27,8 @@
 
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
+#define RTC_BASE 0x70
+#define RTC_IRQ 8
 #define DEBUG_EXIT_PORT 0xf4
 #define RESET_CONTROL_PORT 0xcf9
 #define PORT92 0x92
@@ -299,8 +302,38 @@ static void uart_reset_hook(void *opaque)
 	uart16550_reset(opaque);
 }
 
+static void rtc_reset_hook(void *opaque)
+{
+	rtc_cmos_reset(opaque);
+}
+
+/* The CMOS fields firmware reads for the machine's shape (seabios-interface.md §5). */
+static void rtc_preset(struct rtc_cmos *rtc, const struct vm *vm)
+{
+	const struct memmap *map = &vm->ram.map;
+	uint64_t ext = map->low_size > (16ULL << 20) ? (map->low_size - (16ULL << 20)) >> 16 : 0;
+	uint64_t ext_kib = map->low_size > (1ULL << 20) ? (map->low_size - (1ULL << 20)) >> 10 : 0;
+	uint64_t high = map->high_size >> 16;
+
+	if (ext_kib > 0xffff)
+		ext_kib = 0xffff;
+	if (ext > 0xffff)
+		ext = 0xffff;
+	rtc_cmos_set_byte(rtc, 0x17, (uint8_t)ext_kib);
+	rtc_cmos_set_byte(rtc, 0x18, (uint8_t)(ext_kib >> 8));
+	rtc_cmos_set_byte(rtc, 0x30, (uint8_t)ext_kib);
+	rtc_cmos_set_byte(rtc, 0x31, (uint8_t)(ext_kib >> 8));
+	rtc_cmos_set_byte(rtc, 0x34, (uint8_t)ext);
+	rtc_cmos_set_byte(rtc, 0x35, (uint8_t)(ext >> 8));
+	rtc_cmos_set_byte(rtc, 0x5b, (uint8_t)high);
+	rtc_cmos_set_byte(rtc, 0x5c, (uint8_t)(high >> 8));
+	rtc_cmos_set_byte(rtc, 0x5d, (uint8_t)(high >> 16));
+	rtc_cmos_set_byte(rtc, 0x5f, (uint8_t)(vm->cfg->cpus - 1));
+}
+
 static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
+	struct irq_line rtc_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm, .gsi = RTC_IRQ };
 	struct machine_events *ev = &vm->events;
 	struct irq_line com1_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm, .gsi = COM1_IRQ };
 	struct uart16550_backend be;
@@ -321,6 +354,15 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	if (add_io(vm, vm->pio, COM1_BASE, 8, &uart16550_bus_ops, vm->uart, "com1", err, errlen) < 0)
 		return -1;
 	vm_add_reset_hook(vm, uart_reset_hook, vm->uart);
+
+	vm->rtc = rtc_cmos_create(&rtc_irq, vm->loop, false);
+	if (!vm->rtc)
+		goto nomem;
+	rtc_preset(vm->rtc, vm);
+	if (add_io(vm, vm->pio, RTC_BASE, RTC_CMOS_NR_PORTS, &rtc_cmos_bus_ops, vm->rtc, "rtc-cmos",
+		   err, errlen) < 0)
+		return -1;
+	vm_add_reset_hook(vm, rtc_reset_hook, vm->rtc);
 
 	rc = calloc(1, sizeof(*rc));
 	p92 = calloc(1, sizeof(*p92));
@@ -527,6 +569,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	if (vm->uart)
 		uart16550_destroy(vm->uart);
+	if (vm->rtc)
+		rtc_cmos_destroy(vm->rtc);
 	free(vm->reset_control);
 	free(vm->port92);
 	bus_destroy(vm->pio);

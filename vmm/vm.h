@@ -26,6 +26,7 @@
 struct vcpu;
 struct event_loop;
 struct uart16550;
+struct rtc_cmos;
 struct serial_backend;
 
 struct vm_reset_hook {
@@ -52,6 +53,7 @@ struct vm {
 
 	struct machine_events events; /* handed to devices */
 	struct uart16550 *uart;
+	struct rtc_cmos *rtc;
 	struct serial_backend *serial;
 	void *debug_exit, *reset_control, *port92;
 
