@@ -1,0 +1,695 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The generic part of the block layer: format probing, backing chains,
+ * snapshot=on overlays, and the worker pool that runs the (synchronous,
+ * thread-safe) format drivers off the caller's thread.
+ *
+ * Why a worker pool and not io_uring: qcow2 requests are chains of dependent
+ * metadata and data I/O that are far simpler to write as synchronous code, and
+ * with the page cache (cache=writeback, the default) most requests finish
+ * without sleeping, where a thread hand-off is as cheap as an io_uring
+ * submission.  The benchmark (tools/bench-block) measures it against QEMU.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "devices/block/block_int.h"
+
+#define BLOCK_DEFAULT_WORKERS 4
+#define BLOCK_MAX_REQUEST (256u << 20)
+
+enum block_op { REQ_READ, REQ_WRITE, REQ_FLUSH, REQ_DISCARD };
+
+struct block_req {
+	struct block_req *next;
+	struct block_dev *bd;
+	enum block_op op;
+	uint64_t offset, len;
+	struct iovec *iov;
+	int iovcnt;
+	block_cb *cb;
+	void *opaque;
+	int64_t ret;
+};
+
+struct block_worker_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct block_req *head, **tail;
+	bool stop;
+	unsigned nthreads;
+	pthread_t threads[];
+};
+
+static const struct block_driver *const drivers[] = {
+	&block_driver_qcow2,
+	&block_driver_raw,
+};
+
+void block_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static const struct block_driver *find_driver(const char *name)
+{
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+		if (!strcmp(drivers[i]->name, name))
+			return drivers[i];
+	return NULL;
+}
+
+int block_cache_parse(const char *s)
+{
+	static const char *const names[] = {
+		[BLOCK_CACHE_WRITEBACK] = "writeback", [BLOCK_CACHE_WRITETHROUGH] = "writethrough",
+		[BLOCK_CACHE_NONE] = "none",	       [BLOCK_CACHE_DIRECTSYNC] = "directsync",
+		[BLOCK_CACHE_UNSAFE] = "unsafe",
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i]))
+			return (int)i;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ open */
+
+static int open_chain(struct block_dev **out, const char *path, const struct block_opts *opts,
+		      const struct block_dev *overlay, unsigned depth, char *err, size_t errlen)
+{
+	const struct block_driver *drv = NULL;
+	struct block_dev *bd;
+	uint8_t probe[512];
+	int ret;
+
+	*out = NULL;
+	if (depth > BLOCK_MAX_CHAIN) {
+		block_errf(err, errlen, "backing chain of '%s' is deeper than %d images", path,
+			   BLOCK_MAX_CHAIN);
+		return -ELOOP;
+	}
+	if (opts->format) {
+		drv = find_driver(opts->format);
+		if (!drv) {
+			block_errf(err, errlen, "unknown image format '%s'", opts->format);
+			return -EINVAL;
+		}
+	}
+	bd = calloc(1, sizeof(*bd));
+	if (!bd)
+		return -ENOMEM;
+	bd->filename = strdup(path);
+	bd->event_fd = -1;
+	bd->chain_depth = depth;
+	pthread_mutex_init(&bd->lock, NULL);
+	pthread_cond_init(&bd->idle, NULL);
+	bd->done_tail = &bd->done_head;
+	bd->read_only = opts->read_only;
+	if (!bd->filename) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = host_file_open(&bd->file, path, opts->read_only, opts->cache, err, errlen);
+	if (ret)
+		goto fail;
+
+	/* A file that is already in the chain above us means a loop. */
+	bd->overlay = overlay;
+	{
+		struct stat st, st2;
+		if (fstat(bd->file.fd, &st) == 0) {
+			for (const struct block_dev *o = overlay; o; o = o->overlay) {
+				if (fstat(o->file.fd, &st2) == 0 && st.st_dev == st2.st_dev &&
+				    st.st_ino == st2.st_ino) {
+					block_errf(err, errlen, "backing chain loops at '%s'", path);
+					ret = -ELOOP;
+					goto fail;
+				}
+			}
+		}
+	}
+
+	if (!drv) {
+		int best = 0;
+		ret = host_file_pread(&bd->file, 0, probe, sizeof(probe));
+		if (ret) {
+			block_errf(err, errlen, "could not read '%s': %s", path, strerror(-ret));
+			goto fail;
+		}
+		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+			int s = drivers[i]->probe(probe, sizeof(probe));
+			if (s > best) {
+				best = s;
+				drv = drivers[i];
+			}
+		}
+	}
+	bd->drv = drv;
+	ret = drv->open(bd, opts, err, errlen);
+	if (ret)
+		goto fail;
+	*out = bd;
+	return 0;
+fail:
+	host_file_close(&bd->file);
+	pthread_mutex_destroy(&bd->lock);
+	pthread_cond_destroy(&bd->idle);
+	free(bd->filename);
+	free(bd);
+	return ret;
+}
+
+int block_open_backing(struct block_dev **out, struct block_dev *top, const char *path,
+		       const char *format, enum block_cache cache, char *err, size_t errlen)
+{
+	struct block_opts o = {
+		.format = format,
+		.read_only = true,
+		/* A read-only backing file needs no O_DSYNC; keep O_DIRECT choices. */
+		.cache = cache,
+	};
+	return open_chain(out, path, &o, top, top->chain_depth + 1, err, errlen);
+}
+
+/* snapshot=on: a temporary qcow2 overlay on top of the image, unlinked at once. */
+static int open_snapshot(struct block_dev **out, const char *path, const struct block_opts *opts,
+			 char *err, size_t errlen)
+{
+	struct block_opts o = *opts;
+	struct block_dev *base;
+	char fmt[16];
+	char *real;
+	char tmpl[PATH_MAX];
+	const char *tmpdir = getenv("TMPDIR");
+	uint64_t size;
+	int fd, ret;
+
+	o.snapshot = false;
+	o.read_only = true;
+	ret = open_chain(&base, path, &o, NULL, 0, err, errlen);
+	if (ret)
+		return ret;
+	size = base->size;
+	snprintf(fmt, sizeof(fmt), "%s", base->drv->name);
+	block_close(base);
+
+	real = realpath(path, NULL);
+	if (!real)
+		return -errno;
+	snprintf(tmpl, sizeof(tmpl), "%s/minivmm-snapshot-XXXXXX", tmpdir ? tmpdir : "/var/tmp");
+	fd = mkstemp(tmpl);
+	if (fd < 0) {
+		ret = -errno;
+		block_errf(err, errlen, "could not create the snapshot overlay '%s': %s", tmpl,
+			   strerror(errno));
+		free(real);
+		return ret;
+	}
+	close(fd);
+	{
+		struct block_create_opts c = {
+			.format = "qcow2",
+			.size = size,
+			.backing_file = real,
+			.backing_format = fmt,
+		};
+		ret = block_create(tmpl, &c, err, errlen);
+	}
+	free(real);
+	if (!ret) {
+		o = *opts;
+		o.snapshot = false;
+		o.read_only = false;
+		o.format = "qcow2";
+		o.internal_snapshot = NULL;
+		o.cache = BLOCK_CACHE_UNSAFE; /* nothing of it survives anyway */
+		ret = open_chain(out, tmpl, &o, NULL, 0, err, errlen);
+	}
+	unlink(tmpl);
+	if (ret)
+		return ret;
+	free((*out)->filename);
+	(*out)->filename = strdup(path);
+	if (!(*out)->filename) {
+		block_close(*out);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int block_open(struct block_dev **out, const char *path, const struct block_opts *opts,
+	       char *err, size_t errlen)
+{
+	static const struct block_opts defaults;
+
+	if (!opts)
+		opts = &defaults;
+	if (err && errlen)
+		err[0] = 0;
+	if (opts->snapshot && !opts->read_only)
+		return open_snapshot(out, path, opts, err, errlen);
+	return open_chain(out, path, opts, NULL, 0, err, errlen);
+}
+
+static void pool_stop(struct block_worker_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->stop = true;
+	pthread_cond_broadcast(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	for (unsigned i = 0; i < pool->nthreads; i++)
+		pthread_join(pool->threads[i], NULL);
+	pthread_mutex_destroy(&pool->lock);
+	pthread_cond_destroy(&pool->cond);
+	free(pool);
+}
+
+void block_close(struct block_dev *bd)
+{
+	struct block_req *r, *next;
+
+	if (!bd)
+		return;
+	pthread_mutex_lock(&bd->lock);
+	while (bd->running)
+		pthread_cond_wait(&bd->idle, &bd->lock);
+	pthread_mutex_unlock(&bd->lock);
+	if (bd->pool)
+		pool_stop(bd->pool);
+	for (r = bd->done_head; r; r = next) {
+		next = r->next;
+		free(r);
+	}
+	if (bd->drv)
+		bd->drv->close(bd);
+	host_file_close(&bd->file);
+	if (bd->event_fd >= 0)
+		close(bd->event_fd);
+	pthread_mutex_destroy(&bd->lock);
+	pthread_cond_destroy(&bd->idle);
+	free(bd->filename);
+	free(bd);
+}
+
+uint64_t block_size(const struct block_dev *bd)
+{
+	return bd->size;
+}
+
+bool block_read_only(const struct block_dev *bd)
+{
+	return bd->read_only;
+}
+
+const char *block_name(const struct block_dev *bd)
+{
+	return bd->filename;
+}
+
+const char *block_format(const struct block_dev *bd)
+{
+	return bd->drv->name;
+}
+
+/* ------------------------------------------------------- synchronous I/O */
+
+static int check_range(struct block_dev *bd, uint64_t offset, uint64_t len)
+{
+	if (offset + len < offset || offset + len > bd->size)
+		return -EINVAL;
+	return 0;
+}
+
+int block_pread(struct block_dev *bd, uint64_t offset, void *buf, size_t len)
+{
+	int ret = check_range(bd, offset, len);
+	if (ret || !len)
+		return ret;
+	return bd->drv->pread(bd, offset, buf, len);
+}
+
+int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t len)
+{
+	int ret;
+
+	if (bd->read_only)
+		return -EROFS;
+	ret = check_range(bd, offset, len);
+	if (ret || !len)
+		return ret;
+	return bd->drv->pwrite(bd, offset, buf, len);
+}
+
+int block_flush(struct block_dev *bd)
+{
+	if (bd->read_only)
+		return 0;
+	return bd->drv->flush(bd);
+}
+
+int block_discard(struct block_dev *bd, uint64_t offset, uint64_t len)
+{
+	int ret;
+
+	if (bd->read_only)
+		return -EROFS;
+	ret = check_range(bd, offset, len);
+	if (ret || !len)
+		return ret;
+	return bd->drv->discard(bd, offset, len);
+}
+
+int block_truncate(struct block_dev *bd, uint64_t size)
+{
+	if (bd->read_only)
+		return -EROFS;
+	if (size < bd->size)
+		return -ENOTSUP;
+	if (size == bd->size)
+		return 0;
+	return bd->drv->truncate(bd, size);
+}
+
+int block_status(struct block_dev *bd, uint64_t offset, uint64_t len, bool *zero, uint64_t *pnum)
+{
+	int ret = check_range(bd, offset, len);
+
+	if (ret)
+		return ret;
+	if (bd->drv->status)
+		return bd->drv->status(bd, offset, len, zero, pnum);
+	*zero = false;
+	*pnum = len;
+	return 0;
+}
+
+int block_create(const char *path, const struct block_create_opts *opts, char *err,
+		 size_t errlen)
+{
+	const struct block_driver *drv = find_driver(opts->format ? opts->format : "raw");
+
+	if (!drv || !drv->create) {
+		block_errf(err, errlen, "unknown image format '%s'", opts->format);
+		return -EINVAL;
+	}
+	return drv->create(path, opts, err, errlen);
+}
+
+int block_get_info(struct block_dev *bd, struct block_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	snprintf(info->format, sizeof(info->format), "%s", bd->drv->name);
+	info->virtual_size = bd->size;
+	if (bd->drv->info)
+		return bd->drv->info(bd, info);
+	return 0;
+}
+
+void block_info_free(struct block_info *info)
+{
+	free(info->snapshots);
+	info->snapshots = NULL;
+}
+
+int block_check(struct block_dev *bd, enum block_repair repair, struct block_check_result *res,
+		void (*report)(void *opaque, const char *msg), void *opaque)
+{
+	memset(res, 0, sizeof(*res));
+	if (!bd->drv->check)
+		return -ENOTSUP;
+	if (repair != BLOCK_REPAIR_NONE && bd->read_only)
+		return -EROFS;
+	return bd->drv->check(bd, repair, res, report, opaque);
+}
+
+/* ---------------------------------------------------- asynchronous I/O */
+
+static int64_t req_run(struct block_req *r)
+{
+	struct block_dev *bd = r->bd;
+	void *buf;
+	int ret;
+
+	switch (r->op) {
+	case REQ_FLUSH:
+		return block_flush(bd);
+	case REQ_DISCARD:
+		return block_discard(bd, r->offset, r->len);
+	case REQ_READ:
+	case REQ_WRITE:
+		break;
+	}
+	if (r->iovcnt == 1) {
+		buf = r->iov[0].iov_base;
+	} else {
+		buf = malloc(r->len ? r->len : 1);
+		if (!buf)
+			return -ENOMEM;
+		if (r->op == REQ_WRITE) {
+			size_t pos = 0;
+			for (int i = 0; i < r->iovcnt; i++) {
+				memcpy((uint8_t *)buf + pos, r->iov[i].iov_base, r->iov[i].iov_len);
+				pos += r->iov[i].iov_len;
+			}
+		}
+	}
+	if (r->op == REQ_READ)
+		ret = block_pread(bd, r->offset, buf, r->len);
+	else
+		ret = block_pwrite(bd, r->offset, buf, r->len);
+	if (r->iovcnt != 1) {
+		if (r->op == REQ_READ && !ret) {
+			size_t pos = 0;
+			for (int i = 0; i < r->iovcnt; i++) {
+				memcpy(r->iov[i].iov_base, (uint8_t *)buf + pos, r->iov[i].iov_len);
+				pos += r->iov[i].iov_len;
+			}
+		}
+		free(buf);
+	}
+	return ret ? ret : (int64_t)r->len;
+}
+
+static void req_done(struct block_req *r)
+{
+	struct block_dev *bd = r->bd;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&bd->lock);
+	r->next = NULL;
+	*bd->done_tail = r;
+	bd->done_tail = &r->next;
+	bd->running--;
+	pthread_mutex_unlock(&bd->lock);
+	if (write(bd->event_fd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow in practice; block_drain polls anyway. */
+	}
+	pthread_mutex_lock(&bd->lock);
+	pthread_cond_broadcast(&bd->idle);
+	pthread_mutex_unlock(&bd->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct block_worker_pool *pool = arg;
+
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		struct block_req *r;
+
+		while (!pool->head && !pool->stop)
+			pthread_cond_wait(&pool->cond, &pool->lock);
+		if (!pool->head)
+			break;
+		r = pool->head;
+		pool->head = r->next;
+		if (!pool->head)
+			pool->tail = &pool->head;
+		pthread_mutex_unlock(&pool->lock);
+		r->ret = req_run(r);
+		req_done(r);
+		pthread_mutex_lock(&pool->lock);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+static int pool_start(struct block_dev *bd, unsigned n)
+{
+	struct block_worker_pool *pool;
+
+	pool = calloc(1, sizeof(*pool) + n * sizeof(pthread_t));
+	if (!pool)
+		return -ENOMEM;
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->cond, NULL);
+	pool->tail = &pool->head;
+	for (unsigned i = 0; i < n; i++) {
+		if (pthread_create(&pool->threads[i], NULL, worker_main, pool))
+			break;
+		pool->nthreads++;
+	}
+	if (!pool->nthreads) {
+		free(pool);
+		return -EAGAIN;
+	}
+	bd->pool = pool;
+	return 0;
+}
+
+/* Lazily, so that backing files and tools never start threads. */
+static int ensure_pool(struct block_dev *bd)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&bd->lock);
+	if (bd->event_fd < 0) {
+		bd->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (bd->event_fd < 0)
+			ret = -errno;
+	}
+	if (!ret && !bd->pool) {
+		const char *env = getenv("MINIVMM_BLOCK_WORKERS");
+		unsigned n = BLOCK_DEFAULT_WORKERS;
+		if (env && atoi(env) > 0 && atoi(env) <= 64)
+			n = (unsigned)atoi(env);
+		ret = pool_start(bd, n);
+	}
+	pthread_mutex_unlock(&bd->lock);
+	return ret;
+}
+
+static int submit(struct block_dev *bd, enum block_op op, uint64_t offset, uint64_t len,
+		  const struct iovec *iov, int iovcnt, block_cb *cb, void *opaque)
+{
+	struct block_worker_pool *pool;
+	struct block_req *r;
+	int ret;
+
+	if (iovcnt < 0 || iovcnt > 1024)
+		return -EINVAL;
+	if (op == REQ_READ || op == REQ_WRITE) {
+		len = 0;
+		for (int i = 0; i < iovcnt; i++) {
+			if (iov[i].iov_len > BLOCK_MAX_REQUEST)
+				return -EINVAL;
+			len += iov[i].iov_len;
+		}
+		if (len > BLOCK_MAX_REQUEST)
+			return -EINVAL;
+	}
+	ret = ensure_pool(bd);
+	if (ret)
+		return ret;
+	r = malloc(sizeof(*r) + (size_t)iovcnt * sizeof(struct iovec));
+	if (!r)
+		return -ENOMEM;
+	r->bd = bd;
+	r->op = op;
+	r->offset = offset;
+	r->len = len;
+	r->iov = (struct iovec *)(r + 1);
+	r->iovcnt = iovcnt;
+	if (iovcnt)
+		memcpy(r->iov, iov, (size_t)iovcnt * sizeof(*iov));
+	r->cb = cb;
+	r->opaque = opaque;
+	r->next = NULL;
+
+	pthread_mutex_lock(&bd->lock);
+	bd->in_flight++;
+	bd->running++;
+	pthread_mutex_unlock(&bd->lock);
+
+	pool = bd->pool;
+	pthread_mutex_lock(&pool->lock);
+	*pool->tail = r;
+	pool->tail = &r->next;
+	pthread_cond_signal(&pool->cond);
+	pthread_mutex_unlock(&pool->lock);
+	return 0;
+}
+
+int block_aio_read(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int iovcnt,
+		   block_cb *cb, void *opaque)
+{
+	return submit(bd, REQ_READ, offset, 0, iov, iovcnt, cb, opaque);
+}
+
+int block_aio_write(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int iovcnt,
+		    block_cb *cb, void *opaque)
+{
+	return submit(bd, REQ_WRITE, offset, 0, iov, iovcnt, cb, opaque);
+}
+
+int block_aio_flush(struct block_dev *bd, block_cb *cb, void *opaque)
+{
+	return submit(bd, REQ_FLUSH, 0, 0, NULL, 0, cb, opaque);
+}
+
+int block_aio_discard(struct block_dev *bd, uint64_t offset, uint64_t len, block_cb *cb,
+		      void *opaque)
+{
+	return submit(bd, REQ_DISCARD, offset, len, NULL, 0, cb, opaque);
+}
+
+int block_completion_fd(const struct block_dev *bd)
+{
+	return bd->event_fd;
+}
+
+int block_complete(struct block_dev *bd)
+{
+	struct block_req *list, *next;
+	uint64_t v;
+	int n = 0;
+
+	if (bd->event_fd >= 0 && read(bd->event_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing signalled, but look at the list anyway. */
+	}
+	pthread_mutex_lock(&bd->lock);
+	list = bd->done_head;
+	bd->done_head = NULL;
+	bd->done_tail = &bd->done_head;
+	pthread_mutex_unlock(&bd->lock);
+	for (; list; list = next) {
+		next = list->next;
+		if (list->cb)
+			list->cb(list->opaque, list->ret);
+		free(list);
+		n++;
+		pthread_mutex_lock(&bd->lock);
+		bd->in_flight--;
+		if (!bd->in_flight)
+			pthread_cond_broadcast(&bd->idle);
+		pthread_mutex_unlock(&bd->lock);
+	}
+	return n;
+}
+
+void block_drain(struct block_dev *bd)
+{
+	for (;;) {
+		block_complete(bd);
+		pthread_mutex_lock(&bd->lock);
+		if (!bd->in_flight) {
+			pthread_mutex_unlock(&bd->lock);
+			return;
+		}
+		if (!bd->done_head)
+			pthread_cond_wait(&bd->idle, &bd->lock);
+		pthread_mutex_unlock(&bd->lock);
+	}
+}

@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The block layer: one interface for every image format (raw, qcow2), used by
+ * every disk device (IDE, virtio-blk) and by minivmm-img.
+ *
+ * Requests are asynchronous: block_aio_*() queue the request to a small pool
+ * of worker threads and return at once, so a vCPU thread never waits for the
+ * disk.  Completions are collected per device and announced on an eventfd
+ * (block_completion_fd); the owner's I/O thread calls block_complete() and the
+ * callbacks run there, on the thread that owns the device state.
+ *
+ * The synchronous helpers (block_pread, ...) are for tools and tests.
+ */
+#ifndef MINIVMM_BLOCK_H
+#define MINIVMM_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+enum block_cache {
+	BLOCK_CACHE_WRITEBACK, /* page cache, flush = fdatasync (default) */
+	BLOCK_CACHE_WRITETHROUGH, /* page cache, every write O_DSYNC */
+	BLOCK_CACHE_NONE, /* O_DIRECT, flush = fdatasync */
+	BLOCK_CACHE_DIRECTSYNC, /* O_DIRECT + O_DSYNC */
+	BLOCK_CACHE_UNSAFE, /* page cache, flushes ignored */
+};
+
+struct block_opts {
+	const char *format; /* "raw", "qcow2" or NULL to probe */
+	bool read_only;
+	bool snapshot; /* writes go to a temporary overlay deleted at close */
+	bool no_backing; /* do not open backing files (fuzzing, info) */
+	bool repair; /* for check -r: open even an image marked corrupt */
+	enum block_cache cache;
+	size_t l2_cache_bytes; /* qcow2 L2 table cache bound; 0 = default */
+	const char *internal_snapshot; /* qcow2: open this snapshot read-only */
+	unsigned workers; /* worker threads; 0 = default */
+};
+
+struct block_dev;
+
+/* ret is the number of bytes transferred (0 for flush/discard) or -errno. */
+typedef void block_cb(void *opaque, int64_t ret);
+
+int block_open(struct block_dev **out, const char *path, const struct block_opts *opts,
+	       char *err, size_t errlen);
+/* Waits for in-flight requests (without running their callbacks) and closes. */
+void block_close(struct block_dev *bd);
+
+uint64_t block_size(const struct block_dev *bd);
+bool block_read_only(const struct block_dev *bd);
+/* A short name for messages: the file name given to block_open. */
+const char *block_name(const struct block_dev *bd);
+const char *block_format(const struct block_dev *bd);
+
+int block_aio_read(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int iovcnt,
+		   block_cb *cb, void *opaque);
+int block_aio_write(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int iovcnt,
+		    block_cb *cb, void *opaque);
+int block_aio_flush(struct block_dev *bd, block_cb *cb, void *opaque);
+/* Afterwards the range reads as zeros. */
+int block_aio_discard(struct block_dev *bd, uint64_t offset, uint64_t len, block_cb *cb,
+		      void *opaque);
+
+/* Readable when completions are waiting; then call block_complete(). */
+int block_completion_fd(const struct block_dev *bd);
+/* Runs the callbacks of finished requests; returns how many ran. */
+int block_complete(struct block_dev *bd);
+/* Waits until nothing is in flight, running callbacks as they finish. */
+void block_drain(struct block_dev *bd);
+
+/* Synchronous forms, 0 or -errno. */
+int block_pread(struct block_dev *bd, uint64_t offset, void *buf, size_t len);
+int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t len);
+int block_flush(struct block_dev *bd);
+int block_discard(struct block_dev *bd, uint64_t offset, uint64_t len);
+/* Grows the image (shrinking is refused). */
+int block_truncate(struct block_dev *bd, uint64_t size);
+
+/* Image creation, used by minivmm-img and for snapshot=on overlays. */
+struct block_create_opts {
+	const char *format; /* "raw" or "qcow2" */
+	uint64_t size; /* 0 with a backing file: take the backing file's size */
+	unsigned cluster_size; /* qcow2, 0 = 65536 */
+	int compat; /* qcow2 version: 2 or 3 (0 = 3) */
+	bool lazy_refcounts;
+	const char *backing_file; /* qcow2 only, stored as given */
+	const char *backing_format; /* NULL = probe */
+};
+int block_create(const char *path, const struct block_create_opts *opts, char *err,
+		 size_t errlen);
+
+/* Facts for "minivmm-img info". */
+struct block_snapshot_info {
+	char id[64];
+	char name[256];
+	uint64_t vm_state_size;
+	uint32_t date_sec, date_nsec;
+	uint64_t vm_clock_nsec;
+};
+struct block_info {
+	char format[16];
+	uint64_t virtual_size;
+	unsigned cluster_size;
+	int version; /* qcow2: 2 or 3 */
+	bool lazy_refcounts, dirty, corrupt;
+	unsigned refcount_bits;
+	char backing_file[1024];
+	char backing_format[32];
+	unsigned nb_snapshots;
+	struct block_snapshot_info *snapshots; /* freed by block_info_free */
+};
+int block_get_info(struct block_dev *bd, struct block_info *info);
+void block_info_free(struct block_info *info);
+
+/* Consistency check of the image metadata (qcow2; raw has nothing to check). */
+enum block_repair {
+	BLOCK_REPAIR_NONE,
+	BLOCK_REPAIR_LEAKS,
+	BLOCK_REPAIR_ALL,
+};
+struct block_check_result {
+	uint64_t corruptions, leaks;
+	uint64_t corruptions_fixed, leaks_fixed;
+	uint64_t check_errors; /* metadata that could not be read */
+	uint64_t allocated_clusters, total_clusters;
+	uint64_t image_end_offset;
+};
+/* Messages go through report(opaque, text) when given. */
+int block_check(struct block_dev *bd, enum block_repair repair, struct block_check_result *res,
+		void (*report)(void *opaque, const char *msg), void *opaque);
+
+/* Parses "writeback", "none", ...; -1 when unknown. */
+int block_cache_parse(const char *s);
+/* Is the virtual range known to read as zeros without reading data? Sets *len. */
+int block_status(struct block_dev *bd, uint64_t offset, uint64_t len, bool *zero,
+		 uint64_t *pnum);
+
+#endif

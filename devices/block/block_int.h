@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Inside the block layer: the host file with its cache mode, and the format
+ * driver interface.  Drivers are synchronous and thread-safe; block.c runs
+ * them on worker threads.
+ */
+#ifndef MINIVMM_BLOCK_INT_H
+#define MINIVMM_BLOCK_INT_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "devices/block/block.h"
+
+/* A host file or block device opened in a cache mode. */
+struct host_file {
+	int fd;
+	enum block_cache cache;
+	bool direct;
+	bool is_blockdev;
+	unsigned align; /* O_DIRECT: offsets, lengths and buffers */
+	pthread_mutex_t rmw_lock; /* serialises unaligned O_DIRECT writes */
+};
+
+int host_file_open(struct host_file *hf, const char *path, bool read_only, enum block_cache cache,
+		   char *err, size_t errlen);
+void host_file_close(struct host_file *hf);
+/* Short reads past the end of the file are filled with zeros. */
+int host_file_pread(struct host_file *hf, uint64_t off, void *buf, size_t len);
+int host_file_pwrite(struct host_file *hf, uint64_t off, const void *buf, size_t len);
+int host_file_flush(struct host_file *hf);
+int host_file_length(struct host_file *hf, uint64_t *len);
+int host_file_truncate(struct host_file *hf, uint64_t len);
+int host_file_discard(struct host_file *hf, uint64_t off, uint64_t len);
+/* Bytes actually used on the host (st_blocks). */
+uint64_t host_file_allocated(struct host_file *hf);
+
+struct block_driver {
+	const char *name;
+	/* Higher is a better match; 0 = not this format. */
+	int (*probe)(const uint8_t *buf, size_t len);
+	int (*open)(struct block_dev *bd, const struct block_opts *opts, char *err, size_t errlen);
+	void (*close)(struct block_dev *bd);
+	int (*pread)(struct block_dev *bd, uint64_t off, void *buf, size_t len);
+	int (*pwrite)(struct block_dev *bd, uint64_t off, const void *buf, size_t len);
+	int (*flush)(struct block_dev *bd);
+	int (*discard)(struct block_dev *bd, uint64_t off, uint64_t len);
+	int (*truncate)(struct block_dev *bd, uint64_t size);
+	int (*info)(struct block_dev *bd, struct block_info *info);
+	int (*check)(struct block_dev *bd, enum block_repair repair,
+		     struct block_check_result *res, void (*report)(void *, const char *),
+		     void *opaque);
+	int (*status)(struct block_dev *bd, uint64_t off, uint64_t len, bool *zero,
+		      uint64_t *pnum);
+	int (*create)(const char *path, const struct block_create_opts *opts, char *err,
+		      size_t errlen);
+};
+
+struct block_worker_pool;
+
+struct block_dev {
+	const struct block_driver *drv;
+	void *state;
+	char *filename;
+	uint64_t size;
+	bool read_only;
+	struct host_file file;
+	unsigned chain_depth; /* how many overlays sit above this image */
+	const struct block_dev *overlay; /* the image whose backing file we are */
+	char *snapshot_tmp; /* snapshot=on: the overlay's path, already unlinked */
+
+	/* Asynchronous requests. */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	unsigned in_flight; /* submitted, callback not yet run */
+	unsigned running; /* submitted, not yet finished by a worker */
+	struct block_req *done_head, **done_tail;
+	int event_fd;
+	struct block_worker_pool *pool;
+};
+
+extern const struct block_driver block_driver_raw;
+extern const struct block_driver block_driver_qcow2;
+
+/* Opens a backing file for a format driver, read-only, with chain limits. */
+int block_open_backing(struct block_dev **out, struct block_dev *top, const char *path,
+		       const char *format, enum block_cache cache, char *err, size_t errlen);
+
+__attribute__((format(printf, 3, 4))) void block_errf(char *err, size_t errlen, const char *fmt,
+						       ...);
+
+#define BLOCK_MAX_CHAIN 64
+
+static inline uint16_t be16_get(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+static inline uint32_t be32_get(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+static inline uint64_t be64_get(const void *p)
+{
+	const uint8_t *b = p;
+	return (uint64_t)be32_get(b) << 32 | be32_get(b + 4);
+}
+static inline void be16_put(void *p, uint16_t v)
+{
+	uint8_t *b = p;
+	b[0] = v >> 8;
+	b[1] = v;
+}
+static inline void be32_put(void *p, uint32_t v)
+{
+	uint8_t *b = p;
+	b[0] = v >> 24;
+	b[1] = v >> 16;
+	b[2] = v >> 8;
+	b[3] = v;
+}
+static inline void be64_put(void *p, uint64_t v)
+{
+	be32_put(p, v >> 32);
+	be32_put((uint8_t *)p + 4, (uint32_t)v);
+}
+
+#endif

@@ -1,0 +1,956 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * qcow2 versions 2 and 3: header parsing and validation, open and close,
+ * creation, resize and the facts "minivmm-img info" prints.  Every number
+ * taken from the file is checked before use; nothing is written before the
+ * whole header has been accepted, so a failed open changes nothing on disk.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "devices/block/qcow2.h"
+
+static int qcow2_probe(const uint8_t *buf, size_t len)
+{
+	if (len >= 8 && be32_get(buf) == QCOW2_MAGIC && be32_get(buf + 4) >= 2)
+		return 100;
+	return 0;
+}
+
+int qcow2_write_header_field(struct qcow2 *q, unsigned field_offset, const void *data, size_t len)
+{
+	return host_file_pwrite(q->f, field_offset, data, len);
+}
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+bool qcow2_overlaps_fixed_metadata(struct qcow2 *q, uint64_t offset, uint64_t len)
+{
+	if (ranges_overlap(offset, len, 0, q->cluster_size))
+		return true;
+	if (ranges_overlap(offset, len, q->l1_offset, (uint64_t)q->l1_size * 8))
+		return true;
+	if (ranges_overlap(offset, len, q->rt_offset, (uint64_t)q->rt_clusters * q->cluster_size))
+		return true;
+	if (ranges_overlap(offset, len, q->snapshots_offset, q->snapshots_size))
+		return true;
+	return false;
+}
+
+static void free_snapshots(struct qcow2 *q)
+{
+	for (uint32_t i = 0; i < q->nb_snapshots && q->snapshots; i++) {
+		free(q->snapshots[i].id);
+		free(q->snapshots[i].name);
+	}
+	free(q->snapshots);
+	q->snapshots = NULL;
+}
+
+static void qcow2_free(struct qcow2 *q)
+{
+	if (!q)
+		return;
+	if (q->backing)
+		block_close(q->backing);
+	free(q->l1);
+	free(q->rt);
+	free(q->backing_file);
+	free_snapshots(q);
+	qcow2_cache_free(&q->l2_cache);
+	qcow2_cache_free(&q->rb_cache);
+	free(q->pending);
+	free(q->zbuf);
+	free(q->zin);
+	pthread_mutex_destroy(&q->lock);
+	free(q);
+}
+
+static char *strndup_checked(const uint8_t *p, size_t n)
+{
+	char *s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = 0;
+	return s;
+}
+
+/* The snapshot table: bounded in count and size, every entry inside it. */
+static int read_snapshots(struct qcow2 *q, char *err, size_t errlen)
+{
+	uint8_t *tab = NULL;
+	uint64_t pos = 0, max;
+	int ret;
+
+	if (!q->nb_snapshots)
+		return 0;
+	if (q->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
+		block_errf(err, errlen, "too many internal snapshots (%u)", q->nb_snapshots);
+		return -EINVAL;
+	}
+	if (!qcow2_is_aligned(q, q->snapshots_offset) || q->snapshots_offset == 0 ||
+	    q->snapshots_offset >= q->file_size) {
+		block_errf(err, errlen, "snapshot table offset 0x%llx is invalid",
+			   (unsigned long long)q->snapshots_offset);
+		return -EINVAL;
+	}
+	max = q->file_size - q->snapshots_offset;
+	if (max > QCOW2_MAX_SNAPSHOT_TABLE)
+		max = QCOW2_MAX_SNAPSHOT_TABLE;
+	tab = malloc(max);
+	q->snapshots = calloc(q->nb_snapshots, sizeof(*q->snapshots));
+	if (!tab || !q->snapshots) {
+		free(tab);
+		return -ENOMEM;
+	}
+	ret = host_file_pread(q->f, q->snapshots_offset, tab, max);
+	if (ret) {
+		free(tab);
+		block_errf(err, errlen, "could not read the snapshot table: %s", strerror(-ret));
+		return ret;
+	}
+	for (uint32_t i = 0; i < q->nb_snapshots; i++) {
+		struct qcow2_snapshot *s = &q->snapshots[i];
+		const uint8_t *e = tab + pos;
+		uint32_t extra, id_len, name_len;
+		uint64_t len;
+
+		if (pos + 40 > max)
+			goto bad;
+		s->l1_table_offset = be64_get(e);
+		s->l1_size = be32_get(e + 8);
+		id_len = be16_get(e + 12);
+		name_len = be16_get(e + 14);
+		s->date_sec = be32_get(e + 16);
+		s->date_nsec = be32_get(e + 20);
+		s->vm_clock_nsec = be64_get(e + 24);
+		s->vm_state_size = be32_get(e + 32);
+		extra = be32_get(e + 36);
+		s->disk_size = q->size;
+		len = 40ull + extra + id_len + name_len;
+		len = (len + 7) & ~7ull;
+		if (extra > 1024 || pos + len > max)
+			goto bad;
+		if (extra >= 16) {
+			s->vm_state_size = be64_get(e + 40);
+			s->disk_size = be64_get(e + 48);
+		}
+		s->id = strndup_checked(e + 40 + extra, id_len);
+		s->name = strndup_checked(e + 40 + extra + id_len, name_len);
+		if (!s->id || !s->name) {
+			free(tab);
+			return -ENOMEM;
+		}
+		pos += len;
+	}
+	q->snapshots_size = pos;
+	free(tab);
+	return 0;
+bad:
+	free(tab);
+	block_errf(err, errlen, "snapshot table is truncated or malformed");
+	return -EINVAL;
+}
+
+static int parse_extensions(struct qcow2 *q, const uint8_t *hdr, uint64_t end, char *err,
+			    size_t errlen)
+{
+	uint64_t pos = q->header_length;
+
+	while (pos + 8 <= end) {
+		uint32_t type = be32_get(hdr + pos);
+		uint32_t len = be32_get(hdr + pos + 4);
+
+		pos += 8;
+		if (type == QCOW2_EXT_END)
+			return 0;
+		if (len > end - pos) {
+			block_errf(err, errlen, "header extension 0x%x overruns the header", type);
+			return -EINVAL;
+		}
+		switch (type) {
+		case QCOW2_EXT_BACKING_FORMAT:
+			if (len >= sizeof(q->backing_format)) {
+				block_errf(err, errlen, "backing format name too long");
+				return -EINVAL;
+			}
+			memcpy(q->backing_format, hdr + pos, len);
+			q->backing_format[len] = 0;
+			break;
+		case QCOW2_EXT_CRYPTO:
+			block_errf(err, errlen, "'%s': encryption is not supported",
+				   q->bd->filename);
+			return -ENOTSUP;
+		case QCOW2_EXT_DATA_FILE:
+			block_errf(err, errlen, "'%s': external data files are not supported",
+				   q->bd->filename);
+			return -ENOTSUP;
+		default:
+			/* Bitmaps and feature names are optional: ignore. */
+			break;
+		}
+		pos += ((uint64_t)len + 7) & ~7ull;
+	}
+	return 0;
+}
+
+static const char *incompat_name(unsigned bit)
+{
+	switch (bit) {
+	case 0:
+		return "dirty bit";
+	case 1:
+		return "corrupt bit";
+	case 2:
+		return "external data file";
+	case 3:
+		return "compression type";
+	case 4:
+		return "extended L2 entries";
+	default:
+		return NULL;
+	}
+}
+
+static int check_table(struct qcow2 *q, const char *what, uint64_t offset, uint64_t bytes,
+		       char *err, size_t errlen)
+{
+	if (!qcow2_is_aligned(q, offset) || offset == 0) {
+		block_errf(err, errlen, "%s offset 0x%llx is invalid (not cluster aligned or zero)",
+			   what, (unsigned long long)offset);
+		return -EINVAL;
+	}
+	if (offset > q->file_size || bytes > q->file_size - offset) {
+		block_errf(err, errlen, "%s at 0x%llx (%llu bytes) lies past the end of the file",
+			   what, (unsigned long long)offset, (unsigned long long)bytes);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int read_table(struct qcow2 *q, uint64_t offset, uint64_t entries, uint64_t **out)
+{
+	uint64_t *t = malloc(entries ? entries * 8 : 8);
+	int ret;
+
+	if (!t)
+		return -ENOMEM;
+	ret = host_file_pread(q->f, offset, t, entries * 8);
+	if (ret) {
+		free(t);
+		return ret;
+	}
+	for (uint64_t i = 0; i < entries; i++)
+		t[i] = be64_get(&t[i]);
+	*out = t;
+	return 0;
+}
+
+static int qcow2_open(struct block_dev *bd, const struct block_opts *opts, char *err,
+		      size_t errlen)
+{
+	struct qcow2 *q;
+	struct qcow2_header h;
+	uint8_t *cl0 = NULL;
+	uint64_t l1_needed, rb_entries, hdr_end;
+	bool read_only = opts->read_only;
+	int ret;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	pthread_mutex_init(&q->lock, NULL);
+	q->bd = bd;
+	q->f = &bd->file;
+	q->zcache_entry = UINT64_MAX;
+
+	ret = host_file_length(q->f, &q->file_size);
+	if (ret)
+		goto fail_errno;
+	if (q->file_size < 72) {
+		block_errf(err, errlen, "'%s' is too short to be a qcow2 image", bd->filename);
+		ret = -EINVAL;
+		goto fail;
+	}
+	memset(&h, 0, sizeof(h));
+	ret = host_file_pread(q->f, 0, &h, sizeof(h));
+	if (ret)
+		goto fail_errno;
+	if (be32_get(&h.magic) != QCOW2_MAGIC) {
+		block_errf(err, errlen, "'%s' is not a qcow2 image", bd->filename);
+		ret = -EINVAL;
+		goto fail;
+	}
+	q->version = (int)be32_get(&h.version);
+	if (q->version != 2 && q->version != 3) {
+		block_errf(err, errlen, "qcow2 version %d is not supported", q->version);
+		ret = -ENOTSUP;
+		goto fail;
+	}
+	q->cluster_bits = be32_get(&h.cluster_bits);
+	if (q->cluster_bits < 9 || q->cluster_bits > 21) {
+		block_errf(err, errlen, "cluster size 2^%u is invalid (512 B..2 MiB)",
+			   q->cluster_bits);
+		ret = -EINVAL;
+		goto fail;
+	}
+	q->cluster_size = 1ull << q->cluster_bits;
+	q->l2_bits = q->cluster_bits - 3;
+	q->l2_entries = 1ull << q->l2_bits;
+	if (be32_get(&h.crypt_method)) {
+		block_errf(err, errlen, "'%s': encryption is not supported", bd->filename);
+		ret = -ENOTSUP;
+		goto fail;
+	}
+	if (q->version == 2) {
+		q->header_length = 72;
+		q->refcount_order = 4;
+	} else {
+		q->header_length = be32_get(&h.header_length);
+		q->incompat = be64_get(&h.incompatible_features);
+		q->compat = be64_get(&h.compatible_features);
+		q->autoclear = be64_get(&h.autoclear_features);
+		q->refcount_order = be32_get(&h.refcount_order);
+		if (q->header_length < 104 || q->header_length > q->cluster_size ||
+		    q->header_length % 8) {
+			block_errf(err, errlen, "header length %u is invalid", q->header_length);
+			ret = -EINVAL;
+			goto fail;
+		}
+		if (q->refcount_order > 6) {
+			block_errf(err, errlen, "refcount order %u is invalid", q->refcount_order);
+			ret = -EINVAL;
+			goto fail;
+		}
+	}
+	{
+		uint64_t unknown = q->incompat & ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT |
+						   QCOW2_INCOMPAT_COMPRESSION);
+		if (unknown) {
+			unsigned bit = (unsigned)__builtin_ctzll(unknown);
+			const char *name = incompat_name(bit);
+			if (name)
+				block_errf(err, errlen, "'%s': unsupported qcow2 feature: %s",
+					   bd->filename, name);
+			else
+				block_errf(err, errlen,
+					   "'%s': unsupported qcow2 feature: unknown "
+					   "incompatible feature bit %u",
+					   bd->filename, bit);
+			ret = -ENOTSUP;
+			goto fail;
+		}
+	}
+	if (q->incompat & QCOW2_INCOMPAT_COMPRESSION) {
+		uint8_t type = 0;
+		if (q->header_length > 104) {
+			ret = host_file_pread(q->f, 104, &type, 1);
+			if (ret)
+				goto fail_errno;
+		}
+		if (type != 0) {
+			block_errf(err, errlen,
+				   "'%s': unsupported qcow2 feature: compression type %u (only "
+				   "zlib)",
+				   bd->filename, type);
+			ret = -ENOTSUP;
+			goto fail;
+		}
+	}
+	q->corrupt = q->incompat & QCOW2_INCOMPAT_CORRUPT;
+	if (q->corrupt && !read_only && !opts->repair) {
+		block_errf(err, errlen,
+			   "'%s' is marked corrupt; open it read-only or repair it with "
+			   "'minivmm-img check -r all'",
+			   bd->filename);
+		ret = -EACCES;
+		goto fail;
+	}
+
+	q->size = be64_get(&h.size);
+	if (q->size > (1ull << 62)) {
+		block_errf(err, errlen, "virtual size %llu is too large",
+			   (unsigned long long)q->size);
+		ret = -EINVAL;
+		goto fail;
+	}
+	q->refcount_max =
+		q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
+	rb_entries = (q->cluster_size * 8) >> q->refcount_order;
+	q->rb_bits = (unsigned)__builtin_ctzll(rb_entries);
+	q->csize_shift = 62 - (q->cluster_bits - 8);
+	q->csize_mask = (1ull << (q->cluster_bits - 8)) - 1;
+	q->coffset_mask = (1ull << q->csize_shift) - 1;
+
+	/* L1 table. */
+	q->l1_size = be32_get(&h.l1_size);
+	q->l1_offset = be64_get(&h.l1_table_offset);
+	{
+		uint64_t per_l1 = q->cluster_size * q->l2_entries;
+		l1_needed = q->size / per_l1 + (q->size % per_l1 != 0);
+	}
+	if ((uint64_t)q->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
+		block_errf(err, errlen, "L1 table of %u entries is too large", q->l1_size);
+		ret = -EFBIG;
+		goto fail;
+	}
+	if (q->l1_size < l1_needed) {
+		block_errf(err, errlen, "L1 table of %u entries is too small for %llu bytes",
+			   q->l1_size, (unsigned long long)q->size);
+		ret = -EINVAL;
+		goto fail;
+	}
+	if (q->l1_size) {
+		ret = check_table(q, "L1 table", q->l1_offset, (uint64_t)q->l1_size * 8, err,
+				  errlen);
+		if (ret)
+			goto fail;
+	}
+
+	/* Refcount table. */
+	q->rt_offset = be64_get(&h.refcount_table_offset);
+	q->rt_clusters = be32_get(&h.refcount_table_clusters);
+	if (q->rt_clusters == 0 ||
+	    (uint64_t)q->rt_clusters * q->cluster_size > QCOW2_MAX_REFTABLE_BYTES) {
+		block_errf(err, errlen, "refcount table of %u clusters is invalid",
+			   q->rt_clusters);
+		ret = -EINVAL;
+		goto fail;
+	}
+	q->rt_entries = (uint64_t)q->rt_clusters * q->cluster_size / 8;
+	ret = check_table(q, "refcount table", q->rt_offset,
+			  (uint64_t)q->rt_clusters * q->cluster_size, err, errlen);
+	if (ret)
+		goto fail;
+	if (ranges_overlap(q->rt_offset, q->rt_entries * 8, q->l1_offset,
+			   (uint64_t)q->l1_size * 8)) {
+		block_errf(err, errlen, "overlapping metadata: the L1 table overlaps the "
+					"refcount table");
+		ret = -EINVAL;
+		goto fail;
+	}
+
+	/* Header extensions and the backing file name, all in cluster 0. */
+	cl0 = calloc(1, q->cluster_size);
+	if (!cl0) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = host_file_pread(q->f, 0, cl0, q->cluster_size);
+	if (ret)
+		goto fail_errno;
+	{
+		uint64_t bo = be64_get(&h.backing_file_offset);
+		uint32_t bs = be32_get(&h.backing_file_size);
+
+		hdr_end = q->cluster_size;
+		if (bo) {
+			if (bs == 0 || bs > 1023 || bo < q->header_length ||
+			    bo > q->cluster_size || bs > q->cluster_size - bo) {
+				block_errf(err, errlen, "backing file name is out of bounds");
+				ret = -EINVAL;
+				goto fail;
+			}
+			q->backing_file = strndup_checked(cl0 + bo, bs);
+			if (!q->backing_file) {
+				ret = -ENOMEM;
+				goto fail;
+			}
+			hdr_end = bo;
+		}
+		if (q->version == 3) {
+			ret = parse_extensions(q, cl0, hdr_end, err, errlen);
+			if (ret)
+				goto fail;
+		}
+	}
+
+	q->nb_snapshots = be32_get(&h.nb_snapshots);
+	q->snapshots_offset = be64_get(&h.snapshots_offset);
+	ret = read_snapshots(q, err, errlen);
+	if (ret)
+		goto fail;
+
+	{
+		uint64_t l1_off = q->l1_offset;
+		uint32_t l1_size = q->l1_size;
+
+		if (opts->internal_snapshot) {
+			struct qcow2_snapshot *s = NULL;
+			for (uint32_t i = 0; i < q->nb_snapshots; i++)
+				if (!strcmp(q->snapshots[i].id, opts->internal_snapshot) ||
+				    !strcmp(q->snapshots[i].name, opts->internal_snapshot))
+					s = &q->snapshots[i];
+			if (!s) {
+				block_errf(err, errlen, "'%s' has no snapshot '%s'", bd->filename,
+					   opts->internal_snapshot);
+				ret = -ENOENT;
+				goto fail;
+			}
+			if ((uint64_t)s->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
+				block_errf(err, errlen, "snapshot L1 table is too large");
+				ret = -EFBIG;
+				goto fail;
+			}
+			l1_off = s->l1_table_offset;
+			l1_size = s->l1_size;
+			if (s->disk_size > (1ull << 62) ||
+			    (uint64_t)l1_size * q->cluster_size * q->l2_entries < s->disk_size) {
+				block_errf(err, errlen, "snapshot '%s' is malformed",
+					   opts->internal_snapshot);
+				ret = -EINVAL;
+				goto fail;
+			}
+			q->size = s->disk_size;
+			q->snapshot_view = true;
+			read_only = true;
+			if (l1_size) {
+				ret = check_table(q, "snapshot L1 table", l1_off,
+						  (uint64_t)l1_size * 8, err, errlen);
+				if (ret)
+					goto fail;
+			}
+		}
+		ret = read_table(q, l1_off, l1_size, &q->l1);
+		if (ret)
+			goto fail_errno;
+		if (q->snapshot_view) {
+			/* Keep the active L1 as the fixed metadata to protect. */
+			q->l1_size = l1_size;
+			q->l1_offset = l1_off;
+		}
+	}
+	ret = read_table(q, q->rt_offset, q->rt_entries, &q->rt);
+	if (ret)
+		goto fail_errno;
+
+	{
+		size_t bytes = opts->l2_cache_bytes ? opts->l2_cache_bytes : QCOW2_DEFAULT_L2_CACHE;
+		uint64_t n = bytes / q->cluster_size;
+		if (n < 2)
+			n = 2;
+		if (n > 4096)
+			n = 4096;
+		ret = qcow2_cache_init(&q->l2_cache, (unsigned)n, q->cluster_size);
+		if (!ret)
+			ret = qcow2_cache_init(&q->rb_cache, 16, q->cluster_size);
+		if (ret)
+			goto fail;
+	}
+	q->free_hint = 0;
+
+	if (q->backing_file && !opts->no_backing) {
+		char path[PATH_MAX];
+		const char *fmt = q->backing_format[0] ? q->backing_format : NULL;
+
+		if (q->backing_file[0] != '/' && strchr(bd->filename, '/')) {
+			/* Relative names are relative to the overlay's directory. */
+			const char *slash = strrchr(bd->filename, '/');
+			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - bd->filename),
+				 bd->filename, q->backing_file);
+		} else {
+			snprintf(path, sizeof(path), "%s", q->backing_file);
+		}
+		if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
+			block_errf(err, errlen, "backing file format '%s' is not supported", fmt);
+			ret = -ENOTSUP;
+			goto fail;
+		}
+		{
+			char sub[512];
+			enum block_cache bc = opts->cache;
+			if (bc == BLOCK_CACHE_WRITETHROUGH || bc == BLOCK_CACHE_UNSAFE)
+				bc = BLOCK_CACHE_WRITEBACK;
+			if (bc == BLOCK_CACHE_DIRECTSYNC)
+				bc = BLOCK_CACHE_NONE;
+			ret = block_open_backing(&q->backing, bd, path, fmt, bc, sub, sizeof(sub));
+			if (ret) {
+				block_errf(err, errlen, "could not open backing file of '%s': %s",
+					   bd->filename, sub);
+				goto fail;
+			}
+		}
+	}
+
+	bd->state = q;
+	bd->size = q->size;
+	bd->read_only = read_only;
+
+	/* From here on the image is accepted and we may write to it. */
+	if (!read_only && !opts->repair && (q->incompat & QCOW2_INCOMPAT_DIRTY)) {
+		struct block_check_result res;
+		uint8_t feat[8];
+
+		/* Lazy refcounts left stale counts behind: rebuild them first. */
+		ret = qcow2_check(bd, BLOCK_REPAIR_ALL, &res, NULL, NULL);
+		if (ret || res.corruptions > res.corruptions_fixed) {
+			block_errf(err, errlen, "'%s' was not closed cleanly and its refcounts "
+						"could not be repaired",
+				   bd->filename);
+			ret = ret ? ret : -EIO;
+			bd->state = NULL;
+			goto fail;
+		}
+		q->incompat &= ~QCOW2_INCOMPAT_DIRTY;
+		be64_put(feat, q->incompat);
+		qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
+					 feat, 8);
+	}
+	if (!read_only && q->autoclear) {
+		/* Bits we do not understand must be cleared by writers (qcow2 spec). */
+		uint8_t feat[8] = {0};
+		q->autoclear = 0;
+		qcow2_write_header_field(q, offsetof(struct qcow2_header, autoclear_features),
+					 feat, 8);
+	}
+	free(cl0);
+	return 0;
+
+fail_errno:
+	block_errf(err, errlen, "could not read '%s': %s", bd->filename, strerror(-ret));
+fail:
+	free(cl0);
+	qcow2_free(q);
+	return ret;
+}
+
+static void qcow2_close(struct block_dev *bd)
+{
+	struct qcow2 *q = bd->state;
+
+	if (!q)
+		return;
+	pthread_mutex_lock(&q->lock);
+	q->users = 0;
+	qcow2_users_done(q);
+	pthread_mutex_unlock(&q->lock);
+	qcow2_free(q);
+	bd->state = NULL;
+}
+
+static int qcow2_flush(struct block_dev *bd)
+{
+	struct qcow2 *q = bd->state;
+
+	/* Metadata is written through; only the host's cache stands between
+	 * a completed write and stable storage. */
+	return host_file_flush(q->f);
+}
+
+static int write_l1_entries(struct qcow2 *q, uint64_t offset, const uint64_t *l1, uint64_t n)
+{
+	uint64_t *buf = malloc(n ? n * 8 : 8);
+	int ret;
+
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n; i++)
+		be64_put(&buf[i], l1[i]);
+	ret = host_file_pwrite(q->f, offset, buf, n * 8);
+	free(buf);
+	return ret;
+}
+
+static int qcow2_truncate(struct block_dev *bd, uint64_t size)
+{
+	struct qcow2 *q = bd->state;
+	uint64_t per_l1 = q->cluster_size * q->l2_entries;
+	uint64_t need = size / per_l1 + (size % per_l1 != 0);
+	uint8_t b[12];
+	int ret = 0;
+
+	if (size > (1ull << 62) || need * 8 > QCOW2_MAX_L1_BYTES)
+		return -EFBIG;
+	pthread_mutex_lock(&q->lock);
+	if (q->corrupt || q->snapshot_view) {
+		ret = -EIO;
+		goto out;
+	}
+	if (need > q->l1_size) {
+		uint64_t bytes = need * 8;
+		uint64_t clusters = (bytes + q->cluster_size - 1) >> q->cluster_bits;
+		uint64_t new_off, old_off = q->l1_offset, old_bytes = (uint64_t)q->l1_size * 8;
+		uint64_t *nl1 = calloc(clusters * q->cluster_size / 8, 8);
+
+		if (!nl1) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy(nl1, q->l1, old_bytes);
+		ret = qcow2_alloc_contiguous(q, clusters, &new_off);
+		if (!ret)
+			ret = write_l1_entries(q, new_off, nl1, clusters * q->cluster_size / 8);
+		if (!ret)
+			ret = host_file_flush(q->f);
+		if (ret) {
+			free(nl1);
+			goto out;
+		}
+		be32_put(b, (uint32_t)need);
+		be64_put(b + 4, new_off);
+		ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, l1_size), b, 12);
+		if (ret) {
+			free(nl1);
+			goto out;
+		}
+		free(q->l1);
+		q->l1 = nl1;
+		q->l1_offset = new_off;
+		q->l1_size = (uint32_t)need;
+		if (old_bytes)
+			qcow2_free_range(q, old_off, old_bytes);
+	}
+	be64_put(b, size);
+	ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, size), b, 8);
+	if (!ret) {
+		q->size = size;
+		bd->size = size;
+	}
+out:
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+static int qcow2_info(struct block_dev *bd, struct block_info *info)
+{
+	struct qcow2 *q = bd->state;
+
+	info->cluster_size = (unsigned)q->cluster_size;
+	info->version = q->version;
+	info->lazy_refcounts = q->compat & QCOW2_COMPAT_LAZY_REFCOUNTS;
+	info->dirty = q->incompat & QCOW2_INCOMPAT_DIRTY;
+	info->corrupt = q->corrupt;
+	info->refcount_bits = 1u << q->refcount_order;
+	if (q->backing_file)
+		snprintf(info->backing_file, sizeof(info->backing_file), "%s", q->backing_file);
+	snprintf(info->backing_format, sizeof(info->backing_format), "%s", q->backing_format);
+	if (q->nb_snapshots) {
+		info->snapshots = calloc(q->nb_snapshots, sizeof(*info->snapshots));
+		if (!info->snapshots)
+			return -ENOMEM;
+		info->nb_snapshots = q->nb_snapshots;
+		for (uint32_t i = 0; i < q->nb_snapshots; i++) {
+			struct block_snapshot_info *s = &info->snapshots[i];
+			snprintf(s->id, sizeof(s->id), "%s", q->snapshots[i].id);
+			snprintf(s->name, sizeof(s->name), "%s", q->snapshots[i].name);
+			s->vm_state_size = q->snapshots[i].vm_state_size;
+			s->date_sec = q->snapshots[i].date_sec;
+			s->date_nsec = q->snapshots[i].date_nsec;
+			s->vm_clock_nsec = q->snapshots[i].vm_clock_nsec;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- create */
+
+static int put_refcount(uint8_t *rb, unsigned order, uint64_t idx, uint64_t v)
+{
+	unsigned bits = 1u << order;
+
+	if (bits >= 8) {
+		unsigned bytes = bits / 8;
+		for (unsigned i = 0; i < bytes; i++)
+			rb[idx * bytes + i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+	} else {
+		uint64_t bit = idx * bits;
+		rb[bit / 8] |= (uint8_t)(v << (bit % 8));
+	}
+	return 0;
+}
+
+static int qcow2_create(const char *path, const struct block_create_opts *opts, char *err,
+			size_t errlen)
+{
+	unsigned cs = opts->cluster_size ? opts->cluster_size : 65536;
+	int version = opts->compat ? opts->compat : 3;
+	unsigned bits = (unsigned)__builtin_ctz(cs);
+	uint64_t size = opts->size;
+	uint64_t l1_entries, l1_clusters, rb_entries, rt_clusters = 1, rb_count = 1, total;
+	uint8_t *buf = NULL;
+	uint64_t pos;
+	size_t hlen;
+	int fd, ret = 0;
+	char bfmt[16] = "";
+
+	if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1))) {
+		block_errf(err, errlen,
+			   "cluster size must be a power of two between 512 and 2097152 bytes");
+		return -EINVAL;
+	}
+	if (version != 2 && version != 3) {
+		block_errf(err, errlen, "compat must be 0.10 or 1.1");
+		return -EINVAL;
+	}
+	if (version == 2 && opts->lazy_refcounts) {
+		block_errf(err, errlen, "lazy refcounts need compat=1.1");
+		return -EINVAL;
+	}
+	if (opts->backing_file) {
+		struct block_dev *b;
+		struct block_opts bo = {.format = opts->backing_format, .read_only = true};
+		char sub[512];
+		char rpath[PATH_MAX];
+
+		if (strlen(opts->backing_file) > 1023) {
+			block_errf(err, errlen, "backing file name too long");
+			return -EINVAL;
+		}
+		/* The name is stored as given, so resolve it as a reader will. */
+		if (opts->backing_file[0] != '/' && strchr(path, '/')) {
+			const char *slash = strrchr(path, '/');
+			snprintf(rpath, sizeof(rpath), "%.*s/%s", (int)(slash - path), path,
+				 opts->backing_file);
+		} else {
+			snprintf(rpath, sizeof(rpath), "%s", opts->backing_file);
+		}
+		ret = block_open(&b, rpath, &bo, sub, sizeof(sub));
+		if (ret) {
+			block_errf(err, errlen, "could not open backing file: %s", sub);
+			return ret;
+		}
+		if (!size)
+			size = block_size(b);
+		snprintf(bfmt, sizeof(bfmt), "%s", block_format(b));
+		block_close(b);
+	}
+	if (size % 512) {
+		block_errf(err, errlen, "image size must be a multiple of 512 bytes");
+		return -EINVAL;
+	}
+	if (size > (1ull << 62)) {
+		block_errf(err, errlen, "image size too large");
+		return -EFBIG;
+	}
+	{
+		uint64_t per_l1 = (uint64_t)cs * (cs / 8);
+		l1_entries = size / per_l1 + (size % per_l1 != 0);
+	}
+	if (l1_entries * 8 > QCOW2_MAX_L1_BYTES) {
+		block_errf(err, errlen, "image size too large for cluster size %u", cs);
+		return -EFBIG;
+	}
+	l1_clusters = (l1_entries * 8 + cs - 1) / cs;
+	if (!l1_clusters)
+		l1_clusters = 1;
+	rb_entries = (uint64_t)cs * 8 / 16;
+	/* Layout: header, refcount table, refcount blocks, L1 table. */
+	for (int i = 0; i < 64; i++) {
+		total = 1 + rt_clusters + rb_count + l1_clusters;
+		uint64_t nrb = (total + rb_entries - 1) / rb_entries;
+		uint64_t nrt = (nrb * 8 + cs - 1) / cs;
+		if (nrb == rb_count && nrt == rt_clusters)
+			break;
+		rb_count = nrb;
+		rt_clusters = nrt;
+	}
+	total = 1 + rt_clusters + rb_count + l1_clusters;
+	if (rt_clusters * cs > QCOW2_MAX_REFTABLE_BYTES) {
+		block_errf(err, errlen, "image size too large for cluster size %u", cs);
+		return -EFBIG;
+	}
+	buf = calloc(total, cs);
+	if (!buf)
+		return -ENOMEM;
+
+	/* Header. */
+	be32_put(buf + 0, QCOW2_MAGIC);
+	be32_put(buf + 4, (uint32_t)version);
+	be32_put(buf + 20, bits);
+	be64_put(buf + 24, size);
+	be32_put(buf + 36, (uint32_t)l1_entries);
+	be64_put(buf + 40, (uint64_t)(1 + rt_clusters + rb_count) * cs);
+	be64_put(buf + 48, (uint64_t)cs);
+	be32_put(buf + 56, (uint32_t)rt_clusters);
+	hlen = 72;
+	if (version == 3) {
+		be64_put(buf + 80, opts->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
+		be32_put(buf + 96, 4);
+		be32_put(buf + 100, 104);
+		hlen = 104;
+	}
+	pos = hlen;
+	if (opts->backing_file) {
+		const char *fmt = opts->backing_format ? opts->backing_format : bfmt;
+		size_t flen = strlen(fmt);
+		size_t blen = strlen(opts->backing_file);
+
+		if (version == 3 || opts->backing_format) {
+			be32_put(buf + pos, QCOW2_EXT_BACKING_FORMAT);
+			be32_put(buf + pos + 4, (uint32_t)flen);
+			memcpy(buf + pos + 8, fmt, flen);
+			pos += 8 + ((flen + 7) & ~(size_t)7);
+		}
+		be32_put(buf + pos, QCOW2_EXT_END);
+		be32_put(buf + pos + 4, 0);
+		pos += 8;
+		if (pos + blen > cs) {
+			free(buf);
+			block_errf(err, errlen, "backing file name does not fit in the header");
+			return -EINVAL;
+		}
+		be64_put(buf + 8, pos);
+		be32_put(buf + 16, (uint32_t)blen);
+		memcpy(buf + pos, opts->backing_file, blen);
+	} else if (version == 3) {
+		be32_put(buf + pos, QCOW2_EXT_END);
+	}
+
+	/* Refcount table and blocks: every cluster of this layout is in use once. */
+	for (uint64_t i = 0; i < rb_count; i++) {
+		be64_put(buf + (uint64_t)cs + i * 8, (1 + rt_clusters + i) * cs);
+		for (uint64_t c = i * rb_entries; c < (i + 1) * rb_entries && c < total; c++)
+			put_refcount(buf + (1 + rt_clusters + i) * cs, 4, c - i * rb_entries, 1);
+	}
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		block_errf(err, errlen, "could not create '%s': %s", path, strerror(errno));
+		free(buf);
+		return ret;
+	}
+	{
+		uint64_t len = total * cs, done = 0;
+		while (done < len) {
+			ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
+			if (n <= 0) {
+				ret = n < 0 ? -errno : -EIO;
+				break;
+			}
+			done += (uint64_t)n;
+		}
+	}
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	free(buf);
+	if (ret)
+		block_errf(err, errlen, "could not write '%s': %s", path, strerror(-ret));
+	return ret;
+}
+
+const struct block_driver block_driver_qcow2 = {
+	.name = "qcow2",
+	.probe = qcow2_probe,
+	.open = qcow2_open,
+	.close = qcow2_close,
+	.pread = qcow2_pread,
+	.pwrite = qcow2_pwrite,
+	.flush = qcow2_flush,
+	.discard = qcow2_discard,
+	.truncate = qcow2_truncate,
+	.info = qcow2_info,
+	.check = qcow2_check,
+	.status = qcow2_status,
+	.create = qcow2_create,
+};

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * qcow2 internals shared by qcow2.c (header, open, create), qcow2_map.c
+ * (L1/L2 lookup, reads, writes, discard) and qcow2_refcount.c (refcounts,
+ * cluster allocation, check).
+ *
+ * Metadata is written through: every change to an L2 table or refcount block
+ * is written to the file when it is made, in an order that a crash can only
+ * turn into leaked clusters:
+ *   allocate: refcount block first, then data, then the L2 entry, then L1;
+ *   free:     the L2/L1 entry first, then the refcount decrement.
+ * A guest flush is then just fdatasync of the file.
+ */
+#ifndef MINIVMM_QCOW2_H
+#define MINIVMM_QCOW2_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "devices/block/block_int.h"
+
+#define QCOW2_MAGIC 0x514649fbu
+
+#define QCOW2_OFLAG_COPIED (1ull << 63)
+#define QCOW2_OFLAG_COMPRESSED (1ull << 62)
+#define QCOW2_OFLAG_ZERO 1ull
+#define QCOW2_L1E_OFFSET_MASK 0x00fffffffffffe00ull
+#define QCOW2_L2E_OFFSET_MASK 0x00fffffffffffe00ull
+#define QCOW2_REFT_OFFSET_MASK 0xfffffffffffffe00ull
+
+#define QCOW2_INCOMPAT_DIRTY (1ull << 0)
+#define QCOW2_INCOMPAT_CORRUPT (1ull << 1)
+#define QCOW2_INCOMPAT_DATA_FILE (1ull << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
+#define QCOW2_INCOMPAT_EXTL2 (1ull << 4)
+#define QCOW2_COMPAT_LAZY_REFCOUNTS (1ull << 0)
+
+#define QCOW2_EXT_END 0
+#define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
+#define QCOW2_EXT_FEATURE_TABLE 0x6803f857u
+#define QCOW2_EXT_CRYPTO 0x0537be77u
+#define QCOW2_EXT_BITMAPS 0x23852875u
+#define QCOW2_EXT_DATA_FILE 0x44415441u
+
+/* The limits QEMU applies, so that a hostile header cannot make us allocate. */
+#define QCOW2_MAX_L1_BYTES (32u << 20)
+#define QCOW2_MAX_REFTABLE_BYTES (8u << 20)
+#define QCOW2_MAX_SNAPSHOTS 65536
+#define QCOW2_MAX_SNAPSHOT_TABLE (64u << 20)
+#define QCOW2_MAX_HOST_OFFSET (1ull << 56)
+#define QCOW2_DEFAULT_L2_CACHE (4u << 20)
+
+/* The on-disk header, big-endian; v2 ends at nb_snapshots/snapshots_offset. */
+struct qcow2_header {
+	uint32_t magic;
+	uint32_t version;
+	uint64_t backing_file_offset;
+	uint32_t backing_file_size;
+	uint32_t cluster_bits;
+	uint64_t size;
+	uint32_t crypt_method;
+	uint32_t l1_size;
+	uint64_t l1_table_offset;
+	uint64_t refcount_table_offset;
+	uint32_t refcount_table_clusters;
+	uint32_t nb_snapshots;
+	uint64_t snapshots_offset;
+	/* version 3 */
+	uint64_t incompatible_features;
+	uint64_t compatible_features;
+	uint64_t autoclear_features;
+	uint32_t refcount_order;
+	uint32_t header_length;
+} __attribute__((packed));
+static_assert(sizeof(struct qcow2_header) == 104, "qcow2 v3 header is 104 bytes");
+
+struct qcow2_cache_entry {
+	uint64_t offset; /* host offset of the cached cluster, 0 = empty */
+	uint64_t lru;
+	uint8_t *data;
+};
+
+struct qcow2_cache {
+	unsigned n;
+	uint64_t tick;
+	unsigned last;
+	struct qcow2_cache_entry *e;
+};
+
+struct qcow2_snapshot {
+	uint64_t l1_table_offset;
+	uint32_t l1_size;
+	uint64_t vm_state_size;
+	uint64_t disk_size;
+	uint32_t date_sec, date_nsec;
+	uint64_t vm_clock_nsec;
+	char *id, *name;
+};
+
+struct qcow2_pending_free {
+	uint64_t offset, len;
+};
+
+struct qcow2 {
+	pthread_mutex_t lock;
+	struct block_dev *bd;
+	struct host_file *f;
+	struct block_dev *backing;
+
+	int version;
+	unsigned cluster_bits;
+	uint64_t cluster_size;
+	unsigned l2_bits;
+	uint64_t l2_entries;
+	uint64_t size;
+	uint32_t header_length;
+	uint64_t incompat, compat, autoclear;
+
+	uint64_t l1_offset;
+	uint32_t l1_size;
+	uint64_t *l1; /* host-endian copy */
+
+	uint64_t rt_offset;
+	uint32_t rt_clusters;
+	uint64_t rt_entries;
+	uint64_t *rt;
+	unsigned refcount_order;
+	unsigned rb_bits; /* log2 of refcounts per block */
+	uint64_t refcount_max;
+
+	unsigned csize_shift;
+	uint64_t csize_mask;
+	uint64_t coffset_mask;
+
+	char *backing_file;
+	char backing_format[32];
+
+	uint32_t nb_snapshots;
+	uint64_t snapshots_offset;
+	uint64_t snapshots_size;
+	struct qcow2_snapshot *snapshots;
+
+	struct qcow2_cache l2_cache;
+	struct qcow2_cache rb_cache;
+
+	uint64_t file_size; /* bytes; grows as clusters are allocated */
+	uint64_t free_hint; /* cluster index where the free-cluster search starts */
+	bool corrupt;
+	bool snapshot_view; /* opened an internal snapshot */
+
+	/* Data I/O in flight without the lock: frees wait until it is done. */
+	unsigned users;
+	struct qcow2_pending_free *pending;
+	size_t npending, pending_cap;
+
+	/* The last decompressed cluster. */
+	uint64_t zcache_entry;
+	uint8_t *zbuf, *zin;
+};
+
+/* qcow2_refcount.c */
+int qcow2_refcount_get(struct qcow2 *q, uint64_t cluster, uint64_t *rc);
+int qcow2_refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t rc);
+int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset, uint64_t *got);
+/* Allocates exactly n contiguous clusters. */
+int qcow2_alloc_contiguous(struct qcow2 *q, uint64_t n, uint64_t *offset);
+/* Drops one reference on every cluster overlapping [offset, offset + len). */
+int qcow2_free_range(struct qcow2 *q, uint64_t offset, uint64_t len);
+void qcow2_users_done(struct qcow2 *q);
+int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_check_result *res,
+		void (*report)(void *, const char *), void *opaque);
+void qcow2_mark_corrupt(struct qcow2 *q, const char *why);
+
+/* qcow2_map.c */
+int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t size);
+void qcow2_cache_free(struct qcow2_cache *c);
+void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset);
+/* Returns the cached cluster at host offset, reading it when absent. */
+int qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset, bool fresh,
+		    uint8_t **data);
+int qcow2_pread(struct block_dev *bd, uint64_t off, void *buf, size_t len);
+int qcow2_pwrite(struct block_dev *bd, uint64_t off, const void *buf, size_t len);
+int qcow2_discard(struct block_dev *bd, uint64_t off, uint64_t len);
+int qcow2_status(struct block_dev *bd, uint64_t off, uint64_t len, bool *zero, uint64_t *pnum);
+
+/* qcow2.c */
+/* Is [offset, offset+len) clear of the header, L1 table, reftable and snapshot table? */
+bool qcow2_overlaps_fixed_metadata(struct qcow2 *q, uint64_t offset, uint64_t len);
+int qcow2_write_header_field(struct qcow2 *q, unsigned field_offset, const void *data,
+			     size_t len);
+
+static inline uint64_t qcow2_offset_in_cluster(const struct qcow2 *q, uint64_t off)
+{
+	return off & (q->cluster_size - 1);
+}
+
+static inline bool qcow2_is_aligned(const struct qcow2 *q, uint64_t off)
+{
+	return (off & (q->cluster_size - 1)) == 0;
+}
+
+#endif

@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * qcow2 guest-offset mapping: the L2 table cache, reads (normal, zero,
+ * compressed and backing clusters), writes with cluster allocation and
+ * copy-on-write of partial clusters, and discard.
+ *
+ * One mutex covers the metadata.  Reads and in-place writes of allocated
+ * clusters drop it for the data transfer; they count as "users", and clusters
+ * freed while users exist are only released when the last one leaves, so a
+ * cluster is never reused under an unlocked transfer.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <zlib.h>
+
+#include "devices/block/qcow2.h"
+
+/* ------------------------------------------------------------- cache */
+
+int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t size)
+{
+	c->e = calloc(n, sizeof(*c->e));
+	if (!c->e)
+		return -ENOMEM;
+	c->n = n;
+	for (unsigned i = 0; i < n; i++) {
+		void *p;
+		if (posix_memalign(&p, 4096, size))
+			return -ENOMEM;
+		c->e[i].data = p;
+	}
+	return 0;
+}
+
+void qcow2_cache_free(struct qcow2_cache *c)
+{
+	for (unsigned i = 0; c->e && i < c->n; i++)
+		free(c->e[i].data);
+	free(c->e);
+	c->e = NULL;
+	c->n = 0;
+}
+
+void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].offset == offset)
+			c->e[i].offset = 0;
+}
+
+int qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset, bool fresh,
+		    uint8_t **data)
+{
+	struct qcow2_cache_entry *victim = NULL;
+	int ret;
+
+	if (!offset || !qcow2_is_aligned(q, offset))
+		return -EIO;
+	if (c->e[c->last].offset == offset) {
+		c->e[c->last].lru = ++c->tick;
+		if (fresh)
+			memset(c->e[c->last].data, 0, q->cluster_size);
+		*data = c->e[c->last].data;
+		return 0;
+	}
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->e[i].offset == offset) {
+			c->e[i].lru = ++c->tick;
+			c->last = i;
+			if (fresh)
+				memset(c->e[i].data, 0, q->cluster_size);
+			*data = c->e[i].data;
+			return 0;
+		}
+		if (!victim || c->e[i].lru < victim->lru)
+			victim = &c->e[i];
+	}
+	victim->offset = 0;
+	if (fresh) {
+		memset(victim->data, 0, q->cluster_size);
+	} else {
+		if (offset > q->file_size || q->cluster_size > q->file_size - offset)
+			return -EIO; /* a table past the end of the file */
+		ret = host_file_pread(q->f, offset, victim->data, q->cluster_size);
+		if (ret)
+			return ret;
+	}
+	victim->offset = offset;
+	victim->lru = ++c->tick;
+	c->last = (unsigned)(victim - c->e);
+	*data = victim->data;
+	return 0;
+}
+
+/* ---------------------------------------------------------- L2 tables */
+
+static uint64_t l2e_get(const uint8_t *tab, uint64_t idx)
+{
+	return be64_get(tab + idx * 8);
+}
+
+static bool l2e_in_place(uint64_t e)
+{
+	return (e & QCOW2_OFLAG_COPIED) && !(e & QCOW2_OFLAG_COMPRESSED) &&
+	       !(e & QCOW2_OFLAG_ZERO) && (e & QCOW2_L2E_OFFSET_MASK);
+}
+
+static bool l2e_normal(uint64_t e)
+{
+	return !(e & QCOW2_OFLAG_COMPRESSED) && !(e & QCOW2_OFLAG_ZERO) &&
+	       (e & QCOW2_L2E_OFFSET_MASK);
+}
+
+static int check_l2_offset(struct qcow2 *q, uint64_t off)
+{
+	if (!qcow2_is_aligned(q, off) || qcow2_overlaps_fixed_metadata(q, off, q->cluster_size) ||
+	    off >= q->file_size)
+		return -EIO;
+	return 0;
+}
+
+static int write_l1_entry(struct qcow2 *q, uint64_t idx)
+{
+	uint8_t b[8];
+
+	be64_put(b, q->l1[idx]);
+	return host_file_pwrite(q->f, q->l1_offset + idx * 8, b, 8);
+}
+
+/*
+ * The L2 table for an L1 index.  For writes it is made private first: a
+ * missing table is allocated, a shared one (snapshot) is copied.
+ */
+static int get_l2(struct qcow2 *q, uint64_t l1_idx, bool for_write, uint8_t **tab,
+		  uint64_t *l2_off)
+{
+	uint64_t l1e, off, new_off;
+	uint8_t *old = NULL, *t;
+	int ret;
+
+	if (l1_idx >= q->l1_size)
+		return -EIO;
+	l1e = q->l1[l1_idx];
+	off = l1e & QCOW2_L1E_OFFSET_MASK;
+	if (off && check_l2_offset(q, off))
+		return -EIO;
+	if (!for_write || (off && (l1e & QCOW2_OFLAG_COPIED))) {
+		*l2_off = off;
+		if (!off) {
+			*tab = NULL;
+			return 0;
+		}
+		return qcow2_cache_get(q, &q->l2_cache, off, false, tab);
+	}
+
+	/* Allocate a private table; copy the shared one if there is one. */
+	ret = qcow2_alloc_contiguous(q, 1, &new_off);
+	if (ret)
+		return ret;
+	if (off) {
+		ret = qcow2_cache_get(q, &q->l2_cache, off, false, &t);
+		if (ret)
+			return ret;
+		old = malloc(q->cluster_size);
+		if (!old)
+			return -ENOMEM;
+		memcpy(old, t, q->cluster_size);
+	}
+	ret = qcow2_cache_get(q, &q->l2_cache, new_off, true, &t);
+	if (!ret && old)
+		memcpy(t, old, q->cluster_size);
+	free(old);
+	if (!ret)
+		ret = host_file_pwrite(q->f, new_off, t, q->cluster_size);
+	if (ret) {
+		qcow2_cache_drop(&q->l2_cache, new_off);
+		return ret;
+	}
+	q->l1[l1_idx] = new_off | QCOW2_OFLAG_COPIED;
+	ret = write_l1_entry(q, l1_idx);
+	if (ret) {
+		q->l1[l1_idx] = l1e;
+		return ret;
+	}
+	if (off) {
+		qcow2_cache_drop(&q->l2_cache, off);
+		qcow2_free_range(q, off, q->cluster_size);
+	}
+	*l2_off = new_off;
+	/* The cache slot may have moved while freeing; look it up again. */
+	return qcow2_cache_get(q, &q->l2_cache, new_off, false, tab);
+}
+
+/* ------------------------------------------------------------- reads */
+
+static int read_compressed(struct qcow2 *q, uint64_t e, uint8_t **out)
+{
+	uint64_t coff = e & q->coffset_mask;
+	uint64_t nb = ((e >> q->csize_shift) & q->csize_mask) + 1;
+	uint64_t csize = nb * 512 - (coff & 511);
+	z_stream zs;
+	int zr, ret;
+
+	if (q->zbuf && q->zcache_entry == e) {
+		*out = q->zbuf;
+		return 0;
+	}
+	if (!q->zbuf) {
+		q->zbuf = malloc(q->cluster_size);
+		q->zin = malloc(q->cluster_size * 2);
+		if (!q->zbuf || !q->zin)
+			return -ENOMEM;
+	}
+	if (coff >= q->file_size || csize > q->cluster_size * 2)
+		return -EIO;
+	q->zcache_entry = UINT64_MAX;
+	ret = host_file_pread(q->f, coff, q->zin, csize);
+	if (ret)
+		return ret;
+	memset(&zs, 0, sizeof(zs));
+	if (inflateInit2(&zs, -12) != Z_OK)
+		return -ENOMEM;
+	zs.next_in = q->zin;
+	zs.avail_in = (unsigned)csize;
+	zs.next_out = q->zbuf;
+	zs.avail_out = (unsigned)q->cluster_size;
+	zr = inflate(&zs, Z_FINISH);
+	inflateEnd(&zs);
+	if ((zr != Z_STREAM_END && zr != Z_BUF_ERROR) || zs.avail_out != 0)
+		return -EIO;
+	q->zcache_entry = e;
+	*out = q->zbuf;
+	return 0;
+}
+
+static int read_backing(struct qcow2 *q, uint64_t voff, uint8_t *dst, uint64_t len)
+{
+	uint64_t bsize, n = 0;
+
+	if (!q->backing) {
+		memset(dst, 0, len);
+		return 0;
+	}
+	bsize = block_size(q->backing);
+	if (voff < bsize)
+		n = bsize - voff < len ? bsize - voff : len;
+	if (n) {
+		int ret = block_pread(q->backing, voff, dst, n);
+		if (ret)
+			return ret;
+	}
+	memset(dst + n, 0, len - n);
+	return 0;
+}
+
+static int check_data_offset(struct qcow2 *q, uint64_t host, uint64_t len)
+{
+	if (!qcow2_is_aligned(q, host) || host >= QCOW2_MAX_HOST_OFFSET ||
+	    host > q->file_size || len > q->file_size - host)
+		return -EIO;
+	return 0;
+}
+
+/* Reads part of one guest cluster, given its L2 entry, under the lock. */
+static int read_cluster_part(struct qcow2 *q, uint64_t e, uint64_t vcluster, uint64_t from,
+			     uint64_t len, uint8_t *dst)
+{
+	int ret;
+
+	if (!len)
+		return 0;
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		uint8_t *z;
+		ret = read_compressed(q, e, &z);
+		if (!ret)
+			memcpy(dst, z + from, len);
+		return ret;
+	}
+	if (e & QCOW2_OFLAG_ZERO) {
+		memset(dst, 0, len);
+		return 0;
+	}
+	if (e & QCOW2_L2E_OFFSET_MASK) {
+		uint64_t host = e & QCOW2_L2E_OFFSET_MASK;
+		ret = check_data_offset(q, host, q->cluster_size);
+		if (ret)
+			return ret;
+		return host_file_pread(q->f, host + from, dst, len);
+	}
+	return read_backing(q, vcluster + from, dst, len);
+}
+
+static void user_enter(struct qcow2 *q)
+{
+	q->users++;
+	pthread_mutex_unlock(&q->lock);
+}
+
+static void user_leave(struct qcow2 *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->users--;
+	qcow2_users_done(q);
+}
+
+int qcow2_pread(struct block_dev *bd, uint64_t off, void *vbuf, size_t len)
+{
+	struct qcow2 *q = bd->state;
+	uint8_t *buf = vbuf;
+	int ret = 0;
+
+	pthread_mutex_lock(&q->lock);
+	while (len && !ret) {
+		uint64_t l1_idx = off >> (q->cluster_bits + q->l2_bits);
+		uint64_t l2_idx = (off >> q->cluster_bits) & (q->l2_entries - 1);
+		uint64_t in_off = qcow2_offset_in_cluster(q, off);
+		uint64_t vcluster = off - in_off;
+		uint64_t n_req, k, bytes, e, l2_off;
+		uint8_t *tab;
+
+		ret = get_l2(q, l1_idx, false, &tab, &l2_off);
+		if (ret)
+			break;
+		n_req = (in_off + len + q->cluster_size - 1) >> q->cluster_bits;
+		if (n_req > q->l2_entries - l2_idx)
+			n_req = q->l2_entries - l2_idx;
+		e = tab ? l2e_get(tab, l2_idx) : 0;
+		k = 1;
+		if (l2e_normal(e)) {
+			uint64_t host = e & QCOW2_L2E_OFFSET_MASK;
+			while (k < n_req && l2e_normal(l2e_get(tab, l2_idx + k)) &&
+			       (l2e_get(tab, l2_idx + k) & QCOW2_L2E_OFFSET_MASK) ==
+				       host + k * q->cluster_size)
+				k++;
+			bytes = k * q->cluster_size - in_off;
+			if (bytes > len)
+				bytes = len;
+			ret = check_data_offset(q, host, k * q->cluster_size);
+			if (ret)
+				break;
+			user_enter(q);
+			ret = host_file_pread(q->f, host + in_off, buf, bytes);
+			user_leave(q);
+		} else if (!(e & QCOW2_OFLAG_COMPRESSED)) {
+			/* Zero or unallocated: the same kind of neighbours in one go. */
+			bool zero = e & QCOW2_OFLAG_ZERO;
+			while (k < n_req && tab) {
+				uint64_t n = l2e_get(tab, l2_idx + k);
+				if (l2e_normal(n) || (n & QCOW2_OFLAG_COMPRESSED) ||
+				    (bool)(n & QCOW2_OFLAG_ZERO) != zero)
+					break;
+				k++;
+			}
+			if (!tab)
+				k = n_req;
+			bytes = k * q->cluster_size - in_off;
+			if (bytes > len)
+				bytes = len;
+			if (zero)
+				memset(buf, 0, bytes);
+			else
+				ret = read_backing(q, off, buf, bytes);
+		} else {
+			bytes = q->cluster_size - in_off;
+			if (bytes > len)
+				bytes = len;
+			ret = read_cluster_part(q, e, vcluster, in_off, bytes, buf);
+		}
+		off += bytes;
+		buf += bytes;
+		len -= bytes;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+/* ------------------------------------------------------------ writes */
+
+#define MAX_ALLOC_RUN 256
+
+static int free_old_entry(struct qcow2 *q, uint64_t e)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED) {
+		uint64_t coff = e & q->coffset_mask;
+		uint64_t nb = ((e >> q->csize_shift) & q->csize_mask) + 1;
+		if (q->zcache_entry == e)
+			q->zcache_entry = UINT64_MAX;
+		return qcow2_free_range(q, coff & ~511ull, nb * 512);
+	}
+	if (e & QCOW2_L2E_OFFSET_MASK)
+		return qcow2_free_range(q, e & QCOW2_L2E_OFFSET_MASK, q->cluster_size);
+	return 0;
+}
+
+static int write_l2_entries(struct qcow2 *q, uint64_t l2_off, uint8_t *tab, uint64_t idx,
+			    uint64_t n)
+{
+	return host_file_pwrite(q->f, l2_off + idx * 8, tab + idx * 8, n * 8);
+}
+
+/*
+ * Writes [off, off+len) where the clusters need allocating: fresh clusters
+ * hold the merged old and new content, then the L2 entries point to them,
+ * then the old clusters lose their reference.
+ */
+static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf, uint64_t len,
+		       uint64_t l2_idx, uint64_t k, uint64_t *written)
+{
+	uint64_t in_off = qcow2_offset_in_cluster(q, off);
+	uint64_t vcluster = off - in_off;
+	uint64_t old[MAX_ALLOC_RUN];
+	uint64_t host, got, bytes, end, l2_off;
+	uint8_t *tab, *tmp = NULL;
+	int ret;
+
+	if (k > MAX_ALLOC_RUN)
+		k = MAX_ALLOC_RUN;
+	ret = get_l2(q, off >> (q->cluster_bits + q->l2_bits), true, &tab, &l2_off);
+	if (ret)
+		return ret;
+	for (uint64_t i = 0; i < k; i++)
+		old[i] = l2e_get(tab, l2_idx + i);
+
+	ret = qcow2_alloc_clusters(q, k, &host, &got);
+	if (ret)
+		return ret;
+	k = got;
+	bytes = k * q->cluster_size - in_off;
+	if (bytes > len)
+		bytes = len;
+	end = in_off + bytes; /* within the run */
+
+	if (in_off == 0 && (end & (q->cluster_size - 1)) == 0) {
+		ret = host_file_pwrite(q->f, host, buf, bytes);
+	} else {
+		uint64_t run = k * q->cluster_size;
+		uint64_t last = (k - 1) * q->cluster_size;
+
+		tmp = malloc(run);
+		if (!tmp)
+			return -ENOMEM;
+		ret = read_cluster_part(q, old[0], vcluster, 0, in_off, tmp);
+		if (!ret && end < run)
+			ret = read_cluster_part(q, old[k - 1], vcluster + last, end - last,
+						run - end, tmp + end);
+		if (!ret) {
+			memcpy(tmp + in_off, buf, bytes);
+			ret = host_file_pwrite(q->f, host, tmp, run);
+		}
+		free(tmp);
+	}
+	if (ret) {
+		/* Nothing points at the new clusters yet: give them back. */
+		qcow2_free_range(q, host, k * q->cluster_size);
+		return ret;
+	}
+	/* The L2 table may have been evicted by reads of the old content. */
+	ret = qcow2_cache_get(q, &q->l2_cache, l2_off, false, &tab);
+	if (ret)
+		return ret;
+	for (uint64_t i = 0; i < k; i++)
+		be64_put(tab + (l2_idx + i) * 8, (host + i * q->cluster_size) | QCOW2_OFLAG_COPIED);
+	ret = write_l2_entries(q, l2_off, tab, l2_idx, k);
+	if (ret) {
+		for (uint64_t i = 0; i < k; i++)
+			be64_put(tab + (l2_idx + i) * 8, old[i]);
+		return ret;
+	}
+	for (uint64_t i = 0; i < k; i++)
+		free_old_entry(q, old[i]);
+	*written = bytes;
+	return 0;
+}
+
+static int write_locked(struct qcow2 *q, uint64_t off, const uint8_t *buf, uint64_t len)
+{
+	int ret = 0;
+
+	while (len && !ret) {
+		uint64_t l1_idx = off >> (q->cluster_bits + q->l2_bits);
+		uint64_t l2_idx = (off >> q->cluster_bits) & (q->l2_entries - 1);
+		uint64_t in_off = qcow2_offset_in_cluster(q, off);
+		uint64_t n_req, k, bytes = 0, e, l2_off;
+		uint8_t *tab;
+
+		if (q->corrupt)
+			return -EIO;
+		ret = get_l2(q, l1_idx, true, &tab, &l2_off);
+		if (ret)
+			break;
+		n_req = (in_off + len + q->cluster_size - 1) >> q->cluster_bits;
+		if (n_req > q->l2_entries - l2_idx)
+			n_req = q->l2_entries - l2_idx;
+		e = l2e_get(tab, l2_idx);
+		k = 1;
+		if (l2e_in_place(e)) {
+			uint64_t host = e & QCOW2_L2E_OFFSET_MASK;
+			while (k < n_req && l2e_in_place(l2e_get(tab, l2_idx + k)) &&
+			       (l2e_get(tab, l2_idx + k) & QCOW2_L2E_OFFSET_MASK) ==
+				       host + k * q->cluster_size)
+				k++;
+			bytes = k * q->cluster_size - in_off;
+			if (bytes > len)
+				bytes = len;
+			if (check_data_offset(q, host, k * q->cluster_size) ||
+			    qcow2_overlaps_fixed_metadata(q, host, k * q->cluster_size)) {
+				qcow2_mark_corrupt(q, "data cluster overlaps metadata or lies past "
+						      "the end of the file");
+				return -EIO;
+			}
+			user_enter(q);
+			ret = host_file_pwrite(q->f, host + in_off, buf, bytes);
+			user_leave(q);
+		} else {
+			while (k < n_req && !l2e_in_place(l2e_get(tab, l2_idx + k)))
+				k++;
+			ret = write_alloc(q, off, buf, len, l2_idx, k, &bytes);
+		}
+		off += bytes;
+		buf += bytes;
+		len -= bytes;
+	}
+	return ret;
+}
+
+int qcow2_pwrite(struct block_dev *bd, uint64_t off, const void *buf, size_t len)
+{
+	struct qcow2 *q = bd->state;
+	int ret;
+
+	pthread_mutex_lock(&q->lock);
+	ret = q->snapshot_view ? -EROFS : write_locked(q, off, buf, len);
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+/* ----------------------------------------------------------- discard */
+
+static bool reads_zero(struct qcow2 *q, uint64_t e)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return false;
+	if (e & QCOW2_OFLAG_ZERO)
+		return true;
+	return !(e & QCOW2_L2E_OFFSET_MASK) && !q->backing_file;
+}
+
+static int zero_write(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	uint8_t *z = calloc(1, len);
+	int ret;
+
+	if (!z)
+		return -ENOMEM;
+	ret = write_locked(q, off, z, len);
+	free(z);
+	return ret;
+}
+
+int qcow2_discard(struct block_dev *bd, uint64_t off, uint64_t len)
+{
+	struct qcow2 *q = bd->state;
+	int ret = 0;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->snapshot_view || q->corrupt)
+		ret = q->snapshot_view ? -EROFS : -EIO;
+	while (len && !ret) {
+		uint64_t l1_idx = off >> (q->cluster_bits + q->l2_bits);
+		uint64_t l2_idx = (off >> q->cluster_bits) & (q->l2_entries - 1);
+		uint64_t in_off = qcow2_offset_in_cluster(q, off);
+		uint64_t bytes, k, l2_off, e;
+		uint8_t *tab;
+
+		ret = get_l2(q, l1_idx, false, &tab, &l2_off);
+		if (ret)
+			break;
+		e = tab ? l2e_get(tab, l2_idx) : 0;
+		if (in_off || len < q->cluster_size) {
+			/* Part of a cluster: write zeros unless it reads as zeros already. */
+			bytes = q->cluster_size - in_off;
+			if (bytes > len)
+				bytes = len;
+			if (!reads_zero(q, e))
+				ret = zero_write(q, off, bytes);
+		} else if (!tab && !q->backing_file) {
+			/* No L2 table, no backing file: the whole table's range is zero. */
+			bytes = (q->l2_entries - l2_idx) * q->cluster_size;
+			if (bytes > len)
+				bytes = len / q->cluster_size * q->cluster_size;
+		} else if (q->version == 2 && q->backing_file) {
+			/* v2 has no zero flag: only data can hide the backing file. */
+			bytes = q->cluster_size;
+			ret = zero_write(q, off, bytes);
+		} else {
+			uint64_t nv = q->backing_file ? QCOW2_OFLAG_ZERO : 0;
+			uint64_t old[MAX_ALLOC_RUN];
+
+			k = len >> q->cluster_bits;
+			if (k > q->l2_entries - l2_idx)
+				k = q->l2_entries - l2_idx;
+			if (k > MAX_ALLOC_RUN)
+				k = MAX_ALLOC_RUN;
+			bytes = k * q->cluster_size;
+			ret = get_l2(q, l1_idx, true, &tab, &l2_off);
+			if (ret)
+				break;
+			for (uint64_t i = 0; i < k; i++) {
+				old[i] = l2e_get(tab, l2_idx + i);
+				be64_put(tab + (l2_idx + i) * 8, nv);
+			}
+			ret = write_l2_entries(q, l2_off, tab, l2_idx, k);
+			if (ret) {
+				for (uint64_t i = 0; i < k; i++)
+					be64_put(tab + (l2_idx + i) * 8, old[i]);
+				break;
+			}
+			for (uint64_t i = 0; i < k; i++)
+				free_old_entry(q, old[i]);
+		}
+		off += bytes;
+		len -= bytes;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+int qcow2_status(struct block_dev *bd, uint64_t off, uint64_t len, bool *zero, uint64_t *pnum)
+{
+	struct qcow2 *q = bd->state;
+	uint64_t l1_idx = off >> (q->cluster_bits + q->l2_bits);
+	uint64_t l2_idx = (off >> q->cluster_bits) & (q->l2_entries - 1);
+	uint64_t in_off = qcow2_offset_in_cluster(q, off);
+	uint64_t n, l2_off;
+	uint8_t *tab;
+	bool z;
+	int ret;
+
+	pthread_mutex_lock(&q->lock);
+	ret = get_l2(q, l1_idx, false, &tab, &l2_off);
+	if (ret)
+		goto out;
+	z = reads_zero(q, tab ? l2e_get(tab, l2_idx) : 0);
+	if (!tab) {
+		n = (q->l2_entries - l2_idx) * q->cluster_size - in_off;
+	} else {
+		uint64_t k = 1;
+		while (l2_idx + k < q->l2_entries &&
+		       reads_zero(q, l2e_get(tab, l2_idx + k)) == z &&
+		       k * q->cluster_size - in_off < len)
+			k++;
+		n = k * q->cluster_size - in_off;
+	}
+	*zero = z;
+	*pnum = n < len ? n : len;
+out:
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}

@@ -1,0 +1,474 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Block-layer tests against QEMU's own tools (Debian qemu-utils).
+
+usage: blocktest.py BLKTOOL MINIVMM_IMG TEST [ARGS...]
+Each TEST is one meson test(); it exits 0 on success, 1 on failure and 77
+(skipped) when qemu-img is missing.
+"""
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+BLKTOOL, IMG = sys.argv[1], sys.argv[2]
+MB = 1 << 20
+
+
+def run(*cmd, ok=(0,), capture=True):
+    p = subprocess.run([str(c) for c in cmd], capture_output=capture, text=True)
+    if ok is not None and p.returncode not in ok:
+        sys.stderr.write(f"command failed ({p.returncode}): {' '.join(map(str, cmd))}\n"
+                         f"{p.stdout}{p.stderr}")
+        sys.exit(1)
+    return p
+
+
+def make_ref(path, size, seed, density=0.5):
+    """A raw file of random data with zero holes, deterministic per seed."""
+    rnd = random.Random(seed)
+    with open(path, "wb") as f:
+        f.truncate(size)
+        pos = 0
+        while pos < size:
+            n = min(rnd.choice([512, 4096, 70000, 300000, MB]), size - pos)
+            if rnd.random() < density:
+                f.seek(pos)
+                f.write(rnd.randbytes(n))
+            pos += n
+
+
+def qemu_io(img, fmt, *cmds):
+    args = ["qemu-io", "-f", fmt]
+    for c in cmds:
+        args += ["-c", c]
+    run(*args, img)
+
+
+def to_raw(img, out, snapshot=None):
+    extra = ["-l", f"snapshot.name={snapshot}"] if snapshot else []
+    run("qemu-img", "convert", *extra, "-O", "raw", img, out)
+
+
+def qemu_check(img, allow_leaks=False):
+    p = run("qemu-img", "check", img, ok=None)
+    okc = (0, 3) if allow_leaks else (0,)
+    if p.returncode not in okc:
+        sys.stderr.write(f"qemu-img check {img} -> {p.returncode}\n{p.stdout}{p.stderr}")
+        sys.exit(1)
+    return p.returncode
+
+
+def compare(img, ref, fmt="qcow2"):
+    run("qemu-img", "compare", "-f", fmt, "-F", "raw", img, ref)
+
+
+def blk(*args, ok=(0,)):
+    return run(BLKTOOL, *args, ok=ok)
+
+
+# ------------------------------------------------------------ read tests
+
+def t_read(d, compat, cluster, compressed=False):
+    ref0, img, ref = f"{d}/ref0.raw", f"{d}/img.qcow2", f"{d}/ref.raw"
+    make_ref(ref0, 24 * MB + 4096, seed=cluster)
+    opts = f"compat={compat},cluster_size={cluster}"
+    run("qemu-img", "convert", *(["-c"] if compressed else []), "-f", "raw", "-O",
+        "qcow2", "-o", opts, ref0, img)
+    if not compressed:
+        # Scatter the layout: partial writes, zero clusters, discards.
+        qemu_io(img, "qcow2", "write -P 0x5a 1000000 3000", "write -P 0x11 20M 1M",
+                "write -z 5M 2M", "discard 8M 1M", "write -P 0x33 24M 4096")
+    else:
+        qemu_io(img, "qcow2", "write -P 0x77 3M 12345")
+    to_raw(img, ref)
+    blk("compare", img, ref)
+
+
+def t_read_backing(d):
+    os.mkdir(f"{d}/sub")
+    base, mid, top = f"{d}/base.raw", f"{d}/sub/mid.qcow2", f"{d}/top.qcow2"
+    make_ref(base, 16 * MB, seed=3)
+    # mid is v2 and names its backing file relative to its own directory.
+    run("qemu-img", "create", "-f", "qcow2", "-o", "compat=0.10,cluster_size=4096",
+        "-b", "../base.raw", "-F", "raw", mid)
+    qemu_io(mid, "qcow2", "write -P 0x21 100k 5000", "write -P 0x22 9M 300k")
+    run("qemu-img", "create", "-f", "qcow2", "-b", "sub/mid.qcow2", "-F", "qcow2",
+        top, "20M")  # larger than its backing file: the tail reads as zeros
+    qemu_io(top, "qcow2", "write -P 0x31 102k 3000", "write -z 9M 64k",
+            "write -P 0x32 17M 1M")
+    ref = f"{d}/ref.raw"
+    to_raw(top, ref)
+    blk("compare", top, ref)
+
+
+def t_read_snapshot(d):
+    img, ref_s, ref = f"{d}/img.qcow2", f"{d}/snap.raw", f"{d}/ref.raw"
+    src = f"{d}/src.raw"
+    make_ref(src, 8 * MB, seed=5)
+    run("qemu-img", "convert", "-O", "qcow2", src, img)
+    run("qemu-img", "snapshot", "-c", "s1", img)
+    qemu_io(img, "qcow2", "write -P 0x44 1M 100k")
+    to_raw(img, ref_s, snapshot="s1")
+    to_raw(img, ref)
+    blk("internal-snapshot", img, "s1", ref_s)
+    info = json.loads(run(IMG, "info", "--output=json", img).stdout)
+    if [s["name"] for s in info.get("snapshots", [])] != ["s1"]:
+        sys.exit("snapshot not listed by minivmm-img info")
+    # Writes to the active layer must copy the shared L2 tables and clusters.
+    blk("workload", img, ref, "99", "300")
+    qemu_check(img)
+    compare(img, ref)
+    to_raw(img, f"{d}/snap2.raw", snapshot="s1")
+    run("cmp", ref_s, f"{d}/snap2.raw")
+
+
+# ----------------------------------------------------------- write tests
+
+def t_write(d, kind):
+    img, ref = f"{d}/img.qcow2", f"{d}/ref.raw"
+    size = 32 * MB
+    if kind == "v2":
+        run("qemu-img", "create", "-f", "qcow2", "-o", "compat=0.10", img, size)
+    elif kind == "v3":
+        run("qemu-img", "create", "-f", "qcow2", img, size)
+    elif kind == "c512":
+        run("qemu-img", "create", "-f", "qcow2", "-o", "cluster_size=512", img, size)
+    elif kind == "c2m":
+        run("qemu-img", "create", "-f", "qcow2", "-o", "cluster_size=2M", img, size)
+    elif kind == "ours":
+        run(IMG, "create", "-f", "qcow2", "-o", "cluster_size=4096", img, size)
+    elif kind == "refcount1":
+        run("qemu-img", "create", "-f", "qcow2", "-o", "refcount_bits=1", img, size)
+    elif kind == "refcount64":
+        run("qemu-img", "create", "-f", "qcow2", "-o", "refcount_bits=64", img, size)
+    elif kind == "compressed":
+        src = f"{d}/src.raw"
+        make_ref(src, size, seed=8)
+        run("qemu-img", "convert", "-c", "-O", "qcow2", src, img)
+    elif kind in ("backing-v2", "backing-v3"):
+        base = f"{d}/base.qcow2"
+        src = f"{d}/src.raw"
+        make_ref(src, size, seed=9)
+        run("qemu-img", "convert", "-O", "qcow2", "-o", "cluster_size=16k", src, base)
+        compat = "0.10" if kind == "backing-v2" else "1.1"
+        run("qemu-img", "create", "-f", "qcow2", "-o", f"compat={compat}", "-b",
+            "base.qcow2", "-F", "qcow2", img)
+    elif kind == "grow":
+        # 512 B clusters on 64 MiB force refcount table growth.
+        size = 64 * MB
+        run(IMG, "create", "-f", "qcow2", "-o", "cluster_size=512", img, size)
+    to_raw(img, ref)
+    ops = "1500" if kind != "grow" else "600"
+    blk("workload", img, ref, str(zlib.crc32(kind.encode()) & 0xffff), ops)
+    qemu_check(img)
+    compare(img, ref)
+    # Once more through the reopened image.
+    blk("workload", img, ref, "4242", "200")
+    qemu_check(img)
+    compare(img, ref)
+    blk("compare", img, ref)
+
+
+def t_write_raw(d, cache):
+    img, ref = f"{d}/img.raw", f"{d}/ref.raw"
+    run(IMG, "create", "-f", "raw", img, "16M")
+    shutil.copy(img, ref)
+    blk("workload", img, ref, "5", "400", cache)
+    run("cmp", img, ref)
+    img2, ref2 = f"{d}/img.qcow2", f"{d}/ref2.raw"
+    run(IMG, "create", "-f", "qcow2", img2, "16M")
+    to_raw(img2, ref2)
+    blk("workload", img2, ref2, "6", "400", cache)
+    qemu_check(img2)
+    compare(img2, ref2)
+
+
+def t_snapshot_on(d):
+    for fmt in ("raw", "qcow2"):
+        img = f"{d}/img.{fmt}"
+        src = f"{d}/src.raw"
+        make_ref(src, 4 * MB, seed=1)
+        run("qemu-img", "convert", "-O", fmt, src, img)
+        before = hashlib.sha256(open(img, "rb").read()).hexdigest()
+        blk("snapshot", img)
+        after = hashlib.sha256(open(img, "rb").read()).hexdigest()
+        if before != after:
+            sys.exit(f"snapshot=on modified {img}")
+    left = [f for f in os.listdir(os.environ.get("TMPDIR", "/var/tmp"))
+            if f.startswith("minivmm-snapshot-")]
+    if left:
+        print(f"note: stale overlays from other runs: {left}")
+
+
+# ------------------------------------------------------------ crash test
+
+def t_crash(d, kills):
+    rnd = random.Random(2024)
+    for i in range(kills):
+        img, log = f"{d}/crash.qcow2", f"{d}/crash.log"
+        for f in (img, log):
+            if os.path.exists(f):
+                os.unlink(f)
+        cluster = rnd.choice(["4096", "65536", "512"])
+        run(IMG, "create", "-f", "qcow2", "-o", f"cluster_size={cluster}", img, "8M")
+        seed, ops = str(rnd.randrange(1 << 30)), "100000"
+        p = subprocess.Popen([BLKTOOL, "crash-write", img, log, seed, ops])
+        time.sleep(rnd.uniform(0.01, 0.4))
+        if p.poll() is not None:
+            sys.exit("the writer finished before it was killed")
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        rc = qemu_check(img, allow_leaks=True)
+        blk("crash-verify", img, log, seed, ops)
+        if rc == 3:
+            run(IMG, "check", "-r", "leaks", img, ok=(0,))
+            qemu_check(img)
+        print(f"kill {i}: cluster {cluster}, check rc {rc}: ok")
+
+
+# ------------------------------------------------------------ bad images
+
+def qcow2_header(cluster_bits=16, size=16 * MB, l1_size=1, l1_off=0x30000,
+                 rt_off=0x10000, rt_clusters=1, version=3, incompat=0,
+                 refcount_order=4, hlen=104, nb_snap=0, snap_off=0, crypt=0,
+                 backing=None):
+    h = struct.pack(">IIQIIQIIQQIIQ", 0x514649fb, version, 0, 0, cluster_bits, size,
+                    crypt, l1_size, l1_off, rt_off, rt_clusters, nb_snap, snap_off)
+    if version == 3:
+        h += struct.pack(">QQQII", incompat, 0, 0, refcount_order, hlen)
+        h += struct.pack(">II", 0, 0)
+    if backing:
+        bo = len(h)
+        h = h[:8] + struct.pack(">QI", bo, len(backing)) + h[20:] + backing.encode()
+    return h
+
+
+def write_image(path, header, clusters, cluster_size=65536, total=None):
+    """clusters: {cluster_index: bytes}"""
+    n = total or (max(clusters) + 1 if clusters else 1)
+    with open(path, "wb") as f:
+        f.truncate(n * cluster_size)
+        f.seek(0)
+        f.write(header)
+        for idx, data in clusters.items():
+            f.seek(idx * cluster_size)
+            f.write(data)
+
+
+def good_layout(**kw):
+    """A valid 16 MiB v3 image: header, reftable, refblock, L1, one L2, data."""
+    rt = struct.pack(">Q", 0x20000)
+    rb = struct.pack(">HHHHHH", 1, 1, 1, 1, 1, 1)
+    l1 = struct.pack(">Q", 0x40000 | (1 << 63))
+    l2 = struct.pack(">Q", 0x50000 | (1 << 63))
+    cl = {1: rt, 2: rb, 3: l1, 4: l2, 5: b"\x42" * 65536}
+    cl.update(kw.pop("clusters", {}))
+    return qcow2_header(**kw), cl
+
+
+def t_errors(d):
+    cases = {}
+    h, cl = good_layout()
+    cases["good"] = (h, cl, (0,))
+    cases["truncated-header"] = (h[:40], {}, (10,))
+    h2, cl2 = good_layout()
+    cases["truncated-file"] = (h2, {1: cl2[1]}, (10,), 2)  # L1 past EOF
+    cases["l1-past-eof"] = (*good_layout(l1_off=0x900000), (10,))
+    cases["l2-past-eof"] = (*good_layout(clusters={3: struct.pack(">Q", 0x7000000 | 1 << 63)}),
+                            (11,))
+    cases["data-past-eof"] = (*good_layout(clusters={4: struct.pack(">Q", 0x9990000 | 1 << 63)}),
+                              (11,))
+    cases["l2-unaligned"] = (*good_layout(clusters={3: struct.pack(">Q", 0x40200 | 1 << 63)}),
+                             (11,))
+    cases["l1-overlaps-reftable"] = (*good_layout(l1_off=0x10000), (10,))
+    cases["l2-is-header"] = (*good_layout(clusters={3: struct.pack(">Q", 0 | 1 << 63 | 0x10000)}),
+                             (11,))
+    cases["data-is-l1"] = (*good_layout(clusters={4: struct.pack(">Q", 0x30000 | 1 << 63)}),
+                           (0, 11))
+    cases["huge-l1"] = (*good_layout(l1_size=0x10000000), (10,))
+    cases["l1-too-small"] = (*good_layout(size=1 << 40), (10,))
+    cases["huge-size"] = (*good_layout(size=1 << 63), (10,))
+    cases["huge-reftable"] = (*good_layout(rt_clusters=0x100000), (10,))
+    cases["zero-reftable"] = (*good_layout(rt_clusters=0), (10,))
+    cases["cluster-bits-30"] = (*good_layout(cluster_bits=30), (10,))
+    cases["cluster-bits-8"] = (*good_layout(cluster_bits=8), (10,))
+    cases["version-4"] = (*good_layout(version=4), (10,))
+    cases["encrypted"] = (*good_layout(crypt=1), (10,))
+    cases["extl2"] = (*good_layout(incompat=1 << 4), (10,))
+    cases["datafile"] = (*good_layout(incompat=1 << 2), (10,))
+    cases["unknown-incompat"] = (*good_layout(incompat=1 << 40), (10,))
+    cases["corrupt-bit"] = (*good_layout(incompat=1 << 1), (10,))  # rw open refused
+    cases["refcount-order-7"] = (*good_layout(refcount_order=7), (10,))
+    cases["header-length-huge"] = (*good_layout(hlen=1 << 20), (10,))
+    cases["snapshots-huge"] = (*good_layout(nb_snap=1 << 30, snap_off=0x60000), (10,))
+    cases["snapshots-past-eof"] = (*good_layout(nb_snap=3, snap_off=0x900000), (10,))
+    cases["refblock-past-eof"] = (*good_layout(clusters={1: struct.pack(">Q", 0x8000000)}),
+                                  (11, 0))
+    cases["compressed-garbage"] = (*good_layout(
+        clusters={4: struct.pack(">Q", (1 << 62) | (3 << 54) | 0x50000)}), (11,))
+    cases["backing-missing"] = (*good_layout(backing="does-not-exist.qcow2"), (10,))
+    cases["backing-self-loop"] = (*good_layout(backing="loop.img"), (10,))
+    cases["backing-unreadable"] = (*good_layout(backing="/proc/self/mem"), (10,))
+    cases["backing-dir"] = (*good_layout(backing="/"), (10,))
+
+    failed = 0
+    for name, (hdr, cl, want, *total) in cases.items():
+        path = f"{d}/{name}.img" if name != "backing-self-loop" else f"{d}/loop.img"
+        write_image(path, hdr, cl, total=total[0] if total else 7)
+        before = hashlib.sha256(open(path, "rb").read()).hexdigest()
+        p = run(BLKTOOL, "open", path, "rw", ok=None)
+        after = hashlib.sha256(open(path, "rb").read()).hexdigest()
+        status = "ok"
+        if p.returncode not in want:
+            status = f"FAIL (exit {p.returncode}, wanted {want})"
+            failed += 1
+        elif p.returncode == 10 and before != after:
+            status = "FAIL (a refused open changed the file)"
+            failed += 1
+        print(f"{name:24} {status}: {p.stdout.strip()} {p.stderr.strip()[:200]}")
+    # A loop two images long.
+    a, b = f"{d}/a.qcow2", f"{d}/b.qcow2"
+    run("qemu-img", "create", "-f", "qcow2", a, "1M")
+    run("qemu-img", "create", "-f", "qcow2", "-b", "a.qcow2", "-F", "qcow2", b)
+    run("qemu-img", "rebase", "-u", "-b", "b.qcow2", "-F", "qcow2", a)
+    p = run(BLKTOOL, "open", b, ok=None)
+    print(f"{'loop-of-two':24} {'ok' if p.returncode == 10 else 'FAIL'}: {p.stdout.strip()}")
+    failed += p.returncode != 10
+    # Truncated copies of a real image: never a crash.
+    src, img = f"{d}/src.raw", f"{d}/real.qcow2"
+    make_ref(src, 4 * MB, seed=2)
+    run("qemu-img", "convert", "-O", "qcow2", "-o", "cluster_size=4096", src, img)
+    data = open(img, "rb").read()
+    for cut in (100, 4096, 8192, 12288, 20000, len(data) // 2, len(data) - 4096):
+        t = f"{d}/trunc.qcow2"
+        open(t, "wb").write(data[:cut])
+        p = run(BLKTOOL, "open", t, ok=None)
+        good = p.returncode in (0, 10, 11)
+        print(f"{'truncated-' + str(cut):24} {'ok' if good else 'FAIL'} ({p.returncode})")
+        failed += not good
+    if failed:
+        sys.exit(f"{failed} error-path cases failed")
+
+
+# ------------------------------------------------------------ minivmm-img
+
+def t_img(d):
+    q = f"{d}/a.qcow2"
+    out = run(IMG, "create", "-f", "qcow2", q, "50G").stdout
+    assert "Formatting" in out
+    info = json.loads(run("qemu-img", "info", "--output=json", q).stdout)
+    assert info["virtual-size"] == 50 << 30, info
+    assert info["format-specific"]["data"]["compat"] == "1.1"
+    qemu_check(q)
+    for opts in ("compat=0.10", "cluster_size=512", "cluster_size=2M",
+                 "lazy_refcounts=on", "cluster_size=4k,compat=0.10"):
+        p = f"{d}/o.qcow2"
+        run(IMG, "create", "-f", "qcow2", "-o", opts, p, "3G")
+        qemu_check(p)
+        qi = json.loads(run("qemu-img", "info", "--output=json", p).stdout)
+        mi = json.loads(run(IMG, "info", "--output=json", p).stdout)
+        for k in ("virtual-size", "cluster-size", "format"):
+            assert qi[k] == mi[k], (opts, k, qi[k], mi[k])
+        for k in ("compat", "refcount-bits"):
+            assert qi["format-specific"]["data"][k] == mi["format-specific"]["data"][k]
+    # Backing file with size taken from it.
+    run(IMG, "create", "-f", "qcow2", "-b", "a.qcow2", "-F", "qcow2", f"{d}/b.qcow2")
+    qi = json.loads(run("qemu-img", "info", "--output=json", f"{d}/b.qcow2").stdout)
+    assert qi["backing-filename"] == "a.qcow2" and qi["virtual-size"] == 50 << 30, qi
+    text = run(IMG, "info", f"{d}/b.qcow2").stdout
+    assert "backing file: a.qcow2" in text and "virtual size: 50 GiB" in text, text
+    # raw
+    run(IMG, "create", "-f", "raw", f"{d}/r.raw", "10M")
+    assert os.path.getsize(f"{d}/r.raw") == 10 * MB
+    # convert both ways, compare with qemu-img
+    src = f"{d}/src.raw"
+    make_ref(src, 12 * MB, seed=11)
+    run(IMG, "convert", "-f", "raw", "-O", "qcow2", src, f"{d}/c.qcow2")
+    qemu_check(f"{d}/c.qcow2")
+    run("qemu-img", "compare", "-F", "raw", f"{d}/c.qcow2", src)
+    run(IMG, "convert", "-O", "raw", f"{d}/c.qcow2", f"{d}/c.raw")
+    run("cmp", src, f"{d}/c.raw")
+    run("qemu-img", "convert", "-c", "-O", "qcow2", src, f"{d}/z.qcow2")
+    run(IMG, "convert", "-p", "-O", "qcow2", f"{d}/z.qcow2", f"{d}/z2.qcow2")
+    run("qemu-img", "compare", f"{d}/z.qcow2", f"{d}/z2.qcow2")
+    # resize
+    run(IMG, "resize", f"{d}/c.qcow2", "+1G")
+    qi = json.loads(run("qemu-img", "info", "--output=json", f"{d}/c.qcow2").stdout)
+    assert qi["virtual-size"] == 12 * MB + (1 << 30), qi
+    qemu_check(f"{d}/c.qcow2")
+    # growing past what the L1 table covers (512 B clusters: 32 KiB per L2 table)
+    run(IMG, "create", "-f", "qcow2", "-o", "cluster_size=512", f"{d}/s.qcow2", "1M")
+    qemu_io(f"{d}/s.qcow2", "qcow2", "write -P 0x66 0 1M")
+    run(IMG, "resize", f"{d}/s.qcow2", "64M")
+    qemu_check(f"{d}/s.qcow2")
+    qemu_io(f"{d}/s.qcow2", "qcow2", "read -P 0x66 0 1M", "write -P 0x67 60M 1M",
+            "read -P 0x67 60M 1M")
+    qemu_check(f"{d}/s.qcow2")
+    run(IMG, "resize", f"{d}/r.raw", "20M")
+    assert os.path.getsize(f"{d}/r.raw") == 20 * MB
+    p = run(IMG, "resize", f"{d}/r.raw", "1M", ok=(1,))
+    # check: make a leak by bumping a refcount, then repair it
+    leak = f"{d}/leak.qcow2"
+    run("qemu-img", "create", "-f", "qcow2", leak, "64M")
+    qemu_io(leak, "qcow2", "write 0 128k")
+    with open(leak, "r+b") as f:
+        f.truncate(16 * 65536)
+        f.seek(0x20000 + 2 * 10)  # refblock 0 entry for cluster 10 (unused)
+        f.write(struct.pack(">H", 1))
+    assert run("qemu-img", "check", leak, ok=None).returncode == 3
+    p = run(IMG, "check", leak, ok=(3,))
+    assert "1 leaked clusters" in p.stdout, p.stdout
+    run(IMG, "check", "-r", "leaks", leak, ok=(0,))
+    qemu_check(leak)
+    # a corruption (refcount too low) is found, and fixed by -r all
+    with open(leak, "r+b") as f:
+        f.seek(0x20000 + 2 * 5)  # cluster 5: a data cluster written above
+        f.write(struct.pack(">H", 0))
+    assert run("qemu-img", "check", leak, ok=None).returncode == 2
+    run(IMG, "check", leak, ok=(2,))
+    j = json.loads(run(IMG, "check", "--output=json", leak, ok=(2,)).stdout)
+    assert j["corruptions"] >= 1, j
+    run(IMG, "check", "-r", "all", leak, ok=(0,))
+    qemu_check(leak)
+
+
+# ------------------------------------------------------------ fuzz corpus
+
+def main():
+    if not shutil.which("qemu-img") or not shutil.which("qemu-io"):
+        print("SKIP: qemu-img/qemu-io not found (Debian package qemu-utils)")
+        sys.exit(77)
+    test, args = sys.argv[3], sys.argv[4:]
+    with tempfile.TemporaryDirectory(prefix="blocktest-") as d:
+        if test == "read":
+            t_read(d, args[0], int(args[1]), compressed=len(args) > 2)
+        elif test == "read-backing":
+            t_read_backing(d)
+        elif test == "read-snapshot":
+            t_read_snapshot(d)
+        elif test == "write":
+            t_write(d, args[0])
+        elif test == "cache":
+            t_write_raw(d, args[0])
+        elif test == "snapshot-on":
+            t_snapshot_on(d)
+        elif test == "crash":
+            t_crash(d, int(args[0]))
+        elif test == "errors":
+            t_errors(d)
+        elif test == "img":
+            t_img(d)
+        else:
+            sys.exit(f"unknown test {test}")
+    print("PASS")
+
+
+main()
