@@ -5,6 +5,7 @@
  */
 #include "vmm/vm.h"
 #include "devices/debug_exit.h"
+#include "devices/i8042.h"
 #include "devices/port92.h"
 #include "devices/reset_control.h"
 #include "devices/rtc_cmos.h"
@@ -377,6 +378,8 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	    add_io(vm, vm->pio, PORT92, 1, &port92_bus_ops, p92, "port92", err, errlen) < 0)
 		return -1;
 	vm_add_reset_hook(vm, reset_control_reset, rc);
+	if (add_io(vm, vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_bus_ops, ev, "i8042", err, errlen) < 0)
+		return -1;
 	vm_add_reset_hook(vm, port92_reset, p92);
 
 	if (vm->cfg->debug_exit &&
