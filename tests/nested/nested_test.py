@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Tier-2 tests (shared/testing.md): the nested-KVM runner itself, and real
+Linux guests (L2) booted by QEMU or by minivmm inside L1.
+
+Usage: nested_test.py TEST --tools DIR [--minivmm PATH]
+Exit status: 0 pass, 1 fail, 77 skipped (the reason is printed).
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+RUN_TIMEOUT = 400
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+    print('ok: ' + what)
+
+
+class Ctx:
+    def __init__(self, opts):
+        self.tools = opts.tools
+        self.minivmm = opts.minivmm
+        self.cache = os.environ.get('NESTED_CACHE') or os.path.join(
+            os.getcwd(), 'nested')
+        self.tmp = tempfile.mkdtemp(prefix='nested-test-')
+        self.runner = os.path.join(self.tools, 'nested-run')
+
+    def prepare(self):
+        if not shutil.which('qemu-system-x86_64'):
+            raise Skip('qemu-system-x86_64 not found (Debian package '
+                       'qemu-system-x86)')
+        r = subprocess.run([sys.executable, self.runner, '--cache',
+                            self.cache, '--prepare'],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        if r.returncode != 0:
+            raise Skip('cannot build the L1 image (packages not '
+                       'downloadable?): ' + r.stdout.strip()[-1500:])
+
+    def run(self, cmd, stdin_file=None, timeout=RUN_TIMEOUT, extra=()):
+        """Run cmd under nested-run; return (status, stdout, stderr, s)."""
+        argv = [sys.executable, self.runner, '--cache', self.cache,
+                '--timeout', str(timeout)] + list(extra)
+        if stdin_file:
+            argv += ['--stdin', stdin_file]
+        argv += ['--'] + cmd
+        print('run: ' + ' '.join(argv))
+        t0 = time.monotonic()
+        r = subprocess.run(argv, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                           timeout=timeout + 120)
+        dt = time.monotonic() - t0
+        print('status %d after %.1f s' % (r.returncode, dt))
+        return r.returncode, r.stdout, r.stderr, dt
+
+    def l2kit(self, script, modules=(), end='reboot'):
+        out = os.path.join(self.tmp, os.path.basename(script) + '.img')
+        r = subprocess.run([sys.executable, os.path.join(self.tools, 'l2kit'),
+                            '--cache', self.cache, '--script',
+                            os.path.join(HERE, script), '--modules',
+                            ','.join(modules), '--end', end, '-o', out],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        if r.returncode != 0:
+            raise Fail('l2kit failed: ' + r.stderr)
+        paths = dict(line.split(' ', 1) for line in r.stdout.splitlines())
+        return paths['kernel'], paths['initrd']
+
+
+def show(label, data):
+    text = data.decode('utf-8', 'replace')
+    print('--- %s (%d bytes, last 40 lines):' % (label, len(data)))
+    print('\n'.join(text.splitlines()[-40:]))
+
+
+# ------------------------------------------------------------ runner
+
+def t_runner_basic(ctx):
+    """(a): a command runs in L1 with /dev/kvm; status and stdout return."""
+    ctx.prepare()
+    st, out, err, _ = ctx.run(['sh', '-c', 'ls -l /dev/kvm; echo hi; exit 7'])
+    show('stdout', out)
+    show('stderr', err)
+    check(st == 7, 'status is the command\'s (7), got %d' % st)
+    check(re.search(rb'^c.* /dev/kvm$', out, re.M) is not None,
+          '/dev/kvm is a character device in L1')
+    check(out.endswith(b'hi\n'), 'stdout ends with "hi"')
+
+
+def t_runner_streams(ctx):
+    """Byte-exact stdin/stdout, a separate stderr, and file shipping."""
+    ctx.prepare()
+    data = bytes(range(256)) * 64 + b'\r\n\n\rend'
+    inp = os.path.join(ctx.tmp, 'in.bin')
+    with open(inp, 'wb') as f:
+        f.write(data)
+    named = os.path.join(ctx.tmp, 'named.txt')
+    with open(named, 'w') as f:
+        f.write('shipped\n')
+    script = ('cat; printf "[%s]" "$(cat ' + named + ')"; '
+              'cat "${1#x=}" >&2; echo "cwd=$(pwd)" >&2; exit 3')
+    st, out, err, _ = ctx.run(['sh', '-c', script, 'sh', 'x=' + named],
+                              stdin_file=inp)
+    show('stderr', err)
+    check(st == 3, 'status 3, got %d' % st)
+    check(out == data + b'[shipped]', 'stdout is stdin byte for byte '
+          '(%d bytes) plus the shipped file' % len(data))
+    check(b'cwd=' + os.getcwd().encode() in err,
+          'command ran in the same working directory')
+    check(err.startswith(b'shipped\n'), 'stderr is separate from stdout '
+          'and a file named as x=PATH was shipped')
+
+
+def t_runner_errors(ctx):
+    """(c): documented statuses for runner failures and timeouts."""
+    ctx.prepare()
+    st, out, err, _ = ctx.run(['/nonexistent/prog'])
+    print(err.decode())
+    check(st == 127 and b'command not found' in err,
+          'missing command: status 127 and a message')
+    st, out, err, _ = ctx.run(['true'], extra=['--file', '/nonexistent/f'])
+    print(err.decode())
+    check(st == 125 and b'/nonexistent/f' in err,
+          'missing --file: status 125 naming the file')
+    # A missing file named on the command line is not shipped: the command
+    # sees it missing as it would on the host.
+    st, out, err, _ = ctx.run(['cat', '/nonexistent/arg'])
+    print(err.decode())
+    check(st == 1 and b'/nonexistent/arg' in err,
+          'missing argument file: the command\'s own error (status 1)')
+    st, out, err, dt = ctx.run(['sh', '-c', 'echo started; sleep 600'],
+                               timeout=25)
+    print(err.decode())
+    check(st == 124 and b'timeout' in err, 'timeout: status 124 and a '
+          'message')
+    check(dt < 60, 'timeout honoured (%.0f s)' % dt)
+
+
+# --------------------------------------------------------- L2 guests
+
+L2_CASES = {
+    # name: (script, end action, expected status, needs debug-exit)
+    'boot': ('l2_boot.sh', 'reboot', 0, False),
+    'clock': ('l2_clock.sh', 'reboot', 0, False),
+    'com1': ('l2_com1.sh', 'reboot', 0, False),
+    'debugexit': ('l2_debugexit.sh', 'none', 11, True),
+    'reboot': ('l2_reboot.sh', 'none', 0, False),
+}
+
+
+def vmm_command(ctx, vmm, kernel, initrd, debug_exit):
+    append = 'console=ttyS0 quiet'
+    if vmm == 'qemu':
+        cmd = ['qemu-system-x86_64', '-accel', 'kvm', '-cpu', 'host',
+               '-kernel', kernel, '-initrd', initrd, '-append', append,
+               '-nographic', '-m', '256', '-nic', 'none', '-no-reboot']
+        if debug_exit:
+            cmd += ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
+        return cmd
+    if not ctx.minivmm or not os.path.isfile(ctx.minivmm):
+        raise Skip('minivmm binary not built')
+    r = subprocess.run([ctx.minivmm, '--help'], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if '--kernel' not in r.stdout:
+        raise Skip('minivmm --kernel not available yet')
+    cmd = [ctx.minivmm, '--kernel', kernel, '--initrd', initrd,
+           '--append', append, '--serial', 'stdio', '--memory', '256M',
+           '--no-reboot']
+    if debug_exit:
+        cmd.append('--debug-exit')
+    return cmd
+
+
+def run_interactive(ctx, cmd, wait_for, line, timeout=RUN_TIMEOUT):
+    """Run under nested-run with a live stdin: write line after wait_for
+    shows up on stdout. Returns (status, stdout, stderr)."""
+    argv = [sys.executable, ctx.runner, '--cache', ctx.cache, '--timeout',
+            str(timeout), '--stdin', '-', '--'] + cmd
+    print('run: ' + ' '.join(argv))
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    out = bytearray()
+    err = bytearray()
+    seen = threading.Event()
+
+    def pump(src, buf, watch):
+        while True:
+            chunk = os.read(src.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+            if watch and wait_for in buf:
+                seen.set()
+        seen.set() if watch else None
+
+    threads = [threading.Thread(target=pump, args=(p.stdout, out, True)),
+               threading.Thread(target=pump, args=(p.stderr, err, False))]
+    for t in threads:
+        t.start()
+    seen.wait(timeout + 60)
+    if wait_for in out:
+        p.stdin.write(line)
+        p.stdin.flush()
+    try:
+        p.wait(timeout + 60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        try:
+            p.stdin.close()
+        except BrokenPipeError:
+            pass
+    for t in threads:
+        t.join()
+    return p.returncode, bytes(out), bytes(err)
+
+
+def t_l2(ctx, vmm, case):
+    script, end, want, debug_exit = L2_CASES[case]
+    ctx.prepare()
+    if vmm == 'minivmm':
+        vmm_command(ctx, vmm, '', '', False)  # skips early if not ready
+    kernel, initrd = ctx.l2kit(script, end=end)
+    cmd = vmm_command(ctx, vmm, kernel, initrd, debug_exit)
+    if case == 'com1':
+        st, out, err = run_interactive(ctx, cmd, b'COM1-READY',
+                                       b'hello-com1 42\n')
+    else:
+        st, out, err, _ = ctx.run(cmd)
+    show('L2 console (stdout)', out)
+    show('stderr', err)
+    check(st == want, '%s exit status %d (got %d)' % (vmm, want, st))
+    check(b'VERDICT: PASS' in out and b'VERDICT: FAIL' not in out,
+          'the L2 guest printed VERDICT: PASS')
+    if case == 'com1':
+        check(b'GOT:<hello-com1 42>' in out,
+              'the guest read the line fed on stdin')
+    if case == 'reboot':
+        check(out.count(b'l2-init: running /test.sh') == 1,
+              'the guest did not boot a second time')
+
+
+TESTS = {
+    'runner-basic': t_runner_basic,
+    'runner-streams': t_runner_streams,
+    'runner-errors': t_runner_errors,
+}
+for _vmm in ('qemu', 'minivmm'):
+    for _case in L2_CASES:
+        TESTS['%s-%s' % (_vmm, _case)] = (
+            lambda ctx, v=_vmm, c=_case: t_l2(ctx, v, c))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('test', choices=sorted(TESTS))
+    ap.add_argument('--tools', required=True)
+    ap.add_argument('--minivmm')
+    opts = ap.parse_args()
+    ctx = Ctx(opts)
+    try:
+        TESTS[opts.test](ctx)
+    except Skip as e:
+        print('SKIP: %s' % e)
+        return SKIP
+    except Fail as e:
+        print('FAIL: %s' % e)
+        return 1
+    finally:
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
+    print('PASS')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
