@@ -205,21 +205,21 @@ class Kernel:
 def _kernel_package():
     """The concrete linux-image-*-amd64 package and its version."""
     need_program('apt-cache', 'apt')
-    out = _run(['apt-cache', 'depends', 'linux-image-amd64']).stdout
-    pkg = None
-    for line in out.splitlines():
-        m = re.match(r'\s*Depends:\s*(linux-image-\S+-amd64)\s*$', line)
-        if m:
-            pkg = m.group(1)
-            break
-    if not pkg:
+    out = _run(['apt-cache', 'show', '--no-all-versions',
+                'linux-image-amd64']).stdout
+    m = re.search(r'^Depends:.*?(linux-image-\S+-amd64)(?:\s*\(=\s*([^)\s]+)\))?',
+                  out, re.M)
+    if not m:
         raise NestedError('apt-cache knows no linux-image-amd64 '
                           '(run apt-get update)')
-    out = _run(['apt-cache', 'show', '--no-all-versions', pkg]).stdout
-    m = re.search(r'^Version:\s*(\S+)', out, re.M)
-    if not m:
-        raise NestedError('apt-cache show %s: no version' % pkg)
-    return pkg, m.group(1)
+    pkg, version = m.group(1), m.group(2)
+    if not version:
+        out = _run(['apt-cache', 'show', '--no-all-versions', pkg]).stdout
+        v = re.search(r'^Version:\s*(\S+)', out, re.M)
+        if not v:
+            raise NestedError('apt-cache show %s: no version' % pkg)
+        version = v.group(1)
+    return pkg, version
 
 
 def _download_deb(pkg, dest):
@@ -575,6 +575,10 @@ def build_l1_base(cache, log=None):
             c.data('init', L1_INIT.encode(), 0o755)
             c.finish()
         os.rename(tmp, out)
+        # Drop base images of older versions of this file.
+        for f in os.listdir(os.path.dirname(out)):
+            if f.startswith('l1-base-') and f != os.path.basename(out):
+                os.unlink(os.path.join(os.path.dirname(out), f))
     return kernel.vmlinuz, out
 
 

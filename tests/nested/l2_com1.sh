@@ -3,7 +3,7 @@
 # once it sees COM1-READY; the guest reads it from the console and echoes it.
 stty -echo 2>/dev/null
 echo "COM1-READY"
-if read -t 120 -r line; then
+if read -t 60 -r line; then
 	echo "GOT:<$line>"
 	if [ "$line" = "hello-com1 42" ]; then
 		echo "VERDICT: PASS"
@@ -11,5 +11,5 @@ if read -t 120 -r line; then
 		echo "VERDICT: FAIL read <$line>"
 	fi
 else
-	echo "VERDICT: FAIL no line on COM1 within 120 s"
+	echo "VERDICT: FAIL no line on COM1 within 60 s"
 fi
