@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/block/block.h"
+
 static const char usage[] =
 	"Usage: minivmm [OPTIONS]\n"
 	"Runs a PC virtual machine on /dev/kvm.\n"
@@ -15,12 +17,28 @@ static const char usage[] =
 	"  -m, --memory SIZE      guest RAM, with K/M/G suffix (default 512M, 2M..1T)\n"
 	"      --cpus N           number of vCPUs, 1..64 (default 1)\n"
 	"      --bios FILE        firmware image, 64 KiB..16 MiB in 64 KiB steps,\n"
-	"                         mapped read-only ending at 4 GiB\n"
+	"                         mapped read-only ending at 4 GiB (default:\n"
+	"                         " CLI_DEFAULT_BIOS ", SeaBIOS)\n"
 	"      --kernel FILE      boot a Linux bzImage directly, without a BIOS\n"
 	"      --initrd FILE      initial ramdisk for --kernel\n"
 	"      --append STRING    kernel command line for --kernel\n"
 	"\n"
+	"Drives (PIIX3 IDE):\n"
+	"      --disk PATH        a hard disk (raw or qcow2, probed); the first fills\n"
+	"                         the primary master, then primary slave, then\n"
+	"                         secondary slave (up to 3)\n"
+	"      --disk file=PATH[,if=ide][,format=raw|qcow2][,cache=MODE][,readonly=on]\n"
+	"             [,snapshot=on]  the same with options; MODE is writeback (default),\n"
+	"                         writethrough, none, directsync or unsafe\n"
+	"      --cdrom PATH       an ISO image in the CD-ROM drive (secondary master)\n"
+	"      --boot [order=]LETTERS[,menu=on|off][,splash-time=MS]\n"
+	"                         boot order: c first disk, d CD-ROM (e.g. order=dc);\n"
+	"                         menu=on shows SeaBIOS's boot menu (press Esc)\n"
+	"\n"
 	"Devices:\n"
+	"      --rtc localtime|utc  the CMOS clock runs in local time (as Windows\n"
+	"                         expects) or UTC (default); base=... also accepted\n"
+	"      --debugcon FILE    write what the firmware prints to port 0x402 to FILE\n"
 	"      --serial MODE      COM1: stdio (default), file:PATH or none;\n"
 	"                         with stdio on a terminal, Ctrl-A x quits\n"
 	"      --debug-exit       a write of V to port 0xf4 ends minivmm with\n"
@@ -88,7 +106,8 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 
 enum {
 	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
-	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION,
+	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
+	OPT_DEBUGCON,
 };
 
 static const struct option options[] = {
@@ -102,16 +121,140 @@ static const struct option options[] = {
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "stats", optional_argument, NULL, OPT_STATS },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "cdrom", required_argument, NULL, OPT_CDROM },
+	{ "boot", required_argument, NULL, OPT_BOOT },
+	{ "rtc", required_argument, NULL, OPT_RTC },
+	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
 };
 
+static bool on_off(const char *v, bool *out)
+{
+	if (!strcmp(v, "on") || !strcmp(v, "yes") || !strcmp(v, "true")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(v, "off") || !strcmp(v, "no") || !strcmp(v, "false")) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * "PATH" or "key=value,..." with the keys file, if, format, cache, readonly,
+ * snapshot, media.  The string is the caller's argv; the drive keeps
+ * pointers into a copy.  Commas in a plain PATH are not special.
+ */
+static int parse_drive(const char *opt, char *arg, struct cli_drive *d, bool *is_cdrom, FILE *err)
+{
+	char *save = NULL;
+
+	*d = (struct cli_drive){ .cache = BLOCK_CACHE_WRITEBACK };
+	if (!strchr(arg, '=')) {
+		d->path = arg;
+		return 0;
+	}
+	for (char *kv = strtok_r(arg, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		bool b;
+
+		if (!v) {
+			fprintf(err, "minivmm: %s: '%s' is not key=value\n", opt, kv);
+			return -1;
+		}
+		*v++ = '\0';
+		if (!strcmp(kv, "file") && *v) {
+			d->path = v;
+		} else if (!strcmp(kv, "if")) {
+			if (strcmp(v, "ide")) {
+				fprintf(err, "minivmm: %s: if=%s is not supported (only if=ide)\n", opt, v);
+				return -1;
+			}
+		} else if (!strcmp(kv, "format")) {
+			if (strcmp(v, "raw") && strcmp(v, "qcow2")) {
+				fprintf(err, "minivmm: %s: format=%s: not raw or qcow2\n", opt, v);
+				return -1;
+			}
+			d->format = v;
+		} else if (!strcmp(kv, "cache")) {
+			d->cache = block_cache_parse(v);
+			if (d->cache < 0) {
+				fprintf(err, "minivmm: %s: cache=%s: not writeback, writethrough, none, "
+					     "directsync or unsafe\n", opt, v);
+				return -1;
+			}
+		} else if (!strcmp(kv, "readonly") && on_off(v, &b)) {
+			d->read_only = b;
+		} else if (!strcmp(kv, "snapshot") && on_off(v, &b)) {
+			d->snapshot = b;
+		} else if (!strcmp(kv, "media") && (!strcmp(v, "disk") || !strcmp(v, "cdrom"))) {
+			*is_cdrom = !strcmp(v, "cdrom");
+		} else {
+			fprintf(err, "minivmm: %s: unknown or bad option '%s=%s'\n", opt, kv, v);
+			return -1;
+		}
+	}
+	if (!d->path) {
+		fprintf(err, "minivmm: %s: file=PATH is missing\n", opt);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_boot(char *arg, struct vm_config *cfg, FILE *err)
+{
+	char *save = NULL;
+
+	for (char *kv = strtok_r(arg, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		const char *order = NULL;
+		bool b;
+
+		if (!v) {
+			order = kv; /* "--boot d", as QEMU's legacy form */
+		} else {
+			*v++ = '\0';
+			if (!strcmp(kv, "order") || !strcmp(kv, "once")) {
+				order = v;
+			} else if (!strcmp(kv, "menu") && on_off(v, &b)) {
+				cfg->boot_menu = b;
+			} else if (!strcmp(kv, "splash-time") || !strcmp(kv, "menu-timeout")) {
+				unsigned ms;
+
+				if (parse_uint(v, 0, 65535, &ms) < 0) {
+					fprintf(err, "minivmm: --boot: %s=%s is not 0..65535 ms\n", kv, v);
+					return -1;
+				}
+				cfg->boot_menu_timeout_ms = ms;
+			} else {
+				fprintf(err, "minivmm: --boot: unknown or bad option '%s=%s'\n", kv, v);
+				return -1;
+			}
+		}
+		if (order) {
+			size_t n = strlen(order);
+
+			if (n == 0 || n >= sizeof(cfg->boot_order) || strspn(order, "cd") != n) {
+				fprintf(err, "minivmm: --boot: order '%s': use the letters c (disk) and "
+					     "d (CD-ROM)\n", order);
+				return -1;
+			}
+			memcpy(cfg->boot_order, order, n + 1);
+		}
+	}
+	return 0;
+}
+
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
 {
 	int c;
 
-	*cfg = (struct vm_config){ .memory = CLI_DEFAULT_MEMORY, .cpus = 1, .serial = SERIAL_STDIO };
+	*cfg = (struct vm_config){ .memory = CLI_DEFAULT_MEMORY, .cpus = 1, .serial = SERIAL_STDIO,
+				   .boot_menu = -1 };
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:h", options, NULL)) != -1) {
@@ -150,6 +293,57 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 				return CLI_ERROR;
 			}
 			break;
+		case OPT_DISK:
+		case OPT_CDROM: {
+			const char *opt = c == OPT_DISK ? "--disk" : "--cdrom";
+			bool is_cdrom = c == OPT_CDROM;
+			struct cli_drive d;
+
+			/* Kept for the life of the process: the drive points into it. */
+			char *copy = strdup(optarg);
+
+			if (!copy || parse_drive(opt, copy, &d, &is_cdrom, err) < 0)
+				return CLI_ERROR;
+			if (is_cdrom) {
+				if (cfg->has_cdrom) {
+					fprintf(err, "minivmm: %s: only one CD-ROM drive\n", opt);
+					return CLI_ERROR;
+				}
+				d.read_only = true;
+				cfg->cdrom = d;
+				cfg->has_cdrom = true;
+			} else {
+				if (cfg->nr_disks == CLI_MAX_DISKS) {
+					fprintf(err, "minivmm: --disk: at most %d disks\n", CLI_MAX_DISKS);
+					return CLI_ERROR;
+				}
+				cfg->disks[cfg->nr_disks++] = d;
+			}
+			break;
+		}
+		case OPT_BOOT: {
+			char copy[256];
+
+			if (strlen(optarg) >= sizeof(copy)) {
+				fprintf(err, "minivmm: --boot: argument too long\n");
+				return CLI_ERROR;
+			}
+			strcpy(copy, optarg);
+			if (parse_boot(copy, cfg, err) < 0)
+				return CLI_ERROR;
+			break;
+		}
+		case OPT_RTC:
+			if (!strcmp(optarg, "localtime") || !strcmp(optarg, "base=localtime")) {
+				cfg->rtc_localtime = true;
+			} else if (!strcmp(optarg, "utc") || !strcmp(optarg, "base=utc")) {
+				cfg->rtc_localtime = false;
+			} else {
+				fprintf(err, "minivmm: --rtc: '%s' is not localtime or utc\n", optarg);
+				return CLI_ERROR;
+			}
+			break;
+		case OPT_DEBUGCON: cfg->debugcon_path = optarg; break;
 		case OPT_DEBUG_EXIT: cfg->debug_exit = true; break;
 		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
 		case OPT_STATS:
@@ -190,8 +384,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		return CLI_ERROR;
 	}
 	if (!cfg->kernel && !cfg->bios) {
-		fprintf(err, "minivmm: nothing to run: give --bios FILE or --kernel FILE\n");
-		return CLI_ERROR;
+		cfg->bios = CLI_DEFAULT_BIOS;
+		cfg->bios_default = true;
 	}
 	return CLI_RUN;
 }

@@ -12,7 +12,19 @@
 #define CLI_MIN_MEMORY (2ULL << 20)
 #define CLI_MAX_MEMORY (1ULL << 40)
 
+#define CLI_DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
+#define CLI_MAX_DISKS 3 /* primary master, primary slave, secondary slave */
+
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
+
+/* One IDE drive from --disk or --cdrom. */
+struct cli_drive {
+	const char *path;
+	const char *format; /* NULL: probe */
+	int cache; /* enum block_cache */
+	bool read_only;
+	bool snapshot;
+};
 enum stats_mode { STATS_OFF, STATS_TABLE, STATS_JSON };
 
 struct vm_config {
@@ -26,6 +38,16 @@ struct vm_config {
 	enum stats_mode stats;
 	const char *stats_path;
 	const char *kernel, *initrd, *append;
+	bool bios_default; /* bios is CLI_DEFAULT_BIOS because none was given */
+	struct cli_drive disks[CLI_MAX_DISKS];
+	unsigned nr_disks;
+	struct cli_drive cdrom; /* path NULL: no CD-ROM drive */
+	bool has_cdrom;
+	char boot_order[8]; /* letters c (disk) and d (CD), in order; "" = firmware default */
+	int boot_menu; /* -1 unset, 0 off, 1 on */
+	unsigned boot_menu_timeout_ms; /* 0: firmware default */
+	bool rtc_localtime;
+	const char *debugcon_path; /* SeaBIOS debug port 0x402 log */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };

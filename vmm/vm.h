@@ -28,6 +28,7 @@ struct event_loop;
 struct uart16550;
 struct rtc_cmos;
 struct serial_backend;
+struct pc;
 
 struct vm_reset_hook {
 	void (*fn)(void *opaque);
@@ -56,6 +57,7 @@ struct vm {
 	struct rtc_cmos *rtc;
 	struct serial_backend *serial;
 	void *debug_exit, *reset_control, *port92;
+	struct pc *pc; /* PCI, chipset, fw_cfg, drives (vmm/pc.c) */
 
 	/* Run control (lock protects parked and the pending requests). */
 	pthread_mutex_t lock;

@@ -131,14 +131,72 @@ static void test_errors(void **state)
 	expect_error("unexpected argument", parse(&c, "--bios", "x", "extra", NULL));
 	expect_error("need --kernel", parse(&c, "--bios", "x", "--initrd", "i", NULL));
 	expect_error("together", parse(&c, "--bios", "x", "--kernel", "k", NULL));
-	expect_error("nothing to run", parse(&c, NULL));
+	expect_error("--disk", parse(&c, "--disk", "file=a,if=virtio", NULL));
+	expect_error("format=vmdk", parse(&c, "--disk", "file=a,format=vmdk", NULL));
+	expect_error("cache=fast", parse(&c, "--disk", "file=a,cache=fast", NULL));
+	expect_error("file=PATH is missing", parse(&c, "--disk", "format=raw", NULL));
+	expect_error("unknown or bad option", parse(&c, "--disk", "file=a,readonly=maybe", NULL));
+	expect_error("at most 3", parse(&c, "--disk", "a", "--disk", "b", "--disk", "c", "--disk",
+					"d", NULL));
+	expect_error("only one CD-ROM", parse(&c, "--cdrom", "a", "--cdrom", "b", NULL));
+	expect_error("letters c (disk) and d", parse(&c, "--boot", "order=a", NULL));
+	expect_error("letters c (disk) and d", parse(&c, "--boot", "order=", NULL));
+	expect_error("--boot", parse(&c, "--boot", "menu=perhaps", NULL));
+	expect_error("--boot", parse(&c, "--boot", "splash-time=99999", NULL));
+	expect_error("--rtc", parse(&c, "--rtc", "mars", NULL));
+}
+
+static void test_drives_and_boot(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_string_equal(c.bios, CLI_DEFAULT_BIOS);
+	assert_true(c.bios_default);
+	assert_int_equal(c.nr_disks, 0);
+	assert_false(c.has_cdrom);
+	assert_int_equal(c.boot_menu, -1);
+
+	assert_int_equal(parse(&c, "--disk", "vm.qcow2", "--disk",
+			       "file=b,if=ide,format=raw,cache=none,readonly=on,snapshot=on",
+			       "--cdrom", "x,y.iso", "--boot", "order=dc,menu=on,splash-time=500",
+			       "--rtc", "localtime", "--debugcon", "log", NULL),
+			 CLI_RUN);
+	assert_true(c.bios_default);
+	assert_int_equal(c.nr_disks, 2);
+	assert_string_equal(c.disks[0].path, "vm.qcow2");
+	assert_null(c.disks[0].format);
+	assert_int_equal(c.disks[0].cache, 0);
+	assert_string_equal(c.disks[1].path, "b");
+	assert_string_equal(c.disks[1].format, "raw");
+	assert_true(c.disks[1].read_only);
+	assert_true(c.disks[1].snapshot);
+	assert_int_equal(c.disks[1].cache, 2);
+	assert_true(c.has_cdrom);
+	assert_string_equal(c.cdrom.path, "x,y.iso");
+	assert_true(c.cdrom.read_only);
+	assert_string_equal(c.boot_order, "dc");
+	assert_int_equal(c.boot_menu, 1);
+	assert_int_equal(c.boot_menu_timeout_ms, 500);
+	assert_true(c.rtc_localtime);
+	assert_string_equal(c.debugcon_path, "log");
+
+	assert_int_equal(parse(&c, "--boot", "d", "--disk", "file=cd.iso,media=cdrom", NULL), CLI_RUN);
+	assert_string_equal(c.boot_order, "d");
+	assert_true(c.has_cdrom);
+	assert_string_equal(c.cdrom.path, "cd.iso");
+	assert_int_equal(parse(&c, "--rtc", "base=utc", "--boot", "menu=off", NULL), CLI_RUN);
+	assert_false(c.rtc_localtime);
+	assert_int_equal(c.boot_menu, 0);
 }
 
 static void test_help_tells_every_option(void **state)
 {
 	static const char *const opts[] = { "--memory", "--cpus", "--bios", "--kernel", "--initrd",
 					    "--append", "--serial", "--debug-exit", "--no-reboot",
-					    "--stats", "--help", "--version" };
+					    "--stats", "--help", "--version", "--disk",
+					    "--cdrom", "--boot", "--rtc", "--debugcon" };
 	struct vm_config c;
 
 	(void)state;
@@ -158,6 +216,7 @@ int main(void)
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_help_tells_every_option),
+		cmocka_unit_test(test_drives_and_boot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
