@@ -14,6 +14,7 @@
 #include "devices/i440fx.h"
 #include "devices/pci.h"
 #include "devices/piix3.h"
+#include "devices/piix4_pm.h"
 #include "devices/reset_control.h"
 #include "vmm/e820.h"
 #include "vmm/kvm.h"
@@ -21,11 +22,13 @@
 
 #define DEBUGCON_PORT 0x402
 #define POST_PORT     0x80
+#define PC_PM_BASE    0x600 /* what SeaBIOS programs when it gets a table-loader */
 
 struct pc {
 	struct pci_bus *pci;
 	struct i440fx *host;
 	struct piix3 *isa;
+	struct piix4_pm *pm;
 	struct fw_cfg *fw_cfg;
 	FILE *debugcon;
 	struct block_dev *disk[CLI_MAX_DISKS];
@@ -236,6 +239,20 @@ int pc_create(struct vm *vm, char *err, size_t errlen)
 		  errlen) < 0)
 		return -1;
 
+	struct irq_line sci = { .set_level = kvm_set_irq, .opaque = &vm->kvm, .gsi = PIIX4_PM_SCI_IRQ };
+
+	pc->pm = piix4_pm_create(pc->pci, PIIX4_PM_DEVFN, vm->pio, &sci, &vm->events, vm->loop);
+	if (!pc->pm)
+		goto nomem;
+	if (place(vm, PIIX4_PM_APM_PORT, PIIX4_PM_APM_NR_PORTS, &piix4_pm_apm_bus_ops, pc->pm, "apm",
+		  err, errlen) < 0 ||
+	    place(vm, PIIX4_GPE0_PORT, PIIX4_GPE0_NR_PORTS, &piix4_pm_gpe_bus_ops, pc->pm, "gpe0", err,
+		  errlen) < 0)
+		return -1;
+	/* Without a BIOS nobody programs PMBA; the ACPI tables say 0x600. */
+	if (vm->cfg->kernel)
+		piix4_pm_preset_pmba(pc->pm, PC_PM_BASE);
+
 	if (setup_fw_cfg(vm, pc) < 0) {
 		snprintf(err, errlen, "cannot set up fw_cfg");
 		return -1;
@@ -271,6 +288,7 @@ void pc_destroy(struct vm *vm)
 		fclose(pc->debugcon);
 	if (pc->fw_cfg)
 		fw_cfg_destroy(pc->fw_cfg);
+	piix4_pm_destroy(pc->pm);
 	piix3_destroy(pc->isa);
 	i440fx_destroy(pc->host);
 	pci_bus_destroy(pc->pci);
