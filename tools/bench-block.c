@@ -3,7 +3,11 @@
  * bench-block: our block layer against "qemu-img bench" on the same images,
  * in one run.  Not a test: it prints MB/s or IOPS for both and the ratio.
  *
- *   bench-block [-t CACHE] [-d DEPTH] [-m IMAGE_MiB] [-n RANDOM_REQUESTS] DIR
+ *   bench-block [-t CACHE] [-d DEPTH] [-m IMAGE_MiB] [-n RANDOM_REQUESTS]
+ *               [-i threads|io_uring] [-q QEMU_AIO] DIR
+ *
+ * -i picks our request path (default: the block layer's default), -q passes
+ * "-i QEMU_AIO" to qemu-img bench (default: qemu-img's own, threads).
  *
  * Rows: sequential 1 MiB writes (into a fresh image, so qcow2 allocates) and
  * reads, then "random" 4 KiB reads and writes.  qemu-img bench has no random
@@ -72,10 +76,13 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static enum block_aio our_aio;
+static const char *our_aio_used;
+
 static double run_ours(const char *path, const char *fmt, enum block_cache cache, bool write,
 		       size_t bufsize, uint64_t step, long count, int depth)
 {
-	struct block_opts o = {.format = fmt, .cache = cache};
+	struct block_opts o = {.format = fmt, .cache = cache, .aio = our_aio};
 	struct bench b = {0};
 	struct slot *slots = calloc((size_t)depth, sizeof(*slots));
 	char err[256];
@@ -107,6 +114,7 @@ static double run_ours(const char *path, const char *fmt, enum block_cache cache
 		block_complete(b.bd);
 	}
 	t = now() - t0;
+	our_aio_used = block_aio_name(b.bd);
 	block_close(b.bd);
 	for (int i = 0; i < depth; i++)
 		free(slots[i].buf);
@@ -118,6 +126,8 @@ static double run_ours(const char *path, const char *fmt, enum block_cache cache
 	return t;
 }
 
+static const char *qemu_aio;
+
 static double run_qemu(const char *path, const char *fmt, const char *cache, bool write,
 		       size_t bufsize, uint64_t step, long count, int depth)
 {
@@ -126,8 +136,9 @@ static double run_qemu(const char *path, const char *fmt, const char *cache, boo
 	FILE *p;
 
 	snprintf(cmd, sizeof(cmd),
-		 "qemu-img bench -f %s -t %s %s -c %ld -d %d -s %zu -S %" PRIu64 " '%s' 2>&1",
-		 fmt, cache, write ? "-w" : "", count, depth, bufsize, step, path);
+		 "qemu-img bench -f %s -t %s %s%s %s -c %ld -d %d -s %zu -S %" PRIu64 " '%s' 2>&1",
+		 fmt, cache, qemu_aio ? "-i " : "", qemu_aio ? qemu_aio : "", write ? "-w" : "",
+		 count, depth, bufsize, step, path);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
@@ -160,8 +171,16 @@ int main(int argc, char **argv)
 	long nrand = 20000;
 	int cache;
 
-	while ((opt = getopt(argc, argv, "t:d:m:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:d:m:n:i:q:")) != -1) {
 		switch (opt) {
+		case 'i':
+			if (block_aio_parse(optarg) < 0)
+				goto usage;
+			our_aio = (enum block_aio)block_aio_parse(optarg);
+			break;
+		case 'q':
+			qemu_aio = optarg;
+			break;
 		case 't':
 			cache_name = optarg;
 			break;
@@ -185,9 +204,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench-block: qemu-img not found (qemu-utils)\n");
 		return 77;
 	}
-	printf("cache=%s depth=%d image=%" PRIu64 " MiB, random: %ld requests\n", cache_name,
-	       depth, mib, nrand);
-	printf("%-6s %-14s %12s %12s %7s\n", "format", "test", "minivmm", "qemu-img", "ratio");
+	printf("cache=%s depth=%d image=%" PRIu64 " MiB, random: %ld requests; qemu-img -i %s\n",
+	       cache_name, depth, mib, nrand, qemu_aio ? qemu_aio : "(default)");
+	printf("%-6s %-14s %12s %12s %7s  %s\n", "format", "test", "minivmm", "qemu-img", "ratio",
+	       "our aio");
 	for (int f = 0; f < 2; f++) {
 		const char *fmt = f ? "qcow2" : "raw";
 		char ours[4096], theirs[4096];
@@ -227,13 +247,13 @@ int main(int argc, char **argv)
 			if (rows[r].bs >= (1 << 20)) {
 				va = (double)rows[r].count * (double)rows[r].bs / a / 1e6;
 				vb = (double)rows[r].count * (double)rows[r].bs / b / 1e6;
-				printf("%-6s %-14s %8.0f MB/s %7.0f MB/s %6.2fx\n", fmt, rows[r].name,
-				       va, vb, va / vb);
+				printf("%-6s %-14s %8.0f MB/s %7.0f MB/s %6.2fx  %s\n", fmt,
+				       rows[r].name, va, vb, va / vb, our_aio_used);
 			} else {
 				va = (double)rows[r].count / a;
 				vb = (double)rows[r].count / b;
-				printf("%-6s %-14s %7.0f IOPS %7.0f IOPS %6.2fx\n", fmt, rows[r].name,
-				       va, vb, va / vb);
+				printf("%-6s %-14s %7.0f IOPS %7.0f IOPS %6.2fx  %s\n", fmt,
+				       rows[r].name, va, vb, va / vb, our_aio_used);
 			}
 			fflush(stdout);
 		}
@@ -242,6 +262,7 @@ int main(int argc, char **argv)
 	}
 	return 0;
 usage:
-	fprintf(stderr, "usage: bench-block [-t CACHE] [-d DEPTH] [-m IMAGE_MiB] [-n RANDOM] DIR\n");
+	fprintf(stderr, "usage: bench-block [-t CACHE] [-d DEPTH] [-m IMAGE_MiB] [-n RANDOM]\n"
+			"                   [-i threads|io_uring] [-q QEMU_AIO] DIR\n");
 	return 2;
 }

@@ -1,18 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * The generic part of the block layer: format probing, backing chains,
- * snapshot=on overlays, and the worker pool that runs the (synchronous,
- * thread-safe) format drivers off the caller's thread.
- *
- * Why a worker pool and not io_uring: qcow2 requests are chains of dependent
- * metadata and data I/O that are far simpler to write as synchronous code, and
- * with the page cache (cache=writeback, the default) most requests finish
- * without sleeping, where a thread hand-off is as cheap as an io_uring
- * submission.  The benchmark (tools/bench-block) measures it against QEMU.
+ * snapshot=on overlays, and the two ways requests run off the caller's thread:
+ *  - io_uring (raw images): reads, writes and flushes go to the kernel's ring
+ *    from the submitting thread; the ring signals block_completion_fd and
+ *    block_complete() reaps it on the owner's thread.
+ *  - a worker pool that runs the (synchronous, thread-safe) format drivers:
+ *    qcow2, discards, unaligned O_DIRECT requests, and everything when
+ *    io_uring is missing at build or run time.
+ * qcow2 requests are chains of dependent metadata and data I/O, far simpler as
+ * synchronous code, so qcow2 always uses the pool.  The default for raw is
+ * chosen by tools/bench-block's numbers (see BLOCK_AIO_RAW_DEFAULT).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -21,8 +25,19 @@
 
 #include "devices/block/block_int.h"
 
-#define BLOCK_DEFAULT_WORKERS 4
+#ifdef MINIVMM_HAVE_LIBURING
+#include <liburing.h>
+#endif
+
+#define BLOCK_DEFAULT_WORKERS 16 /* qemu-img bench keeps 16 requests in flight */
 #define BLOCK_MAX_REQUEST (256u << 20)
+#define BLOCK_URING_ENTRIES 128
+/*
+ * Measured with tools/bench-block -t none -d 16 -m 1024 -n 100000 (3 runs each,
+ * 2-core VM): raw random 4 KiB reads 65-69k IOPS with io_uring against 37-48k
+ * with the pool, writes 64-73k against 40-52k; 1 MiB sequential at least as fast.
+ */
+#define BLOCK_AIO_RAW_DEFAULT BLOCK_AIO_IO_URING
 
 enum block_op { REQ_READ, REQ_WRITE, REQ_FLUSH, REQ_DISCARD };
 
@@ -36,6 +51,7 @@ struct block_req {
 	block_cb *cb;
 	void *opaque;
 	int64_t ret;
+	uint64_t done; /* io_uring: bytes finished so far (short transfers) */
 };
 
 struct block_worker_pool {
@@ -46,6 +62,8 @@ struct block_worker_pool {
 	unsigned nthreads;
 	pthread_t threads[];
 };
+
+static void uring_stop(struct block_dev *bd);
 
 static const struct block_driver *const drivers[] = {
 	&block_driver_qcow2,
@@ -69,6 +87,45 @@ static const struct block_driver *find_driver(const char *name)
 		if (!strcmp(drivers[i]->name, name))
 			return drivers[i];
 	return NULL;
+}
+
+int block_aio_parse(const char *s)
+{
+	if (!strcmp(s, "threads"))
+		return BLOCK_AIO_THREADS;
+	if (!strcmp(s, "io_uring"))
+		return BLOCK_AIO_IO_URING;
+	return -1;
+}
+
+const char *block_aio_name(const struct block_dev *bd)
+{
+	return bd->aio == BLOCK_AIO_IO_URING ? "io_uring" : "threads";
+}
+
+static void note_no_uring(const char *why)
+{
+	static atomic_bool said;
+
+	if (!atomic_exchange(&said, true))
+		fprintf(stderr, "minivmm: io_uring unavailable (%s); block I/O uses worker threads\n",
+			why);
+}
+
+/* Only raw images use the ring; see the top of this file. */
+static enum block_aio resolve_aio(const struct block_driver *drv, enum block_aio want)
+{
+	if (drv != &block_driver_raw)
+		return BLOCK_AIO_THREADS;
+	if (want == BLOCK_AIO_DEFAULT)
+		want = BLOCK_AIO_RAW_DEFAULT;
+#ifndef MINIVMM_HAVE_LIBURING
+	if (want == BLOCK_AIO_IO_URING) {
+		note_no_uring("built without liburing");
+		want = BLOCK_AIO_THREADS;
+	}
+#endif
+	return want;
 }
 
 int block_cache_parse(const char *s)
@@ -160,6 +217,7 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 	ret = drv->open(bd, opts, err, errlen);
 	if (ret)
 		goto fail;
+	bd->aio = resolve_aio(drv, opts->aio);
 	*out = bd;
 	return 0;
 fail:
@@ -288,6 +346,8 @@ void block_close(struct block_dev *bd)
 	pthread_mutex_unlock(&bd->lock);
 	if (bd->pool)
 		pool_stop(bd->pool);
+	if (bd->uring)
+		uring_stop(bd);
 	for (r = bd->done_head; r; r = next) {
 		next = r->next;
 		free(r);
@@ -492,13 +552,11 @@ static void req_done(struct block_req *r)
 	*bd->done_tail = r;
 	bd->done_tail = &r->next;
 	bd->running--;
+	pthread_cond_broadcast(&bd->idle);
 	pthread_mutex_unlock(&bd->lock);
 	if (write(bd->event_fd, &one, sizeof(one)) < 0) {
 		/* The counter cannot overflow in practice; block_drain polls anyway. */
 	}
-	pthread_mutex_lock(&bd->lock);
-	pthread_cond_broadcast(&bd->idle);
-	pthread_mutex_unlock(&bd->lock);
 }
 
 static void *worker_main(void *arg)
@@ -549,8 +607,230 @@ static int pool_start(struct block_dev *bd, unsigned n)
 	return 0;
 }
 
-/* Lazily, so that backing files and tools never start threads. */
-static int ensure_pool(struct block_dev *bd)
+/* ------------------------------------------------------------ io_uring */
+
+#ifdef MINIVMM_HAVE_LIBURING
+struct block_uring {
+	struct io_uring ring;
+	pthread_mutex_t lock; /* submitters run on any thread */
+};
+
+static int uring_start(struct block_dev *bd)
+{
+	struct block_uring *u = calloc(1, sizeof(*u));
+	int ret;
+
+	if (!u)
+		return -ENOMEM;
+	ret = io_uring_queue_init(BLOCK_URING_ENTRIES, &u->ring, 0);
+	if (ret) {
+		free(u);
+		return ret;
+	}
+	ret = io_uring_register_eventfd(&u->ring, bd->event_fd);
+	if (ret) {
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		return ret;
+	}
+	pthread_mutex_init(&u->lock, NULL);
+	bd->uring = u;
+	return 0;
+}
+
+static void uring_stop(struct block_dev *bd)
+{
+	struct block_uring *u = bd->uring;
+
+	/* Wait for the kernel to let go of every buffer; no callbacks run. */
+	while (bd->uring_inflight) {
+		struct io_uring_cqe *cqe;
+		if (io_uring_wait_cqe(&u->ring, &cqe))
+			break;
+		free(io_uring_cqe_get_data(cqe));
+		io_uring_cqe_seen(&u->ring, cqe);
+		bd->uring_inflight--;
+	}
+	io_uring_queue_exit(&u->ring);
+	pthread_mutex_destroy(&u->lock);
+	free(u);
+	bd->uring = NULL;
+}
+
+/* Can the ring do r as it is?  Everything else goes to the workers. */
+static bool uring_fits(struct block_dev *bd, const struct block_req *r)
+{
+	const struct host_file *hf = &bd->file;
+	uint64_t a = hf->align;
+
+	if (bd->aio != BLOCK_AIO_IO_URING)
+		return false;
+	if (r->op == REQ_FLUSH)
+		return !bd->read_only && hf->cache != BLOCK_CACHE_UNSAFE;
+	if (r->op == REQ_DISCARD || !r->len || (r->op == REQ_WRITE && bd->read_only))
+		return false;
+	if (r->offset + r->len < r->offset || r->offset + r->len > bd->size)
+		return false; /* the workers report the error */
+	if (!hf->direct)
+		return true;
+	if (r->offset % a || r->len % a)
+		return false;
+	for (int i = 0; i < r->iovcnt; i++)
+		if ((uintptr_t)r->iov[i].iov_base % a || r->iov[i].iov_len % a)
+			return false;
+	return true;
+}
+
+/* Queues what is left of r; false when the ring cannot take it now. */
+static bool uring_queue(struct block_dev *bd, struct block_req *r)
+{
+	struct block_uring *u = bd->uring;
+	struct io_uring_sqe *sqe;
+	int fd = bd->file.fd;
+
+	pthread_mutex_lock(&u->lock);
+	sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe) {
+		io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	if (!sqe) {
+		pthread_mutex_unlock(&u->lock);
+		return false;
+	}
+	if (r->op == REQ_READ) {
+		io_uring_prep_readv(sqe, fd, r->iov, (unsigned)r->iovcnt, r->offset + r->done);
+	} else if (r->op == REQ_WRITE) {
+		io_uring_prep_writev(sqe, fd, r->iov, (unsigned)r->iovcnt, r->offset + r->done);
+	} else {
+		host_file_trace(&bd->file, BLOCK_TRACE_SYNC, 0, NULL, 0);
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+	}
+	io_uring_sqe_set_data(sqe, r);
+	bd->uring_inflight++;
+	/* A failed submit leaves the entry queued; block_complete retries. */
+	io_uring_submit(&u->ring);
+	pthread_mutex_unlock(&u->lock);
+	return true;
+}
+
+/* Skips n finished bytes of r's vector (after a short transfer). */
+static void iov_advance(struct block_req *r, uint64_t n)
+{
+	while (n && r->iovcnt) {
+		if (n < r->iov[0].iov_len) {
+			r->iov[0].iov_base = (uint8_t *)r->iov[0].iov_base + n;
+			r->iov[0].iov_len -= n;
+			return;
+		}
+		n -= r->iov[0].iov_len;
+		r->iov++;
+		r->iovcnt--;
+	}
+}
+
+/* A completion: true when r is finished, false when the rest was queued. */
+static bool uring_result(struct block_dev *bd, struct block_req *r, int res)
+{
+	if (res == -EINTR || res == -EAGAIN) {
+		if (uring_queue(bd, r))
+			return false;
+		r->ret = -EIO;
+		return true;
+	}
+	if (res < 0) {
+		r->ret = res;
+		return true;
+	}
+	if (r->op == REQ_FLUSH) {
+		r->ret = 0;
+		return true;
+	}
+	if (res == 0) {
+		if (r->op == REQ_WRITE) {
+			r->ret = -EIO;
+			return true;
+		}
+		/* Past the end of the file: zeros, as host_file_pread gives. */
+		for (int i = 0; i < r->iovcnt; i++)
+			memset(r->iov[i].iov_base, 0, r->iov[i].iov_len);
+		res = (int)(r->len - r->done);
+	}
+	r->done += (uint64_t)res;
+	if (r->done >= r->len) {
+		if (r->op == REQ_WRITE)
+			host_file_trace(&bd->file, BLOCK_TRACE_WRITE, r->offset, NULL, r->len);
+		r->ret = (int64_t)r->len;
+		return true;
+	}
+	iov_advance(r, (uint64_t)res);
+	if (uring_queue(bd, r))
+		return false;
+	r->ret = -EIO;
+	return true;
+}
+
+/* Finished ring requests, in completion order, on the owner's thread. */
+static struct block_req *uring_reap(struct block_dev *bd)
+{
+	struct block_uring *u = bd->uring;
+	struct block_req *head = NULL, **tail = &head;
+
+	if (!u)
+		return NULL;
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		struct block_req *r;
+		int res;
+
+		pthread_mutex_lock(&u->lock);
+		if (io_uring_sq_ready(&u->ring))
+			io_uring_submit(&u->ring);
+		if (io_uring_peek_cqe(&u->ring, &cqe)) {
+			pthread_mutex_unlock(&u->lock);
+			break;
+		}
+		r = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+		bd->uring_inflight--;
+		pthread_mutex_unlock(&u->lock);
+		if (!uring_result(bd, r, res))
+			continue;
+		r->next = NULL;
+		*tail = r;
+		tail = &r->next;
+	}
+	return head;
+}
+#else
+static int uring_start(struct block_dev *bd)
+{
+	return -ENOSYS;
+}
+
+static void uring_stop(struct block_dev *bd)
+{
+}
+
+static bool uring_fits(struct block_dev *bd, const struct block_req *r)
+{
+	return false;
+}
+
+static bool uring_queue(struct block_dev *bd, struct block_req *r)
+{
+	return false;
+}
+
+static struct block_req *uring_reap(struct block_dev *bd)
+{
+	return NULL;
+}
+#endif
+
+/* Lazily, so that backing files and tools never start threads or rings. */
+static int ensure_event_fd(struct block_dev *bd)
 {
 	int ret = 0;
 
@@ -560,7 +840,23 @@ static int ensure_pool(struct block_dev *bd)
 		if (bd->event_fd < 0)
 			ret = -errno;
 	}
-	if (!ret && !bd->pool) {
+	if (!ret && bd->aio == BLOCK_AIO_IO_URING && !bd->uring) {
+		int r = uring_start(bd);
+		if (r) {
+			note_no_uring(strerror(-r));
+			bd->aio = BLOCK_AIO_THREADS;
+		}
+	}
+	pthread_mutex_unlock(&bd->lock);
+	return ret;
+}
+
+static int ensure_pool(struct block_dev *bd)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&bd->lock);
+	if (!bd->pool) {
 		const char *env = getenv("MINIVMM_BLOCK_WORKERS");
 		unsigned n = BLOCK_DEFAULT_WORKERS;
 		if (env && atoi(env) > 0 && atoi(env) <= 64)
@@ -590,7 +886,7 @@ static int submit(struct block_dev *bd, enum block_op op, uint64_t offset, uint6
 		if (len > BLOCK_MAX_REQUEST)
 			return -EINVAL;
 	}
-	ret = ensure_pool(bd);
+	ret = ensure_event_fd(bd);
 	if (ret)
 		return ret;
 	r = malloc(sizeof(*r) + (size_t)iovcnt * sizeof(struct iovec));
@@ -607,12 +903,25 @@ static int submit(struct block_dev *bd, enum block_op op, uint64_t offset, uint6
 	r->cb = cb;
 	r->opaque = opaque;
 	r->next = NULL;
+	r->done = 0;
 
 	pthread_mutex_lock(&bd->lock);
 	bd->in_flight++;
+	pthread_mutex_unlock(&bd->lock);
+	if (uring_fits(bd, r) && uring_queue(bd, r))
+		return 0;
+
+	ret = ensure_pool(bd);
+	if (ret) {
+		pthread_mutex_lock(&bd->lock);
+		bd->in_flight--;
+		pthread_mutex_unlock(&bd->lock);
+		free(r);
+		return ret;
+	}
+	pthread_mutex_lock(&bd->lock);
 	bd->running++;
 	pthread_mutex_unlock(&bd->lock);
-
 	pool = bd->pool;
 	pthread_mutex_lock(&pool->lock);
 	*pool->tail = r;
@@ -650,20 +959,11 @@ int block_completion_fd(const struct block_dev *bd)
 	return bd->event_fd;
 }
 
-int block_complete(struct block_dev *bd)
+static int run_callbacks(struct block_dev *bd, struct block_req *list)
 {
-	struct block_req *list, *next;
-	uint64_t v;
+	struct block_req *next;
 	int n = 0;
 
-	if (bd->event_fd >= 0 && read(bd->event_fd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: nothing signalled, but look at the list anyway. */
-	}
-	pthread_mutex_lock(&bd->lock);
-	list = bd->done_head;
-	bd->done_head = NULL;
-	bd->done_tail = &bd->done_head;
-	pthread_mutex_unlock(&bd->lock);
 	for (; list; list = next) {
 		next = list->next;
 		if (list->cb)
@@ -679,17 +979,38 @@ int block_complete(struct block_dev *bd)
 	return n;
 }
 
+int block_complete(struct block_dev *bd)
+{
+	struct block_req *list;
+	uint64_t v;
+	int n;
+
+	/* Read the counter first: anything finishing after it signals again. */
+	if (bd->event_fd >= 0 && read(bd->event_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: nothing signalled, but look at the lists anyway. */
+	}
+	n = run_callbacks(bd, uring_reap(bd));
+	pthread_mutex_lock(&bd->lock);
+	list = bd->done_head;
+	bd->done_head = NULL;
+	bd->done_tail = &bd->done_head;
+	pthread_mutex_unlock(&bd->lock);
+	return n + run_callbacks(bd, list);
+}
+
 void block_drain(struct block_dev *bd)
 {
 	for (;;) {
+		struct pollfd pfd = {.fd = bd->event_fd, .events = POLLIN};
+
 		block_complete(bd);
 		pthread_mutex_lock(&bd->lock);
 		if (!bd->in_flight) {
 			pthread_mutex_unlock(&bd->lock);
 			return;
 		}
-		if (!bd->done_head)
-			pthread_cond_wait(&bd->idle, &bd->lock);
 		pthread_mutex_unlock(&bd->lock);
+		/* Workers and the ring both signal the event fd. */
+		poll(&pfd, 1, 100);
 	}
 }

@@ -3,9 +3,9 @@
  * The block layer: one interface for every image format (raw, qcow2), used by
  * every disk device (IDE, virtio-blk) and by minivmm-img.
  *
- * Requests are asynchronous: block_aio_*() queue the request to a small pool
- * of worker threads and return at once, so a vCPU thread never waits for the
- * disk.  Completions are collected per device and announced on an eventfd
+ * Requests are asynchronous: block_aio_*() hand the request to io_uring
+ * (raw images) or to a small pool of worker threads and return at once, so a
+ * vCPU thread never waits for the disk.  Completions are collected per device and announced on an eventfd
  * (block_completion_fd); the owner's I/O thread calls block_complete() and the
  * callbacks run there, on the thread that owns the device state.
  *
@@ -27,6 +27,12 @@ enum block_cache {
 	BLOCK_CACHE_UNSAFE, /* page cache, flushes ignored */
 };
 
+enum block_aio {
+	BLOCK_AIO_DEFAULT, /* the measured better one (see block.c) */
+	BLOCK_AIO_THREADS, /* worker threads run the format driver */
+	BLOCK_AIO_IO_URING, /* raw: reads, writes, flushes straight to io_uring */
+};
+
 struct block_opts {
 	const char *format; /* "raw", "qcow2" or NULL to probe */
 	bool read_only;
@@ -37,6 +43,7 @@ struct block_opts {
 	size_t l2_cache_bytes; /* qcow2 L2 table cache bound; 0 = default */
 	const char *internal_snapshot; /* qcow2: open this snapshot read-only */
 	unsigned workers; /* worker threads; 0 = default */
+	enum block_aio aio; /* io_uring falls back to threads where unavailable */
 };
 
 struct block_dev;
@@ -131,6 +138,21 @@ struct block_check_result {
 /* Messages go through report(opaque, text) when given. */
 int block_check(struct block_dev *bd, enum block_repair repair, struct block_check_result *res,
 		void (*report)(void *opaque, const char *msg), void *opaque);
+
+/*
+ * For tests of write ordering: fn sees every write to an image file once it
+ * is done, and every barrier (fdatasync) before it starts.  Process-wide;
+ * NULL turns it off.  fn may be called from any thread.
+ */
+enum block_trace_op { BLOCK_TRACE_WRITE, BLOCK_TRACE_SYNC };
+typedef void block_trace_fn(void *opaque, int fd, enum block_trace_op op, uint64_t off,
+			    const void *buf, size_t len);
+void block_set_trace(block_trace_fn *fn, void *opaque);
+
+/* Parses "threads" or "io_uring"; -1 when unknown. */
+int block_aio_parse(const char *s);
+/* What the device uses after fallbacks: "threads" or "io_uring". */
+const char *block_aio_name(const struct block_dev *bd);
 
 /* Parses "writeback", "none", ...; -1 when unknown. */
 int block_cache_parse(const char *s);

@@ -35,6 +35,9 @@ int host_file_flush(struct host_file *hf);
 int host_file_length(struct host_file *hf, uint64_t *len);
 int host_file_truncate(struct host_file *hf, uint64_t len);
 int host_file_discard(struct host_file *hf, uint64_t off, uint64_t len);
+/* The test hook (block_set_trace); for paths that bypass host_file_pwrite. */
+void host_file_trace(struct host_file *hf, enum block_trace_op op, uint64_t off, const void *buf,
+		     size_t len);
 /* Bytes actually used on the host (st_blocks). */
 uint64_t host_file_allocated(struct host_file *hf);
 
@@ -60,6 +63,7 @@ struct block_driver {
 };
 
 struct block_worker_pool;
+struct block_uring;
 
 struct block_dev {
 	const struct block_driver *drv;
@@ -80,6 +84,9 @@ struct block_dev {
 	struct block_req *done_head, **done_tail;
 	int event_fd;
 	struct block_worker_pool *pool;
+	enum block_aio aio; /* THREADS or IO_URING once opened */
+	struct block_uring *uring; /* started at the first request */
+	unsigned uring_inflight; /* queued to the ring, completion not reaped */
 };
 
 extern const struct block_driver block_driver_raw;

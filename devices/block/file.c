@@ -16,6 +16,24 @@
 
 #include "devices/block/block_int.h"
 
+static block_trace_fn *_Atomic trace_fn;
+static void *_Atomic trace_opaque;
+
+void block_set_trace(block_trace_fn *fn, void *opaque)
+{
+	trace_opaque = opaque;
+	trace_fn = fn;
+}
+
+void host_file_trace(struct host_file *hf, enum block_trace_op op, uint64_t off, const void *buf,
+		     size_t len)
+{
+	block_trace_fn *fn = trace_fn;
+
+	if (fn)
+		fn(trace_opaque, hf->fd, op, off, buf, len);
+}
+
 static int open_flags(bool read_only, enum block_cache cache)
 {
 	int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
@@ -190,17 +208,24 @@ int host_file_pread(struct host_file *hf, uint64_t off, void *buf, size_t len)
 
 int host_file_pwrite(struct host_file *hf, uint64_t off, const void *buf, size_t len)
 {
+	int ret;
+
 	if (off + len < off || off + len > (uint64_t)INT64_MAX)
 		return -EINVAL;
 	if (hf->direct && !is_aligned(hf, off, buf, len))
-		return bounce_rw(hf, off, NULL, buf, len);
-	return full_pwrite(hf->fd, off, buf, len);
+		ret = bounce_rw(hf, off, NULL, buf, len);
+	else
+		ret = full_pwrite(hf->fd, off, buf, len);
+	if (!ret)
+		host_file_trace(hf, BLOCK_TRACE_WRITE, off, buf, len);
+	return ret;
 }
 
 int host_file_flush(struct host_file *hf)
 {
 	if (hf->cache == BLOCK_CACHE_UNSAFE)
 		return 0;
+	host_file_trace(hf, BLOCK_TRACE_SYNC, 0, NULL, 0);
 	if (fdatasync(hf->fd) < 0)
 		return -errno;
 	return 0;

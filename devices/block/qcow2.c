@@ -24,7 +24,7 @@ static int qcow2_probe(const uint8_t *buf, size_t len)
 
 int qcow2_write_header_field(struct qcow2 *q, unsigned field_offset, const void *data, size_t len)
 {
-	return host_file_pwrite(q->f, field_offset, data, len);
+	return qcow2_meta_pwrite(q, field_offset, data, len);
 }
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -68,9 +68,11 @@ static void qcow2_free(struct qcow2 *q)
 	qcow2_cache_free(&q->l2_cache);
 	qcow2_cache_free(&q->rb_cache);
 	free(q->pending);
+	free(q->ready);
 	free(q->zbuf);
 	free(q->zin);
 	pthread_mutex_destroy(&q->lock);
+	pthread_cond_destroy(&q->inflight_done);
 	free(q);
 }
 
@@ -269,6 +271,7 @@ static int qcow2_open(struct block_dev *bd, const struct block_opts *opts, char 
 	if (!q)
 		return -ENOMEM;
 	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->inflight_done, NULL);
 	q->bd = bd;
 	q->f = &bd->file;
 	q->zcache_entry = UINT64_MAX;
@@ -600,10 +603,12 @@ static int qcow2_open(struct block_dev *bd, const struct block_opts *opts, char 
 			bd->state = NULL;
 			goto fail;
 		}
+		/* qcow2_check made the counts stable and cleared the bit; keep ours in step. */
 		q->incompat &= ~QCOW2_INCOMPAT_DIRTY;
 		be64_put(feat, q->incompat);
-		qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
-					 feat, 8);
+		if (!qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
+					      feat, 8))
+			qcow2_barrier(q);
 	}
 	if (!read_only && q->autoclear) {
 		/* Bits we do not understand must be cleared by writers (qcow2 spec). */
@@ -631,7 +636,12 @@ static void qcow2_close(struct block_dev *bd)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->users = 0;
-	qcow2_users_done(q);
+	if (!bd->read_only && !q->snapshot_view) {
+		int ret = qcow2_meta_flush(q, QCOW2_FLUSH_FREES | QCOW2_FLUSH_SYNC);
+		if (ret)
+			fprintf(stderr, "minivmm: '%s': writing metadata at close failed: %s\n",
+				bd->filename, strerror(-ret));
+	}
 	pthread_mutex_unlock(&q->lock);
 	qcow2_free(q);
 	bd->state = NULL;
@@ -640,10 +650,26 @@ static void qcow2_close(struct block_dev *bd)
 static int qcow2_flush(struct block_dev *bd)
 {
 	struct qcow2 *q = bd->state;
+	int ret;
+	/*
+	 * Cached metadata goes out in dependency order; the last barrier runs
+	 * without the lock so that other requests go on meanwhile.  It clears
+	 * no state: writes that finished during it stay "unsynced".
+	 */
+	uint64_t gen;
 
-	/* Metadata is written through; only the host's cache stands between
-	 * a completed write and stable storage. */
-	return host_file_flush(q->f);
+	pthread_mutex_lock(&q->lock);
+	ret = q->snapshot_view ? 0 : qcow2_meta_flush(q, QCOW2_FLUSH_FREES);
+	gen = q->write_gen;
+	pthread_mutex_unlock(&q->lock);
+	if (ret)
+		return ret;
+	ret = host_file_flush(q->f);
+	pthread_mutex_lock(&q->lock);
+	if (!ret && q->write_gen == gen)
+		q->unsynced = false; /* nothing was written meanwhile */
+	pthread_mutex_unlock(&q->lock);
+	return ret;
 }
 
 static int write_l1_entries(struct qcow2 *q, uint64_t offset, const uint64_t *l1, uint64_t n)
@@ -655,7 +681,7 @@ static int write_l1_entries(struct qcow2 *q, uint64_t offset, const uint64_t *l1
 		return -ENOMEM;
 	for (uint64_t i = 0; i < n; i++)
 		be64_put(&buf[i], l1[i]);
-	ret = host_file_pwrite(q->f, offset, buf, n * 8);
+	ret = qcow2_meta_pwrite(q, offset, buf, n * 8);
 	free(buf);
 	return ret;
 }
@@ -685,12 +711,16 @@ static int qcow2_truncate(struct block_dev *bd, uint64_t size)
 			ret = -ENOMEM;
 			goto out;
 		}
+		/* The copy names L2 tables that must be on disk; L1 must be clean. */
+		ret = qcow2_meta_flush(q, 0);
 		memcpy(nl1, q->l1, old_bytes);
-		ret = qcow2_alloc_contiguous(q, clusters, &new_off);
+		if (!ret)
+			ret = qcow2_alloc_contiguous(q, clusters, &new_off);
 		if (!ret)
 			ret = write_l1_entries(q, new_off, nl1, clusters * q->cluster_size / 8);
+		/* Its refcounts and content are stable before the header names it. */
 		if (!ret)
-			ret = host_file_flush(q->f);
+			ret = qcow2_meta_flush(q, QCOW2_FLUSH_SYNC);
 		if (ret) {
 			free(nl1);
 			goto out;
@@ -711,6 +741,8 @@ static int qcow2_truncate(struct block_dev *bd, uint64_t size)
 	}
 	be64_put(b, size);
 	ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, size), b, 8);
+	if (!ret)
+		ret = qcow2_barrier(q);
 	if (!ret) {
 		q->size = size;
 		bd->size = size;

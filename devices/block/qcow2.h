@@ -4,12 +4,19 @@
  * (L1/L2 lookup, reads, writes, discard) and qcow2_refcount.c (refcounts,
  * cluster allocation, check).
  *
- * Metadata is written through: every change to an L2 table or refcount block
- * is written to the file when it is made, in an order that a crash can only
- * turn into leaked clusters:
- *   allocate: refcount block first, then data, then the L2 entry, then L1;
- *   free:     the L2/L1 entry first, then the refcount decrement.
- * A guest flush is then just fdatasync of the file.
+ * Metadata is cached and written back (like QEMU's qcow2 caches): L2 tables,
+ * refcount blocks, L1 and refcount-table entries change in memory and reach
+ * the file at a guest flush, on cache eviction, or before a header switch.
+ * qcow2_meta_flush() writes them in dependency order with an fdatasync
+ * barrier between levels, so that a power loss at any point leaves at most
+ * leaked clusters:
+ *   refcount blocks, (sync), refcount-table entries, (sync, also covering the
+ *   data of newly allocated clusters), L2 tables, (sync), L1 entries.
+ * Frees go the other way: a cluster's refcount drops only after the metadata
+ * that stopped pointing at it is on stable storage, so a freed cluster is
+ * never reused while the file still points at it.  Overwrites of allocated
+ * clusters change no metadata and cost no barrier; cache=unsafe skips the
+ * barriers (host_file_flush does nothing there).
  */
 #ifndef MINIVMM_QCOW2_H
 #define MINIVMM_QCOW2_H
@@ -79,6 +86,7 @@ struct qcow2_cache_entry {
 	uint64_t offset; /* host offset of the cached cluster, 0 = empty */
 	uint64_t lru;
 	uint8_t *data;
+	bool dirty; /* changed in memory, not yet written */
 };
 
 struct qcow2_cache {
@@ -100,6 +108,12 @@ struct qcow2_snapshot {
 
 struct qcow2_pending_free {
 	uint64_t offset, len;
+};
+
+/* Guest range [start, end) whose clusters an unlocked write is allocating. */
+struct qcow2_inflight {
+	uint64_t start, end;
+	struct qcow2_inflight *next;
 };
 
 struct qcow2 {
@@ -149,10 +163,24 @@ struct qcow2 {
 	bool corrupt;
 	bool snapshot_view; /* opened an internal snapshot */
 
+	/* Writeback state, see the top of this file. */
+	bool unsynced; /* written to the file since the last barrier */
+	uint64_t write_gen; /* counts what sets unsynced */
+	uint64_t l1_dirty_lo, l1_dirty_hi; /* L1 entries [lo, hi) to write */
+	uint64_t rt_dirty_lo, rt_dirty_hi; /* refcount-table entries to write */
+
 	/* Data I/O in flight without the lock: frees wait until it is done. */
 	unsigned users;
+	/* Freed clusters whose dropped references are not yet stable ... */
 	struct qcow2_pending_free *pending;
 	size_t npending, pending_cap;
+	/* ... and those that are, waiting for users to reach 0. */
+	struct qcow2_pending_free *ready;
+	size_t nready, ready_cap;
+
+	/* Allocating writes whose data is being written without the lock. */
+	struct qcow2_inflight *inflight;
+	pthread_cond_t inflight_done;
 
 	/* The last decompressed cluster. */
 	uint64_t zcache_entry;
@@ -165,9 +193,17 @@ int qcow2_refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t rc);
 int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset, uint64_t *got);
 /* Allocates exactly n contiguous clusters. */
 int qcow2_alloc_contiguous(struct qcow2 *q, uint64_t n, uint64_t *offset);
-/* Drops one reference on every cluster overlapping [offset, offset + len). */
+/*
+ * Drops one reference on every cluster overlapping [offset, offset + len),
+ * once the metadata change that stopped referencing them is stable.
+ */
 int qcow2_free_range(struct qcow2 *q, uint64_t offset, uint64_t len);
+/* The same, at once: for clusters nothing in the file has pointed at. */
+int qcow2_free_unused(struct qcow2 *q, uint64_t offset, uint64_t len);
 void qcow2_users_done(struct qcow2 *q);
+/* Makes pending frees ready (caller has made their metadata stable). */
+void qcow2_frees_stable(struct qcow2 *q);
+void qcow2_rt_dirty(struct qcow2 *q, uint64_t idx);
 int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_check_result *res,
 		void (*report)(void *, const char *), void *opaque);
 void qcow2_mark_corrupt(struct qcow2 *q, const char *why);
@@ -176,6 +212,18 @@ void qcow2_mark_corrupt(struct qcow2 *q, const char *why);
 int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t size);
 void qcow2_cache_free(struct qcow2_cache *c);
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset);
+void qcow2_cache_dirty(struct qcow2_cache *c, const uint8_t *data);
+/* Writes every dirty entry of c (no barrier); 0 or -errno. */
+int qcow2_cache_write_dirty(struct qcow2 *q, struct qcow2_cache *c);
+/* Metadata writes go through here: they leave the file "unsynced". */
+int qcow2_meta_pwrite(struct qcow2 *q, uint64_t off, const void *buf, size_t len);
+/* A barrier: fdatasync (nothing with cache=unsafe). */
+int qcow2_barrier(struct qcow2 *q);
+#define QCOW2_FLUSH_FREES 1u /* also apply ready frees */
+#define QCOW2_FLUSH_SYNC 2u /* end with a barrier (a guest flush) */
+/* Writes all cached metadata in dependency order; under the lock. */
+int qcow2_meta_flush(struct qcow2 *q, unsigned flags);
+void qcow2_l1_dirty(struct qcow2 *q, uint64_t idx);
 /* Returns the cached cluster at host offset, reading it when absent. */
 int qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset, bool fresh,
 		    uint8_t **data);

@@ -7,7 +7,8 @@
  * One mutex covers the metadata.  Reads and in-place writes of allocated
  * clusters drop it for the data transfer; they count as "users", and clusters
  * freed while users exist are only released when the last one leaves, so a
- * cluster is never reused under an unlocked transfer.
+ * cluster is never reused under an unlocked transfer.  Allocating writes drop
+ * it too, see write_alloc.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -44,8 +45,182 @@ void qcow2_cache_free(struct qcow2_cache *c)
 void qcow2_cache_drop(struct qcow2_cache *c, uint64_t offset)
 {
 	for (unsigned i = 0; i < c->n; i++)
-		if (c->e[i].offset == offset)
+		if (c->e[i].offset == offset) {
 			c->e[i].offset = 0;
+			c->e[i].dirty = false;
+		}
+}
+
+void qcow2_cache_dirty(struct qcow2_cache *c, const uint8_t *data)
+{
+	if (c->e[c->last].data == data) {
+		c->e[c->last].dirty = true;
+		return;
+	}
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].data == data)
+			c->e[i].dirty = true;
+}
+
+static bool cache_has_dirty(const struct qcow2_cache *c)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (c->e[i].dirty && c->e[i].offset)
+			return true;
+	return false;
+}
+
+int qcow2_meta_pwrite(struct qcow2 *q, uint64_t off, const void *buf, size_t len)
+{
+	q->unsynced = true;
+	q->write_gen++;
+	return host_file_pwrite(q->f, off, buf, len);
+}
+
+int qcow2_barrier(struct qcow2 *q)
+{
+	int ret = host_file_flush(q->f);
+
+	if (!ret)
+		q->unsynced = false;
+	return ret;
+}
+
+static int barrier_if_needed(struct qcow2 *q)
+{
+	return q->unsynced ? qcow2_barrier(q) : 0;
+}
+
+int qcow2_cache_write_dirty(struct qcow2 *q, struct qcow2_cache *c)
+{
+	for (unsigned i = 0; i < c->n; i++) {
+		struct qcow2_cache_entry *e = &c->e[i];
+		int ret;
+
+		if (!e->dirty || !e->offset)
+			continue;
+		ret = qcow2_meta_pwrite(q, e->offset, e->data, q->cluster_size);
+		if (ret)
+			return ret;
+		e->dirty = false;
+	}
+	return 0;
+}
+
+void qcow2_l1_dirty(struct qcow2 *q, uint64_t idx)
+{
+	if (q->l1_dirty_lo == q->l1_dirty_hi) {
+		q->l1_dirty_lo = idx;
+		q->l1_dirty_hi = idx + 1;
+	} else {
+		if (idx < q->l1_dirty_lo)
+			q->l1_dirty_lo = idx;
+		if (idx + 1 > q->l1_dirty_hi)
+			q->l1_dirty_hi = idx + 1;
+	}
+}
+
+void qcow2_rt_dirty(struct qcow2 *q, uint64_t idx)
+{
+	if (q->rt_dirty_lo == q->rt_dirty_hi) {
+		q->rt_dirty_lo = idx;
+		q->rt_dirty_hi = idx + 1;
+	} else {
+		if (idx < q->rt_dirty_lo)
+			q->rt_dirty_lo = idx;
+		if (idx + 1 > q->rt_dirty_hi)
+			q->rt_dirty_hi = idx + 1;
+	}
+}
+
+static int write_table_range(struct qcow2 *q, uint64_t table_off, const uint64_t *t,
+			     uint64_t lo, uint64_t hi)
+{
+	uint8_t *b = malloc((hi - lo) * 8);
+	int ret;
+
+	if (!b)
+		return -ENOMEM;
+	for (uint64_t i = lo; i < hi; i++)
+		be64_put(b + (i - lo) * 8, t[i]);
+	ret = qcow2_meta_pwrite(q, table_off + lo * 8, b, (hi - lo) * 8);
+	free(b);
+	return ret;
+}
+
+/* Refcount blocks, then (after a barrier) the table entries that name new ones. */
+static int write_refcounts(struct qcow2 *q)
+{
+	int ret = qcow2_cache_write_dirty(q, &q->rb_cache);
+
+	if (ret || q->rt_dirty_lo == q->rt_dirty_hi)
+		return ret;
+	ret = barrier_if_needed(q);
+	if (!ret)
+		ret = write_table_range(q, q->rt_offset, q->rt, q->rt_dirty_lo, q->rt_dirty_hi);
+	if (!ret)
+		q->rt_dirty_lo = q->rt_dirty_hi = 0;
+	return ret;
+}
+
+/* Everything an L2 table may point at is stable: refcounts and new data. */
+static int prepare_l2_write(struct qcow2 *q)
+{
+	int ret = write_refcounts(q);
+
+	return ret ? ret : barrier_if_needed(q);
+}
+
+int qcow2_meta_flush(struct qcow2 *q, unsigned flags)
+{
+	int ret;
+
+	if (cache_has_dirty(&q->l2_cache)) {
+		ret = prepare_l2_write(q);
+		if (!ret)
+			ret = qcow2_cache_write_dirty(q, &q->l2_cache);
+	} else {
+		ret = write_refcounts(q);
+	}
+	if (!ret && q->l1_dirty_lo != q->l1_dirty_hi) {
+		/* New L2 tables are stable before an L1 entry names them. */
+		ret = barrier_if_needed(q);
+		if (!ret)
+			ret = write_table_range(q, q->l1_offset, q->l1, q->l1_dirty_lo,
+						q->l1_dirty_hi);
+		if (!ret)
+			q->l1_dirty_lo = q->l1_dirty_hi = 0;
+	}
+	if (!ret && q->npending) {
+		/* The references these frees dropped are now stable. */
+		ret = barrier_if_needed(q);
+		if (!ret)
+			qcow2_frees_stable(q);
+	}
+	if (!ret && (flags & QCOW2_FLUSH_FREES)) {
+		qcow2_users_done(q);
+		ret = qcow2_cache_write_dirty(q, &q->rb_cache);
+	}
+	if (!ret && (flags & QCOW2_FLUSH_SYNC))
+		ret = qcow2_barrier(q);
+	return ret;
+}
+
+/* A dirty victim is written first; an L2 table only after what it depends on. */
+static int cache_write_victim(struct qcow2 *q, struct qcow2_cache *c,
+			      struct qcow2_cache_entry *e)
+{
+	int ret = 0;
+
+	if (!e->dirty || !e->offset)
+		return 0;
+	if (c == &q->l2_cache)
+		ret = prepare_l2_write(q);
+	if (!ret)
+		ret = qcow2_meta_pwrite(q, e->offset, e->data, q->cluster_size);
+	if (!ret)
+		e->dirty = false;
+	return ret;
 }
 
 int qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset, bool fresh,
@@ -75,6 +250,9 @@ int qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset, boo
 		if (!victim || c->e[i].lru < victim->lru)
 			victim = &c->e[i];
 	}
+	ret = cache_write_victim(q, c, victim);
+	if (ret)
+		return ret;
 	victim->offset = 0;
 	if (fresh) {
 		memset(victim->data, 0, q->cluster_size);
@@ -117,14 +295,6 @@ static int check_l2_offset(struct qcow2 *q, uint64_t off)
 	    off >= q->file_size)
 		return -EIO;
 	return 0;
-}
-
-static int write_l1_entry(struct qcow2 *q, uint64_t idx)
-{
-	uint8_t b[8];
-
-	be64_put(b, q->l1[idx]);
-	return host_file_pwrite(q->f, q->l1_offset + idx * 8, b, 8);
 }
 
 /*
@@ -170,25 +340,21 @@ static int get_l2(struct qcow2 *q, uint64_t l1_idx, bool for_write, uint8_t **ta
 	if (!ret && old)
 		memcpy(t, old, q->cluster_size);
 	free(old);
-	if (!ret)
-		ret = host_file_pwrite(q->f, new_off, t, q->cluster_size);
 	if (ret) {
-		qcow2_cache_drop(&q->l2_cache, new_off);
+		qcow2_free_unused(q, new_off, q->cluster_size);
 		return ret;
 	}
+	/* Written back (and made stable) before the L1 entry: qcow2_meta_flush. */
+	qcow2_cache_dirty(&q->l2_cache, t);
 	q->l1[l1_idx] = new_off | QCOW2_OFLAG_COPIED;
-	ret = write_l1_entry(q, l1_idx);
-	if (ret) {
-		q->l1[l1_idx] = l1e;
-		return ret;
-	}
+	qcow2_l1_dirty(q, l1_idx);
 	if (off) {
 		qcow2_cache_drop(&q->l2_cache, off);
 		qcow2_free_range(q, off, q->cluster_size);
 	}
 	*l2_off = new_off;
-	/* The cache slot may have moved while freeing; look it up again. */
-	return qcow2_cache_get(q, &q->l2_cache, new_off, false, tab);
+	*tab = t;
+	return 0;
 }
 
 /* ------------------------------------------------------------- reads */
@@ -392,30 +558,57 @@ static int free_old_entry(struct qcow2 *q, uint64_t e)
 	return 0;
 }
 
-static int write_l2_entries(struct qcow2 *q, uint64_t l2_off, uint8_t *tab, uint64_t idx,
-			    uint64_t n)
+
+static bool inflight_overlaps(const struct qcow2 *q, uint64_t start, uint64_t end)
 {
-	return host_file_pwrite(q->f, l2_off + idx * 8, tab + idx * 8, n * 8);
+	for (const struct qcow2_inflight *f = q->inflight; f; f = f->next)
+		if (start < f->end && f->start < end)
+			return true;
+	return false;
+}
+
+static void inflight_remove(struct qcow2 *q, struct qcow2_inflight *me)
+{
+	for (struct qcow2_inflight **pp = &q->inflight; *pp; pp = &(*pp)->next) {
+		if (*pp == me) {
+			*pp = me->next;
+			break;
+		}
+	}
+	pthread_cond_broadcast(&q->inflight_done);
 }
 
 /*
- * Writes [off, off+len) where the clusters need allocating: fresh clusters
- * hold the merged old and new content, then the L2 entries point to them,
- * then the old clusters lose their reference.
+ * Writes [off, off+len) where the clusters need allocating.  Under the lock
+ * it reserves fresh clusters and merges the old content of partial clusters;
+ * the data is written without the lock; under it again the L2 entries point
+ * at the new clusters (written back later, after a barrier that covers the
+ * data) and the old clusters are freed.  Meanwhile the guest range is marked
+ * in flight so that writers and discards of the same clusters wait: two
+ * allocations of one cluster would lose one of the writes.
+ * *written is 0 when it had to wait; the caller then looks again.
  */
 static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf, uint64_t len,
 		       uint64_t l2_idx, uint64_t k, uint64_t *written)
 {
 	uint64_t in_off = qcow2_offset_in_cluster(q, off);
 	uint64_t vcluster = off - in_off;
+	uint64_t l1_idx = off >> (q->cluster_bits + q->l2_bits);
 	uint64_t old[MAX_ALLOC_RUN];
-	uint64_t host, got, bytes, end, l2_off;
+	uint64_t host, got, bytes, end, l2_off, wlen;
+	struct qcow2_inflight me;
+	const uint8_t *src = buf;
 	uint8_t *tab, *tmp = NULL;
 	int ret;
 
+	*written = 0;
 	if (k > MAX_ALLOC_RUN)
 		k = MAX_ALLOC_RUN;
-	ret = get_l2(q, off >> (q->cluster_bits + q->l2_bits), true, &tab, &l2_off);
+	if (inflight_overlaps(q, vcluster, vcluster + k * q->cluster_size)) {
+		pthread_cond_wait(&q->inflight_done, &q->lock);
+		return 0;
+	}
+	ret = get_l2(q, l1_idx, true, &tab, &l2_off);
 	if (ret)
 		return ret;
 	for (uint64_t i = 0; i < k; i++)
@@ -429,47 +622,59 @@ static int write_alloc(struct qcow2 *q, uint64_t off, const uint8_t *buf, uint64
 	if (bytes > len)
 		bytes = len;
 	end = in_off + bytes; /* within the run */
+	wlen = bytes;
 
-	if (in_off == 0 && (end & (q->cluster_size - 1)) == 0) {
-		ret = host_file_pwrite(q->f, host, buf, bytes);
-	} else {
+	if (in_off != 0 || (end & (q->cluster_size - 1)) != 0) {
 		uint64_t run = k * q->cluster_size;
 		uint64_t last = (k - 1) * q->cluster_size;
 
 		tmp = malloc(run);
-		if (!tmp)
-			return -ENOMEM;
+		if (!tmp) {
+			ret = -ENOMEM;
+			goto fail;
+		}
 		ret = read_cluster_part(q, old[0], vcluster, 0, in_off, tmp);
 		if (!ret && end < run)
 			ret = read_cluster_part(q, old[k - 1], vcluster + last, end - last,
 						run - end, tmp + end);
-		if (!ret) {
-			memcpy(tmp + in_off, buf, bytes);
-			ret = host_file_pwrite(q->f, host, tmp, run);
-		}
-		free(tmp);
+		if (ret)
+			goto fail;
+		memcpy(tmp + in_off, buf, bytes);
+		src = tmp;
+		wlen = run;
 	}
+
+	me.start = vcluster;
+	me.end = vcluster + k * q->cluster_size;
+	me.next = q->inflight;
+	q->inflight = &me;
+	pthread_mutex_unlock(&q->lock);
+	ret = host_file_pwrite(q->f, host, src, wlen);
+	pthread_mutex_lock(&q->lock);
+	/* The table may have been evicted meanwhile; it is private, so same offset. */
+	if (!ret)
+		ret = get_l2(q, l1_idx, true, &tab, &l2_off);
 	if (ret) {
-		/* Nothing points at the new clusters yet: give them back. */
-		qcow2_free_range(q, host, k * q->cluster_size);
-		return ret;
+		inflight_remove(q, &me);
+		goto fail;
 	}
-	/* The L2 table may have been evicted by reads of the old content. */
-	ret = qcow2_cache_get(q, &q->l2_cache, l2_off, false, &tab);
-	if (ret)
-		return ret;
+	free(tmp);
+	/* The data must be stable before this L2 table is written. */
+	q->unsynced = true;
+	q->write_gen++;
 	for (uint64_t i = 0; i < k; i++)
 		be64_put(tab + (l2_idx + i) * 8, (host + i * q->cluster_size) | QCOW2_OFLAG_COPIED);
-	ret = write_l2_entries(q, l2_off, tab, l2_idx, k);
-	if (ret) {
-		for (uint64_t i = 0; i < k; i++)
-			be64_put(tab + (l2_idx + i) * 8, old[i]);
-		return ret;
-	}
+	qcow2_cache_dirty(&q->l2_cache, tab);
+	inflight_remove(q, &me);
 	for (uint64_t i = 0; i < k; i++)
 		free_old_entry(q, old[i]);
 	*written = bytes;
 	return 0;
+fail:
+	free(tmp);
+	/* Nothing points at the new clusters: give them back. */
+	qcow2_free_unused(q, host, k * q->cluster_size);
+	return ret;
 }
 
 static int write_locked(struct qcow2 *q, uint64_t off, const uint8_t *buf, uint64_t len)
@@ -523,13 +728,27 @@ static int write_locked(struct qcow2 *q, uint64_t off, const uint8_t *buf, uint6
 	return ret;
 }
 
+/* Write-through modes promise stable data at completion; frees must not pile up. */
+static int write_finish(struct qcow2 *q, int ret)
+{
+	enum block_cache c = q->f->cache;
+
+	if (ret)
+		return ret;
+	if (c == BLOCK_CACHE_WRITETHROUGH || c == BLOCK_CACHE_DIRECTSYNC)
+		return qcow2_meta_flush(q, QCOW2_FLUSH_FREES);
+	if (q->npending + q->nready > 4096)
+		return qcow2_meta_flush(q, QCOW2_FLUSH_FREES);
+	return 0;
+}
+
 int qcow2_pwrite(struct block_dev *bd, uint64_t off, const void *buf, size_t len)
 {
 	struct qcow2 *q = bd->state;
 	int ret;
 
 	pthread_mutex_lock(&q->lock);
-	ret = q->snapshot_view ? -EROFS : write_locked(q, off, buf, len);
+	ret = q->snapshot_view ? -EROFS : write_finish(q, write_locked(q, off, buf, len));
 	pthread_mutex_unlock(&q->lock);
 	return ret;
 }
@@ -572,6 +791,10 @@ int qcow2_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 		uint64_t bytes, k, l2_off, e;
 		uint8_t *tab;
 
+		if (inflight_overlaps(q, off - in_off, off + len)) {
+			pthread_cond_wait(&q->inflight_done, &q->lock);
+			continue;
+		}
 		ret = get_l2(q, l1_idx, false, &tab, &l2_off);
 		if (ret)
 			break;
@@ -609,18 +832,15 @@ int qcow2_discard(struct block_dev *bd, uint64_t off, uint64_t len)
 				old[i] = l2e_get(tab, l2_idx + i);
 				be64_put(tab + (l2_idx + i) * 8, nv);
 			}
-			ret = write_l2_entries(q, l2_off, tab, l2_idx, k);
-			if (ret) {
-				for (uint64_t i = 0; i < k; i++)
-					be64_put(tab + (l2_idx + i) * 8, old[i]);
-				break;
-			}
+			qcow2_cache_dirty(&q->l2_cache, tab);
 			for (uint64_t i = 0; i < k; i++)
 				free_old_entry(q, old[i]);
 		}
 		off += bytes;
 		len -= bytes;
 	}
+	if (!q->snapshot_view)
+		ret = write_finish(q, ret);
 	pthread_mutex_unlock(&q->lock);
 	return ret;
 }

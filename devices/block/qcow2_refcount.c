@@ -99,8 +99,9 @@ void qcow2_mark_corrupt(struct qcow2 *q, const char *why)
 	if (q->version == 3) {
 		q->incompat |= QCOW2_INCOMPAT_CORRUPT;
 		be64_put(feat, q->incompat);
-		qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
-					 feat, 8);
+		if (!qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
+					      feat, 8))
+			qcow2_barrier(q);
 	}
 }
 
@@ -114,7 +115,7 @@ static int write_reftable(struct qcow2 *q, uint64_t table_off, const uint64_t *r
 		return -ENOMEM;
 	for (uint64_t i = 0; i < n; i++)
 		be64_put(b + i * 8, rt[from + i]);
-	ret = host_file_pwrite(q->f, table_off + from * 8, b, n * 8);
+	ret = qcow2_meta_pwrite(q, table_off + from * 8, b, n * 8);
 	free(b);
 	return ret;
 }
@@ -154,6 +155,10 @@ static int grow_reftable(struct qcow2 *q, uint64_t need_idx)
 	start = first_range << q->rb_bits;
 	if ((start + n + m) * cs > QCOW2_MAX_HOST_OFFSET)
 		return -ENOSPC;
+	/* The new table copies every entry: the blocks they name must be on disk. */
+	ret = qcow2_meta_flush(q, 0);
+	if (ret)
+		return ret;
 
 	nrt = calloc(entries, 8);
 	blocks = calloc(m, cs);
@@ -171,11 +176,11 @@ static int grow_reftable(struct qcow2 *q, uint64_t need_idx)
 	for (uint64_t j = 0; j < m; j++)
 		nrt[first_range + j] = (start + n + j) * cs;
 
-	ret = host_file_pwrite(q->f, (start + n) * cs, blocks, m * cs);
+	ret = qcow2_meta_pwrite(q, (start + n) * cs, blocks, m * cs);
 	if (!ret)
 		ret = write_reftable(q, start * cs, nrt, 0, entries);
 	if (!ret)
-		ret = host_file_flush(q->f);
+		ret = qcow2_barrier(q);
 	free(blocks);
 	if (ret) {
 		free(nrt);
@@ -205,7 +210,7 @@ static int grow_reftable(struct qcow2 *q, uint64_t need_idx)
 static int ensure_refblock(struct qcow2 *q, uint64_t idx)
 {
 	uint64_t first, off;
-	uint8_t *rb, b[8];
+	uint8_t *rb;
 	unsigned nb;
 	int ret;
 
@@ -226,26 +231,18 @@ static int ensure_refblock(struct qcow2 *q, uint64_t idx)
 	if (ret)
 		return ret;
 	rb_set(q, rb, 0, 1, &nb);
-	ret = host_file_pwrite(q->f, off, rb, q->cluster_size);
-	if (ret) {
-		qcow2_cache_drop(&q->rb_cache, off);
-		return ret;
-	}
+	/* Written back before the table entry that names it (qcow2_meta_flush). */
+	qcow2_cache_dirty(&q->rb_cache, rb);
 	note_file_end(q, off + q->cluster_size);
 	q->rt[idx] = off;
-	be64_put(b, off);
-	ret = host_file_pwrite(q->f, q->rt_offset + idx * 8, b, 8);
-	if (ret) {
-		q->rt[idx] = 0;
-		qcow2_cache_drop(&q->rb_cache, off);
-	}
-	return ret;
+	qcow2_rt_dirty(q, idx);
+	return 0;
 }
 
 static int refcount_write(struct qcow2 *q, uint64_t cluster, uint64_t rc, bool create)
 {
 	uint64_t idx = cluster >> q->rb_bits;
-	uint64_t rb_off, pos;
+	uint64_t rb_off;
 	uint8_t *rb;
 	unsigned nb;
 	int ret;
@@ -261,8 +258,9 @@ static int refcount_write(struct qcow2 *q, uint64_t cluster, uint64_t rc, bool c
 	ret = load_refblock(q, rb_off, &rb);
 	if (ret)
 		return ret;
-	pos = rb_set(q, rb, cluster & ((1ull << q->rb_bits) - 1), rc, &nb);
-	return host_file_pwrite(q->f, rb_off + pos, rb + pos, nb);
+	rb_set(q, rb, cluster & ((1ull << q->rb_bits) - 1), rc, &nb);
+	qcow2_cache_dirty(&q->rb_cache, rb);
+	return 0;
 }
 
 /* Sets clusters [c, c+n) to rc with one write per refcount block. */
@@ -271,7 +269,7 @@ static int refcount_write_run(struct qcow2 *q, uint64_t c, uint64_t n, uint64_t 
 	while (n) {
 		uint64_t idx = c >> q->rb_bits, per = 1ull << q->rb_bits;
 		uint64_t in = c & (per - 1), k = per - in < n ? per - in : n;
-		uint64_t rb_off, first = 0, last = 0;
+		uint64_t rb_off;
 		uint8_t *rb;
 		unsigned nb = 0;
 		int ret;
@@ -282,15 +280,9 @@ static int refcount_write_run(struct qcow2 *q, uint64_t c, uint64_t n, uint64_t 
 		ret = load_refblock(q, rb_off, &rb);
 		if (ret)
 			return ret;
-		for (uint64_t i = 0; i < k; i++) {
-			uint64_t pos = rb_set(q, rb, in + i, rc, &nb);
-			if (i == 0)
-				first = pos;
-			last = pos + nb;
-		}
-		ret = host_file_pwrite(q->f, rb_off + first, rb + first, last - first);
-		if (ret)
-			return ret;
+		for (uint64_t i = 0; i < k; i++)
+			rb_set(q, rb, in + i, rc, &nb);
+		qcow2_cache_dirty(&q->rb_cache, rb);
 		c += k;
 		n -= k;
 	}
@@ -374,7 +366,7 @@ int qcow2_alloc_contiguous(struct qcow2 *q, uint64_t n, uint64_t *offset)
 			return 0;
 		}
 		/* Too short a hole: give it back and search past it. */
-		qcow2_free_range(q, off, got * q->cluster_size);
+		qcow2_free_unused(q, off, got * q->cluster_size);
 		q->free_hint = off / q->cluster_size + got;
 	}
 }
@@ -402,36 +394,56 @@ static int free_now(struct qcow2 *q, uint64_t offset, uint64_t len)
 	return ret;
 }
 
+static int free_list_add(struct qcow2_pending_free **list, size_t *n, size_t *cap,
+			 uint64_t offset, uint64_t len)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 16;
+		void *p = realloc(*list, c * sizeof(**list));
+		if (!p)
+			return -ENOMEM; /* a leak, not a corruption */
+		*list = p;
+		*cap = c;
+	}
+	(*list)[*n].offset = offset;
+	(*list)[*n].len = len;
+	(*n)++;
+	return 0;
+}
+
 int qcow2_free_range(struct qcow2 *q, uint64_t offset, uint64_t len)
 {
 	if (!len)
 		return 0;
 	if (offset + len < offset || offset + len > QCOW2_MAX_HOST_OFFSET)
 		return -EIO;
-	if (q->users) {
-		if (q->npending == q->pending_cap) {
-			size_t cap = q->pending_cap ? q->pending_cap * 2 : 16;
-			void *p = realloc(q->pending, cap * sizeof(*q->pending));
-			if (!p)
-				return -ENOMEM; /* a leak, not a corruption */
-			q->pending = p;
-			q->pending_cap = cap;
-		}
-		q->pending[q->npending].offset = offset;
-		q->pending[q->npending].len = len;
-		q->npending++;
+	return free_list_add(&q->pending, &q->npending, &q->pending_cap, offset, len);
+}
+
+int qcow2_free_unused(struct qcow2 *q, uint64_t offset, uint64_t len)
+{
+	if (!len)
 		return 0;
-	}
+	if (offset + len < offset || offset + len > QCOW2_MAX_HOST_OFFSET)
+		return -EIO;
 	return free_now(q, offset, len);
+}
+
+void qcow2_frees_stable(struct qcow2 *q)
+{
+	for (size_t i = 0; i < q->npending; i++)
+		free_list_add(&q->ready, &q->nready, &q->ready_cap, q->pending[i].offset,
+			      q->pending[i].len);
+	q->npending = 0;
 }
 
 void qcow2_users_done(struct qcow2 *q)
 {
-	if (q->users || !q->npending)
+	if (q->users || !q->nready)
 		return;
-	for (size_t i = 0; i < q->npending; i++)
-		free_now(q, q->pending[i].offset, q->pending[i].len);
-	q->npending = 0;
+	for (size_t i = 0; i < q->nready; i++)
+		free_now(q, q->ready[i].offset, q->ready[i].len);
+	q->nready = 0;
 }
 
 /* -------------------------------------------------------------- check */
@@ -591,7 +603,7 @@ static int check_copied(struct check_ctx *c)
 				q->l1[i] = rc == 1 ? l1e | QCOW2_OFLAG_COPIED
 						   : l1e & ~QCOW2_OFLAG_COPIED;
 				be64_put(b, q->l1[i]);
-				if (!host_file_pwrite(q->f, q->l1_offset + i * 8ull, b, 8))
+				if (!qcow2_meta_pwrite(q, q->l1_offset + i * 8ull, b, 8))
 					c->res->corruptions_fixed++;
 			}
 		}
@@ -610,7 +622,7 @@ static int check_copied(struct check_ctx *c)
 				if (c->repair == BLOCK_REPAIR_ALL) {
 					e = rc == 1 ? e | QCOW2_OFLAG_COPIED : e & ~QCOW2_OFLAG_COPIED;
 					be64_put(tab + j * 8, e);
-					if (!host_file_pwrite(q->f, l2 + j * 8, tab + j * 8, 8))
+					if (!qcow2_meta_pwrite(q, l2 + j * 8, tab + j * 8, 8))
 						c->res->corruptions_fixed++;
 				}
 			}
@@ -632,6 +644,14 @@ int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_che
 	if (repair != BLOCK_REPAIR_NONE && q->snapshot_view) {
 		pthread_mutex_unlock(&q->lock);
 		return -EROFS;
+	}
+	if (!bd->read_only && !q->snapshot_view) {
+		/* Count against what is on disk, with every settled free applied. */
+		ret = qcow2_meta_flush(q, QCOW2_FLUSH_FREES);
+		if (ret) {
+			pthread_mutex_unlock(&q->lock);
+			return ret;
+		}
 	}
 	file_clusters = (q->file_size + q->cluster_size - 1) >> q->cluster_bits;
 	c.nclusters = file_clusters;
@@ -719,6 +739,9 @@ int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_che
 	ret = check_copied(&c);
 	res->total_clusters = q->size >> q->cluster_bits;
 	res->image_end_offset = q->file_size;
+	/* The repaired refcounts are stable before the header says they are good. */
+	if (repair != BLOCK_REPAIR_NONE && !ret)
+		ret = qcow2_meta_flush(q, QCOW2_FLUSH_FREES | QCOW2_FLUSH_SYNC);
 	if (repair == BLOCK_REPAIR_ALL && !ret && res->corruptions == res->corruptions_fixed &&
 	    !res->check_errors && (q->incompat & (QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY))) {
 		uint8_t feat[8];
@@ -727,9 +750,9 @@ int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_che
 		be64_put(feat, q->incompat);
 		ret = qcow2_write_header_field(
 			q, offsetof(struct qcow2_header, incompatible_features), feat, 8);
+		if (!ret)
+			ret = qcow2_barrier(q);
 	}
-	if (repair != BLOCK_REPAIR_NONE && !ret)
-		ret = host_file_flush(q->f);
 out:
 	free(c.counts);
 	pthread_mutex_unlock(&q->lock);

@@ -11,13 +11,19 @@
  *                                  exit 0 = opened, 10 = refused, 11 = I/O error
  *   snapshot IMG                   snapshot=on: writes visible, original untouched
  *   internal-snapshot IMG NAME REF read snapshot NAME and compare with REF
+ *   barrier-order DIR              the order of qcow2 writes and barriers
+ *   powerloss DIR SEED             replays prefixes of the recorded writes,
+ *                                  as a power loss would leave them, through
+ *                                  qemu-img check and a read-back
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "devices/block/block.h"
@@ -519,6 +525,458 @@ static int cmd_internal_snapshot(int argc, char **argv)
 	return 0;
 }
 
+/* ------------------------------------------------ write-order tracing */
+
+struct tev {
+	enum block_trace_op op;
+	uint64_t off, len;
+	uint8_t *data; /* powerloss only */
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct tev *ev;
+	size_t n, cap;
+	bool keep_data;
+	int fd; /* the one image file written; -1 until the first write */
+	bool other_fd;
+} tr = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
+
+static void trace_rec(void *opaque, int fd, enum block_trace_op op, uint64_t off, const void *buf,
+		      size_t len)
+{
+	pthread_mutex_lock(&tr.lock);
+	if (tr.fd < 0)
+		tr.fd = fd;
+	if (fd != tr.fd)
+		tr.other_fd = true;
+	if (tr.n == tr.cap) {
+		tr.cap = tr.cap ? tr.cap * 2 : 256;
+		tr.ev = realloc(tr.ev, tr.cap * sizeof(*tr.ev));
+		if (!tr.ev)
+			abort();
+	}
+	tr.ev[tr.n].op = op;
+	tr.ev[tr.n].off = off;
+	tr.ev[tr.n].len = len;
+	tr.ev[tr.n].data = NULL;
+	if (tr.keep_data && buf) {
+		tr.ev[tr.n].data = malloc(len);
+		memcpy(tr.ev[tr.n].data, buf, len);
+	}
+	tr.n++;
+	pthread_mutex_unlock(&tr.lock);
+}
+
+static void trace_reset(void)
+{
+	for (size_t i = 0; i < tr.n; i++)
+		free(tr.ev[i].data);
+	tr.n = 0;
+	tr.fd = -1;
+	tr.other_fd = false;
+}
+
+static uint64_t file_be64(int fd, uint64_t off)
+{
+	uint8_t b[8];
+	if (pread(fd, b, 8, (off_t)off) != 8)
+		return 0;
+	return (uint64_t)b[0] << 56 | (uint64_t)b[1] << 48 | (uint64_t)b[2] << 40 |
+	       (uint64_t)b[3] << 32 | (uint64_t)b[4] << 24 | (uint64_t)b[5] << 16 |
+	       (uint64_t)b[6] << 8 | b[7];
+}
+
+/* Where the metadata of guest offset 0 and 64 KiB lives (read after the writes). */
+struct layout {
+	uint64_t cs, l1, rt, rb, l2, data0, data1;
+};
+
+static void read_layout(const char *path, struct layout *l)
+{
+	int fd = ref_fd(path, false);
+	const uint64_t mask = 0x00fffffffffffe00ull;
+
+	l->cs = 1ull << (file_be64(fd, 20) >> 32);
+	l->l1 = file_be64(fd, 40);
+	l->rt = file_be64(fd, 48);
+	l->rb = file_be64(fd, l->rt);
+	l->l2 = file_be64(fd, l->l1) & mask;
+	l->data0 = l->l2 ? file_be64(fd, l->l2) & mask : 0;
+	l->data1 = l->l2 ? file_be64(fd, l->l2 + 8) & mask : 0;
+	close(fd);
+}
+
+static const char *classify(const struct layout *l, const struct tev *e)
+{
+	if (e->op == BLOCK_TRACE_SYNC)
+		return "SYNC";
+	if (e->off < l->cs)
+		return "header";
+	if (e->off >= l->rt && e->off < l->rt + l->cs)
+		return "reftable";
+	if (e->off >= l->l1 && e->off < l->l1 + l->cs)
+		return "L1";
+	if (e->off >= l->rb && e->off < l->rb + l->cs)
+		return "refblock";
+	if (l->l2 && e->off >= l->l2 && e->off < l->l2 + l->cs)
+		return "L2";
+	if ((l->data0 && e->off >= l->data0 && e->off < l->data0 + l->cs) ||
+	    (l->data1 && e->off >= l->data1 && e->off < l->data1 + l->cs))
+		return "data";
+	return "other";
+}
+
+static long ev_first(const struct layout *l, const char *what)
+{
+	for (size_t i = 0; i < tr.n; i++)
+		if (!strcmp(classify(l, &tr.ev[i]), what))
+			return (long)i;
+	return -1;
+}
+
+static long ev_last(const struct layout *l, const char *what)
+{
+	for (size_t i = tr.n; i-- > 0;)
+		if (!strcmp(classify(l, &tr.ev[i]), what))
+			return (long)i;
+	return -1;
+}
+
+static long ev_count(const struct layout *l, const char *what)
+{
+	long n = 0;
+	for (size_t i = 0; i < tr.n; i++)
+		n += !strcmp(classify(l, &tr.ev[i]), what);
+	return n;
+}
+
+static bool sync_between(long a, long b)
+{
+	for (long i = a + 1; i < b; i++)
+		if (tr.ev[i].op == BLOCK_TRACE_SYNC)
+			return true;
+	return false;
+}
+
+static void print_seq(const char *name, const struct layout *l)
+{
+	const char *prev = NULL;
+	printf("%-34s", name);
+	for (size_t i = 0; i < tr.n; i++) {
+		const char *c = classify(l, &tr.ev[i]);
+		if (prev && !strcmp(prev, c) && strcmp(c, "SYNC"))
+			continue;
+		printf(" %s", c);
+		prev = c;
+	}
+	printf("%s\n", tr.n ? "" : " (nothing)");
+}
+
+static int order_fail;
+#define ORDER_EXPECT(cond, ...)                                                                 \
+	do {                                                                                    \
+		if (!(cond)) {                                                                  \
+			fprintf(stderr, "FAIL: " __VA_ARGS__);                                  \
+			fprintf(stderr, "\n");                                                  \
+			order_fail = 1;                                                         \
+		}                                                                               \
+	} while (0)
+
+/* A must be written, then a barrier, then B (every write of A before any of B). */
+static void expect_before(const struct layout *l, const char *a, const char *b)
+{
+	long la = ev_last(l, a), fb = ev_first(l, b);
+	ORDER_EXPECT(la >= 0 && fb >= 0, "expected writes to %s and %s", a, b);
+	ORDER_EXPECT(la < fb && sync_between(la, fb), "%s must be stable before %s is written", a,
+		     b);
+}
+
+static void expect_final_sync(void)
+{
+	ORDER_EXPECT(tr.n && tr.ev[tr.n - 1].op == BLOCK_TRACE_SYNC,
+		     "a guest flush must end with a barrier");
+}
+
+static int cmd_barrier_order(int argc, char **argv)
+{
+	char path[4096];
+	struct block_create_opts c = {.format = "qcow2", .size = 64 << 20};
+	struct block_opts o = {0};
+	struct block_dev *bd;
+	struct layout l;
+	char err[256];
+	uint8_t *buf = malloc(65536);
+
+	memset(buf, 0x5a, 65536);
+	snprintf(path, sizeof(path), "%s/order.qcow2", argv[2]);
+	if (block_create(path, &c, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	block_set_trace(trace_rec, NULL);
+
+	/* 1. First write: a new L2 table and a new data cluster. */
+	bd = open_or_die(path, &o);
+	trace_reset();
+	if (block_pwrite(bd, 0, buf, 65536) || block_flush(bd))
+		return 1;
+	read_layout(path, &l);
+	print_seq("allocating write + flush:", &l);
+	ORDER_EXPECT(!tr.other_fd, "writes to more than one file");
+	expect_before(&l, "refblock", "L2");
+	expect_before(&l, "data", "L2");
+	expect_before(&l, "L2", "L1");
+	expect_final_sync();
+
+	/* 2. Overwrites of allocated clusters: no metadata, no barrier until the flush. */
+	trace_reset();
+	for (int i = 0; i < 16; i++)
+		if (block_pwrite(bd, (uint64_t)i * 4096, buf, 4096))
+			return 1;
+	print_seq("16 overwrites:", &l);
+	ORDER_EXPECT(ev_count(&l, "SYNC") == 0, "overwrites caused barriers");
+	ORDER_EXPECT(ev_count(&l, "data") == 16 && tr.n == 16, "overwrites wrote metadata");
+	trace_reset();
+	if (block_flush(bd))
+		return 1;
+	print_seq("flush after overwrites:", &l);
+	ORDER_EXPECT(tr.n == 1 && tr.ev[0].op == BLOCK_TRACE_SYNC,
+		     "a flush with clean metadata is one barrier");
+
+	/* 3. Allocation in an existing L2 table: no L1 write. */
+	trace_reset();
+	if (block_pwrite(bd, 65536, buf, 4096) || block_flush(bd))
+		return 1;
+	read_layout(path, &l);
+	print_seq("allocating write in old L2 + flush:", &l);
+	expect_before(&l, "refblock", "L2");
+	expect_before(&l, "data", "L2");
+	ORDER_EXPECT(ev_count(&l, "L1") == 0, "L1 written without a new L2 table");
+	expect_final_sync();
+
+	/* 4. Discard: the L2 entry is stable before the refcount drops. */
+	trace_reset();
+	if (block_discard(bd, 0, 65536) || block_flush(bd))
+		return 1;
+	print_seq("discard + flush:", &l);
+	expect_before(&l, "L2", "refblock");
+	expect_final_sync();
+	block_close(bd);
+
+	/* 5. cache=unsafe: no barriers at all. */
+	o.cache = BLOCK_CACHE_UNSAFE;
+	bd = open_or_die(path, &o);
+	trace_reset();
+	if (block_pwrite(bd, 1 << 20, buf, 65536) || block_flush(bd))
+		return 1;
+	block_close(bd);
+	print_seq("cache=unsafe write + flush + close:", &l);
+	ORDER_EXPECT(ev_count(&l, "SYNC") == 0, "cache=unsafe issued barriers");
+
+	block_set_trace(NULL, NULL);
+	trace_reset();
+	free(buf);
+	if (!order_fail)
+		printf("write order ok\n");
+	return order_fail;
+}
+
+/* ------------------------------------------------------ power loss */
+
+struct flush_point {
+	size_t trace_pos; /* events before it are what the flush made stable */
+	uint8_t *content; /* the guest's view when it completed */
+};
+
+static int qemu_check_rc(const char *path)
+{
+	char cmd[8300];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "qemu-img check '%s' >/dev/null 2>&1", path);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+}
+
+/* Base image plus events [0, upto), plus, when tear, a random part of later writes. */
+static int build_crash_image(const char *path, const uint8_t *base, size_t base_len, size_t upto,
+			     size_t tear_end)
+{
+	size_t len = base_len;
+	uint8_t *img;
+	int fd;
+
+	for (size_t i = 0; i < tear_end; i++)
+		if (tr.ev[i].op == BLOCK_TRACE_WRITE && tr.ev[i].off + tr.ev[i].len > len)
+			len = tr.ev[i].off + tr.ev[i].len;
+	/* The file may have grown further than the stable writes; zeros then. */
+	img = calloc(1, len);
+	memcpy(img, base, base_len);
+	for (size_t i = 0; i < tear_end; i++) {
+		struct tev *e = &tr.ev[i];
+		if (e->op != BLOCK_TRACE_WRITE)
+			continue;
+		if (i < upto) {
+			memcpy(img + e->off, e->data, e->len);
+		} else {
+			/* Unstable: each 512-byte sector reached the disk or not. */
+			for (uint64_t p = 0; p < e->len; p += 512)
+				if (rnd() & 1)
+					memcpy(img + e->off + p, e->data + p,
+					       e->len - p < 512 ? e->len - p : 512);
+		}
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || write(fd, img, len) != (ssize_t)len) {
+		free(img);
+		return -1;
+	}
+	close(fd);
+	free(img);
+	return 0;
+}
+
+static int powerloss_round(const char *dir, unsigned cs, uint64_t seed)
+{
+	char path[4096], crash[4096];
+	struct block_create_opts c = {.format = "qcow2", .size = 4 << 20, .cluster_size = cs};
+	struct block_opts o = {.l2_cache_bytes = 2 * cs};
+	uint64_t size = c.size;
+	struct flush_point fp[64];
+	int nfp = 0, checks = 0, bad = 0;
+	uint8_t *model = calloc(1, size), *buf = malloc(3 * cs + 8192), *got = malloc(size);
+	uint8_t *base;
+	size_t base_len;
+	struct block_dev *bd;
+	char err[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/pl.qcow2", dir);
+	snprintf(crash, sizeof(crash), "%s/crash.qcow2", dir);
+	if (block_create(path, &c, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	fd = ref_fd(path, false);
+	base_len = (size_t)lseek(fd, 0, SEEK_END);
+	base = malloc(base_len);
+	if (pread(fd, base, base_len, 0) != (ssize_t)base_len)
+		return 1;
+	close(fd);
+
+	rng_state = seed | 1;
+	trace_reset();
+	tr.keep_data = true;
+	block_set_trace(trace_rec, NULL);
+	bd = open_or_die(path, &o);
+	for (int op = 0; op < 250; op++) {
+		uint64_t r = rnd() % 100;
+		uint64_t len = rnd() % (3 * cs + 4096) + 1, off;
+		if (rnd() % 2)
+			len = (len + 511) & ~511ull;
+		off = rnd() % (size - len + 1);
+		if (rnd() % 2)
+			off &= ~(uint64_t)(cs - 1);
+		if (r < 65) {
+			fill(buf, len, rnd());
+			if (block_pwrite(bd, off, buf, len))
+				return 1;
+			memcpy(model + off, buf, len);
+		} else if (r < 85) {
+			if (block_discard(bd, off, len))
+				return 1;
+			memset(model + off, 0, len);
+		} else if (nfp < 63) {
+			if (block_flush(bd))
+				return 1;
+			fp[nfp].trace_pos = tr.n;
+			fp[nfp].content = malloc(size);
+			memcpy(fp[nfp].content, model, size);
+			nfp++;
+		}
+	}
+	block_close(bd);
+	fp[nfp].trace_pos = tr.n; /* close writes everything back and syncs */
+	fp[nfp].content = malloc(size);
+	memcpy(fp[nfp].content, model, size);
+	nfp++;
+	block_set_trace(NULL, NULL);
+
+	/* Barriers: what was written before one, and a torn part of what follows. */
+	size_t nsync = 0, stride, k = 0;
+	for (size_t s = 0; s < tr.n; s++)
+		nsync += tr.ev[s].op == BLOCK_TRACE_SYNC;
+	stride = nsync / 80 + 1; /* bounded run time; the offset varies per seed */
+	for (size_t s = 0; s <= tr.n; s++) {
+		size_t next = s + 1;
+		if (s < tr.n && (tr.ev[s].op != BLOCK_TRACE_SYNC || (k++ + seed) % stride))
+			continue;
+		while (next < tr.n && tr.ev[next].op != BLOCK_TRACE_SYNC)
+			next++;
+		if (next > tr.n)
+			next = tr.n;
+		if (build_crash_image(crash, base, base_len, s, next))
+			return 1;
+		int rc = qemu_check_rc(crash);
+		checks++;
+		if (rc != 0 && rc != 3) {
+			fprintf(stderr, "crash before event %zu (of %zu), cluster %u: qemu-img check "
+					"exit %d\n", s, tr.n, cs, rc);
+			char cmd[8300];
+			snprintf(cmd, sizeof(cmd), "qemu-img check '%s' | head -20 >&2", crash);
+			if (system(cmd)) {
+			}
+			bad++;
+			break;
+		}
+	}
+	/* Right after each completed flush: exactly the flushed content. */
+	for (int i = 0; i < nfp && !bad; i++) {
+		struct block_opts ro = {.read_only = true};
+		struct block_dev *cb;
+		int rc;
+
+		if (build_crash_image(crash, base, base_len, fp[i].trace_pos, fp[i].trace_pos))
+			return 1;
+		rc = qemu_check_rc(crash);
+		checks++;
+		if (rc != 0 && rc != 3) {
+			fprintf(stderr, "after flush %d: qemu-img check exit %d\n", i, rc);
+			bad++;
+			break;
+		}
+		cb = open_or_die(crash, &ro);
+		if (block_pread(cb, 0, got, size) || memcmp(got, fp[i].content, size)) {
+			fprintf(stderr, "after flush %d (cluster %u): flushed data missing\n", i, cs);
+			bad++;
+		}
+		block_close(cb);
+	}
+	printf("cluster %6u: %zu writes/barriers recorded, %d flushes, %d crash images "
+	       "checked: %s\n", cs, tr.n, nfp, checks, bad ? "FAIL" : "ok");
+	for (int i = 0; i < nfp; i++)
+		free(fp[i].content);
+	trace_reset();
+	tr.keep_data = false;
+	free(model);
+	free(buf);
+	free(got);
+	free(base);
+	return bad;
+}
+
+static int cmd_powerloss(int argc, char **argv)
+{
+	static const unsigned sizes[] = {512, 4096, 65536};
+	uint64_t seed = strtoull(argv[3], NULL, 0);
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		bad |= powerloss_round(argv[2], sizes[i], seed + i);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "compare"))
@@ -533,6 +991,10 @@ int main(int argc, char **argv)
 		return cmd_open(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "snapshot"))
 		return cmd_snapshot(argc, argv);
+	if (argc >= 3 && !strcmp(argv[1], "barrier-order"))
+		return cmd_barrier_order(argc, argv);
+	if (argc >= 4 && !strcmp(argv[1], "powerloss"))
+		return cmd_powerloss(argc, argv);
 	if (argc >= 5 && !strcmp(argv[1], "internal-snapshot"))
 		return cmd_internal_snapshot(argc, argv);
 	fprintf(stderr, "usage: see the comment at the top of blktool.c\n");

@@ -234,6 +234,16 @@ def t_crash(d, kills):
         print(f"kill {i}: cluster {cluster}, check rc {rc}: ok")
 
 
+def t_barrier_order(d):
+    # The recorded sequence of writes and fdatasyncs of qcow2 operations.
+    print(blk("barrier-order", d).stdout, end="")
+
+
+def t_powerloss(d, seed):
+    # Power loss at every barrier (sampled), unstable writes torn per sector.
+    print(blk("powerloss", d, seed).stdout, end="")
+
+
 # ------------------------------------------------------------ bad images
 
 def qcow2_header(cluster_bits=16, size=16 * MB, l1_size=1, l1_off=0x30000,
@@ -462,6 +472,10 @@ def main():
             t_snapshot_on(d)
         elif test == "crash":
             t_crash(d, int(args[0]))
+        elif test == "barrier-order":
+            t_barrier_order(d)
+        elif test == "powerloss":
+            t_powerloss(d, args[0])
         elif test == "errors":
             t_errors(d)
         elif test == "img":
