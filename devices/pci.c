@@ -17,6 +17,7 @@ struct pci_bar {
 	const struct bus_ops *ops;
 	void *opaque;
 	uint64_t mapped; /* 0: not on a bus */
+	bool refused; /* wanted a place another region held */
 	char name[48];
 };
 
@@ -34,6 +35,7 @@ struct pci_dev {
 	uint8_t *rom;
 	uint32_t rom_size;
 	uint64_t rom_mapped;
+	bool rom_refused;
 	char rom_name[48];
 	unsigned cap_end; /* next free byte for a capability */
 	bool irq_level; /* what the function asks for */
@@ -46,6 +48,7 @@ struct pci_bus {
 	pthread_mutex_t irq_lock; /* after cfg_lock */
 	struct pci_dev *dev[PCI_MAX_DEVFN];
 	unsigned pirq_count[4];
+	unsigned overlap_reports; /* rate limit for the overlap message */
 	pci_pirq_fn *router;
 	void *router_opaque;
 };
@@ -230,7 +233,7 @@ int pci_dev_add_cap(struct pci_dev *dev, uint8_t id, unsigned len)
 	unsigned off = (dev->cap_end + 3) & ~3u;
 	unsigned prev;
 
-	if (len < 2 || off + len > PCI_CFG_SIZE)
+	if (len < 2 || off >= PCI_CFG_SIZE || len > PCI_CFG_SIZE - off)
 		return -ENOSPC;
 	dev->config[off] = id;
 	dev->config[off + 1] = 0;
@@ -326,41 +329,96 @@ static uint64_t rom_read(void *opaque, uint64_t offset, unsigned size)
 
 static const struct bus_ops rom_ops = { .read = rom_read };
 
-static void place(struct pci_bus *bus, struct bus *target, uint64_t *mapped, uint64_t want,
-		  uint64_t size, const struct bus_ops *ops, void *opaque, const char *name)
-{
-	if (*mapped == want)
-		return;
-	if (*mapped)
-		bus_unregister(target, *mapped);
-	*mapped = 0;
-	if (!want)
-		return;
-	/* A guest may program overlapping BARs; real hardware would then
-	 * decode garbage.  We leave the later one off the bus. */
-	if (bus_register(target, want, size, ops, opaque, name) >= 0)
-		*mapped = want;
-	else
-		fprintf(stderr, "minivmm: %s at 0x%llx overlaps another region; not decoded\n", name,
-			(unsigned long long)want);
-	(void)bus;
-}
+/* One decoded range of a function (a BAR or the ROM) as update_mappings
+ * sees it. */
+struct range {
+	struct bus *target;
+	uint64_t *mapped;
+	bool *refused;
+	uint64_t want, size;
+	const struct bus_ops *ops;
+	void *opaque;
+	const char *name;
+};
 
-static void update_mappings(struct pci_dev *d)
+static unsigned ranges_of(struct pci_dev *d, struct range *r)
 {
 	struct pci_bus *bus = d->bus;
+	unsigned n = 0;
 
 	for (unsigned i = 0; i < PCI_NUM_BARS; i++) {
 		struct pci_bar *b = &d->bar[i];
 
 		if (!b->present)
 			continue;
-		place(bus, b->kind == PCI_BAR_IO ? bus->pio : bus->mmio, &b->mapped,
-		      bar_target(d, i), b->size, b->ops, b->opaque, b->name);
+		r[n++] = (struct range){ b->kind == PCI_BAR_IO ? bus->pio : bus->mmio, &b->mapped,
+					 &b->refused, bar_target(d, i), b->size, b->ops, b->opaque,
+					 b->name };
 	}
 	if (d->rom)
-		place(bus, bus->mmio, &d->rom_mapped, rom_target(d), d->rom_size, &rom_ops, d,
-		      d->rom_name);
+		r[n++] = (struct range){ bus->mmio, &d->rom_mapped, &d->rom_refused, rom_target(d),
+					 d->rom_size, &rom_ops, d, d->rom_name };
+	return n;
+}
+
+/* Takes ranges that moved or were switched off off the bus; true if any. */
+static bool unplace_moved(struct pci_dev *d)
+{
+	struct range r[PCI_NUM_BARS + 1];
+	unsigned n = ranges_of(d, r);
+	bool any = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (*r[i].refused && r[i].want == 0)
+			*r[i].refused = false;
+		if (*r[i].mapped && *r[i].mapped != r[i].want) {
+			bus_unregister(r[i].target, *r[i].mapped);
+			*r[i].mapped = 0;
+			any = true;
+		}
+	}
+	return any;
+}
+
+/* Puts every range that should be decoded and is not on the bus. */
+static void place_wanted(struct pci_dev *d)
+{
+	struct range r[PCI_NUM_BARS + 1];
+	unsigned n = ranges_of(d, r);
+
+	for (unsigned i = 0; i < n; i++) {
+		if (*r[i].mapped || !r[i].want)
+			continue;
+		/* A guest may program overlapping BARs; real hardware would
+		 * then decode garbage.  We leave the later one off the bus and
+		 * place it once the other moves away. */
+		if (bus_register(r[i].target, r[i].want, r[i].size, r[i].ops, r[i].opaque,
+				 r[i].name) >= 0) {
+			*r[i].mapped = r[i].want;
+			*r[i].refused = false;
+			continue;
+		}
+		if (!*r[i].refused && d->bus->overlap_reports < 8) {
+			d->bus->overlap_reports++;
+			fprintf(stderr, "minivmm: %s at 0x%llx overlaps another region; not decoded\n",
+				r[i].name, (unsigned long long)r[i].want);
+		}
+		*r[i].refused = true;
+	}
+}
+
+/* With the config lock held. */
+static void update_mappings(struct pci_dev *d)
+{
+	struct pci_bus *bus = d->bus;
+
+	if (unplace_moved(d)) {
+		/* Space was freed: ranges refused earlier may fit now. */
+		for (unsigned i = 0; i < PCI_MAX_DEVFN; i++)
+			if (bus->dev[i] && bus->dev[i] != d)
+				place_wanted(bus->dev[i]);
+	}
+	place_wanted(d);
 }
 
 uint64_t pci_dev_bar_addr(struct pci_dev *dev, unsigned idx)
@@ -417,14 +475,16 @@ uint32_t pci_config_read(struct pci_bus *bus, unsigned devfn, unsigned reg, unsi
 	struct pci_dev *d;
 	uint32_t v;
 
+	uint32_t ones = size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+
 	if (devfn >= PCI_MAX_DEVFN || (size != 1 && size != 2 && size != 4) ||
-	    reg + size > PCI_CFG_SIZE)
-		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+	    reg >= PCI_CFG_SIZE || size > PCI_CFG_SIZE - reg)
+		return ones;
 	pthread_mutex_lock(&bus->cfg_lock);
 	d = bus->dev[devfn];
 	if (!d) {
 		pthread_mutex_unlock(&bus->cfg_lock);
-		return size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1;
+		return ones;
 	}
 	if (d->ops && d->ops->config_read)
 		d->ops->config_read(d->opaque, d, reg, size);
@@ -447,7 +507,7 @@ void pci_config_write(struct pci_bus *bus, unsigned devfn, unsigned reg, uint32_
 	uint32_t old;
 
 	if (devfn >= PCI_MAX_DEVFN || (size != 1 && size != 2 && size != 4) ||
-	    reg + size > PCI_CFG_SIZE)
+	    reg >= PCI_CFG_SIZE || size > PCI_CFG_SIZE - reg)
 		return;
 	pthread_mutex_lock(&bus->cfg_lock);
 	d = bus->dev[devfn];

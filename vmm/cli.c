@@ -146,14 +146,21 @@ static bool on_off(const char *v, bool *out)
 
 /*
  * "PATH" or "key=value,..." with the keys file, if, format, cache, readonly,
- * snapshot, media.  The string is the caller's argv; the drive keeps
- * pointers into a copy.  Commas in a plain PATH are not special.
+ * snapshot, media.  The drive keeps its own copy of the text (spec) and
+ * points into it.  Commas in a plain PATH are not special.
  */
-static int parse_drive(const char *opt, char *arg, struct cli_drive *d, bool *is_cdrom, FILE *err)
+static int parse_drive(const char *opt, const char *spec, struct cli_drive *d, bool *is_cdrom,
+		       FILE *err)
 {
-	char *save = NULL;
+	char *save = NULL, *arg;
 
 	*d = (struct cli_drive){ .cache = BLOCK_CACHE_WRITEBACK };
+	if (strlen(spec) >= sizeof(d->spec)) {
+		fprintf(err, "minivmm: %s: argument too long\n", opt);
+		return -1;
+	}
+	strcpy(d->spec, spec);
+	arg = d->spec;
 	if (!strchr(arg, '=')) {
 		d->path = arg;
 		return 0;
@@ -297,27 +304,35 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		case OPT_CDROM: {
 			const char *opt = c == OPT_DISK ? "--disk" : "--cdrom";
 			bool is_cdrom = c == OPT_CDROM;
-			struct cli_drive d;
+			struct cli_drive *d;
 
-			/* Kept for the life of the process: the drive points into it. */
-			char *copy = strdup(optarg);
-
-			if (!copy || parse_drive(opt, copy, &d, &is_cdrom, err) < 0)
+			if (is_cdrom && cfg->has_cdrom) {
+				fprintf(err, "minivmm: %s: only one CD-ROM drive\n", opt);
 				return CLI_ERROR;
-			if (is_cdrom) {
+			}
+			if (!is_cdrom && cfg->nr_disks == CLI_MAX_DISKS) {
+				fprintf(err, "minivmm: --disk: at most %d disks\n", CLI_MAX_DISKS);
+				return CLI_ERROR;
+			}
+			/* Parsed in place, so the pointers into spec stay valid;
+			 * media=cdrom moves it to the CD-ROM slot below. */
+			d = is_cdrom ? &cfg->cdrom : &cfg->disks[cfg->nr_disks];
+			if (parse_drive(opt, optarg, d, &is_cdrom, err) < 0)
+				return CLI_ERROR;
+			if (is_cdrom && d != &cfg->cdrom) {
 				if (cfg->has_cdrom) {
 					fprintf(err, "minivmm: %s: only one CD-ROM drive\n", opt);
 					return CLI_ERROR;
 				}
-				d.read_only = true;
-				cfg->cdrom = d;
+				if (parse_drive(opt, optarg, &cfg->cdrom, &is_cdrom, err) < 0)
+					return CLI_ERROR;
+				d = &cfg->cdrom;
+			}
+			if (is_cdrom) {
+				d->read_only = true;
 				cfg->has_cdrom = true;
 			} else {
-				if (cfg->nr_disks == CLI_MAX_DISKS) {
-					fprintf(err, "minivmm: --disk: at most %d disks\n", CLI_MAX_DISKS);
-					return CLI_ERROR;
-				}
-				cfg->disks[cfg->nr_disks++] = d;
+				cfg->nr_disks++;
 			}
 			break;
 		}

@@ -17,8 +17,9 @@
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 
-/* One IDE drive from --disk or --cdrom. */
+/* One IDE drive from --disk or --cdrom; path and format point into spec. */
 struct cli_drive {
+	char spec[1024];
 	const char *path;
 	const char *format; /* NULL: probe */
 	int cache; /* enum block_cache */

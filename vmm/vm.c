@@ -318,6 +318,11 @@ static void rtc_reset_hook(void *opaque)
 	rtc_cmos_reset(opaque);
 }
 
+static void i8042_reset_hook(void *opaque)
+{
+	i8042_reset(opaque);
+}
+
 /* The CMOS fields firmware reads for the machine's shape (seabios-interface.md §5). */
 static void rtc_preset(struct rtc_cmos *rtc, const struct vm *vm)
 {
@@ -347,6 +352,10 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	struct irq_line rtc_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm, .gsi = RTC_IRQ };
 	struct machine_events *ev = &vm->events;
 	struct irq_line com1_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm, .gsi = COM1_IRQ };
+	struct irq_line kbd_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm,
+				    .gsi = I8042_KBD_IRQ };
+	struct irq_line aux_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm,
+				    .gsi = I8042_AUX_IRQ };
 	struct uart16550_backend be;
 	struct reset_control *rc;
 	struct port92 *p92;
@@ -388,8 +397,15 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	if (add_io(vm, vm->pio, PORT92, 1, &port92_bus_ops, p92, "port92", err, errlen) < 0)
 		return -1;
 	vm_add_reset_hook(vm, reset_control_reset, rc);
-	if (add_io(vm, vm->pio, I8042_CMD_PORT, 1, &i8042_cmd_bus_ops, ev, "i8042", err, errlen) < 0)
+	vm->i8042 = i8042_create(&kbd_irq, &aux_irq, ev);
+	if (!vm->i8042)
+		goto nomem;
+	if (add_io(vm, vm->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, vm->i8042, "i8042-data",
+		   err, errlen) < 0 ||
+	    add_io(vm, vm->pio, I8042_CMD_PORT, 1, &i8042_status_bus_ops, vm->i8042, "i8042-cmd",
+		   err, errlen) < 0)
 		return -1;
+	vm_add_reset_hook(vm, i8042_reset_hook, vm->i8042);
 	vm_add_reset_hook(vm, port92_reset, p92);
 
 	if (vm->cfg->debug_exit &&
@@ -584,6 +600,7 @@ void vm_destroy(struct vm *vm)
 		uart16550_destroy(vm->uart);
 	if (vm->rtc)
 		rtc_cmos_destroy(vm->rtc);
+	i8042_destroy(vm->i8042);
 	pc_destroy(vm);
 	free(vm->reset_control);
 	free(vm->port92);

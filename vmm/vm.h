@@ -27,6 +27,7 @@ struct vcpu;
 struct event_loop;
 struct uart16550;
 struct rtc_cmos;
+struct i8042;
 struct serial_backend;
 struct pc;
 
@@ -55,6 +56,7 @@ struct vm {
 	struct machine_events events; /* handed to devices */
 	struct uart16550 *uart;
 	struct rtc_cmos *rtc;
+	struct i8042 *i8042;
 	struct serial_backend *serial;
 	void *debug_exit, *reset_control, *port92;
 	struct pc *pc; /* PCI, chipset, fw_cfg, drives (vmm/pc.c) */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The small machine-event devices: debug exit, reset control (0xcf9),
- * system control port A (0x92) and the i8042 reset line (0x64). */
+/* The small machine-event devices: debug exit, reset control (0xcf9) and
+ * system control port A (0x92).  The i8042 reset line is tested with the
+ * controller in test_i8042.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,6 @@
 #include <cmocka.h>
 
 #include "devices/debug_exit.h"
-#include "devices/i8042.h"
 #include "devices/port92.h"
 #include "devices/reset_control.h"
 
@@ -85,25 +85,12 @@ static void test_port92(void **state)
 	assert_int_equal(port92_bus_ops.read(&p, 0, 1), 0);
 }
 
-static void test_i8042_reset_line(void **state)
-{
-	(void)state;
-	assert_int_equal(i8042_cmd_bus_ops.read((void *)&ev, 0, 1), ~0ULL);
-	for (unsigned v = 0; v < 0x100; v++)
-		if (v != 0xfe)
-			i8042_cmd_bus_ops.write((void *)&ev, 0, v, 1);
-	assert_int_equal(resets, 0);
-	i8042_cmd_bus_ops.write((void *)&ev, 0, 0xfe, 1);
-	assert_int_equal(resets, 1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_debug_exit, setup),
 		cmocka_unit_test_setup(test_reset_control, setup),
 		cmocka_unit_test_setup(test_port92, setup),
-		cmocka_unit_test_setup(test_i8042_reset_line, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
