@@ -4,6 +4,7 @@
  */
 #include "vmm/pc.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,12 @@
 #include "devices/fw_cfg.h"
 #include "devices/i440fx.h"
 #include "devices/pci.h"
+#include "devices/piix_ide.h"
 #include "devices/piix3.h"
 #include "devices/piix4_pm.h"
 #include "devices/reset_control.h"
+#include "firmware/acpi.h"
+#include "firmware/smbios.h"
 #include "vmm/e820.h"
 #include "vmm/kvm.h"
 #include "vmm/vm.h"
@@ -24,11 +28,22 @@
 #define POST_PORT     0x80
 #define PC_PM_BASE    0x600 /* what SeaBIOS programs when it gets a table-loader */
 
+/* Direct Linux boot: where the tables go when no firmware places them.
+ * 0xe0000-0xfffff is RAM Linux's E820 does not offer, and where it scans
+ * for the RSDP and the SMBIOS anchor. */
+#define DIRECT_ACPI_TABLES  0xe0000
+#define DIRECT_ACPI_MAX     0x10000
+#define DIRECT_ACPI_RSDP    0xf0000
+#define DIRECT_SMBIOS_ANCHOR 0xf0100
+#define DIRECT_SMBIOS_TABLES 0xf1000
+#define DIRECT_SMBIOS_MAX    0xe000
+
 struct pc {
 	struct pci_bus *pci;
 	struct i440fx *host;
 	struct piix3 *isa;
 	struct piix4_pm *pm;
+	struct piix_ide *ide;
 	struct fw_cfg *fw_cfg;
 	FILE *debugcon;
 	struct block_dev *disk[CLI_MAX_DISKS];
@@ -196,6 +211,81 @@ static int setup_fw_cfg(struct vm *vm, struct pc *pc)
 	return ret ? -EINVAL : 0;
 }
 
+/* ---- ACPI and SMBIOS ---- */
+
+static int setup_tables(struct vm *vm, struct pc *pc, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	const struct memmap *map = &vm->ram.map;
+	struct acpi_config ac = {
+		.nr_cpus = cfg->cpus,
+		.low_ram_end = map->low_size,
+		.pm_base = PC_PM_BASE,
+	};
+	struct smbios_config sc = {
+		.nr_cpus = cfg->cpus,
+		.ram_below_4g = map->low_size,
+		.ram_above_4g = map->high_size,
+	};
+	struct acpi_blobs ab = { 0 };
+	struct smbios_blobs sb = { 0 };
+	unsigned eax = 0, ebx, ecx, edx = 0;
+	int ret;
+
+	if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) {
+		sc.cpuid_signature = eax;
+		sc.cpuid_features = edx;
+	}
+	ret = acpi_build(&ac, &ab);
+	if (ret == 0)
+		ret = smbios_build(&sc, &sb);
+	if (ret == 0 && !cfg->kernel) {
+		ret = acpi_install_fw_cfg(pc->fw_cfg, &ab);
+		if (ret == 0)
+			ret = smbios_install_fw_cfg(pc->fw_cfg, &sb);
+	} else if (ret == 0) {
+		if (ab.tables_len > DIRECT_ACPI_MAX || sb.tables_len > DIRECT_SMBIOS_MAX)
+			ret = -ENOSPC;
+		if (ret == 0)
+			ret = acpi_install_direct(&vm->mem, &ab, DIRECT_ACPI_TABLES, DIRECT_ACPI_RSDP);
+		if (ret == 0)
+			ret = smbios_install_direct(&vm->mem, &sb, DIRECT_SMBIOS_ANCHOR,
+						    DIRECT_SMBIOS_TABLES);
+	}
+	acpi_blobs_free(&ab);
+	smbios_blobs_free(&sb);
+	if (ret < 0)
+		snprintf(err, errlen, "cannot build the ACPI/SMBIOS tables: %s", strerror(-ret));
+	return ret < 0 ? -1 : 0;
+}
+
+/* ---- IDE ---- */
+
+static int setup_ide(struct vm *vm, struct pc *pc, const struct irq_line *isa_irq, char *err,
+		     size_t errlen)
+{
+	/* --disk fills primary master, primary slave, secondary slave;
+	 * the CD-ROM is the secondary master, as QEMU's -hda..-hdd/-cdrom. */
+	static const unsigned disk_slot[CLI_MAX_DISKS][2] = { { 0, 0 }, { 0, 1 }, { 1, 1 } };
+	int ret = 0;
+
+	pc->ide = piix_ide_create(pc->pci, PCI_DEVFN(1, 1), vm->pio, isa_irq, &vm->mem, vm->loop,
+				  err, errlen);
+	if (!pc->ide)
+		return -1;
+	for (unsigned i = 0; i < CLI_MAX_DISKS && ret == 0; i++)
+		if (pc->disk[i])
+			ret = ide_attach_disk(piix_ide_channel(pc->ide, disk_slot[i][0]),
+					      disk_slot[i][1], pc->disk[i]);
+	if (ret == 0 && vm->cfg->has_cdrom)
+		ret = ide_attach_cdrom(piix_ide_channel(pc->ide, 1), 0, pc->cdrom);
+	if (ret < 0) {
+		snprintf(err, errlen, "cannot attach the drives: %s", strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- assembly ---- */
 
 static void pc_reset(void *opaque)
@@ -253,10 +343,15 @@ int pc_create(struct vm *vm, char *err, size_t errlen)
 	if (vm->cfg->kernel)
 		piix4_pm_preset_pmba(pc->pm, PC_PM_BASE);
 
+	if (setup_ide(vm, pc, &isa_irq, err, errlen) < 0)
+		return -1;
+
 	if (setup_fw_cfg(vm, pc) < 0) {
 		snprintf(err, errlen, "cannot set up fw_cfg");
 		return -1;
 	}
+	if (setup_tables(vm, pc, err, errlen) < 0)
+		return -1;
 	if (place(vm, FW_CFG_PORT_BASE, FW_CFG_PORT_SIZE, &fw_cfg_port_ops, pc->fw_cfg, "fw_cfg",
 		  err, errlen) < 0 ||
 	    place(vm, FW_CFG_DMA_BASE, FW_CFG_DMA_SIZE, &fw_cfg_dma_ops, pc->fw_cfg, "fw_cfg-dma",
@@ -279,6 +374,7 @@ void pc_destroy(struct vm *vm)
 
 	if (!pc)
 		return;
+	piix_ide_destroy(pc->ide);
 	for (unsigned i = 0; i < CLI_MAX_DISKS; i++)
 		if (pc->disk[i])
 			block_close(pc->disk[i]);

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One IDE channel (two units: ATA disks or ATAPI CD-ROMs) with its PIIX-style
+ * bus-master DMA engine, on top of the block layer.  PCI-agnostic: the PCI
+ * function (PIIX3 IDE) registers the three bus ranges of each channel.
+ *
+ *   ide_cmd_bus_ops    8 ports (0x1f0-0x1f7 / 0x170-0x177).  The data port
+ *                      takes 2- and 4-byte accesses; other ports are bytes
+ *                      (wider accesses are split).
+ *   ide_ctl_bus_ops    1 port (0x3f6 / 0x376): alternate status on read,
+ *                      device control (nIEN, SRST, HOB) on write.
+ *   ide_bmdma_bus_ops  8 bytes (BAR4 + 0 / + 8): +0 command (start bit 0,
+ *                      direction bit 3), +2 status (active 0x01, error 0x02
+ *                      and interrupt 0x04 write-1-to-clear, drive 0/1 DMA
+ *                      capable 0x20/0x40), +4 PRD table address (dword).
+ *
+ * The opaque of all three is the struct ide_channel.
+ *
+ * Threads: port accesses come from vCPU threads; block completions run on
+ * the I/O thread (the channel registers each medium's completion fd with the
+ * event loop given at creation) or inside ide_channel_drain().  Every entry
+ * point takes the channel's mutex.  The interrupt line is driven with that
+ * mutex held (lock order: channel, then whatever is behind the irq_line).
+ *
+ * Block devices stay owned by the caller: close them only after
+ * ide_channel_destroy(), or after ide_cdrom_change_medium() has returned the
+ * old medium.  Attach, change medium and destroy must run on the I/O thread
+ * (or before it starts), as they add and remove event-loop fds.
+ */
+#ifndef MINIVMM_IDE_H
+#define MINIVMM_IDE_H
+
+#include <stdbool.h>
+
+#include "devices/block/block.h"
+#include "vmm/bus.h"
+#include "vmm/guest_mem.h"
+#include "vmm/irq.h"
+
+#define IDE_CMD_SIZE   8
+#define IDE_CTL_SIZE   1
+#define IDE_BMDMA_SIZE 8
+
+struct ide_channel;
+struct event_loop;
+
+/* irq is copied (may be NULL: no interrupt line).  loop may be NULL: then
+ * completions run only in ide_channel_drain(). */
+struct ide_channel *ide_channel_create(const struct irq_line *irq, const struct guest_mem *mem,
+				       struct event_loop *loop);
+/* Waits for outstanding I/O (running its completions), then frees. */
+void ide_channel_destroy(struct ide_channel *ch);
+
+/* unit 0 = master, 1 = slave.  0, -EINVAL (bad unit, NULL disk, a disk that
+ * is empty) or -EBUSY (unit taken), or an error registering the fd. */
+int ide_attach_disk(struct ide_channel *ch, unsigned unit, struct block_dev *bd);
+/* bd NULL: a drive with no medium.  Sectors are 2048 bytes; a tail shorter
+ * than that is not visible. */
+int ide_attach_cdrom(struct ide_channel *ch, unsigned unit, struct block_dev *bd);
+/* Swaps the medium (NULL = eject): waits for I/O on the old one, then the
+ * guest sees the tray open and close (GESN events, NOT READY then UNIT
+ * ATTENTION).  -EBUSY while the guest prevents removal unless force. */
+int ide_cdrom_change_medium(struct ide_channel *ch, unsigned unit, struct block_dev *bd,
+			    bool force);
+
+/* Hardware reset (PCI reset / machine reset): both units and the DMA engine. */
+void ide_channel_reset(struct ide_channel *ch);
+/* Runs every pending completion until no I/O is in flight (tests, fuzzing). */
+void ide_channel_drain(struct ide_channel *ch);
+
+extern const struct bus_ops ide_cmd_bus_ops;
+extern const struct bus_ops ide_ctl_bus_ops;
+extern const struct bus_ops ide_bmdma_bus_ops;
+
+#endif

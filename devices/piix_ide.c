@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * PIIX3 IDE: the PCI function around two IDE channels.
+ */
+#include "devices/piix_ide.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PIIX_IDE_BMDMA_BAR 4
+#define PIIX_IDETIM	   0x40 /* primary; 0x42 secondary */
+
+struct piix_ide {
+	struct pci_dev *dev;
+	struct ide_channel *ch[2];
+};
+
+static const struct {
+	uint16_t cmd, ctl;
+	unsigned irq;
+} legacy[2] = {
+	{ 0x1f0, 0x3f6, PIIX_IDE_IRQ0 },
+	{ 0x170, 0x376, PIIX_IDE_IRQ1 },
+};
+
+/* BAR4: the two channels' bus-master blocks side by side. */
+static uint64_t bm_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct piix_ide *ide = opaque;
+	unsigned c = offset >= IDE_BMDMA_SIZE;
+
+	offset -= c * IDE_BMDMA_SIZE;
+	if (offset + size > IDE_BMDMA_SIZE)
+		return ~0ULL;
+	return ide_bmdma_bus_ops.read(ide->ch[c], offset, size);
+}
+
+static void bm_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	struct piix_ide *ide = opaque;
+	unsigned c = offset >= IDE_BMDMA_SIZE;
+
+	offset -= c * IDE_BMDMA_SIZE;
+	if (offset + size <= IDE_BMDMA_SIZE)
+		ide_bmdma_bus_ops.write(ide->ch[c], offset, value, size);
+}
+
+static const struct bus_ops bm_ops = { .read = bm_read, .write = bm_write };
+
+static void piix_ide_reset(void *opaque, struct pci_dev *dev)
+{
+	struct piix_ide *ide = opaque;
+
+	(void)dev;
+	ide_channel_reset(ide->ch[0]);
+	ide_channel_reset(ide->ch[1]);
+}
+
+static const struct pci_dev_ops piix_ide_ops = { .reset = piix_ide_reset };
+
+struct piix_ide *piix_ide_create(struct pci_bus *pci, unsigned devfn, struct bus *pio,
+				 const struct irq_line *irq, const struct guest_mem *mem,
+				 struct event_loop *loop, char *err, size_t errlen)
+{
+	static const struct pci_dev_info info = {
+		.vendor = 0x8086,
+		.device = 0x7010,
+		.class_code = 0x010180, /* IDE, bus master, both channels legacy */
+		.name = "piix3-ide",
+	};
+	struct piix_ide *ide = calloc(1, sizeof(*ide));
+	uint8_t *wmask;
+
+	if (!ide)
+		goto nomem;
+	for (unsigned c = 0; c < 2; c++) {
+		struct irq_line line = *irq;
+
+		line.gsi = legacy[c].irq;
+		ide->ch[c] = ide_channel_create(&line, mem, loop);
+		if (!ide->ch[c])
+			goto nomem;
+	}
+	ide->dev = pci_dev_add(pci, devfn, &info, &piix_ide_ops, ide);
+	if (!ide->dev ||
+	    pci_dev_set_bar(ide->dev, PIIX_IDE_BMDMA_BAR, PCI_BAR_IO, false, 16, &bm_ops, ide) < 0)
+		goto nomem;
+	/* IDE timing registers (decode enable in bit 15), slave timing, UDMA
+	 * control and timing keep what firmware and drivers write. */
+	wmask = pci_dev_wmask(ide->dev);
+	for (unsigned i = PIIX_IDETIM; i < 0x4c; i++)
+		wmask[i] = 0xff;
+	for (unsigned c = 0; c < 2; c++) {
+		char name[32];
+		int ret;
+
+		snprintf(name, sizeof(name), "ide%u", c);
+		ret = bus_register(pio, legacy[c].cmd, IDE_CMD_SIZE, &ide_cmd_bus_ops, ide->ch[c], name);
+		if (ret >= 0) {
+			snprintf(name, sizeof(name), "ide%u-ctl", c);
+			ret = bus_register(pio, legacy[c].ctl, IDE_CTL_SIZE, &ide_ctl_bus_ops, ide->ch[c],
+					   name);
+		}
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot place IDE channel %u at 0x%x: %s", c,
+				 legacy[c].cmd, strerror(-ret));
+			piix_ide_destroy(ide);
+			return NULL;
+		}
+	}
+	return ide;
+nomem:
+	snprintf(err, errlen, "out of memory creating the IDE controller");
+	piix_ide_destroy(ide);
+	return NULL;
+}
+
+void piix_ide_destroy(struct piix_ide *ide)
+{
+	if (!ide)
+		return;
+	for (unsigned c = 0; c < 2; c++)
+		if (ide->ch[c])
+			ide_channel_destroy(ide->ch[c]);
+	free(ide);
+}
+
+struct ide_channel *piix_ide_channel(struct piix_ide *ide, unsigned channel)
+{
+	return channel < 2 ? ide->ch[channel] : NULL;
+}

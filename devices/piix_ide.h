@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The PIIX3 IDE function (00:01.1, 8086:7010): two channels in legacy mode
+ * (0x1f0-0x1f7/0x3f6 on IRQ 14, 0x170-0x177/0x376 on IRQ 15) and the
+ * bus-master DMA registers behind BAR4 (16 bytes, 8 per channel).  The ATA
+ * and ATAPI behaviour lives in devices/ide.c.
+ */
+#ifndef MINIVMM_PIIX_IDE_H
+#define MINIVMM_PIIX_IDE_H
+
+#include "devices/ide.h"
+#include "devices/pci.h"
+
+#define PIIX_IDE_IRQ0 14
+#define PIIX_IDE_IRQ1 15
+
+struct piix_ide;
+
+/* irq: set_level/opaque for the ISA IRQs 14 and 15 (gsi ignored).  The
+ * legacy ports are placed on pio here; NULL on failure (err says why). */
+struct piix_ide *piix_ide_create(struct pci_bus *pci, unsigned devfn, struct bus *pio,
+				 const struct irq_line *irq, const struct guest_mem *mem,
+				 struct event_loop *loop, char *err, size_t errlen);
+void piix_ide_destroy(struct piix_ide *ide);
+/* channel 0 primary, 1 secondary. */
+struct ide_channel *piix_ide_channel(struct piix_ide *ide, unsigned channel);
+
+#endif

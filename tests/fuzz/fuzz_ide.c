@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Fuzz target: the input is a program run against one IDE channel: task-file
+ * and data-port accesses of any size, device-control writes (SRST, nIEN,
+ * HOB), bus-master register writes, PRD entries and raw bytes poked into a
+ * small fake RAM, whole ATA commands and ATAPI packets, medium changes and
+ * resets.  The first byte picks the layout (disk + CD, CD only, disk only,
+ * empty).  The disk is a 256 KiB raw file, the CDs 64 and 40 blocks; they
+ * live in /tmp for the life of the process.  RAM: 64 KiB at 0 and a
+ * read-only page at 0x20000.  Block requests are completed after every
+ * operation with ide_channel_drain().
+ *
+ * Checked: no crash or sanitizer report, the read-only page never written,
+ * the interrupt line only ever toggles (the recorder sees levels alternate),
+ * and reads of the registers stay within their width.
+ *
+ * Built like fuzz_fw_cfg: with -fsanitize=fuzzer as a libFuzzer target
+ * (-Dfuzz=true), and with -DFUZZ_STANDALONE as a runner for the normal test
+ * suite that replays files given on the command line, built-in seeds and a
+ * fixed number of mutations of them.
+ *   fuzz_ide [FILE|DIR]...      fuzz_ide --write-seeds DIR
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/ide.h"
+#include "vmm/loop.h"
+
+#define RAM_SIZE 0x10000
+#define ROM_BASE 0x20000
+#define ROM_SIZE 0x1000
+
+#define DISK_SIZE (256u * 1024)
+#define CD_SIZE	  (64u * 2048)
+#define CD2_SIZE  (40u * 2048)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* No event loop is given to the channel; these only satisfy the linker. */
+int event_loop_add_fd(struct event_loop *loop, int fd, uint32_t events, event_fd_fn fn,
+		      void *opaque)
+{
+	return -ENOSYS;
+}
+
+void event_loop_del_fd(struct event_loop *loop, int fd)
+{
+}
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_ide: %s:%d: %s\n", __FILE__, __LINE__, #cond);       \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+static uint8_t ram[RAM_SIZE], rom[ROM_SIZE];
+static struct guest_mem mem;
+static struct block_dev *disk, *cd, *cd2;
+static bool irq_level;
+static unsigned long irq_edges, commands, packets, dma_starts;
+
+struct input {
+	const uint8_t *p;
+	size_t len, pos;
+};
+
+static uint8_t in_u8(struct input *in)
+{
+	return in->pos < in->len ? in->p[in->pos++] : 0;
+}
+
+static uint16_t in_u16(struct input *in)
+{
+	uint16_t lo = in_u8(in);
+
+	return (uint16_t)(lo | in_u8(in) << 8);
+}
+
+static uint32_t in_u32(struct input *in)
+{
+	uint32_t lo = in_u16(in);
+
+	return lo | (uint32_t)in_u16(in) << 16;
+}
+
+static void irq_set(void *opaque, unsigned gsi, bool level)
+{
+	/* The channel reports changes only. */
+	CHECK(level != irq_level);
+	irq_level = level;
+	irq_edges++;
+}
+
+static struct block_dev *make_image(const char *tmpl, uint64_t size, bool ro)
+{
+	struct block_create_opts co = {.format = "raw", .size = size};
+	struct block_opts o = {.format = "raw", .read_only = ro, .workers = 1};
+	struct block_dev *bd;
+	char path[64], err[256];
+	uint8_t *buf = malloc(size);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s", tmpl);
+	fd = mkstemp(path);
+	CHECK(fd >= 0 && buf);
+	close(fd);
+	if (block_create(path, &co, err, sizeof(err)) ||
+	    block_open(&bd, path, &o, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_ide: %s\n", err);
+		abort();
+	}
+	if (!ro) {
+		for (uint64_t i = 0; i < size; i++)
+			buf[i] = (uint8_t)(i * 7 + (i >> 9));
+		CHECK(block_pwrite(bd, 0, buf, size) == 0);
+	} else {
+		struct block_dev *w;
+
+		block_close(bd);
+		o.read_only = false;
+		CHECK(block_open(&w, path, &o, err, sizeof(err)) == 0);
+		for (uint64_t i = 0; i < size; i++)
+			buf[i] = (uint8_t)(i * 3 + (i >> 11));
+		CHECK(block_pwrite(w, 0, buf, size) == 0);
+		block_close(w);
+		o.read_only = true;
+		CHECK(block_open(&bd, path, &o, err, sizeof(err)) == 0);
+	}
+	/* The name is gone; the open file stays until the process ends. */
+	unlink(path);
+	free(buf);
+	return bd;
+}
+
+static void fuzz_init(void)
+{
+	if (mem.nr)
+		return;
+	CHECK(guest_mem_add(&mem, 0, RAM_SIZE, ram, false, "ram") == 0);
+	CHECK(guest_mem_add(&mem, ROM_BASE, ROM_SIZE, rom, true, "rom") == 0);
+	disk = make_image("/tmp/fuzz_ide_disk_XXXXXX", DISK_SIZE, false);
+	cd = make_image("/tmp/fuzz_ide_cd_XXXXXX", CD_SIZE, true);
+	cd2 = make_image("/tmp/fuzz_ide_cd2_XXXXXX", CD2_SIZE, true);
+}
+
+/* Addresses near RAM, at its edges, in the read-only page, or anywhere. */
+static uint32_t in_addr(struct input *in)
+{
+	uint8_t kind = in_u8(in);
+	uint16_t off = in_u16(in);
+
+	switch (kind % 5) {
+	case 0:
+	case 1:
+		return off % RAM_SIZE;
+	case 2:
+		return RAM_SIZE - off % 64;
+	case 3:
+		return ROM_BASE + off % ROM_SIZE;
+	default:
+		return in_u32(in);
+	}
+}
+
+static const uint8_t ata_cmds[] = {0xec, 0xa1, 0x20, 0x21, 0x24, 0x29, 0x30, 0x34, 0x39, 0x40, 0x42,
+				   0x70, 0x90, 0x91, 0xa0, 0xc4, 0xc5, 0xc6, 0xc8, 0xca, 0x25, 0x35,
+				   0xe5, 0xe7, 0xea, 0xef, 0xf8, 0x27, 0x08, 0xe0, 0x00, 0xff};
+static const uint8_t atapi_ops[] = {0x00, 0x03, 0x12, 0x1b, 0x1e, 0x25, 0x28, 0x2b, 0x43,
+				    0x46, 0x4a, 0x51, 0x5a, 0xa8, 0xad, 0xbb, 0xbd, 0xbe};
+
+static void op_ata_command(struct ide_channel *ch, struct input *in)
+{
+	uint8_t b = in_u8(in);
+
+	ide_cmd_bus_ops.write(ch, 6, (b & 1) << 4 | 0xa0 | (b & 0x40), 1);
+	for (unsigned r = 1; r <= 5; r++) {
+		if (b & 0x80) /* LBA48: the high bytes first */
+			ide_cmd_bus_ops.write(ch, r, in_u8(in), 1);
+		ide_cmd_bus_ops.write(ch, r, in_u8(in), 1);
+	}
+	ide_cmd_bus_ops.write(ch, 7, ata_cmds[in_u8(in) % sizeof(ata_cmds)], 1);
+	commands++;
+}
+
+static void op_packet(struct ide_channel *ch, struct input *in)
+{
+	uint8_t b = in_u8(in), pkt[12];
+
+	ide_cmd_bus_ops.write(ch, 6, (b & 1) << 4 | 0xa0, 1);
+	ide_cmd_bus_ops.write(ch, 1, (b >> 1) & 3, 1);
+	ide_cmd_bus_ops.write(ch, 4, in_u8(in), 1);
+	ide_cmd_bus_ops.write(ch, 5, in_u8(in), 1);
+	ide_cmd_bus_ops.write(ch, 7, 0xa0, 1);
+	for (unsigned i = 0; i < 12; i++)
+		pkt[i] = in_u8(in);
+	if (!(b & 0x80))
+		pkt[0] = atapi_ops[pkt[0] % sizeof(atapi_ops)];
+	for (unsigned i = 0; i < 12; i += 2)
+		ide_cmd_bus_ops.write(ch, 0, (uint16_t)(pkt[i] | pkt[i + 1] << 8), 2);
+	packets++;
+}
+
+static void op_data(struct ide_channel *ch, struct input *in, bool write)
+{
+	uint8_t b = in_u8(in);
+	unsigned size = b & 1 ? 4 : 2, n = (unsigned)in_u8(in) * 8;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (write)
+			ide_cmd_bus_ops.write(ch, 0, (b & 2) ? in_u32(in) : i * 0x9e3779b9u, size);
+		else
+			CHECK(ide_cmd_bus_ops.read(ch, 0, size) <=
+			      (size == 2 ? 0xffffu : 0xffffffffu));
+	}
+}
+
+static void op_prd(struct input *in)
+{
+	unsigned idx = in_u8(in) % 8;
+	uint32_t table = in_u8(in) & 1 ? 0x100 : RAM_SIZE - 16, addr = in_addr(in);
+	uint16_t len = in_u16(in), flags = in_u8(in) & 1 ? 0x8000 : 0;
+	uint8_t e[8] = {(uint8_t)addr,
+			(uint8_t)(addr >> 8),
+			(uint8_t)(addr >> 16),
+			(uint8_t)(addr >> 24),
+			(uint8_t)len,
+			(uint8_t)(len >> 8),
+			0,
+			(uint8_t)(flags >> 8)};
+
+	guest_mem_write(&mem, table + 8u * idx, e, sizeof(e));
+}
+
+static void op_bm(struct ide_channel *ch, struct input *in)
+{
+	static const unsigned sizes[] = {1, 2, 4, 1};
+	uint8_t b = in_u8(in);
+	unsigned size = sizes[b & 3], off = (b >> 2) & 7;
+
+	switch ((b >> 5) % 4) {
+	case 0: /* PRD address, then start */
+		ide_bmdma_bus_ops.write(ch, 4, in_u8(in) & 1 ? 0x100 : in_addr(in), 4);
+		ide_bmdma_bus_ops.write(ch, 0, 0x01 | (in_u8(in) & 0x08), 1);
+		dma_starts++;
+		break;
+	case 1:
+		ide_bmdma_bus_ops.write(ch, off, in_u32(in), size);
+		break;
+	case 2:
+		ide_bmdma_bus_ops.read(ch, off, size);
+		break;
+	default: /* stop and clear */
+		ide_bmdma_bus_ops.write(ch, 0, 0, 1);
+		ide_bmdma_bus_ops.write(ch, 2, 0x06, 1);
+		break;
+	}
+}
+
+static void op_poke(struct input *in)
+{
+	uint16_t off = in_u16(in) % RAM_SIZE;
+	unsigned n = in_u8(in);
+
+	for (unsigned i = 0; i < n && off + i < RAM_SIZE; i++)
+		ram[off + i] = in_u8(in);
+}
+
+static void op_host(struct ide_channel *ch, struct input *in, unsigned cd_unit)
+{
+	uint8_t b = in_u8(in);
+
+	switch (b % 5) {
+	case 0:
+		ide_channel_reset(ch);
+		break;
+	case 1:
+		ide_cdrom_change_medium(ch, cd_unit, NULL, b & 0x80);
+		break;
+	case 2:
+		ide_cdrom_change_medium(ch, cd_unit, cd2, b & 0x80);
+		break;
+	case 3:
+		ide_cdrom_change_medium(ch, cd_unit, cd, b & 0x80);
+		break;
+	default:
+		ide_channel_drain(ch);
+		break;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct input in = {.p = data, .len = size};
+	struct irq_line line = {.set_level = irq_set, .gsi = 14};
+	struct ide_channel *ch;
+	unsigned layout, cd_unit = 1;
+
+	fuzz_init();
+	memset(ram, 0, sizeof(ram));
+	memset(rom, 0x5a, sizeof(rom));
+	irq_level = false;
+	ch = ide_channel_create(&line, &mem, NULL);
+	CHECK(ch != NULL);
+	layout = in_u8(&in) % 4;
+	switch (layout) {
+	case 0:
+		CHECK(ide_attach_disk(ch, 0, disk) == 0);
+		CHECK(ide_attach_cdrom(ch, 1, cd) == 0);
+		break;
+	case 1:
+		CHECK(ide_attach_cdrom(ch, 0, cd) == 0);
+		cd_unit = 0;
+		break;
+	case 2:
+		CHECK(ide_attach_disk(ch, 0, disk) == 0);
+		break;
+	default:
+		break;
+	}
+
+	while (in.pos < in.len) {
+		uint8_t op = in_u8(&in);
+
+		switch (op % 12) {
+		case 0:
+			ide_cmd_bus_ops.write(ch, 1 + op / 12 % 7, in_u8(&in), 1);
+			break;
+		case 1: {
+			unsigned reg = op / 12 % 8, w = (op >> 7) ? 2 : 1;
+
+			CHECK(ide_cmd_bus_ops.read(ch, reg, w) <= (w == 1 ? 0xffu : 0xffffu));
+			CHECK(ide_ctl_bus_ops.read(ch, 0, 1) <= 0xff);
+			break;
+		}
+		case 2:
+			op_data(ch, &in, false);
+			break;
+		case 3:
+			op_data(ch, &in, true);
+			break;
+		case 4:
+			ide_ctl_bus_ops.write(ch, 0, in_u8(&in), 1);
+			break;
+		case 5:
+		case 6:
+			op_bm(ch, &in);
+			break;
+		case 7:
+			op_prd(&in);
+			break;
+		case 8:
+			op_ata_command(ch, &in);
+			break;
+		case 9:
+			op_packet(ch, &in);
+			break;
+		case 10:
+			op_poke(&in);
+			break;
+		default:
+			op_host(ch, &in, cd_unit);
+			break;
+		}
+		ide_channel_drain(ch);
+	}
+	ide_channel_destroy(ch);
+	for (size_t i = 0; i < sizeof(rom); i++)
+		CHECK(rom[i] == 0x5a);
+	return 0;
+}
+
+#ifdef FUZZ_STANDALONE
+#include <dirent.h>
+#include <sys/stat.h>
+
+static unsigned long runs;
+
+#define NR_SEEDS 5
+#define SEED_MAX 512
+
+struct seed {
+	uint8_t b[SEED_MAX];
+	size_t len;
+};
+
+static void seed_put(struct seed *s, const uint8_t *p, size_t n)
+{
+	if (s->len + n > SEED_MAX)
+		abort();
+	memcpy(s->b + s->len, p, n);
+	s->len += n;
+}
+
+#define SEED(s, ...)                                                                               \
+	do {                                                                                       \
+		static const uint8_t b_[] = {__VA_ARGS__};                                         \
+		seed_put(s, b_, sizeof(b_));                                                       \
+	} while (0)
+
+/* op 8: ATA command; op 9: packet; op 7: PRD; op 5: bm; op 2/3: data. */
+static void seed_build(unsigned which, struct seed *s)
+{
+	memset(s, 0, sizeof(*s));
+	switch (which) {
+	case 0: /* disk: IDENTIFY, READ SECTORS of 2, data reads, READ MULTIPLE */
+		SEED(s, 0, 8, 0x40, 2, 5, 0, 0, 0, 0,		       /* IDENTIFY */
+		     2, 0, 40, 8, 0x40, 2, 9, 0, 0, 0, 2,	       /* READ SECTORS */
+		     2, 0, 128, 2, 1, 128, 8, 0x40, 4, 0, 0, 0, 0, 17, /* SET MULTIPLE */
+		     8, 0x40, 9, 1, 0, 0, 0, 15, 2, 1, 255);
+		break;
+	case 1: /* disk: WRITE SECTORS with data, then a DMA read with PRDs */
+		SEED(s, 0, 8, 0x40, 1, 3, 0, 0, 0, 6, 3, 2, 64, 7, 1, 0, 0, 0x00, 0x20, 0x00, 0x04,
+		     1, 8, 0x40, 2, 1, 0, 0, 0, 18, 5, 0x00, 1, 0x08);
+		break;
+	case 2: /* CD: INQUIRY, READ CAPACITY, READ(10) by PIO */
+		SEED(s, 0, 9, 1, 0xfe, 0xff, 2, 0, 0, 0, 36, 0, 0, 0, 0, 0, 2, 0, 16, 9, 1, 0xfe,
+		     0xff, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 8, 9, 1, 0x01, 0x08, 6, 0, 0,
+		     0, 3, 0, 0, 2, 0, 0, 0, 2, 0, 255);
+		break;
+	case 3: /* CD: medium change, TUR twice, REQUEST SENSE, GESN */
+		SEED(s, 0, 11, 2, 9, 1, 0xfe, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 0xfe,
+		     0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 0xfe, 0xff, 1, 0, 0, 0, 18, 0,
+		     0, 0, 0, 0, 0, 0, 2, 0, 9, 9, 1, 0xfe, 0xff, 10, 1, 0, 0, 0x10, 0, 0, 8, 0, 0,
+		     0, 0, 2, 0, 4);
+		break;
+	default: /* CD: READ(10) by DMA with a PRD into the read-only page */
+		SEED(s, 0, 7, 1, 3, 0x00, 0x00, 0x02, 0x00, 0x00, 0x08, 1, 9, 3, 0xfe, 0xff, 6, 0,
+		     0, 0, 0, 2, 0, 0, 1, 0, 0, 0, 5, 0, 1, 0x08, 4, 0x06, 4, 0x02);
+		break;
+	}
+}
+
+static void run_buf(const uint8_t *data, size_t len)
+{
+	uint8_t *buf = malloc(len ? len : 1);
+
+	if (!buf)
+		abort();
+	memcpy(buf, data, len);
+	LLVMFuzzerTestOneInput(buf, len);
+	free(buf);
+	runs++;
+}
+
+static void run_file(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	uint8_t *buf;
+	long n;
+
+	if (!fp || fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
+		fprintf(stderr, "fuzz_ide: cannot read %s\n", path);
+		exit(1);
+	}
+	buf = malloc(n ? (size_t)n : 1);
+	if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
+		fprintf(stderr, "fuzz_ide: cannot read %s\n", path);
+		exit(1);
+	}
+	fclose(fp);
+	run_buf(buf, (size_t)n);
+	free(buf);
+}
+
+static void run_path(const char *path)
+{
+	struct stat st;
+	struct dirent *d;
+	DIR *dir;
+
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		run_file(path);
+		return;
+	}
+	dir = opendir(path);
+	if (!dir) {
+		fprintf(stderr, "fuzz_ide: cannot open %s\n", path);
+		exit(1);
+	}
+	while ((d = readdir(dir))) {
+		char sub[4096];
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
+		run_file(sub);
+	}
+	closedir(dir);
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void run_mutations(unsigned count)
+{
+	static const uint8_t interesting[] = {0, 1, 0x7f, 0x80, 0xfe, 0xff, 0x08, 0x04, 0x02};
+	struct seed s;
+
+	for (unsigned it = 0; it < count; it++) {
+		unsigned edits = 1 + rng() % 6;
+
+		seed_build(it % NR_SEEDS, &s);
+		for (unsigned k = 0; k < edits && s.len; k++) {
+			size_t off = rng() % s.len;
+
+			switch (rng() % 4) {
+			case 0:
+				s.b[off] = interesting[rng() % sizeof(interesting)];
+				break;
+			case 1:
+				while (s.len < SEED_MAX && rng() % 24)
+					s.b[s.len++] = (uint8_t)rng();
+				break;
+			case 2:
+				s.len = off;
+				break;
+			default:
+				s.b[off] ^= (uint8_t)(1 + rng() % 255);
+				break;
+			}
+		}
+		run_buf(s.b, s.len);
+	}
+}
+
+static int write_seeds(const char *dir)
+{
+	struct seed s;
+
+	for (unsigned i = 0; i < NR_SEEDS; i++) {
+		char path[4096];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "%s/seed-%u.bin", dir, i);
+		seed_build(i, &s);
+		fp = fopen(path, "wb");
+		if (!fp || fwrite(s.b, 1, s.len, fp) != s.len || fclose(fp)) {
+			fprintf(stderr, "fuzz_ide: cannot write %s\n", path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct seed s;
+
+	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
+		return write_seeds(argv[2]);
+	for (int i = 1; i < argc; i++)
+		run_path(argv[i]);
+	for (unsigned i = 0; i < NR_SEEDS; i++) {
+		seed_build(i, &s);
+		run_buf(s.b, s.len);
+	}
+	run_mutations(20000);
+	printf("fuzz_ide: %lu inputs, %lu ATA commands, %lu packets, %lu DMA starts, "
+	       "%lu interrupt edges, no crash\n",
+	       runs, commands, packets, dma_starts, irq_edges);
+	return 0;
+}
+#endif

@@ -1,0 +1,240 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Tier-1 PC platform tests: Debian's SeaBIOS on minivmm boots our boot
+programs (firmware/guests/bootsect.asm) from an IDE disk and an ATAPI CD.
+
+    seabios_test.py --case NAME --minivmm PATH --disk-boot BIN --cd-boot BIN
+                    [--bios PATH] [--img PATH]
+
+Cases:
+  disk       boot from a raw IDE disk; INT 13h reads checked by checksum, an
+             INT 13h write read back and found in the image file afterwards,
+             INT 15h E820 against the memory map, the CMOS clock against
+             the host's, SeaBIOS sees --cpus 2
+  qcow2      the same boot from a qcow2 image; qemu-img check afterwards
+  cd         boot from an El Torito (no emulation) CD; the ISO's volume
+             descriptor read through INT 13h
+  order-dc   disk and CD, --boot order=dc: the CD boots
+  order-cd   disk and CD, --boot order=cd: the disk boots
+  menu       --boot menu=on: SeaBIOS offers its boot menu, then boots
+
+Skips (exit 77) with the reason printed when /dev/kvm, SeaBIOS, xorriso or
+qemu-img is missing.
+"""
+
+import argparse
+import datetime
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+SKIP = 77
+SECTOR = 512
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(SKIP)
+
+
+def fail(why, out="", err=""):
+    print("FAILED: " + why)
+    if out:
+        print("--- COM1 ---\n" + out)
+    if err:
+        print("--- stderr ---\n" + err)
+    sys.exit(1)
+
+
+def make_disk(path, boot, size=8 << 20, seed=1):
+    rnd = random.Random(seed)
+    data = bytes(rnd.getrandbits(8) for _ in range(32 * SECTOR))
+    with open(path, "wb") as f:
+        f.truncate(size)
+        f.write(boot)
+        f.seek(4 * SECTOR)
+        f.write(data)
+    return sum(data) & 0xffff
+
+
+def make_iso(path, boot, tmp):
+    root = os.path.join(tmp, "isoroot")
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "boot.bin"), "wb") as f:
+        f.write(boot)
+    with open(os.path.join(root, "readme.txt"), "w") as f:
+        f.write("minivmm test CD\n")
+    r = subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-o", path, "-b", "boot.bin",
+                        "-no-emul-boot", "-boot-load-size", "4", root],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        fail("xorriso failed: " + r.stdout)
+
+
+def run(a, args, timeout=90):
+    cmd = [a.minivmm, "--debug-exit", "--serial", "stdio", "--memory", "512M"] + args
+    if a.bios:
+        cmd += ["--bios", a.bios]
+    try:
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode("latin-1")
+        fail("timed out after %ds: %s" % (timeout, " ".join(cmd)), out)
+    out = r.stdout.decode("latin-1")
+    err = r.stderr.decode("latin-1")
+    print("$ " + " ".join(cmd))
+    print("exit status %d" % r.returncode)
+    if r.returncode != 33:
+        fail("exit status %d, expected 33 (the boot program's debug exit)" % r.returncode,
+             out, err)
+    lines = [l.strip() for l in out.replace("\r", "\n").split("\n")]
+    boot = [l[l.index("BOOT-"):] for l in lines if "BOOT-" in l]
+    for l in boot:
+        print("  " + l)
+    if "BOOT-END" not in boot:
+        fail("the boot program did not finish", out, err)
+    return boot, out, err
+
+
+def check_disk_boot(a, boot, out, err, img, want_sum):
+    if "BOOT-FROM disk" not in boot:
+        fail("did not boot from the disk", out, err)
+    sums = [l.split()[1] for l in boot if l.startswith("BOOT-SUM")]
+    if sums != ["%04x" % want_sum]:
+        fail("INT 13h read checksum %s, expected %04x" % (sums, want_sum), out, err)
+    if "BOOT-WRITE ok" not in boot:
+        fail("INT 13h write/read-back failed", out, err)
+    # E820: RAM below the VGA hole, RAM from 1 MiB, nothing claims the hole.
+    ram = []
+    for l in boot:
+        m = re.match(r"BOOT-E820 ([0-9a-f]{16}) ([0-9a-f]{16}) ([0-9a-f]{2})", l)
+        if m:
+            base, length, typ = int(m[1], 16), int(m[2], 16), int(m[3], 16)
+            if typ == 1:
+                ram.append((base, length))
+    if not ram:
+        fail("no E820 RAM entries", out, err)
+    total = sum(l for _, l in ram)
+    mem = 512 << 20
+    for base, length in ram:
+        if base < 0x100000 and base + length > 0xa0000:
+            fail("E820 RAM %x+%x overlaps the VGA/BIOS hole" % (base, length), out, err)
+        if base + length > mem:
+            fail("E820 RAM %x+%x beyond the %d MiB of RAM" % (base, length, mem >> 20), out, err)
+    if not any(b == 0 and l >= 0x9f000 for b, l in ram):
+        fail("E820 lacks conventional memory from 0", out, err)
+    if not any(b == 0x100000 for b, _ in ram):
+        fail("E820 lacks RAM from 1 MiB", out, err)
+    if total < mem - (32 << 20):
+        fail("E820 RAM totals %d MiB of %d" % (total >> 20, mem >> 20), out, err)
+    # CMOS clock (UTC by default) against the host.
+    rtc = [l.split()[1] for l in boot if l.startswith("BOOT-RTC")]
+    date = [l.split()[1:] for l in boot if l.startswith("BOOT-DATE")]
+    if not rtc or not date:
+        fail("no RTC reading", out, err)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    c, y, mo, d = (int(x) for x in date[0])
+    h, mi, s = (int(x) for x in rtc[0].split(":"))
+    guest = datetime.datetime(c * 100 + y, mo, d, h, mi, s, tzinfo=datetime.timezone.utc)
+    drift = abs((now - guest).total_seconds())
+    print("  guest clock %s, host %s, %.0f s apart" % (guest.isoformat(), now.isoformat(), drift))
+    if drift > 300:
+        fail("CMOS clock %s is %.0f s from the host's" % (guest, drift), out, err)
+    # The write reached the image.
+    with open(img, "rb") as f:
+        f.seek(40 * SECTOR)
+        got = f.read(SECTOR)
+    if a.case == "disk" and got != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
+        fail("the sector written through INT 13h is not in the image file", out, err)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--case", required=True)
+    ap.add_argument("--minivmm", required=True)
+    ap.add_argument("--disk-boot", required=True)
+    ap.add_argument("--cd-boot", required=True)
+    ap.add_argument("--bios", default=None)
+    a = ap.parse_args()
+
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
+        os.close(fd)
+    except OSError as e:
+        skip("/dev/kvm: %s" % e)
+    bios = a.bios or "/usr/share/seabios/bios-256k.bin"
+    if not os.path.exists(bios):
+        skip("%s missing (Debian package seabios)" % bios)
+    needs_iso = a.case in ("cd", "order-dc", "order-cd")
+    if needs_iso and not shutil.which("xorriso"):
+        skip("xorriso missing (Debian package xorriso)")
+    if a.case == "qcow2" and not shutil.which("qemu-img"):
+        skip("qemu-img missing (Debian package qemu-utils)")
+
+    with open(a.disk_boot, "rb") as f:
+        disk_boot = f.read()
+    with open(a.cd_boot, "rb") as f:
+        cd_boot = f.read()
+    tmp = tempfile.mkdtemp(prefix="minivmm-seabios-")
+    try:
+        img = os.path.join(tmp, "disk.img")
+        want_sum = make_disk(img, disk_boot)
+        iso = os.path.join(tmp, "cd.iso")
+        if needs_iso:
+            make_iso(iso, cd_boot, tmp)
+        log = os.path.join(tmp, "seabios.log")
+
+        if a.case == "disk":
+            boot, out, err = run(a, ["--disk", img, "--cpus", "2", "--debugcon", log])
+            check_disk_boot(a, boot, out, err, img, want_sum)
+            with open(log, "r", errors="replace") as f:
+                text = f.read()
+            if "Found 2 cpu(s)" not in text:
+                fail("SeaBIOS did not find 2 CPUs (see %s)" % log, out, err)
+            print("  SeaBIOS: " + re.search(r"Found \d+ cpu\(s\)[^\n]*", text)[0])
+        elif a.case == "qcow2":
+            q = os.path.join(tmp, "disk.qcow2")
+            subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", img, q],
+                           check=True)
+            boot, out, err = run(a, ["--disk", q])
+            check_disk_boot(a, boot, out, err, img, want_sum)
+            r = subprocess.run(["qemu-img", "check", q], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            print(r.stdout)
+            if r.returncode != 0:
+                fail("qemu-img check found problems after the guest wrote", out, err)
+            raw2 = os.path.join(tmp, "back.raw")
+            subprocess.run(["qemu-img", "convert", "-O", "raw", q, raw2], check=True)
+            with open(raw2, "rb") as f:
+                f.seek(40 * SECTOR)
+                if f.read(SECTOR) != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
+                    fail("the sector written through INT 13h is not in the qcow2 image")
+        elif a.case == "cd":
+            boot, out, err = run(a, ["--cdrom", iso])
+            if "BOOT-FROM cd" not in boot or "BOOT-PVD CD001" not in boot:
+                fail("no El Torito boot with a readable volume descriptor", out, err)
+        elif a.case in ("order-dc", "order-cd"):
+            order = a.case.split("-")[1]
+            boot, out, err = run(a, ["--disk", img, "--cdrom", iso, "--boot", "order=" + order])
+            want = "BOOT-FROM cd" if order == "dc" else "BOOT-FROM disk"
+            if want not in boot:
+                fail("order=%s did not boot %s first" % (order, want.split()[1]), out, err)
+        elif a.case == "menu":
+            boot, out, err = run(a, ["--disk", img, "--boot", "menu=on,splash-time=500"])
+            if "Press ESC for boot menu" not in out:
+                fail("SeaBIOS did not offer its boot menu", out, err)
+            if "BOOT-FROM disk" not in boot:
+                fail("no boot after the menu timed out", out, err)
+        else:
+            ap.error("unknown case " + a.case)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("PASS")
+
+
+if __name__ == "__main__":
+    main()
