@@ -356,8 +356,11 @@ int pc_create(struct vm *vm, char *err, size_t errlen)
 		  err, errlen) < 0 ||
 	    place(vm, FW_CFG_DMA_BASE, FW_CFG_DMA_SIZE, &fw_cfg_dma_ops, pc->fw_cfg, "fw_cfg-dma",
 		  err, errlen) < 0 ||
-	    place(vm, DEBUGCON_PORT, 1, &debugcon_ops, pc, "debugcon", err, errlen) < 0 ||
 	    place(vm, POST_PORT, 1, &post_ops, pc, "post", err, errlen) < 0)
+		return -1;
+	/* Only when asked for, as in QEMU: SeaBIOS then skips its log. */
+	if (pc->debugcon &&
+	    place(vm, DEBUGCON_PORT, 1, &debugcon_ops, pc, "debugcon", err, errlen) < 0)
 		return -1;
 
 	pci_bus_seal(pc->pci);
