@@ -313,8 +313,15 @@ static int place(struct vm *vm, uint64_t base, uint64_t len, const struct bus_op
 int pc_create(struct vm *vm, char *err, size_t errlen)
 {
 	struct pc *pc = vm->pc;
-	struct irq_line isa_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm };
+	struct irq_line isa_irq, ide_irq, sci;
 
+	/* The PIIX3 router, the IDE channels and the SCI each get a source of
+	 * their own on the wired-OR ISA lines (the router and IDE name the
+	 * IRQ per call). */
+	if (irq_mux_line(&vm->isa_irqs, 0, &isa_irq) < 0 ||
+	    irq_mux_line(&vm->isa_irqs, 0, &ide_irq) < 0 ||
+	    irq_mux_line(&vm->isa_irqs, PIIX4_PM_SCI_IRQ, &sci) < 0)
+		goto nomem;
 	pc->pci = pci_bus_create(vm->pio, vm->mmio);
 	if (!pc->pci)
 		goto nomem;
@@ -329,8 +336,6 @@ int pc_create(struct vm *vm, char *err, size_t errlen)
 		  errlen) < 0)
 		return -1;
 
-	struct irq_line sci = { .set_level = kvm_set_irq, .opaque = &vm->kvm, .gsi = PIIX4_PM_SCI_IRQ };
-
 	pc->pm = piix4_pm_create(pc->pci, PIIX4_PM_DEVFN, vm->pio, &sci, &vm->events, vm->loop);
 	if (!pc->pm)
 		goto nomem;
@@ -343,7 +348,7 @@ int pc_create(struct vm *vm, char *err, size_t errlen)
 	if (vm->cfg->kernel)
 		piix4_pm_preset_pmba(pc->pm, PC_PM_BASE);
 
-	if (setup_ide(vm, pc, &isa_irq, err, errlen) < 0)
+	if (setup_ide(vm, pc, &ide_irq, err, errlen) < 0)
 		return -1;
 
 	if (setup_fw_cfg(vm, pc) < 0) {

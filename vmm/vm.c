@@ -349,18 +349,19 @@ static void rtc_preset(struct rtc_cmos *rtc, const struct vm *vm)
 
 static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
-	struct irq_line rtc_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm, .gsi = RTC_IRQ };
+	struct irq_line rtc_irq, com1_irq, kbd_irq, aux_irq;
 	struct machine_events *ev = &vm->events;
-	struct irq_line com1_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm, .gsi = COM1_IRQ };
-	struct irq_line kbd_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm,
-				    .gsi = I8042_KBD_IRQ };
-	struct irq_line aux_irq = { .set_level = kvm_set_irq, .opaque = &vm->kvm,
-				    .gsi = I8042_AUX_IRQ };
 	struct uart16550_backend be;
 	struct reset_control *rc;
 	struct port92 *p92;
 
 	vm->events = (struct machine_events){ .reset = ev_reset, .exit = ev_exit, .opaque = vm };
+	irq_mux_init(&vm->isa_irqs, kvm_set_irq, &vm->kvm);
+	if (irq_mux_line(&vm->isa_irqs, RTC_IRQ, &rtc_irq) < 0 ||
+	    irq_mux_line(&vm->isa_irqs, COM1_IRQ, &com1_irq) < 0 ||
+	    irq_mux_line(&vm->isa_irqs, I8042_KBD_IRQ, &kbd_irq) < 0 ||
+	    irq_mux_line(&vm->isa_irqs, I8042_AUX_IRQ, &aux_irq) < 0)
+		goto nomem;
 	vm->pio = bus_create("pio", 0x10000);
 	vm->mmio = bus_create("mmio", 0);
 	if (!vm->pio || !vm->mmio)
@@ -606,6 +607,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->port92);
 	bus_destroy(vm->pio);
 	bus_destroy(vm->mmio);
+	if (vm->isa_irqs.sink)
+		irq_mux_destroy(&vm->isa_irqs);
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
 	kvm_close(&vm->kvm);

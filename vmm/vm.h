@@ -18,6 +18,7 @@
 #include "vmm/bus.h"
 #include "vmm/cli.h"
 #include "vmm/guest_mem.h"
+#include "vmm/irq_mux.h"
 #include "vmm/kvm.h"
 #include "vmm/machine_events.h"
 #include "vmm/memmap.h"
@@ -54,6 +55,7 @@ struct vm {
 	unsigned nr_reset_hooks;
 
 	struct machine_events events; /* handed to devices */
+	struct irq_mux isa_irqs; /* wired-OR ISA interrupt lines into KVM */
 	struct uart16550 *uart;
 	struct rtc_cmos *rtc;
 	struct i8042 *i8042;
