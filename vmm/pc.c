@@ -102,7 +102,12 @@ static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **
 	int ret = block_open(out, d->path, &o, why, sizeof(why));
 
 	if (ret < 0) {
-		snprintf(err, errlen, "%s: %s", cdrom ? "--cdrom" : "--disk", why);
+		/* Name the image when the block layer's reason does not. */
+		if (strstr(why, d->path))
+			snprintf(err, errlen, "%s: %s", cdrom ? "--cdrom" : "--disk", why);
+		else
+			snprintf(err, errlen, "%s: '%s': %s", cdrom ? "--cdrom" : "--disk", d->path,
+				 why);
 		return -1;
 	}
 	return 0;

@@ -16,6 +16,8 @@ Cases:
   order-dc   disk and CD, --boot order=dc: the CD boots
   order-cd   disk and CD, --boot order=cd: the disk boots
   menu       --boot menu=on: SeaBIOS offers its boot menu, then boots
+  bad-drives missing, truncated and corrupt images, a directory as CD:
+             one line naming the problem, exit status 2, image unchanged
 
 Skips (exit 77) with the reason printed when /dev/kvm, SeaBIOS, xorriso or
 qemu-img is missing.
@@ -229,6 +231,36 @@ def main():
                 fail("SeaBIOS did not offer its boot menu", out, err)
             if "BOOT-FROM disk" not in boot:
                 fail("no boot after the menu timed out", out, err)
+        elif a.case == "bad-drives":
+            short = os.path.join(tmp, "short.qcow2")
+            with open(short, "wb") as f:
+                f.write(b"QFI\xfb\0\0\0\3")
+            huge_l1 = os.path.join(tmp, "huge-l1.qcow2")
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", huge_l1, "64M"],
+                           check=True) if shutil.which("qemu-img") else None
+            cases = [
+                (["--disk", os.path.join(tmp, "missing.img")], "missing.img"),
+                (["--disk", "file=%s,format=qcow2" % short], "short.qcow2"),
+                (["--cdrom", tmp], "--cdrom"),
+                (["--disk", "file=%s,format=vmdk" % img], "format=vmdk"),
+            ]
+            if os.path.exists(huge_l1):
+                with open(huge_l1, "r+b") as f:  # l1_size (offset 36) = 2^31
+                    f.seek(36)
+                    f.write((1 << 31).to_bytes(4, "big"))
+                cases.append((["--disk", huge_l1], "huge-l1.qcow2"))
+            for args, word in cases:
+                before = open(huge_l1, "rb").read() if os.path.exists(huge_l1) else b""
+                r = subprocess.run([a.minivmm] + args, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   timeout=30, text=True)
+                print("$ minivmm %s -> %d: %s" % (" ".join(args), r.returncode,
+                                                   r.stderr.strip()))
+                if r.returncode != 2 or word not in r.stderr or \
+                        len(r.stderr.strip().splitlines()) != 1:
+                    fail("expected one line naming %s and status 2" % word, r.stdout, r.stderr)
+                if before and open(huge_l1, "rb").read() != before:
+                    fail("a failed open changed the image")
         else:
             ap.error("unknown case " + a.case)
     finally:
