@@ -127,6 +127,14 @@ void piix_ide_destroy(struct piix_ide *ide)
 	free(ide);
 }
 
+void piix_ide_preset_decode(struct piix_ide *ide)
+{
+	uint8_t *cfg = pci_dev_config(ide->dev);
+
+	cfg[PIIX_IDETIM + 1] |= 0x80;
+	cfg[PIIX_IDETIM + 3] |= 0x80;
+}
+
 struct ide_channel *piix_ide_channel(struct piix_ide *ide, unsigned channel)
 {
 	return channel < 2 ? ide->ch[channel] : NULL;

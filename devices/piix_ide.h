@@ -22,6 +22,10 @@ struct piix_ide *piix_ide_create(struct pci_bus *pci, unsigned devfn, struct bus
 				 const struct irq_line *irq, const struct guest_mem *mem,
 				 struct event_loop *loop, char *err, size_t errlen);
 void piix_ide_destroy(struct piix_ide *ide);
+/* Enables decoding of both channels (IDETIM bit 15) as firmware does, for
+ * a boot without firmware; Linux's ata_piix ignores a channel without it.
+ * Call before pci_bus_seal() so that it survives resets. */
+void piix_ide_preset_decode(struct piix_ide *ide);
 /* channel 0 primary, 1 secondary. */
 struct ide_channel *piix_ide_channel(struct piix_ide *ide, unsigned channel);
 

@@ -284,6 +284,9 @@ static int setup_ide(struct vm *vm, struct pc *pc, const struct irq_line *isa_ir
 					      disk_slot[i][1], pc->disk[i]);
 	if (ret == 0 && vm->cfg->has_cdrom)
 		ret = ide_attach_cdrom(piix_ide_channel(pc->ide, 1), 0, pc->cdrom);
+	/* Without a BIOS nobody turns the channels' decoding on. */
+	if (vm->cfg->kernel)
+		piix_ide_preset_decode(pc->ide);
 	if (ret < 0) {
 		snprintf(err, errlen, "cannot attach the drives: %s", strerror(-ret));
 		return -1;
