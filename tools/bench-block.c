@@ -4,10 +4,13 @@
  * in one run.  Not a test: it prints MB/s or IOPS for both and the ratio.
  *
  *   bench-block [-t CACHE] [-d DEPTH] [-m IMAGE_MiB] [-n RANDOM_REQUESTS]
- *               [-i threads|io_uring] [-q QEMU_AIO] DIR
+ *               [-i threads|io_uring] [-q QEMU_AIO] [-f FORMAT] [-r ROW] DIR
  *
  * -i picks our request path (default: the block layer's default), -q passes
  * "-i QEMU_AIO" to qemu-img bench (default: qemu-img's own, threads).
+ * -f raw|qcow2 and -r "rand read" (a part of a row's name) run only those
+ * rows, e.g. under perf; the rows a chosen one depends on (the sequential
+ * write that fills the image) still run.
  *
  * Rows: sequential 1 MiB writes (into a fresh image, so qcow2 allocates) and
  * reads, then "random" 4 KiB reads and writes.  qemu-img bench has no random
@@ -169,10 +172,17 @@ int main(int argc, char **argv)
 	int depth = 16, opt;
 	uint64_t mib = 512;
 	long nrand = 20000;
+	const char *only_fmt = NULL, *only_row = NULL;
 	int cache;
 
-	while ((opt = getopt(argc, argv, "t:d:m:n:i:q:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:d:m:n:i:q:f:r:")) != -1) {
 		switch (opt) {
+		case 'f':
+			only_fmt = optarg;
+			break;
+		case 'r':
+			only_row = optarg;
+			break;
 		case 'i':
 			if (block_aio_parse(optarg) < 0)
 				goto usage;
@@ -228,14 +238,19 @@ int main(int argc, char **argv)
 			{"rand write 4K", true, 4096, rstep, nrand, false},
 		};
 
+		if (only_fmt && strcmp(only_fmt, fmt))
+			continue;
 		snprintf(ours, sizeof(ours), "%s/bench-ours.%s", argv[optind], fmt);
 		snprintf(theirs, sizeof(theirs), "%s/bench-qemu.%s", argv[optind], fmt);
 		for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
 			double a, b, va, vb;
+			bool shown = !only_row || strstr(rows[r].name, only_row);
 			if (rows[r].fresh) {
 				make_image(ours, fmt, size);
 				make_image(theirs, fmt, size);
 			}
+			if (!shown && !rows[r].fresh)
+				continue;
 			a = run_ours(ours, fmt, (enum block_cache)cache, rows[r].write, rows[r].bs,
 				     rows[r].step, rows[r].count, depth);
 			b = run_qemu(theirs, fmt, cache_name, rows[r].write, rows[r].bs,
@@ -263,6 +278,7 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: bench-block [-t CACHE] [-d DEPTH] [-m IMAGE_MiB] [-n RANDOM]\n"
-			"                   [-i threads|io_uring] [-q QEMU_AIO] DIR\n");
+			"                   [-i threads|io_uring] [-q QEMU_AIO] [-f raw|qcow2]\n"
+			"                   [-r ROW] DIR\n");
 	return 2;
 }

@@ -4,7 +4,8 @@
  * every disk device (IDE, virtio-blk) and by minivmm-img.
  *
  * Requests are asynchronous: block_aio_*() hand the request to io_uring
- * (raw images) or to a small pool of worker threads and return at once, so a
+ * (raw images; qcow2 data of allocated clusters) or to a small pool of worker
+ * threads and return at once, so a
  * vCPU thread never waits for the disk.  Completions are collected per device and announced on an eventfd
  * (block_completion_fd); the owner's I/O thread calls block_complete() and the
  * callbacks run there, on the thread that owns the device state.
@@ -30,7 +31,7 @@ enum block_cache {
 enum block_aio {
 	BLOCK_AIO_DEFAULT, /* the measured better one (see block.c) */
 	BLOCK_AIO_THREADS, /* worker threads run the format driver */
-	BLOCK_AIO_IO_URING, /* raw: reads, writes, flushes straight to io_uring */
+	BLOCK_AIO_IO_URING, /* data I/O that needs no format work straight to io_uring */
 };
 
 struct block_opts {

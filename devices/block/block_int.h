@@ -60,6 +60,16 @@ struct block_driver {
 		      uint64_t *pnum);
 	int (*create)(const char *path, const struct block_create_opts *opts, char *err,
 		      size_t errlen);
+	/*
+	 * For the io_uring path of formats other than raw: the host offset of
+	 * guest range [off, off+len) when it is one host extent that needs no
+	 * metadata I/O or change and no waiting; -EAGAIN otherwise (the request
+	 * then goes to the workers).  Called on the submitting thread, so it
+	 * must not block.  The extent stays valid until unmap(token).
+	 */
+	int (*map)(struct block_dev *bd, uint64_t off, uint64_t len, bool write, uint64_t *host,
+		   unsigned *token);
+	void (*unmap)(struct block_dev *bd, unsigned token);
 };
 
 struct block_worker_pool;

@@ -636,6 +636,9 @@ static void qcow2_close(struct block_dev *bd)
 		return;
 	pthread_mutex_lock(&q->lock);
 	q->users = 0;
+	/* block_close has reaped the ring. */
+	atomic_store(&q->ring_users[0], 0);
+	atomic_store(&q->ring_users[1], 0);
 	if (!bd->read_only && !q->snapshot_view) {
 		int ret = qcow2_meta_flush(q, QCOW2_FLUSH_FREES | QCOW2_FLUSH_SYNC);
 		if (ret)
@@ -985,4 +988,6 @@ const struct block_driver block_driver_qcow2 = {
 	.check = qcow2_check,
 	.status = qcow2_status,
 	.create = qcow2_create,
+	.map = qcow2_map,
+	.unmap = qcow2_unmap,
 };

@@ -22,6 +22,7 @@
 #define MINIVMM_QCOW2_H
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -171,6 +172,14 @@ struct qcow2 {
 
 	/* Data I/O in flight without the lock: frees wait until it is done. */
 	unsigned users;
+	/*
+	 * The same on io_uring, counted per epoch and dropped without the lock.
+	 * Ready frees wait for the epoch that was current when they became
+	 * ready; new users count in the other one, so the wait always ends.
+	 */
+	atomic_uint ring_users[2];
+	unsigned ring_epoch;
+	size_t nready_old; /* ready[0, nready_old) wait for epoch ring_epoch ^ 1 */
 	/* Freed clusters whose dropped references are not yet stable ... */
 	struct qcow2_pending_free *pending;
 	size_t npending, pending_cap;
@@ -231,6 +240,9 @@ int qcow2_pread(struct block_dev *bd, uint64_t off, void *buf, size_t len);
 int qcow2_pwrite(struct block_dev *bd, uint64_t off, const void *buf, size_t len);
 int qcow2_discard(struct block_dev *bd, uint64_t off, uint64_t len);
 int qcow2_status(struct block_dev *bd, uint64_t off, uint64_t len, bool *zero, uint64_t *pnum);
+int qcow2_map(struct block_dev *bd, uint64_t off, uint64_t len, bool write, uint64_t *host,
+	      unsigned *token);
+void qcow2_unmap(struct block_dev *bd, unsigned token);
 
 /* qcow2.c */
 /* Is [offset, offset+len) clear of the header, L1 table, reftable and snapshot table? */

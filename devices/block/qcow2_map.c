@@ -8,7 +8,8 @@
  * clusters drop it for the data transfer; they count as "users", and clusters
  * freed while users exist are only released when the last one leaves, so a
  * cluster is never reused under an unlocked transfer.  Allocating writes drop
- * it too, see write_alloc.
+ * it too, see write_alloc.  The same reads and writes can also bypass the
+ * workers and go to io_uring after a translation here (qcow2_map).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -221,6 +222,23 @@ static int cache_write_victim(struct qcow2 *q, struct qcow2_cache *c,
 	if (!ret)
 		e->dirty = false;
 	return ret;
+}
+
+/* The cached cluster at host offset, or NULL: never reads. */
+static uint8_t *cache_peek(struct qcow2_cache *c, uint64_t offset)
+{
+	if (c->e[c->last].offset == offset) {
+		c->e[c->last].lru = ++c->tick;
+		return c->e[c->last].data;
+	}
+	for (unsigned i = 0; i < c->n; i++) {
+		if (c->e[i].offset == offset) {
+			c->e[i].lru = ++c->tick;
+			c->last = i;
+			return c->e[i].data;
+		}
+	}
+	return NULL;
 }
 
 int qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset, bool fresh,
@@ -876,4 +894,75 @@ int qcow2_status(struct block_dev *bd, uint64_t off, uint64_t len, bool *zero, u
 out:
 	pthread_mutex_unlock(&q->lock);
 	return ret;
+}
+
+/* ---------------------------------------------------------- io_uring */
+
+static int map_locked(struct qcow2 *q, uint64_t off, uint64_t len, bool write, uint64_t *host)
+{
+	uint64_t l1_idx = off >> (q->cluster_bits + q->l2_bits);
+	uint64_t l2_idx = (off >> q->cluster_bits) & (q->l2_entries - 1);
+	uint64_t in_off = qcow2_offset_in_cluster(q, off);
+	uint64_t n = (in_off + len + q->cluster_size - 1) >> q->cluster_bits;
+	uint64_t l1e, l2_off, first;
+	const uint8_t *tab;
+
+	if (!len || n > q->l2_entries - l2_idx || l1_idx >= q->l1_size)
+		return -EAGAIN;
+	if (write && (q->corrupt || q->snapshot_view))
+		return -EAGAIN; /* the workers give the error */
+	l1e = q->l1[l1_idx];
+	l2_off = l1e & QCOW2_L1E_OFFSET_MASK;
+	/* A write to a shared L2 table copies it first: not here. */
+	if (!l2_off || (write && !(l1e & QCOW2_OFLAG_COPIED)) || check_l2_offset(q, l2_off))
+		return -EAGAIN;
+	tab = cache_peek(&q->l2_cache, l2_off);
+	if (!tab)
+		return -EAGAIN;
+	first = l2e_get(tab, l2_idx) & QCOW2_L2E_OFFSET_MASK;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t e = l2e_get(tab, l2_idx + i);
+		if (!(write ? l2e_in_place(e) : l2e_normal(e)) ||
+		    (e & QCOW2_L2E_OFFSET_MASK) != first + i * q->cluster_size)
+			return -EAGAIN;
+	}
+	if (check_data_offset(q, first, n * q->cluster_size))
+		return -EAGAIN;
+	if (write && qcow2_overlaps_fixed_metadata(q, first, n * q->cluster_size))
+		return -EAGAIN; /* the workers mark the image corrupt */
+	*host = first + in_off;
+	return 0;
+}
+
+/*
+ * Reads of allocated clusters and overwrites of in-place ones, the requests
+ * that touch no metadata, go to io_uring straight from the submitting thread
+ * (block.c).  The lock is only tried: a holder may be waiting for the disk,
+ * and then the workers take the request.  The extent counts as a user until
+ * qcow2_unmap, so that its clusters are not freed and reused under it; an
+ * overwrite in place needs no barrier, exactly as on the worker path.
+ */
+int qcow2_map(struct block_dev *bd, uint64_t off, uint64_t len, bool write, uint64_t *host,
+	      unsigned *token)
+{
+	struct qcow2 *q = bd->state;
+	int ret;
+
+	if (pthread_mutex_trylock(&q->lock))
+		return -EAGAIN;
+	ret = map_locked(q, off, len, write, host);
+	if (!ret) {
+		*token = q->ring_epoch;
+		atomic_fetch_add(&q->ring_users[*token], 1);
+	}
+	pthread_mutex_unlock(&q->lock);
+	return ret;
+}
+
+/* Frees that waited for this user run at the next locked qcow2_users_done. */
+void qcow2_unmap(struct block_dev *bd, unsigned token)
+{
+	struct qcow2 *q = bd->state;
+
+	atomic_fetch_sub(&q->ring_users[token & 1], 1);
 }

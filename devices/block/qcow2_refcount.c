@@ -2,7 +2,8 @@
 /*
  * qcow2 refcounts: reading and writing entries of any width (1 to 64 bits),
  * cluster allocation, growing the refcount structures, and the consistency
- * check with leak and refcount repair.
+ * check with leak and refcount repair, and the rebuild of the whole refcount
+ * structure when refcount blocks are missing or unusable.
  *
  * A refcount block that does not exist yet is placed at the first cluster of
  * the range it describes: with no block, every cluster of that range has
@@ -437,13 +438,28 @@ void qcow2_frees_stable(struct qcow2 *q)
 	q->npending = 0;
 }
 
+/*
+ * Applies the ready frees no transfer can still be using.  Ring users that
+ * mapped before a free became ready are in the current epoch: the frees wait
+ * for it to drain while new users count in the other epoch.
+ */
 void qcow2_users_done(struct qcow2 *q)
 {
-	if (q->users || !q->nready)
+	unsigned cur = q->ring_epoch, old = cur ^ 1;
+	size_t n;
+
+	if (q->users || !q->nready || atomic_load(&q->ring_users[old]))
 		return;
-	for (size_t i = 0; i < q->nready; i++)
+	n = atomic_load(&q->ring_users[cur]) ? q->nready_old : q->nready;
+	for (size_t i = 0; i < n; i++)
 		free_now(q, q->ready[i].offset, q->ready[i].len);
-	q->nready = 0;
+	memmove(q->ready, q->ready + n, (q->nready - n) * sizeof(*q->ready));
+	q->nready -= n;
+	q->nready_old = 0;
+	if (q->nready) {
+		q->ring_epoch = old;
+		q->nready_old = q->nready;
+	}
 }
 
 /* -------------------------------------------------------------- check */
@@ -631,13 +647,165 @@ static int check_copied(struct check_ctx *c)
 	return ret;
 }
 
+/* Can refcount block idx be read?  (The reasons load_refblock refuses one.) */
+static bool refblock_usable(struct qcow2 *q, uint64_t idx)
+{
+	uint64_t off;
+
+	if (idx >= q->rt_entries)
+		return false;
+	off = q->rt[idx] & QCOW2_REFT_OFFSET_MASK;
+	return off && qcow2_is_aligned(q, off) && off < q->file_size &&
+	       !qcow2_overlaps_fixed_metadata(q, off, q->cluster_size);
+}
+
+/* The computed count of cluster k for the new structure at [e, t). */
+static uint64_t rebuild_count(const struct check_ctx *c, uint64_t k, uint64_t e, uint64_t t)
+{
+	if (k < c->nclusters)
+		return c->counts[k];
+	return k >= e && k < t;
+}
+
+static bool rebuild_block_needed(const struct check_ctx *c, uint64_t idx, uint64_t e, uint64_t t)
+{
+	uint64_t per = 1ull << c->q->rb_bits, first = idx * per;
+
+	if (first < t && first + per > e)
+		return true;
+	for (uint64_t k = first; k < first + per && k < c->nclusters; k++)
+		if (c->counts[k])
+			return true;
+	return false;
+}
+
+/*
+ * A new refcount structure from the computed counts, for when the old one
+ * cannot hold them (missing or unusable refcount blocks).  The new blocks
+ * and table go past the end of the file, where nothing can be in use, and
+ * are stable before one header write switches to them; until then the old
+ * structure stays valid, so a crash leaves at most leaked clusters.  The old
+ * table and blocks are referenced by nothing afterwards: the new counts
+ * leave them free.
+ */
+static int rebuild_refcounts(struct check_ctx *c)
+{
+	struct qcow2 *q = c->q;
+	uint64_t cs = q->cluster_size, per = 1ull << q->rb_bits;
+	uint64_t e = c->nclusters, m = 0, n = 1, t = 0, nidx = 0;
+	uint64_t *nrt = NULL, entries;
+	uint8_t *blocks = NULL, hdr[12];
+	uint16_t *counts;
+	int ret, iter;
+
+	creport(c, "Rebuilding refcount structure");
+	/* The old table and the old blocks are free in the new structure. */
+	for (uint64_t k = q->rt_offset / cs; k < q->rt_offset / cs + q->rt_clusters; k++)
+		if (k < c->nclusters && c->counts[k] && c->counts[k] != UINT16_MAX)
+			c->counts[k]--;
+	for (uint64_t i = 0; i < q->rt_entries; i++) {
+		uint64_t off = q->rt[i] & QCOW2_REFT_OFFSET_MASK, k = off / cs;
+		if (off && qcow2_is_aligned(q, off) && k < c->nclusters && c->counts[k] &&
+		    c->counts[k] != UINT16_MAX)
+			c->counts[k]--;
+	}
+	for (uint64_t k = 0; k < c->nclusters; k++) {
+		if (c->counts[k] > q->refcount_max || c->counts[k] == UINT16_MAX) {
+			creport(c, "ERROR cluster %" PRIu64 " has more references than its "
+				   "refcount can hold; not rebuilding", k);
+			return -EINVAL;
+		}
+	}
+	/* m blocks and an n-cluster table at [e, e + m + n): find the fixed point. */
+	for (iter = 0; iter < 64; iter++) {
+		uint64_t m2 = 0, n2;
+		t = e + m + n;
+		nidx = (t + per - 1) / per;
+		for (uint64_t i = 0; i < nidx; i++)
+			m2 += rebuild_block_needed(c, i, e, t);
+		n2 = (nidx * 8 + cs - 1) / cs;
+		if (m2 == m && n2 == n)
+			break;
+		m = m2;
+		n = n2;
+	}
+	if (iter == 64 || n * cs > QCOW2_MAX_REFTABLE_BYTES || t * cs > QCOW2_MAX_HOST_OFFSET) {
+		creport(c, "ERROR the image is too large for a new refcount table");
+		return -EFBIG;
+	}
+	entries = n * cs / 8;
+	nrt = calloc(entries, 8);
+	blocks = calloc(m ? m : 1, cs);
+	counts = realloc(c->counts, t * sizeof(*counts));
+	if (!nrt || !blocks || !counts) {
+		free(nrt);
+		free(blocks);
+		if (counts)
+			c->counts = counts;
+		return -ENOMEM;
+	}
+	c->counts = counts;
+	{
+		uint64_t j = 0;
+		for (uint64_t i = 0; i < nidx; i++) {
+			if (!rebuild_block_needed(c, i, e, t))
+				continue;
+			for (uint64_t k = i * per; k < (i + 1) * per && k < t; k++) {
+				unsigned nb;
+				rb_set(q, blocks + j * cs, k - i * per, rebuild_count(c, k, e, t),
+				       &nb);
+			}
+			nrt[i] = (e + j) * cs;
+			j++;
+		}
+	}
+	ret = qcow2_meta_pwrite(q, e * cs, blocks, m * cs);
+	if (!ret)
+		ret = write_reftable(q, (e + m) * cs, nrt, 0, entries);
+	if (!ret)
+		ret = qcow2_barrier(q);
+	free(blocks);
+	if (ret) {
+		free(nrt);
+		return ret;
+	}
+	note_file_end(q, t * cs);
+	be64_put(hdr, (e + m) * cs);
+	be32_put(hdr + 8, (uint32_t)n);
+	ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, refcount_table_offset),
+				       hdr, 12);
+	if (!ret)
+		ret = qcow2_barrier(q);
+	if (ret) {
+		free(nrt);
+		return ret;
+	}
+	for (unsigned i = 0; i < q->rb_cache.n; i++) {
+		q->rb_cache.e[i].offset = 0;
+		q->rb_cache.e[i].dirty = false;
+	}
+	free(q->rt);
+	q->rt = nrt;
+	q->rt_offset = (e + m) * cs;
+	q->rt_clusters = (uint32_t)n;
+	q->rt_entries = entries;
+	q->rt_dirty_lo = q->rt_dirty_hi = 0;
+	/* The counts were computed from the references: nothing is left to free. */
+	q->npending = q->nready = q->nready_old = 0;
+	q->free_hint = 0;
+	for (uint64_t k = e; k < t; k++)
+		c->counts[k] = 1;
+	c->nclusters = t;
+	return 0;
+}
+
 int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_check_result *res,
 		void (*report)(void *, const char *), void *opaque)
 {
 	struct qcow2 *q = bd->state;
 	struct check_ctx c = {
 		.q = q, .res = res, .report = report, .opaque = opaque, .repair = repair};
-	uint64_t file_clusters;
+	uint64_t file_clusters, unusable = 0, missing = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(&q->lock);
@@ -684,16 +852,45 @@ int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_che
 			creport(&c, "ERROR refcount block %" PRIu64 " offset 0x%" PRIx64
 				    " is invalid", i, off);
 			res->corruptions++;
+			unusable++;
 			continue;
+		}
+		if (!refblock_usable(q, i)) {
+			creport(&c, "ERROR refcount block %" PRIu64 " at 0x%" PRIx64
+				    " overlaps other metadata", i, off);
+			res->corruptions++;
+			unusable++;
 		}
 		inc_range(&c, off, q->cluster_size, "refcount block");
 	}
 	if (ret)
 		goto out;
 
+	/* Clusters in use that no usable refcount block describes. */
+	for (uint64_t k = 0; k < c.nclusters; k++) {
+		if (!c.counts[k] || refblock_usable(q, k >> q->rb_bits))
+			continue;
+		creport(&c, "ERROR cluster %" PRIu64 " refcount=0 reference=%u (no refcount "
+			    "block)", k, c.counts[k]);
+		res->corruptions++;
+		missing++;
+	}
+	if ((unusable || missing) && repair == BLOCK_REPAIR_ALL) {
+		ret = rebuild_refcounts(&c);
+		if (!ret) {
+			res->corruptions_fixed += unusable + missing;
+			unusable = missing = 0;
+		} else if (ret != -EINVAL && ret != -EFBIG) {
+			goto out;
+		}
+		ret = 0;
+	}
+
 	/* Compare with the stored counts. */
 	for (uint64_t k = 0; k < c.nclusters; k++) {
 		uint64_t rc, want = c.counts[k];
+		if ((unusable || missing) && !refblock_usable(q, k >> q->rb_bits))
+			continue; /* reported above */
 		if (qcow2_refcount_get(q, k, &rc)) {
 			res->check_errors++;
 			continue;

@@ -15,6 +15,9 @@
  *   powerloss DIR SEED             replays prefixes of the recorded writes,
  *                                  as a power loss would leave them, through
  *                                  qemu-img check and a read-back
+ *   repair-crashes IMG DIR         check -r all on IMG with its writes recorded;
+ *                                  DIR/crash-N.qcow2 are the images a power
+ *                                  loss at each barrier would leave
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -531,6 +534,7 @@ struct tev {
 	enum block_trace_op op;
 	uint64_t off, len;
 	uint8_t *data; /* powerloss only */
+	bool ring; /* a write that io_uring did (the ring path traces no buffer) */
 };
 
 static struct {
@@ -560,6 +564,7 @@ static void trace_rec(void *opaque, int fd, enum block_trace_op op, uint64_t off
 	tr.ev[tr.n].off = off;
 	tr.ev[tr.n].len = len;
 	tr.ev[tr.n].data = NULL;
+	tr.ev[tr.n].ring = op == BLOCK_TRACE_WRITE && !buf;
 	if (tr.keep_data && buf) {
 		tr.ev[tr.n].data = malloc(len);
 		memcpy(tr.ev[tr.n].data, buf, len);
@@ -743,6 +748,38 @@ static int cmd_barrier_order(int argc, char **argv)
 	print_seq("flush after overwrites:", &l);
 	ORDER_EXPECT(tr.n == 1 && tr.ev[0].op == BLOCK_TRACE_SYNC,
 		     "a flush with clean metadata is one barrier");
+
+	/* 2b. The same as requests (io_uring, where built): still data only. */
+	{
+		struct aio_slot slots[16];
+		char name[64];
+
+		memset(slots, 0, sizeof(slots));
+		trace_reset();
+		for (int i = 0; i < 16; i++) {
+			struct iovec iov = {buf + i * 4096, 4096};
+			if (block_aio_write(bd, (uint64_t)i * 4096, &iov, 1, aio_cb, &slots[i]))
+				return 1;
+		}
+		block_drain(bd);
+		for (int i = 0; i < 16; i++)
+			ORDER_EXPECT(slots[i].done && slots[i].ret == 4096,
+				     "aio overwrite %d failed", i);
+		snprintf(name, sizeof(name), "16 aio overwrites (%s):", block_aio_name(bd));
+		print_seq(name, &l);
+		ORDER_EXPECT(ev_count(&l, "SYNC") == 0, "aio overwrites caused barriers");
+		ORDER_EXPECT(ev_count(&l, "data") == 16 && tr.n == 16,
+			     "aio overwrites wrote metadata");
+		if (!strcmp(block_aio_name(bd), "io_uring"))
+			for (size_t i = 0; i < tr.n; i++)
+				ORDER_EXPECT(tr.ev[i].ring, "aio overwrite %zu did not use io_uring",
+					     i);
+		trace_reset();
+		if (block_flush(bd))
+			return 1;
+		ORDER_EXPECT(tr.n == 1 && tr.ev[0].op == BLOCK_TRACE_SYNC,
+			     "a flush after aio overwrites is one barrier");
+	}
 
 	/* 3. Allocation in an existing L2 table: no L1 write. */
 	trace_reset();
@@ -966,6 +1003,58 @@ static int powerloss_round(const char *dir, unsigned cs, uint64_t seed)
 	return bad;
 }
 
+/* ------------------------------------------------ repair power loss */
+
+static int cmd_repair_crashes(int argc, char **argv)
+{
+	struct block_opts o = {.repair = true};
+	struct block_check_result res;
+	struct block_dev *bd;
+	char crash[4096];
+	uint8_t *base;
+	size_t base_len;
+	int fd, n = 0, ret;
+
+	fd = ref_fd(argv[2], false);
+	base_len = (size_t)lseek(fd, 0, SEEK_END);
+	base = malloc(base_len);
+	if (!base || pread(fd, base, base_len, 0) != (ssize_t)base_len)
+		return 1;
+	close(fd);
+
+	rng_state = 12345;
+	trace_reset();
+	tr.keep_data = true;
+	block_set_trace(trace_rec, NULL);
+	bd = open_or_die(argv[2], &o);
+	ret = block_check(bd, BLOCK_REPAIR_ALL, &res, NULL, NULL);
+	block_close(bd);
+	block_set_trace(NULL, NULL);
+	if (ret || res.corruptions != res.corruptions_fixed) {
+		fprintf(stderr, "repair failed: %s, %" PRIu64 " of %" PRIu64 " fixed\n",
+			strerror(-ret), res.corruptions_fixed, res.corruptions);
+		return 1;
+	}
+	/* Each barrier: what came before it, and a torn part of what follows. */
+	for (size_t s = 0; s <= tr.n; s++) {
+		size_t next = s + 1;
+		if (s < tr.n && tr.ev[s].op != BLOCK_TRACE_SYNC)
+			continue;
+		while (next < tr.n && tr.ev[next].op != BLOCK_TRACE_SYNC)
+			next++;
+		if (next > tr.n)
+			next = tr.n;
+		snprintf(crash, sizeof(crash), "%s/crash-%d.qcow2", argv[3], n++);
+		if (build_crash_image(crash, base, base_len, s, next))
+			return 1;
+	}
+	printf("%zu writes/barriers recorded, %d crash images\n", tr.n, n);
+	trace_reset();
+	tr.keep_data = false;
+	free(base);
+	return 0;
+}
+
 static int cmd_powerloss(int argc, char **argv)
 {
 	static const unsigned sizes[] = {512, 4096, 65536};
@@ -995,6 +1084,8 @@ int main(int argc, char **argv)
 		return cmd_barrier_order(argc, argv);
 	if (argc >= 4 && !strcmp(argv[1], "powerloss"))
 		return cmd_powerloss(argc, argv);
+	if (argc >= 4 && !strcmp(argv[1], "repair-crashes"))
+		return cmd_repair_crashes(argc, argv);
 	if (argc >= 5 && !strcmp(argv[1], "internal-snapshot"))
 		return cmd_internal_snapshot(argc, argv);
 	fprintf(stderr, "usage: see the comment at the top of blktool.c\n");
