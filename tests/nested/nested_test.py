@@ -8,6 +8,7 @@ Exit status: 0 pass, 1 fail, 77 skipped (the reason is printed).
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -76,12 +77,14 @@ class Ctx:
         print('status %d after %.1f s' % (r.returncode, dt))
         return r.returncode, r.stdout, r.stderr, dt
 
-    def l2kit(self, script, modules=(), end='reboot'):
+    def l2kit(self, script, modules=(), end='reboot', files=()):
+        """files: (host path, guest path) pairs copied into the initramfs."""
         out = os.path.join(self.tmp, os.path.basename(script) + '.img')
         r = subprocess.run([sys.executable, os.path.join(self.tools, 'l2kit'),
                             '--cache', self.cache, '--script',
                             os.path.join(HERE, script), '--modules',
-                            ','.join(modules), '--end', end, '-o', out],
+                            ','.join(modules), '--end', end, '-o', out] +
+                           ['--file=%s:%s' % f for f in files],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
         if r.returncode != 0:
@@ -269,8 +272,164 @@ def t_l2(ctx, vmm, case):
               'the guest did not boot a second time')
 
 
+# ---------------------------------------------- ISOLINUX CD, PC platform
+
+ISOLINUX_BIN = '/usr/lib/ISOLINUX/isolinux.bin'
+LDLINUX_C32 = '/usr/lib/syslinux/modules/bios/ldlinux.c32'
+# L1 boot, then SeaBIOS, ISOLINUX and two kernel boots with a reset between:
+# 70-95 s in all here; a hung guest should still not hold the suite for long.
+ISOLINUX_TIMEOUT = 240
+ISOLINUX_MODULES = ('ata_piix', 'sd_mod', 'sr_mod', 'isofs', 'ext4',
+                    'crc32c_generic')
+
+
+def isolinux_media(ctx):
+    """Build the CD (ISOLINUX, kernel, L2 initramfs, data files) and the
+    IDE disk (ext2 with boots=0); return (iso path, disk path)."""
+    for f, pkg in ((ISOLINUX_BIN, 'isolinux'),
+                   (LDLINUX_C32, 'syslinux-common')):
+        if not os.path.isfile(f):
+            raise Skip('%s not found (Debian package %s)' % (f, pkg))
+    for prog, pkg in (('xorriso', 'xorriso'), ('mke2fs', 'e2fsprogs')):
+        if not shutil.which(prog) and not os.path.isfile('/sbin/' + prog):
+            raise Skip('%s not found (Debian package %s)' % (prog, pkg))
+    mke2fs = shutil.which('mke2fs') or '/sbin/mke2fs'
+    root = os.path.join(ctx.tmp, 'cd')
+    os.makedirs(os.path.join(root, 'isolinux'))
+    os.makedirs(os.path.join(root, 'data', 'deep', 'er', 'tree'))
+    # Sizes around the 2048-byte CD sector and a multi-MiB file, so that
+    # reads cross sectors, DMA transfers and PRD entries.
+    data = {
+        'data/random-3m.bin': os.urandom(3 * 1024 * 1024 + 17),
+        'data/one-byte': b'x',
+        'data/sector-plus-one': os.urandom(2049),
+        'data/sector': os.urandom(2048),
+        'data/deep/er/tree/note.txt': b'minivmm isolinux test\n',
+    }
+    for name, blob in data.items():
+        with open(os.path.join(root, name), 'wb') as f:
+            f.write(blob)
+    shutil.copy(ISOLINUX_BIN, os.path.join(root, 'isolinux'))
+    shutil.copy(LDLINUX_C32, os.path.join(root, 'isolinux'))
+    # The expected sums travel in the initramfs (loaded by ISOLINUX through
+    # the BIOS), the files are read by Linux through ata_piix and sr_mod.
+    sums = os.path.join(ctx.tmp, 'cd.sha256')
+    sys.path.insert(0, ctx.tools)
+    import nestedlib
+    try:
+        kernel = nestedlib.get_kernel(ctx.cache).vmlinuz
+    except nestedlib.NestedError as e:
+        raise Skip('no L2 kernel: %s' % e)
+    shutil.copy(kernel, os.path.join(root, 'vmlinuz'))
+    with open(sums, 'w') as f:
+        for name in sorted(data) + ['vmlinuz']:
+            with open(os.path.join(root, name), 'rb') as g:
+                f.write('%s  ./%s\n' % (hashlib.sha256(g.read()).hexdigest(),
+                                        name))
+    _, initrd = ctx.l2kit('l2_isolinux.sh', ISOLINUX_MODULES, end='none',
+                          files=((sums, '/l2/cd.sha256'),))
+    shutil.copy(initrd, os.path.join(root, 'initrd.img'))
+    with open(os.path.join(root, 'isolinux', 'isolinux.cfg'), 'w') as f:
+        f.write('serial 0 115200\n'
+                'default linux\n'
+                'prompt 0\n'
+                'timeout 0\n'
+                'label linux\n'
+                '  kernel /vmlinuz\n'
+                '  append initrd=/initrd.img console=ttyS0 quiet\n')
+    iso = os.path.join(ctx.tmp, 'isolinux.iso')
+    r = subprocess.run(['xorriso', '-as', 'mkisofs', '-quiet', '-o', iso,
+                        '-V', 'MINIVMM_TEST', '-b', 'isolinux/isolinux.bin',
+                        '-c', 'isolinux/boot.cat', '-no-emul-boot',
+                        '-boot-load-size', '4', '-boot-info-table', root],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if r.returncode != 0:
+        raise Fail('xorriso failed: ' + r.stdout[-2000:])
+    disk = os.path.join(ctx.tmp, 'disk.img')
+    seed = os.path.join(ctx.tmp, 'disk-root')
+    os.makedirs(seed)
+    with open(os.path.join(seed, 'boots'), 'w') as f:
+        f.write('0\n')
+    r = subprocess.run([mke2fs, '-q', '-F', '-t', 'ext2', '-d', seed, disk,
+                        '32M'], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise Fail('mke2fs failed: ' + r.stdout[-2000:])
+    print('CD %s (%d KiB), disk %s (%d KiB)'
+          % (iso, os.path.getsize(iso) >> 10, disk,
+             os.path.getsize(disk) >> 10))
+    return iso, disk
+
+
+def t_isolinux(ctx, vmm):
+    """SeaBIOS boots the Debian kernel from an ISOLINUX CD with 2 vCPUs:
+    ata_piix, a disk write surviving a guest reboot, the CD as iso9660, both
+    CPUs, no ACPI errors, and poweroff ending the VMM with status 0."""
+    ctx.prepare()
+    if vmm == 'minivmm':
+        if not ctx.minivmm or not os.path.isfile(ctx.minivmm):
+            raise Skip('minivmm binary not built')
+        r = subprocess.run([ctx.minivmm, '--help'], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+        if '--cdrom' not in r.stdout or '--boot' not in r.stdout:
+            raise Skip('minivmm --cdrom/--boot not available yet')
+    iso, disk = isolinux_media(ctx)
+    if vmm == 'qemu':
+        cmd = ['qemu-system-x86_64', '-accel', 'kvm', '-cpu', 'host',
+               '-M', 'pc', '-m', '256', '-smp', '2', '-nographic',
+               '-nic', 'none', '-cdrom', iso,
+               '-drive', 'file=%s,if=ide,index=0,format=raw' % disk,
+               '-boot', 'order=dc,menu=off']
+    else:
+        # SeaBIOS's debug port goes to stderr: the evidence if the boot
+        # stops before the kernel prints anything.
+        cmd = [ctx.minivmm, '--memory', '256M', '--cpus', '2',
+               '--cdrom', iso, '--disk', disk, '--boot', 'order=dc,menu=off',
+               '--serial', 'stdio', '--debugcon', '/dev/stderr']
+    # The disk is named inside -drive's option string: ship it explicitly.
+    # Known: QEMU 7.2 as the L2 VMM here hangs in about half of the runs
+    # (before init or at the first CD read; the same with kvm=off or with
+    # a 2-CPU L1, never seen with the kernel log on the console); minivmm
+    # has not. The hang ends in the timeout, with the console shown.
+    st, out, err, dt = ctx.run(cmd, timeout=ISOLINUX_TIMEOUT,
+                               extra=['--file', disk])
+    show('L2 console (stdout)', out)
+    show('stderr', err)
+    boot1 = out.count(b'isolinux-test: boot 1:')
+    boot2 = out.count(b'isolinux-test: boot 2:')
+    print('%s: %d kernel boot(s) reached the test, %.1f s in all'
+          % (vmm, out.count(b'l2-init: running /test.sh'), dt))
+    check(b'VERDICT: FAIL' not in out, 'no VERDICT: FAIL from the guest')
+    check(boot1 == 1, 'the first boot ran once (seen %d times; more means '
+          'the disk write did not survive the reboot)' % boot1)
+    check(boot2 == 1, 'the guest rebooted and ran its second boot')
+    check(b'VERDICT: PASS' in out, 'the L2 guest printed VERDICT: PASS')
+    check(st == 0, '%s exit status 0 after poweroff -f (got %d)' % (vmm, st))
+
+
+# ---------------------------------------------- direct boot with ACPI
+
+def t_acpi(ctx):
+    """Direct Linux boot with --cpus 2: the ACPI tables minivmm places
+    itself give Linux both CPUs, the IOAPIC, the SCI and the PCI devices,
+    and poweroff (S5) ends minivmm with status 0."""
+    ctx.prepare()
+    vmm_command(ctx, 'minivmm', '', '', False)  # skips early if not ready
+    kernel, initrd = ctx.l2kit('l2_acpi.sh', ('ata_piix',), end='poweroff')
+    cmd = vmm_command(ctx, 'minivmm', kernel, initrd, False)
+    cmd = [c for c in cmd if c != '--no-reboot'] + ['--cpus', '2']
+    st, out, err, _ = ctx.run(cmd, timeout=L2_TIMEOUT)
+    show('L2 console (stdout)', out)
+    show('stderr', err)
+    check(b'VERDICT: PASS' in out and b'VERDICT: FAIL' not in out,
+          'the L2 guest printed VERDICT: PASS')
+    check(st == 0, 'poweroff (ACPI S5) ended minivmm with status 0 (got %d)' % st)
+
+
 TESTS = {
     'runner-basic': t_runner_basic,
+    'minivmm-acpi': t_acpi,
     'runner-streams': t_runner_streams,
     'runner-errors': t_runner_errors,
 }
@@ -278,6 +437,10 @@ for _vmm in ('qemu', 'minivmm'):
     for _case in L2_CASES:
         TESTS['%s-%s' % (_vmm, _case)] = (
             lambda ctx, v=_vmm, c=_case: t_l2(ctx, v, c))
+
+for _vmm in ('qemu', 'minivmm'):
+    TESTS['%s-isolinux' % _vmm] = (
+        lambda ctx, v=_vmm: t_isolinux(ctx, v))
 
 
 def main():
