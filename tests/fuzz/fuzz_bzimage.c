@@ -115,10 +115,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-#include <dirent.h>
-#include <sys/stat.h>
+#include <assert.h>
 
-static unsigned long runs;
+#include "tests/fuzz/standalone.h"
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -141,12 +140,16 @@ static void put64(uint8_t *p, uint64_t v)
 #define SEED_PAYLOAD 256
 #define SEED_SIZE    (2 * 512 + SEED_PAYLOAD)
 #define NR_SEEDS     3
+static_assert(SEED_SIZE <= FUZZ_SEED_MAX, "seeds fit the runner's buffer");
 
 /* Tiny bzImages (setup_sects 1): 0 a 2.15 64-bit relocatable kernel, 1 a
  * 2.06 32-bit one, 2 a 2.10 non-relocatable one with a big init_size. */
-static void seed_build(unsigned which, uint8_t *f)
+static void seed_build(unsigned which, struct fuzz_seed *s)
 {
+	uint8_t *f = s->b;
+
 	memset(f, 0, SEED_SIZE);
+	s->len = SEED_SIZE;
 	f[0x1f1] = 1;
 	put32(f + 0x1f4, SEED_PAYLOAD / 16);
 	put16(f + 0x1fe, 0xaa55);
@@ -178,132 +181,48 @@ static void seed_build(unsigned which, uint8_t *f)
 	}
 }
 
-static void run_file(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!fp || fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
-		fprintf(stderr, "fuzz_bzimage: cannot read %s\n", path);
-		exit(1);
-	}
-	/* Exactly the file's size, so that ASan sees any read past its end. */
-	buf = malloc(n ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		fprintf(stderr, "fuzz_bzimage: cannot read %s\n", path);
-		exit(1);
-	}
-	fclose(fp);
-	LLVMFuzzerTestOneInput(buf, (size_t)n);
-	free(buf);
-	runs++;
-}
-
-static void run_path(const char *path)
-{
-	struct stat st;
-	struct dirent *d;
-	DIR *dir;
-
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		dir = opendir(path);
-		if (!dir) {
-			fprintf(stderr, "fuzz_bzimage: cannot open %s\n", path);
-			exit(1);
-		}
-		while ((d = readdir(dir))) {
-			char sub[4096];
-
-			if (d->d_name[0] == '.')
-				continue;
-			snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-			run_file(sub);
-		}
-		closedir(dir);
-	} else {
-		run_file(path);
-	}
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 /* A fixed sequence of mutations, most of them in the setup header. */
 static void run_mutations(unsigned count)
 {
 	static const uint32_t interesting[] = { 0, 1, 0x7f, 0x80, 0xff, 0x100, 0xffff, 0x10000,
 						0x7fffffff, 0x80000000, 0xffffffff, 0x100000,
 						0x200000, 0x1000000, 0x3ffffff };
-	uint8_t seed[SEED_SIZE], *f;
+	struct fuzz_seed s;
 
 	for (unsigned it = 0; it < count; it++) {
 		size_t size = SEED_SIZE;
-		unsigned edits = 1 + rng() % 4;
+		unsigned edits = 1 + fuzz_rng() % 4;
 
-		seed_build(it % NR_SEEDS, seed);
+		seed_build(it % NR_SEEDS, &s);
 		for (unsigned k = 0; k < edits; k++) {
-			size_t off = rng() % 2 ? 0x1f0 + rng() % 0xa0 : rng() % SEED_SIZE;
+			size_t off =
+			    fuzz_rng() % 2 ? 0x1f0 + fuzz_rng() % 0xa0 : fuzz_rng() % SEED_SIZE;
 
-			if (rng() % 2 && off + 4 <= SEED_SIZE)
-				put32(seed + off, interesting[rng() % (sizeof(interesting) / 4)]);
+			if (fuzz_rng() % 2 && off + 4 <= SEED_SIZE)
+				put32(s.b + off,
+				      interesting[fuzz_rng() % (sizeof(interesting) / 4)]);
 			else
-				seed[off] ^= (uint8_t)(1 + rng() % 255);
+				s.b[off] ^= (uint8_t)(1 + fuzz_rng() % 255);
 		}
-		if (rng() % 10 == 0)
-			size = rng() % SEED_SIZE;
-		f = malloc(size ? size : 1);
-		if (!f)
-			abort();
-		memcpy(f, seed, size);
-		LLVMFuzzerTestOneInput(f, size);
-		free(f);
-		runs++;
+		if (fuzz_rng() % 10 == 0)
+			size = fuzz_rng() % SEED_SIZE;
+		fuzz_run_buf(s.b, size);
 	}
 }
 
-static int write_seeds(const char *dir)
-{
-	uint8_t f[SEED_SIZE];
-
-	for (unsigned i = 0; i < NR_SEEDS; i++) {
-		char path[4096];
-		FILE *fp;
-
-		snprintf(path, sizeof(path), "%s/seed-%u.bin", dir, i);
-		seed_build(i, f);
-		fp = fopen(path, "wb");
-		if (!fp || fwrite(f, 1, sizeof(f), fp) != sizeof(f) || fclose(fp)) {
-			fprintf(stderr, "fuzz_bzimage: cannot write %s\n", path);
-			return 1;
-		}
-	}
-	return 0;
-}
+static const struct fuzz_target target = {
+	.name = "fuzz_bzimage",
+	.seed_prefix = "seed-",
+	.nr_seeds = NR_SEEDS,
+	.seed_build = seed_build,
+};
 
 int main(int argc, char **argv)
 {
-	uint8_t f[SEED_SIZE];
-
-	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
-		return write_seeds(argv[2]);
-	for (int i = 1; i < argc; i++)
-		run_path(argv[i]);
-	for (unsigned i = 0; i < NR_SEEDS; i++) {
-		seed_build(i, f);
-		LLVMFuzzerTestOneInput(f, sizeof(f));
-		runs++;
-	}
+	fuzz_standalone_begin(&target, argc, argv);
 	run_mutations(30000);
-	printf("fuzz_bzimage: %lu inputs (%lu of %lu loads accepted), no crash\n", runs, accepted,
-	       2 * runs);
+	printf("fuzz_bzimage: %lu inputs (%lu of %lu loads accepted), no crash\n", fuzz_runs(),
+	       accepted, 2 * fuzz_runs());
 	free(ram);
 	return 0;
 }

@@ -310,20 +310,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-#include <dirent.h>
-#include <sys/stat.h>
+#include <assert.h>
 
-static unsigned long runs;
+#include "tests/fuzz/standalone.h"
 
 #define NR_SEEDS 4
 #define SEED_MAX 256
 
-struct seed {
-	uint8_t b[SEED_MAX];
-	size_t len;
-};
+static_assert(SEED_MAX <= FUZZ_SEED_MAX, "seeds fit the runner's buffer");
 
-static void seed_put(struct seed *s, const void *p, size_t n)
+static void seed_put(struct fuzz_seed *s, const void *p, size_t n)
 {
 	if (s->len + n > SEED_MAX)
 		abort();
@@ -331,25 +327,25 @@ static void seed_put(struct seed *s, const void *p, size_t n)
 	s->len += n;
 }
 
-static void seed_u8(struct seed *s, uint8_t v)
+static void seed_u8(struct fuzz_seed *s, uint8_t v)
 {
 	seed_put(s, &v, 1);
 }
 
-static void seed_u16(struct seed *s, uint16_t v)
+static void seed_u16(struct fuzz_seed *s, uint16_t v)
 {
 	seed_u8(s, (uint8_t)v);
 	seed_u8(s, (uint8_t)(v >> 8));
 }
 
-static void seed_u32(struct seed *s, uint32_t v)
+static void seed_u32(struct fuzz_seed *s, uint32_t v)
 {
 	seed_u16(s, (uint16_t)v);
 	seed_u16(s, (uint16_t)(v >> 16));
 }
 
 /* Descriptor at RAM0 offset at (op 2), then a 4+4 trigger at it (op 5, kind 1). */
-static void seed_dma(struct seed *s, uint16_t at, uint16_t key, uint8_t flags, uint16_t length,
+static void seed_dma(struct fuzz_seed *s, uint16_t at, uint16_t key, uint8_t flags, uint16_t length,
 		     uint16_t buf)
 {
 	seed_u8(s, 2);
@@ -370,7 +366,7 @@ static void seed_dma(struct seed *s, uint16_t at, uint16_t key, uint8_t flags, u
 /* 0: port reads of signature, ID and the directory (SeaBIOS without DMA);
  * 1: DMA read of the directory and a file; 2: SeaBIOS's WRITE_POINTER into
  * etc/wp (select+skip, write); 3: DMA with bad addresses and huge lengths. */
-static void seed_build(unsigned which, struct seed *s)
+static void seed_build(unsigned which, struct fuzz_seed *s)
 {
 	memset(s, 0, sizeof(*s));
 	switch (which) {
@@ -428,148 +424,59 @@ static void seed_build(unsigned which, struct seed *s)
 	}
 }
 
-static void run_buf(const uint8_t *data, size_t len)
-{
-	/* Exactly the input's size, so that ASan sees any read past its end. */
-	uint8_t *buf = malloc(len ? len : 1);
-
-	if (!buf)
-		abort();
-	memcpy(buf, data, len);
-	LLVMFuzzerTestOneInput(buf, len);
-	free(buf);
-	runs++;
-}
-
-static void run_file(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!fp || fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
-		fprintf(stderr, "fuzz_fw_cfg: cannot read %s\n", path);
-		exit(1);
-	}
-	buf = malloc(n ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		fprintf(stderr, "fuzz_fw_cfg: cannot read %s\n", path);
-		exit(1);
-	}
-	fclose(fp);
-	run_buf(buf, (size_t)n);
-	free(buf);
-}
-
-static void run_path(const char *path)
-{
-	struct stat st;
-	struct dirent *d;
-	DIR *dir;
-
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		run_file(path);
-		return;
-	}
-	dir = opendir(path);
-	if (!dir) {
-		fprintf(stderr, "fuzz_fw_cfg: cannot open %s\n", path);
-		exit(1);
-	}
-	while ((d = readdir(dir))) {
-		char sub[4096];
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-		run_file(sub);
-	}
-	closedir(dir);
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 static void run_mutations(unsigned count)
 {
 	static const uint32_t interesting[] = {0,      1,	0x7f,	    0xff,
 					       0x100,  0x1000,	0x1ff8,	    0x2000,
 					       0xffff, 0x10000, 0x7fffffff, 0xffffffff};
-	struct seed s;
+	struct fuzz_seed s;
 
 	for (unsigned it = 0; it < count; it++) {
-		unsigned edits = 1 + rng() % 6;
+		unsigned edits = 1 + fuzz_rng() % 6;
 
 		seed_build(it % NR_SEEDS, &s);
 		for (unsigned k = 0; k < edits && s.len; k++) {
-			size_t off = rng() % s.len;
+			size_t off = fuzz_rng() % s.len;
 
-			switch (rng() % 4) {
+			switch (fuzz_rng() % 4) {
 			case 0:
 				if (off + 4 <= s.len) {
-					uint32_t v = interesting[rng() % (sizeof(interesting) / 4)];
+					uint32_t v =
+					    interesting[fuzz_rng() % (sizeof(interesting) / 4)];
 
 					memcpy(s.b + off, &v, 4);
 				}
 				break;
 			case 1: /* append random bytes: new ops */
-				while (s.len < SEED_MAX && rng() % 16)
-					s.b[s.len++] = (uint8_t)rng();
+				while (s.len < SEED_MAX && fuzz_rng() % 16)
+					s.b[s.len++] = (uint8_t)fuzz_rng();
 				break;
 			case 2:
 				s.len = off; /* truncate */
 				break;
 			default:
-				s.b[off] ^= (uint8_t)(1 + rng() % 255);
+				s.b[off] ^= (uint8_t)(1 + fuzz_rng() % 255);
 				break;
 			}
 		}
-		run_buf(s.b, s.len);
+		fuzz_run_buf(s.b, s.len);
 	}
 }
 
-static int write_seeds(const char *dir)
-{
-	struct seed s;
-
-	for (unsigned i = 0; i < NR_SEEDS; i++) {
-		char path[4096];
-		FILE *fp;
-
-		snprintf(path, sizeof(path), "%s/seed-%u.bin", dir, i);
-		seed_build(i, &s);
-		fp = fopen(path, "wb");
-		if (!fp || fwrite(s.b, 1, s.len, fp) != s.len || fclose(fp)) {
-			fprintf(stderr, "fuzz_fw_cfg: cannot write %s\n", path);
-			return 1;
-		}
-	}
-	return 0;
-}
+static const struct fuzz_target target = {
+	.name = "fuzz_fw_cfg",
+	.seed_prefix = "seed-",
+	.nr_seeds = NR_SEEDS,
+	.seed_build = seed_build,
+};
 
 int main(int argc, char **argv)
 {
-	struct seed s;
-
-	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
-		return write_seeds(argv[2]);
-	for (int i = 1; i < argc; i++)
-		run_path(argv[i]);
-	for (unsigned i = 0; i < NR_SEEDS; i++) {
-		seed_build(i, &s);
-		run_buf(s.b, s.len);
-	}
+	fuzz_standalone_begin(&target, argc, argv);
 	run_mutations(30000);
 	printf("fuzz_fw_cfg: %lu inputs, %lu DMA transfers checked (%lu with ERROR), "
 	       "%lu write callbacks, no crash\n",
-	       runs, dma_runs, dma_errors, cb_calls);
+	       fuzz_runs(), dma_runs, dma_errors, cb_calls);
 	return 0;
 }
 #endif

@@ -378,20 +378,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-#include <dirent.h>
-#include <sys/stat.h>
+#include <assert.h>
 
-static unsigned long runs;
+#include "tests/fuzz/standalone.h"
 
 #define NR_SEEDS 5
 #define SEED_MAX 512
 
-struct seed {
-	uint8_t b[SEED_MAX];
-	size_t len;
-};
+static_assert(SEED_MAX <= FUZZ_SEED_MAX, "seeds fit the runner's buffer");
 
-static void seed_put(struct seed *s, const uint8_t *p, size_t n)
+static void seed_put(struct fuzz_seed *s, const uint8_t *p, size_t n)
 {
 	if (s->len + n > SEED_MAX)
 		abort();
@@ -406,7 +402,7 @@ static void seed_put(struct seed *s, const uint8_t *p, size_t n)
 	} while (0)
 
 /* op 8: ATA command; op 9: packet; op 7: PRD; op 5: bm; op 2/3: data. */
-static void seed_build(unsigned which, struct seed *s)
+static void seed_build(unsigned which, struct fuzz_seed *s)
 {
 	memset(s, 0, sizeof(*s));
 	switch (which) {
@@ -438,141 +434,52 @@ static void seed_build(unsigned which, struct seed *s)
 	}
 }
 
-static void run_buf(const uint8_t *data, size_t len)
-{
-	uint8_t *buf = malloc(len ? len : 1);
-
-	if (!buf)
-		abort();
-	memcpy(buf, data, len);
-	LLVMFuzzerTestOneInput(buf, len);
-	free(buf);
-	runs++;
-}
-
-static void run_file(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!fp || fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
-		fprintf(stderr, "fuzz_ide: cannot read %s\n", path);
-		exit(1);
-	}
-	buf = malloc(n ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		fprintf(stderr, "fuzz_ide: cannot read %s\n", path);
-		exit(1);
-	}
-	fclose(fp);
-	run_buf(buf, (size_t)n);
-	free(buf);
-}
-
-static void run_path(const char *path)
-{
-	struct stat st;
-	struct dirent *d;
-	DIR *dir;
-
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		run_file(path);
-		return;
-	}
-	dir = opendir(path);
-	if (!dir) {
-		fprintf(stderr, "fuzz_ide: cannot open %s\n", path);
-		exit(1);
-	}
-	while ((d = readdir(dir))) {
-		char sub[4096];
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-		run_file(sub);
-	}
-	closedir(dir);
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 static void run_mutations(unsigned count)
 {
 	static const uint8_t interesting[] = {0, 1, 0x7f, 0x80, 0xfe, 0xff, 0x08, 0x04, 0x02};
-	struct seed s;
+	struct fuzz_seed s;
 
 	for (unsigned it = 0; it < count; it++) {
-		unsigned edits = 1 + rng() % 6;
+		unsigned edits = 1 + fuzz_rng() % 6;
 
 		seed_build(it % NR_SEEDS, &s);
 		for (unsigned k = 0; k < edits && s.len; k++) {
-			size_t off = rng() % s.len;
+			size_t off = fuzz_rng() % s.len;
 
-			switch (rng() % 4) {
+			switch (fuzz_rng() % 4) {
 			case 0:
-				s.b[off] = interesting[rng() % sizeof(interesting)];
+				s.b[off] = interesting[fuzz_rng() % sizeof(interesting)];
 				break;
 			case 1:
-				while (s.len < SEED_MAX && rng() % 24)
-					s.b[s.len++] = (uint8_t)rng();
+				while (s.len < SEED_MAX && fuzz_rng() % 24)
+					s.b[s.len++] = (uint8_t)fuzz_rng();
 				break;
 			case 2:
 				s.len = off;
 				break;
 			default:
-				s.b[off] ^= (uint8_t)(1 + rng() % 255);
+				s.b[off] ^= (uint8_t)(1 + fuzz_rng() % 255);
 				break;
 			}
 		}
-		run_buf(s.b, s.len);
+		fuzz_run_buf(s.b, s.len);
 	}
 }
 
-static int write_seeds(const char *dir)
-{
-	struct seed s;
-
-	for (unsigned i = 0; i < NR_SEEDS; i++) {
-		char path[4096];
-		FILE *fp;
-
-		snprintf(path, sizeof(path), "%s/seed-%u.bin", dir, i);
-		seed_build(i, &s);
-		fp = fopen(path, "wb");
-		if (!fp || fwrite(s.b, 1, s.len, fp) != s.len || fclose(fp)) {
-			fprintf(stderr, "fuzz_ide: cannot write %s\n", path);
-			return 1;
-		}
-	}
-	return 0;
-}
+static const struct fuzz_target target = {
+	.name = "fuzz_ide",
+	.seed_prefix = "seed-",
+	.nr_seeds = NR_SEEDS,
+	.seed_build = seed_build,
+};
 
 int main(int argc, char **argv)
 {
-	struct seed s;
-
-	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
-		return write_seeds(argv[2]);
-	for (int i = 1; i < argc; i++)
-		run_path(argv[i]);
-	for (unsigned i = 0; i < NR_SEEDS; i++) {
-		seed_build(i, &s);
-		run_buf(s.b, s.len);
-	}
+	fuzz_standalone_begin(&target, argc, argv);
 	run_mutations(20000);
 	printf("fuzz_ide: %lu inputs, %lu ATA commands, %lu packets, %lu DMA starts, "
 	       "%lu interrupt edges, no crash\n",
-	       runs, commands, packets, dma_starts, irq_edges);
+	       fuzz_runs(), commands, packets, dma_starts, irq_edges);
 	return 0;
 }
 #endif

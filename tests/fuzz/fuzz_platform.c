@@ -1167,27 +1167,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-#include <dirent.h>
-#include <sys/stat.h>
+#include "tests/fuzz/standalone.h"
 
 #define NR_SEEDS 6
 #define SEED_MAX 1024
 
-static unsigned long runs;
+static_assert(SEED_MAX <= FUZZ_SEED_MAX, "seeds fit the runner's buffer");
 
-struct seed {
-	uint8_t b[SEED_MAX];
-	size_t len;
-};
-
-static void seed_u8(struct seed *s, uint8_t v)
+static void seed_u8(struct fuzz_seed *s, uint8_t v)
 {
 	if (s->len >= SEED_MAX)
 		abort();
 	s->b[s->len++] = v;
 }
 
-static void seed_val(struct seed *s, uint64_t v, unsigned size)
+static void seed_val(struct fuzz_seed *s, uint64_t v, unsigned size)
 {
 	for (unsigned i = 0; i < size; i++)
 		seed_u8(s, (uint8_t)(v >> (8 * i)));
@@ -1199,7 +1193,7 @@ static uint8_t size_bits(unsigned size)
 }
 
 /* Selectors P_PM_ANY, P_STUB_*_IO and P_RAW take an extra argument. */
-static void seed_sel(struct seed *s, unsigned sel, unsigned arg)
+static void seed_sel(struct fuzz_seed *s, unsigned sel, unsigned arg)
 {
 	seed_u8(s, (uint8_t)sel);
 	if (sel == P_RAW)
@@ -1208,21 +1202,21 @@ static void seed_sel(struct seed *s, unsigned sel, unsigned arg)
 		seed_u8(s, (uint8_t)arg);
 }
 
-static void seed_out(struct seed *s, unsigned sel, unsigned arg, unsigned size, uint32_t v)
+static void seed_out(struct fuzz_seed *s, unsigned sel, unsigned arg, unsigned size, uint32_t v)
 {
 	seed_u8(s, (uint8_t)(0x20 | size_bits(size) << 3));
 	seed_sel(s, sel, arg);
 	seed_val(s, v, size);
 }
 
-static void seed_in(struct seed *s, unsigned sel, unsigned arg, unsigned size, unsigned reps)
+static void seed_in(struct fuzz_seed *s, unsigned sel, unsigned arg, unsigned size, unsigned reps)
 {
 	seed_u8(s, (uint8_t)((reps - 1) << 6 | size_bits(size) << 3));
 	seed_sel(s, sel, arg);
 }
 
 /* d: index into op_config's list (0 host, 1 piix3, 2 pm, 3 stub A, 4 stub B). */
-static void seed_cfg_write(struct seed *s, unsigned d, unsigned reg, unsigned size, uint32_t v)
+static void seed_cfg_write(struct fuzz_seed *s, unsigned d, unsigned reg, unsigned size, uint32_t v)
 {
 	seed_u8(s, (uint8_t)(6 | 0x20 | size_bits(size) << 3));
 	seed_u8(s, (uint8_t)d);
@@ -1230,20 +1224,20 @@ static void seed_cfg_write(struct seed *s, unsigned d, unsigned reg, unsigned si
 	seed_val(s, v, 4);
 }
 
-static void seed_cfg_read(struct seed *s, unsigned d, unsigned reg, unsigned size)
+static void seed_cfg_read(struct fuzz_seed *s, unsigned d, unsigned reg, unsigned size)
 {
 	seed_u8(s, (uint8_t)(6 | size_bits(size) << 3));
 	seed_u8(s, (uint8_t)d);
 	seed_u8(s, (uint8_t)reg);
 }
 
-static void seed_clock(struct seed *s, unsigned unit, unsigned n)
+static void seed_clock(struct fuzz_seed *s, unsigned unit, unsigned n)
 {
 	seed_u8(s, 4);
 	seed_u8(s, (uint8_t)(unit << 6 | (n - 1)));
 }
 
-static void seed_mmio(struct seed *s, bool write, unsigned size, unsigned target, uint16_t off,
+static void seed_mmio(struct fuzz_seed *s, bool write, unsigned size, unsigned target, uint16_t off,
 		      uint64_t v)
 {
 	seed_u8(s, (uint8_t)(3 | (write ? 0x20 : 0) | (size == 8 ? 3 : size_bits(size)) << 3));
@@ -1253,24 +1247,24 @@ static void seed_mmio(struct seed *s, bool write, unsigned size, unsigned target
 		seed_val(s, v, size);
 }
 
-static void seed_host(struct seed *s, unsigned event)
+static void seed_host(struct fuzz_seed *s, unsigned event)
 {
 	seed_u8(s, (uint8_t)(5 | event << 3));
 }
 
-static void seed_kbd_cmd(struct seed *s, uint8_t cmd)
+static void seed_kbd_cmd(struct fuzz_seed *s, uint8_t cmd)
 {
 	seed_out(s, P_KBD_CMD, 0, 1, cmd);
 }
 
-static void seed_kbd_data(struct seed *s, uint8_t v, unsigned answers)
+static void seed_kbd_data(struct fuzz_seed *s, uint8_t v, unsigned answers)
 {
 	seed_out(s, P_KBD_DATA, 0, 1, v);
 	if (answers)
 		seed_in(s, P_KBD_DATA, 0, 1, answers);
 }
 
-static void seed_cmos(struct seed *s, uint8_t index, int value)
+static void seed_cmos(struct fuzz_seed *s, uint8_t index, int value)
 {
 	seed_out(s, P_RTC_INDEX, 0, 1, index);
 	if (value < 0)
@@ -1280,7 +1274,7 @@ static void seed_cmos(struct seed *s, uint8_t index, int value)
 }
 
 /* SeaBIOS's pciinit: probe, size, assign, enable (stand-in addresses). */
-static void seed_pci_setup(struct seed *s)
+static void seed_pci_setup(struct fuzz_seed *s)
 {
 	for (unsigned d = 0; d < 7; d++) {
 		seed_cfg_read(s, d, 0x00, 4);
@@ -1314,7 +1308,7 @@ static void seed_pci_setup(struct seed *s)
 static const uint8_t mouse_init[] = {0xff, 0xf3, 200,  0xf3, 100,  0xf3,
 				     80,   0xf2, 0xe8, 0x03, 0xe9, 0xf4};
 
-static void seed_build(unsigned which, struct seed *s)
+static void seed_build(unsigned which, struct fuzz_seed *s)
 {
 	memset(s, 0, sizeof(*s));
 	switch (which) {
@@ -1524,151 +1518,62 @@ static void seed_build(unsigned which, struct seed *s)
 	}
 }
 
-static void run_buf(const uint8_t *data, size_t len)
-{
-	/* Exactly the input's size, so that ASan sees any read past its end. */
-	uint8_t *buf = malloc(len ? len : 1);
-
-	if (!buf)
-		abort();
-	memcpy(buf, data, len);
-	LLVMFuzzerTestOneInput(buf, len);
-	free(buf);
-	runs++;
-}
-
-static void run_file(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
-
-	if (!fp || fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET)) {
-		fprintf(stderr, "fuzz_platform: cannot read %s\n", path);
-		exit(1);
-	}
-	buf = malloc(n ? (size_t)n : 1);
-	if (!buf || fread(buf, 1, (size_t)n, fp) != (size_t)n) {
-		fprintf(stderr, "fuzz_platform: cannot read %s\n", path);
-		exit(1);
-	}
-	fclose(fp);
-	run_buf(buf, (size_t)n);
-	free(buf);
-}
-
-static void run_path(const char *path)
-{
-	struct stat st;
-	struct dirent *d;
-	DIR *dir;
-
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		run_file(path);
-		return;
-	}
-	dir = opendir(path);
-	if (!dir) {
-		fprintf(stderr, "fuzz_platform: cannot open %s\n", path);
-		exit(1);
-	}
-	while ((d = readdir(dir))) {
-		char sub[4096];
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, d->d_name);
-		run_file(sub);
-	}
-	closedir(dir);
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
 static void run_mutations(unsigned count)
 {
 	static const uint8_t interesting[] = {0,    1,	  0x7f, 0x80, 0xff, 0x06, 0x0b,
 					      0x41, 0xc0, 0xf1, 0xfe, 0x20, 0x26, 0x42};
-	struct seed s;
+	struct fuzz_seed s;
 
 	for (unsigned it = 0; it < count; it++) {
-		unsigned edits = 1 + rng() % 6;
+		unsigned edits = 1 + fuzz_rng() % 6;
 
 		seed_build(it % NR_SEEDS, &s);
 		for (unsigned k = 0; k < edits && s.len; k++) {
-			size_t off = rng() % s.len;
+			size_t off = fuzz_rng() % s.len;
 
-			switch (rng() % 5) {
+			switch (fuzz_rng() % 5) {
 			case 0:
-				s.b[off] = interesting[rng() % sizeof(interesting)];
+				s.b[off] = interesting[fuzz_rng() % sizeof(interesting)];
 				break;
 			case 1: /* append random bytes: new operations */
-				while (s.len < SEED_MAX && rng() % 32)
-					s.b[s.len++] = (uint8_t)rng();
+				while (s.len < SEED_MAX && fuzz_rng() % 32)
+					s.b[s.len++] = (uint8_t)fuzz_rng();
 				break;
 			case 2:
 				s.len = off; /* truncate */
 				break;
 			case 3: /* splice a slice of another seed in */
 				if (s.len + 32 <= SEED_MAX) {
-					struct seed o;
+					struct fuzz_seed o;
 					size_t from;
 
-					seed_build((unsigned)(rng() % NR_SEEDS), &o);
-					from = rng() % o.len;
+					seed_build((unsigned)(fuzz_rng() % NR_SEEDS), &o);
+					from = fuzz_rng() % o.len;
 					for (size_t i = 0; i < 32 && from + i < o.len; i++)
 						s.b[s.len++] = o.b[from + i];
 				}
 				break;
 			default:
-				s.b[off] ^= (uint8_t)(1 + rng() % 255);
+				s.b[off] ^= (uint8_t)(1 + fuzz_rng() % 255);
 				break;
 			}
 		}
-		run_buf(s.b, s.len);
+		fuzz_run_buf(s.b, s.len);
 	}
 }
 
-static int write_seeds(const char *dir)
-{
-	struct seed s;
-
-	for (unsigned i = 0; i < NR_SEEDS; i++) {
-		char path[4096];
-		FILE *fp;
-
-		snprintf(path, sizeof(path), "%s/platform-seed-%u.bin", dir, i);
-		seed_build(i, &s);
-		fp = fopen(path, "wb");
-		if (!fp || fwrite(s.b, 1, s.len, fp) != s.len || fclose(fp)) {
-			fprintf(stderr, "fuzz_platform: cannot write %s\n", path);
-			return 1;
-		}
-	}
-	return 0;
-}
+static const struct fuzz_target target = {
+	.name = "fuzz_platform",
+	.seed_prefix = "platform-seed-",
+	.nr_seeds = NR_SEEDS,
+	.seed_build = seed_build,
+};
 
 int main(int argc, char **argv)
 {
-	struct seed s;
 	unsigned long seed_resets, seed_exits;
 
-	if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0)
-		return write_seeds(argv[2]);
-	for (int i = 1; i < argc; i++)
-		run_path(argv[i]);
-	for (unsigned i = 0; i < NR_SEEDS; i++) {
-		seed_build(i, &s);
-		run_buf(s.b, s.len);
-	}
+	fuzz_standalone_begin(&target, argc, argv);
 	/* The seeds reach what they were written for. */
 	seed_resets = resets;
 	seed_exits = exits;
@@ -1684,8 +1589,8 @@ int main(int argc, char **argv)
 	       "%lu resets, %lu soft-offs, %lu DMA doorbells, %lu key and %lu mouse events, "
 	       "%.1f s of fake time; not crashes: %lu shared-GSI level mismatches, %lu stale "
 	       "decodes; no crash\n",
-	       runs, nr_ops, accesses, irq_edges, resets, exits, dma_runs, key_events, mouse_events,
-	       (double)timer_ns_total / 1e9, shared_gsi_mismatch, stale_decodes);
+	       fuzz_runs(), nr_ops, accesses, irq_edges, resets, exits, dma_runs, key_events,
+	       mouse_events, (double)timer_ns_total / 1e9, shared_gsi_mismatch, stale_decodes);
 	return 0;
 }
 #endif

@@ -6,9 +6,8 @@
  *
  * Built with -DFUZZ_STANDALONE it is a plain program that feeds every file of
  * the directories (or files) named on its command line once, so the seed
- * corpus runs in every normal test run.
+ * corpus runs in every normal test run; a file it cannot read fails the run.
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,57 +77,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-static int run_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t *data;
-	long n;
-
-	if (!f)
-		return -1;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	if (n < 0 || n > (64 << 20)) {
-		fclose(f);
-		return -1;
-	}
-	data = malloc((size_t)n + 1);
-	if (!data || fread(data, 1, (size_t)n, f) != (size_t)n) {
-		fclose(f);
-		free(data);
-		return -1;
-	}
-	fclose(f);
-	LLVMFuzzerTestOneInput(data, (size_t)n);
-	free(data);
-	return 0;
-}
+#include "tests/fuzz/standalone.h"
 
 int main(int argc, char **argv)
 {
-	int count = 0;
-
-	for (int i = 1; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-		struct dirent *e;
-		if (!d) {
-			if (run_file(argv[i]) == 0)
-				count++;
-			continue;
-		}
-		while ((e = readdir(d))) {
-			char p[4096];
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof(p), "%s/%s", argv[i], e->d_name);
-			if (run_file(p) == 0)
-				count++;
-		}
-		closedir(d);
-	}
-	printf("ran %d inputs\n", count);
-	if (!count) {
+	for (int i = 1; i < argc; i++)
+		fuzz_run_path("fuzz_qcow2", argv[i]);
+	printf("ran %lu inputs\n", fuzz_runs());
+	if (!fuzz_runs()) {
 		fprintf(stderr, "no corpus files found\n");
 		return 1;
 	}
