@@ -837,19 +837,27 @@ static uint64_t i8042_data_read(void *opaque, uint64_t offset, unsigned size)
 	return UPPER_ONES | v;
 }
 
-static void i8042_data_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+/* A byte written to 0x60 (data) or 0x64 (command). */
+static void port_write(struct i8042 *d, uint64_t offset, uint8_t value, bool cmd)
 {
-	struct i8042 *d = opaque;
 	struct after_unlock after = {0};
 
-	(void)size;
 	if (offset)
 		return;
 	pthread_mutex_lock(&d->lock);
-	d->last_was_cmd = false;
-	data_write(d, (uint8_t)value, &after);
+	d->last_was_cmd = cmd;
+	if (cmd)
+		controller_command(d, value, &after);
+	else
+		data_write(d, value, &after);
 	update(d);
 	unlock_and_run(d, &after);
+}
+
+static void i8042_data_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	(void)size;
+	port_write(opaque, offset, (uint8_t)value, false);
 }
 
 static uint64_t i8042_status_read(void *opaque, uint64_t offset, unsigned size)
@@ -873,17 +881,8 @@ static uint64_t i8042_status_read(void *opaque, uint64_t offset, unsigned size)
 
 static void i8042_command_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
-	struct i8042 *d = opaque;
-	struct after_unlock after = {0};
-
 	(void)size;
-	if (offset)
-		return;
-	pthread_mutex_lock(&d->lock);
-	d->last_was_cmd = true;
-	controller_command(d, (uint8_t)value, &after);
-	update(d);
-	unlock_and_run(d, &after);
+	port_write(opaque, offset, (uint8_t)value, true);
 }
 
 const struct bus_ops i8042_data_bus_ops = {

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "devices/fw_cfg.h"
+#include "tests/fuzz/fuzz_input.h"
 
 #define RAM0_SIZE 0x2000
 #define ROM_BASE  0x2000
@@ -44,38 +45,6 @@ static unsigned long dma_runs, dma_errors, cb_calls;
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
-
-struct input {
-	const uint8_t *p;
-	size_t len, pos;
-};
-
-static uint8_t in_u8(struct input *in)
-{
-	return in->pos < in->len ? in->p[in->pos++] : 0;
-}
-
-/* Little-endian; separate statements because operand order is unspecified. */
-static uint16_t in_u16(struct input *in)
-{
-	uint16_t lo = in_u8(in);
-
-	return (uint16_t)(lo | in_u8(in) << 8);
-}
-
-static uint32_t in_u32(struct input *in)
-{
-	uint32_t lo = in_u16(in);
-
-	return lo | (uint32_t)in_u16(in) << 16;
-}
-
-static uint64_t in_u64(struct input *in)
-{
-	uint64_t lo = in_u32(in);
-
-	return lo | (uint64_t)in_u32(in) << 32;
-}
 
 /* Addresses mostly land in or at the edges of RAM; some are arbitrary. */
 static uint64_t in_addr(struct input *in)

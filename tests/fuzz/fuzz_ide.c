@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "devices/ide.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "vmm/loop.h"
 
 #define RAM_SIZE 0x10000
@@ -66,30 +67,6 @@ static struct guest_mem mem;
 static struct block_dev *disk, *cd, *cd2;
 static bool irq_level;
 static unsigned long irq_edges, commands, packets, dma_starts;
-
-struct input {
-	const uint8_t *p;
-	size_t len, pos;
-};
-
-static uint8_t in_u8(struct input *in)
-{
-	return in->pos < in->len ? in->p[in->pos++] : 0;
-}
-
-static uint16_t in_u16(struct input *in)
-{
-	uint16_t lo = in_u8(in);
-
-	return (uint16_t)(lo | in_u8(in) << 8);
-}
-
-static uint32_t in_u32(struct input *in)
-{
-	uint32_t lo = in_u16(in);
-
-	return lo | (uint32_t)in_u16(in) << 16;
-}
 
 static void irq_set(void *opaque, unsigned gsi, bool level)
 {

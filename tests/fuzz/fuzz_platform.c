@@ -58,6 +58,7 @@
 #include "devices/port92.h"
 #include "devices/reset_control.h"
 #include "devices/rtc_cmos.h"
+#include "tests/fuzz/fuzz_input.h"
 #include "tests/unit/fake_timer.h"
 #include "vmm/bus.h"
 #include "vmm/guest_mem.h"
@@ -465,38 +466,6 @@ static void platform_reset(struct platform *p)
 }
 
 /* ---- input ---- */
-
-struct input {
-	const uint8_t *p;
-	size_t len, pos;
-};
-
-static uint8_t in_u8(struct input *in)
-{
-	return in->pos < in->len ? in->p[in->pos++] : 0;
-}
-
-/* Little-endian; separate statements because operand order is unspecified. */
-static uint16_t in_u16(struct input *in)
-{
-	uint16_t lo = in_u8(in);
-
-	return (uint16_t)(lo | in_u8(in) << 8);
-}
-
-static uint32_t in_u32(struct input *in)
-{
-	uint32_t lo = in_u16(in);
-
-	return lo | (uint32_t)in_u16(in) << 16;
-}
-
-static uint64_t in_u64(struct input *in)
-{
-	uint64_t lo = in_u32(in);
-
-	return lo | (uint64_t)in_u32(in) << 32;
-}
 
 static uint64_t in_value(struct input *in, unsigned size)
 {
