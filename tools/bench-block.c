@@ -4,7 +4,8 @@
  * in one run.  Not a test: it prints MB/s or IOPS for both and the ratio.
  *
  *   bench-block [-t CACHE] [-d DEPTH] [-m IMAGE_MiB] [-n RANDOM_REQUESTS]
- *               [-i threads|io_uring] [-q QEMU_AIO] [-f FORMAT] [-r ROW] DIR
+ *               [-R ROUNDS] [-i threads|io_uring] [-q QEMU_AIO] [-f FORMAT]
+ *               [-r ROW] DIR
  *
  * -i picks our request path (default: the block layer's default), -q passes
  * "-i QEMU_AIO" to qemu-img bench (default: qemu-img's own, threads).
@@ -16,6 +17,14 @@
  * reads, then "random" 4 KiB reads and writes.  qemu-img bench has no random
  * mode, so both sides use the same large odd stride (offset = (offset +
  * step) mod size), which visits the image in a scattered order.
+ *
+ * Each row runs -R times (default 5) and prints both medians and the median
+ * of the per-round ratios.  The host's disk drifts and whoever runs first
+ * after a write pays for the other's writeback, so the order alternates
+ * (minivmm first in even rounds, qemu-img first in odd ones).  Writes go to
+ * each program's own image; the read rows of a round read one image with both
+ * programs (the one minivmm wrote in even rounds, qemu-img's in odd ones), so
+ * that the file's layout on the host does not decide the comparison.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -24,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "devices/block/block.h"
@@ -82,7 +92,7 @@ static double now(void)
 static enum block_aio our_aio;
 static const char *our_aio_used;
 
-static double run_ours(const char *path, const char *fmt, enum block_cache cache, bool write,
+static double run_here(const char *path, const char *fmt, enum block_cache cache, bool write,
 		       size_t bufsize, uint64_t step, long count, int depth)
 {
 	struct block_opts o = {.format = fmt, .cache = cache, .aio = our_aio};
@@ -90,6 +100,7 @@ static double run_ours(const char *path, const char *fmt, enum block_cache cache
 	struct slot *slots = calloc((size_t)depth, sizeof(*slots));
 	char err[256];
 	double t0, t;
+	void *buf;
 
 	if (block_open(&b.bd, path, &o, err, sizeof(err))) {
 		fprintf(stderr, "bench-block: %s\n", err);
@@ -100,13 +111,13 @@ static double run_ours(const char *path, const char *fmt, enum block_cache cache
 	b.bufsize = bufsize;
 	b.write = write;
 	b.to_submit = b.to_finish = count;
+	/* One buffer for all slots, as qemu-img bench has. */
+	if (posix_memalign(&buf, 4096, bufsize * (size_t)depth))
+		exit(1);
+	memset(buf, 0xa5, bufsize * (size_t)depth);
 	for (int i = 0; i < depth; i++) {
-		void *p;
-		if (posix_memalign(&p, 4096, bufsize))
-			exit(1);
-		memset(p, 0xa5, bufsize);
 		slots[i].b = &b;
-		slots[i].buf = p;
+		slots[i].buf = (uint8_t *)buf + bufsize * (size_t)i;
 	}
 	t0 = now();
 	for (int i = 0; i < depth && b.to_submit > 0; i++)
@@ -119,14 +130,53 @@ static double run_ours(const char *path, const char *fmt, enum block_cache cache
 	t = now() - t0;
 	our_aio_used = block_aio_name(b.bd);
 	block_close(b.bd);
-	for (int i = 0; i < depth; i++)
-		free(slots[i].buf);
+	free(buf);
 	free(slots);
 	if (b.err) {
 		fprintf(stderr, "bench-block: I/O error: %s\n", strerror(b.err));
 		exit(1);
 	}
 	return t;
+}
+
+/*
+ * Each of our runs is a fresh process, as each qemu-img bench is: on a VM
+ * host the physical memory a buffer lands on can move the result by 2x
+ * (README), and a buffer freed and allocated again in one process gets the
+ * same pages, and so the same luck, in every round.
+ */
+static double run_ours(const char *path, const char *fmt, enum block_cache cache, bool is_write,
+		       size_t bufsize, uint64_t step, long count, int depth)
+{
+	struct {
+		double secs;
+		bool uring;
+	} res = {-1, false};
+	int fds[2], status;
+	pid_t pid;
+
+	fflush(stdout);
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(fds[0]);
+		res.secs = run_here(path, fmt, cache, is_write, bufsize, step, count, depth);
+		res.uring = !strcmp(our_aio_used, "io_uring");
+		if (write(fds[1], &res, sizeof(res)) != sizeof(res))
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	if (read(fds[0], &res, sizeof(res)) != sizeof(res))
+		res.secs = -1;
+	close(fds[0]);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		res.secs = -1;
+	our_aio_used = res.uring ? "io_uring" : "threads";
+	return res.secs;
 }
 
 static const char *qemu_aio;
@@ -166,22 +216,60 @@ static void make_image(const char *path, const char *fmt, uint64_t size)
 	}
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+#define MAX_ROUNDS 15
+
+struct row {
+	const char *name;
+	bool write;
+	size_t bs;
+	uint64_t step;
+	long count;
+	bool fresh; /* starts from new, empty images */
+	double ours[MAX_ROUNDS], theirs[MAX_ROUNDS], ratio[MAX_ROUNDS];
+};
+
+static void print_row(const char *fmt, struct row *r, int rounds)
+{
+	double a = median(r->ours, rounds), b = median(r->theirs, rounds);
+	double q = median(r->ratio, rounds), lo = r->ratio[0], hi = r->ratio[rounds - 1];
+	const char *unit = r->bs >= (1 << 20) ? "MB/s" : "IOPS";
+
+	printf("%-6s %-14s %8.0f %s %7.0f %s %6.2fx  %.2f-%.2f  %s\n", fmt, r->name, a, unit, b,
+	       unit, q, lo, hi, our_aio_used);
+	fflush(stdout);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cache_name = "none";
-	int depth = 16, opt;
+	int depth = 16, rounds = 5, opt;
 	uint64_t mib = 512;
 	long nrand = 20000;
 	const char *only_fmt = NULL, *only_row = NULL;
 	int cache;
 
-	while ((opt = getopt(argc, argv, "t:d:m:n:i:q:f:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:d:m:n:i:q:f:r:R:")) != -1) {
 		switch (opt) {
 		case 'f':
 			only_fmt = optarg;
 			break;
 		case 'r':
 			only_row = optarg;
+			break;
+		case 'R':
+			rounds = atoi(optarg);
 			break;
 		case 'i':
 			if (block_aio_parse(optarg) < 0)
@@ -208,77 +296,88 @@ int main(int argc, char **argv)
 		}
 	}
 	cache = block_cache_parse(cache_name);
-	if (optind != argc - 1 || cache < 0 || depth < 1 || depth > 256 || mib < 16)
+	if (optind != argc - 1 || cache < 0 || depth < 1 || depth > 256 || mib < 16 ||
+	    rounds < 1 || rounds > MAX_ROUNDS)
 		goto usage;
 	if (system("qemu-img --version >/dev/null 2>&1")) {
 		fprintf(stderr, "bench-block: qemu-img not found (qemu-utils)\n");
 		return 77;
 	}
-	printf("cache=%s depth=%d image=%" PRIu64 " MiB, random: %ld requests; qemu-img -i %s\n",
-	       cache_name, depth, mib, nrand, qemu_aio ? qemu_aio : "(default)");
-	printf("%-6s %-14s %12s %12s %7s  %s\n", "format", "test", "minivmm", "qemu-img", "ratio",
-	       "our aio");
+	printf("cache=%s depth=%d image=%" PRIu64 " MiB, random: %ld requests, %d rounds; "
+	       "qemu-img -i %s\n",
+	       cache_name, depth, mib, nrand, rounds, qemu_aio ? qemu_aio : "(default)");
+	printf("%-6s %-14s %12s %12s %7s  %-9s  %s\n", "format", "test", "minivmm", "qemu-img",
+	       "ratio", "range", "our aio");
 	for (int f = 0; f < 2; f++) {
 		const char *fmt = f ? "qcow2" : "raw";
-		char ours[4096], theirs[4096];
+		char img[2][4096];
 		uint64_t size = mib << 20;
 		long nseq = (long)mib;
 		uint64_t rstep = 4096ull * 7919;
-		struct {
-			const char *name;
-			bool write;
-			size_t bs;
-			uint64_t step;
-			long count;
-			bool fresh;
-		} rows[] = {
-			{"seq write 1M", true, 1 << 20, 1 << 20, nseq, true},
-			{"seq read 1M", false, 1 << 20, 1 << 20, nseq, false},
-			{"rand read 4K", false, 4096, rstep, nrand, false},
-			{"rand write 4K", true, 4096, rstep, nrand, false},
+		struct row rows[] = {
+			{.name = "seq write 1M", .write = true, .bs = 1 << 20, .step = 1 << 20, .count = nseq, .fresh = true},
+			{.name = "seq read 1M", .write = false, .bs = 1 << 20, .step = 1 << 20, .count = nseq, .fresh = false},
+			{.name = "rand read 4K", .write = false, .bs = 4096, .step = rstep, .count = nrand, .fresh = false},
+			{.name = "rand write 4K", .write = true, .bs = 4096, .step = rstep, .count = nrand, .fresh = false},
 		};
+		const size_t nrows = sizeof(rows) / sizeof(rows[0]);
 
 		if (only_fmt && strcmp(only_fmt, fmt))
 			continue;
-		snprintf(ours, sizeof(ours), "%s/bench-ours.%s", argv[optind], fmt);
-		snprintf(theirs, sizeof(theirs), "%s/bench-qemu.%s", argv[optind], fmt);
-		for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-			double a, b, va, vb;
-			bool shown = !only_row || strstr(rows[r].name, only_row);
-			if (rows[r].fresh) {
-				make_image(ours, fmt, size);
-				make_image(theirs, fmt, size);
+		snprintf(img[0], sizeof(img[0]), "%s/bench-ours.%s", argv[optind], fmt);
+		snprintf(img[1], sizeof(img[1]), "%s/bench-qemu.%s", argv[optind], fmt);
+		for (int k = 0; k < rounds; k++) {
+			for (size_t r = 0; r < nrows; r++) {
+				struct row *row = &rows[r];
+				bool shown = !only_row || strstr(row->name, only_row);
+				/* Reads share one image; writes each go to their own. */
+				const char *mine = row->write ? img[0] : img[k % 2];
+				const char *qemus = row->write ? img[1] : img[k % 2];
+				double a = 0, b = 0;
+
+				if (row->fresh) {
+					make_image(img[0], fmt, size);
+					make_image(img[1], fmt, size);
+				}
+				if (!shown && !row->fresh)
+					continue;
+				for (int turn = 0; turn < 2; turn++) {
+					if ((turn == 0) == (k % 2 == 0)) {
+						a = run_ours(mine, fmt, (enum block_cache)cache,
+							     row->write, row->bs, row->step,
+							     row->count, depth);
+						if (a <= 0)
+							return 1;
+					} else {
+						b = run_qemu(qemus, fmt, cache_name, row->write,
+							     row->bs, row->step, row->count, depth);
+						if (b <= 0) {
+							fprintf(stderr,
+								"bench-block: qemu-img bench failed\n");
+							return 1;
+						}
+					}
+				}
+				if (row->bs >= (1 << 20)) {
+					row->ours[k] = (double)row->count * (double)row->bs / a / 1e6;
+					row->theirs[k] = (double)row->count * (double)row->bs / b / 1e6;
+				} else {
+					row->ours[k] = (double)row->count / a;
+					row->theirs[k] = (double)row->count / b;
+				}
+				row->ratio[k] = row->ours[k] / row->theirs[k];
 			}
-			if (!shown && !rows[r].fresh)
-				continue;
-			a = run_ours(ours, fmt, (enum block_cache)cache, rows[r].write, rows[r].bs,
-				     rows[r].step, rows[r].count, depth);
-			b = run_qemu(theirs, fmt, cache_name, rows[r].write, rows[r].bs,
-				     rows[r].step, rows[r].count, depth);
-			if (b <= 0) {
-				fprintf(stderr, "bench-block: qemu-img bench failed\n");
-				return 1;
-			}
-			if (rows[r].bs >= (1 << 20)) {
-				va = (double)rows[r].count * (double)rows[r].bs / a / 1e6;
-				vb = (double)rows[r].count * (double)rows[r].bs / b / 1e6;
-				printf("%-6s %-14s %8.0f MB/s %7.0f MB/s %6.2fx  %s\n", fmt,
-				       rows[r].name, va, vb, va / vb, our_aio_used);
-			} else {
-				va = (double)rows[r].count / a;
-				vb = (double)rows[r].count / b;
-				printf("%-6s %-14s %7.0f IOPS %7.0f IOPS %6.2fx  %s\n", fmt,
-				       rows[r].name, va, vb, va / vb, our_aio_used);
-			}
-			fflush(stdout);
 		}
-		unlink(ours);
-		unlink(theirs);
+		for (size_t r = 0; r < nrows; r++)
+			if (!only_row || strstr(rows[r].name, only_row))
+				print_row(fmt, &rows[r], rounds);
+		unlink(img[0]);
+		unlink(img[1]);
 	}
 	return 0;
 usage:
 	fprintf(stderr, "usage: bench-block [-t CACHE] [-d DEPTH] [-m IMAGE_MiB] [-n RANDOM]\n"
-			"                   [-i threads|io_uring] [-q QEMU_AIO] [-f raw|qcow2]\n"
-			"                   [-r ROW] DIR\n");
+			"                   [-R ROUNDS] [-i threads|io_uring] [-q QEMU_AIO]\n"
+			"                   [-f raw|qcow2] [-r ROW] DIR\n");
 	return 2;
 }
