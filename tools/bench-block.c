@@ -246,8 +246,10 @@ static void print_row(const char *fmt, struct row *r, int rounds)
 	double q = median(r->ratio, rounds), lo = r->ratio[0], hi = r->ratio[rounds - 1];
 	const char *unit = r->bs >= (1 << 20) ? "MB/s" : "IOPS";
 
-	printf("%-6s %-14s %8.0f %s %7.0f %s %6.2fx  %.2f-%.2f  %s\n", fmt, r->name, a, unit, b,
-	       unit, q, lo, hi, our_aio_used);
+	/* median() sorted them: the extremes show how much runs of one program vary. */
+	printf("%-6s %-14s %8.0f %s %7.0f %s %6.2fx  %.2f-%.2f  %s  (runs: %.0f-%.0f, %.0f-%.0f)\n",
+	       fmt, r->name, a, unit, b, unit, q, lo, hi, our_aio_used, r->ours[0],
+	       r->ours[rounds - 1], r->theirs[0], r->theirs[rounds - 1]);
 	fflush(stdout);
 }
 
@@ -306,8 +308,8 @@ int main(int argc, char **argv)
 	printf("cache=%s depth=%d image=%" PRIu64 " MiB, random: %ld requests, %d rounds; "
 	       "qemu-img -i %s\n",
 	       cache_name, depth, mib, nrand, rounds, qemu_aio ? qemu_aio : "(default)");
-	printf("%-6s %-14s %12s %12s %7s  %-9s  %s\n", "format", "test", "minivmm", "qemu-img",
-	       "ratio", "range", "our aio");
+	printf("%-6s %-14s %12s %12s %7s  %-9s  %-8s  %s\n", "format", "test", "minivmm", "qemu-img",
+	       "ratio", "range", "our aio", "(runs: minivmm, qemu-img)");
 	for (int f = 0; f < 2; f++) {
 		const char *fmt = f ? "qcow2" : "raw";
 		char img[2][4096];
