@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "devices/block/block.h"
+#include "bench_stats.h"
 
 struct bench {
 	struct block_dev *bd;
@@ -216,18 +217,6 @@ static void make_image(const char *path, const char *fmt, uint64_t size)
 	}
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 #define MAX_ROUNDS 15
 
 struct row {
@@ -242,11 +231,11 @@ struct row {
 
 static void print_row(const char *fmt, struct row *r, int rounds)
 {
-	double a = median(r->ours, rounds), b = median(r->theirs, rounds);
-	double q = median(r->ratio, rounds), lo = r->ratio[0], hi = r->ratio[rounds - 1];
+	double a = bench_median(r->ours, rounds), b = bench_median(r->theirs, rounds);
+	double q = bench_median(r->ratio, rounds), lo = r->ratio[0], hi = r->ratio[rounds - 1];
 	const char *unit = r->bs >= (1 << 20) ? "MB/s" : "IOPS";
 
-	/* median() sorted them: the extremes show how much runs of one program vary. */
+	/* bench_median() sorted them: the extremes show how much runs of one program vary. */
 	printf("%-6s %-14s %8.0f %s %7.0f %s %6.2fx  %.2f-%.2f  %s  (runs: %.0f-%.0f, %.0f-%.0f)\n",
 	       fmt, r->name, a, unit, b, unit, q, lo, hi, our_aio_used, r->ours[0],
 	       r->ours[rounds - 1], r->theirs[0], r->theirs[rounds - 1]);
@@ -317,10 +306,12 @@ int main(int argc, char **argv)
 		long nseq = (long)mib;
 		uint64_t rstep = 4096ull * 7919;
 		struct row rows[] = {
-			{.name = "seq write 1M", .write = true, .bs = 1 << 20, .step = 1 << 20, .count = nseq, .fresh = true},
-			{.name = "seq read 1M", .write = false, .bs = 1 << 20, .step = 1 << 20, .count = nseq, .fresh = false},
-			{.name = "rand read 4K", .write = false, .bs = 4096, .step = rstep, .count = nrand, .fresh = false},
-			{.name = "rand write 4K", .write = true, .bs = 4096, .step = rstep, .count = nrand, .fresh = false},
+			{.name = "seq write 1M", .write = true, .bs = 1 << 20, .step = 1 << 20,
+			 .count = nseq, .fresh = true},
+			{.name = "seq read 1M", .bs = 1 << 20, .step = 1 << 20, .count = nseq},
+			{.name = "rand read 4K", .bs = 4096, .step = rstep, .count = nrand},
+			{.name = "rand write 4K", .write = true, .bs = 4096, .step = rstep,
+			 .count = nrand},
 		};
 		const size_t nrows = sizeof(rows) / sizeof(rows[0]);
 

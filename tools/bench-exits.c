@@ -40,6 +40,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_stats.h"
 
 #define NR_MARKS	 4	/* 'A'..'D' */
 #define NR_PHASES	 (NR_MARKS - 1)
@@ -349,19 +350,6 @@ static void phases_from_marks(const double *marks, unsigned long n, struct phase
 		pt->us_per_iter[i] = (marks[i + 1] - marks[i]) * 1e6 / (double)n;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* The median for the table; the minimum too, because the noise of a shared
  * host only ever adds time. */
 static void summarise_phases(struct phase_times *runs, int n, struct phase_times *med,
@@ -372,8 +360,8 @@ static void summarise_phases(struct phase_times *runs, int n, struct phase_times
 	for (int p = 0; p < NR_PHASES; p++) {
 		for (int i = 0; i < n; i++)
 			v[i] = runs[i].us_per_iter[p];
-		med->us_per_iter[p] = median(v, n);
-		min->us_per_iter[p] = v[0]; /* sorted by median() */
+		med->us_per_iter[p] = bench_median(v, n);
+		min->us_per_iter[p] = v[0]; /* sorted by bench_median() */
 	}
 }
 
@@ -476,7 +464,7 @@ static bool startup_runs(char *const argv[], const char *who, int runs, double *
 		if (res.maxrss_kib > rss)
 			rss = res.maxrss_kib;
 	}
-	*ms = median(t, runs);
+	*ms = bench_median(t, runs);
 	*rss_mib = (double)rss / 1024.0;
 	return true;
 }
