@@ -108,30 +108,28 @@ int qcow2_cache_write_dirty(struct qcow2 *q, struct qcow2_cache *c)
 	return 0;
 }
 
+/* Widens the dirty range [*lo, *hi) (empty when lo == hi) to cover idx. */
+static void dirty_range_add(uint64_t *lo, uint64_t *hi, uint64_t idx)
+{
+	if (*lo == *hi) {
+		*lo = idx;
+		*hi = idx + 1;
+		return;
+	}
+	if (idx < *lo)
+		*lo = idx;
+	if (idx + 1 > *hi)
+		*hi = idx + 1;
+}
+
 void qcow2_l1_dirty(struct qcow2 *q, uint64_t idx)
 {
-	if (q->l1_dirty_lo == q->l1_dirty_hi) {
-		q->l1_dirty_lo = idx;
-		q->l1_dirty_hi = idx + 1;
-	} else {
-		if (idx < q->l1_dirty_lo)
-			q->l1_dirty_lo = idx;
-		if (idx + 1 > q->l1_dirty_hi)
-			q->l1_dirty_hi = idx + 1;
-	}
+	dirty_range_add(&q->l1_dirty_lo, &q->l1_dirty_hi, idx);
 }
 
 void qcow2_rt_dirty(struct qcow2 *q, uint64_t idx)
 {
-	if (q->rt_dirty_lo == q->rt_dirty_hi) {
-		q->rt_dirty_lo = idx;
-		q->rt_dirty_hi = idx + 1;
-	} else {
-		if (idx < q->rt_dirty_lo)
-			q->rt_dirty_lo = idx;
-		if (idx + 1 > q->rt_dirty_hi)
-			q->rt_dirty_hi = idx + 1;
-	}
+	dirty_range_add(&q->rt_dirty_lo, &q->rt_dirty_hi, idx);
 }
 
 static int write_table_range(struct qcow2 *q, uint64_t table_off, const uint64_t *t,
