@@ -24,6 +24,7 @@ RUN_TIMEOUT = 300
 # An L2 boot takes about 20 s here (QEMU in L1); a stuck guest should not
 # hold the suite for long.
 L2_TIMEOUT = 100
+EXIT_TIMEOUT = 124  # tools/nested-run: the command did not end in time
 
 
 class Skip(Exception):
@@ -259,6 +260,16 @@ def t_l2(ctx, vmm, case):
                                        b'hello-com1 42\n', L2_TIMEOUT)
     else:
         st, out, err, _ = ctx.run(cmd, timeout=L2_TIMEOUT)
+        if vmm == 'qemu' and st == EXIT_TIMEOUT:
+            # QEMU 7.2 as the L2 VMM under the emulated SVM sometimes hangs
+            # (seen once in about 50 runs of these cases, far more often
+            # with ISOLINUX: t_isolinux).  These cases check the guest
+            # scripts against a known-good VMM, not minivmm, so a hang gets
+            # one more try; minivmm's cases get none.
+            show('L2 console of the hung run (stdout)', out)
+            show('stderr of the hung run', err)
+            print('NOTE: QEMU (the reference VMM) hung; running it once more')
+            st, out, err, _ = ctx.run(cmd, timeout=L2_TIMEOUT)
     show('L2 console (stdout)', out)
     show('stderr', err)
     check(st == want, '%s exit status %d (got %d)' % (vmm, want, st))
