@@ -343,6 +343,8 @@ int main(int argc, char **argv)
 				if (!shown && !row->fresh)
 					continue;
 				for (int turn = 0; turn < 2; turn++) {
+					/* Neither program pays for the other's writeback. */
+					sync();
 					if ((turn == 0) == (k % 2 == 0)) {
 						a = run_ours(mine, fmt, (enum block_cache)cache,
 							     row->write, row->bs, row->step,
