@@ -7,6 +7,8 @@
  *               [-R ROUNDS] [-i threads|io_uring] [-q QEMU_AIO] [-f FORMAT]
  *               [-r ROW] DIR
  *
+ * -m is the image size (default 2048 MiB: a sequential run then lasts about
+ * a second here, long enough for start-up and drift to weigh little).
  * -i picks our request path (default: the block layer's default), -q passes
  * "-i QEMU_AIO" to qemu-img bench (default: qemu-img's own, threads).
  * -f raw|qcow2 and -r "rand read" (a part of a row's name) run only those
@@ -19,9 +21,10 @@
  * step) mod size), which visits the image in a scattered order.
  *
  * Each row runs -R times (default 5) and prints both medians and the median
- * of the per-round ratios.  The host's disk drifts and whoever runs first
- * after a write pays for the other's writeback, so the order alternates
- * (minivmm first in even rounds, qemu-img first in odd ones).  Writes go to
+ * of the per-round ratios.  The host's disk drifts, so the order alternates
+ * (minivmm first in even rounds, qemu-img first in odd ones), and every
+ * timed run starts after a sync(), so that neither pays for the other's
+ * writeback.  Writes go to
  * each program's own image; the read rows of a round read one image with both
  * programs (the one minivmm wrote in even rounds, qemu-img's in odd ones), so
  * that the file's layout on the host does not decide the comparison.
@@ -254,7 +257,7 @@ int main(int argc, char **argv)
 {
 	const char *cache_name = "none";
 	int depth = 16, rounds = 5, opt;
-	uint64_t mib = 512;
+	uint64_t mib = 2048;
 	long nrand = 20000;
 	const char *only_fmt = NULL, *only_row = NULL;
 	int cache;
