@@ -298,8 +298,8 @@ int main(int argc, char **argv)
 		}
 	}
 	cache = block_cache_parse(cache_name);
-	if (optind != argc - 1 || cache < 0 || depth < 1 || depth > 256 || mib < 16 || rounds < 1 ||
-	    rounds > MAX_ROUNDS)
+	if (optind != argc - 1 || cache < 0 || depth < 1 || depth > 256 || mib < 16 ||
+	    rounds < 1 || rounds > MAX_ROUNDS)
 		goto usage;
 	if (system("qemu-img --version >/dev/null 2>&1")) {
 		fprintf(stderr, "bench-block: qemu-img not found (qemu-utils)\n");
@@ -308,8 +308,8 @@ int main(int argc, char **argv)
 	printf("cache=%s depth=%d image=%" PRIu64 " MiB, random: %ld requests, %d rounds; "
 	       "qemu-img -i %s\n",
 	       cache_name, depth, mib, nrand, rounds, qemu_aio ? qemu_aio : "(default)");
-	printf("%-6s %-14s %12s %12s %7s  %-9s  %-8s  %s\n", "format", "test", "minivmm",
-	       "qemu-img", "ratio", "range", "our aio", "(runs: minivmm, qemu-img)");
+	printf("%-6s %-14s %12s %12s %7s  %-9s  %-8s  %s\n", "format", "test", "minivmm", "qemu-img",
+	       "ratio", "range", "our aio", "(runs: minivmm, qemu-img)");
 	for (int f = 0; f < 2; f++) {
 		const char *fmt = f ? "qcow2" : "raw";
 		char img[2][4096];
@@ -317,19 +317,12 @@ int main(int argc, char **argv)
 		long nseq = (long)mib;
 		uint64_t rstep = 4096ull * 7919;
 		struct row rows[] = {
-		    {.name = "seq write 1M",
-		     .write = true,
-		     .bs = 1 << 20,
-		     .step = 1 << 20,
-		     .count = nseq,
-		     .fresh = true},
-		    {.name = "seq read 1M", .bs = 1 << 20, .step = 1 << 20, .count = nseq},
-		    {.name = "rand read 4K", .bs = 4096, .step = rstep, .count = nrand},
-		    {.name = "rand write 4K",
-		     .write = true,
-		     .bs = 4096,
-		     .step = rstep,
-		     .count = nrand},
+			{.name = "seq write 1M", .write = true, .bs = 1 << 20, .step = 1 << 20,
+			 .count = nseq, .fresh = true},
+			{.name = "seq read 1M", .bs = 1 << 20, .step = 1 << 20, .count = nseq},
+			{.name = "rand read 4K", .bs = 4096, .step = rstep, .count = nrand},
+			{.name = "rand write 4K", .write = true, .bs = 4096, .step = rstep,
+			 .count = nrand},
 		};
 		const size_t nrows = sizeof(rows) / sizeof(rows[0]);
 
@@ -365,18 +358,15 @@ int main(int argc, char **argv)
 						b = run_qemu(qemus, fmt, cache_name, row->write,
 							     row->bs, row->step, row->count, depth);
 						if (b <= 0) {
-							fprintf(
-							    stderr,
-							    "bench-block: qemu-img bench failed\n");
+							fprintf(stderr,
+								"bench-block: qemu-img bench failed\n");
 							return 1;
 						}
 					}
 				}
 				if (row->bs >= (1 << 20)) {
-					row->ours[k] =
-					    (double)row->count * (double)row->bs / a / 1e6;
-					row->theirs[k] =
-					    (double)row->count * (double)row->bs / b / 1e6;
+					row->ours[k] = (double)row->count * (double)row->bs / a / 1e6;
+					row->theirs[k] = (double)row->count * (double)row->bs / b / 1e6;
 				} else {
 					row->ours[k] = (double)row->count / a;
 					row->theirs[k] = (double)row->count / b;
