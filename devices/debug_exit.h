@@ -7,9 +7,13 @@
 #ifndef MINIVMM_DEBUG_EXIT_H
 #define MINIVMM_DEBUG_EXIT_H
 
+#include "vmm/device.h"
 #include "vmm/bus.h"
 #include "vmm/machine_events.h"
 
 extern const struct bus_ops debug_exit_bus_ops; /* opaque: const struct machine_events * */
+
+/* Board row: .port 0xf4 (4 ports). */
+extern const struct device_type debug_exit_type;
 
 #endif

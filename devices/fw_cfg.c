@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "devices/fw_cfg.h"
+#include "vmm/device.h"
+
+#include <stdio.h>
 
 #include <assert.h>
 #include <errno.h>
@@ -442,3 +445,36 @@ const struct bus_ops fw_cfg_dma_ops = {
 
 static_assert(FW_CFG_MAX_ENTRY <= FW_CFG_ENTRY_MASK, "file keys fit in a selector");
 static_assert(sizeof(fw_cfg_dma_signature) == FW_CFG_DMA_SIZE, "one signature byte per port");
+
+/* ---- the board's view: the items are the board's business ---- */
+
+static void *fw_cfg_dev_create(const struct dev_ctx *ctx, const struct board_entry *e,
+			       char *err, size_t errlen)
+{
+	struct fw_cfg *fw = fw_cfg_create(ctx->mem);
+
+	if (!fw) {
+		snprintf(err, errlen, "%s: out of memory", e->id);
+		return NULL;
+	}
+	if (dev_claim(ctx->pio, FW_CFG_PORT_BASE, FW_CFG_PORT_SIZE, &fw_cfg_port_ops, fw, e->id,
+		      err, errlen) < 0 ||
+	    dev_claim(ctx->pio, FW_CFG_DMA_BASE, FW_CFG_DMA_SIZE, &fw_cfg_dma_ops, fw, "fw_cfg-dma",
+		      err, errlen) < 0) {
+		fw_cfg_destroy(fw);
+		return NULL;
+	}
+	return fw;
+}
+
+static void fw_cfg_dev_destroy(void *state)
+{
+	fw_cfg_destroy(state);
+}
+
+const struct device_type fw_cfg_type = {
+	.name = "fw_cfg",
+	.create = fw_cfg_dev_create,
+	.reset = fw_cfg_reset,
+	.destroy = fw_cfg_dev_destroy,
+};

@@ -28,6 +28,7 @@
 #ifndef MINIVMM_FW_CFG_H
 #define MINIVMM_FW_CFG_H
 
+#include "vmm/device.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,5 +113,8 @@ int fw_cfg_file_key(struct fw_cfg *fw, const char *name);
 
 extern const struct bus_ops fw_cfg_port_ops; /* opaque: struct fw_cfg * */
 extern const struct bus_ops fw_cfg_dma_ops;  /* opaque: struct fw_cfg * */
+
+/* Board row: claims 0x510-0x511 and the DMA port 0x514. */
+extern const struct device_type fw_cfg_type;
 
 #endif

@@ -3,6 +3,9 @@
  * i440FX host bridge and configuration mechanism #1.
  */
 #include "devices/i440fx.h"
+#include "vmm/device.h"
+
+#include <stdio.h>
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -123,3 +126,36 @@ static void data_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 
 const struct bus_ops i440fx_conf_addr_ops = { .read = addr_read, .write = addr_write };
 const struct bus_ops i440fx_conf_data_ops = { .read = data_read, .write = data_write };
+
+/* ---- the board's view ---- */
+
+static void *i440fx_dev_create(const struct dev_ctx *ctx, const struct board_entry *e,
+			       char *err, size_t errlen)
+{
+	struct i440fx *h = i440fx_create(ctx->pci);
+
+	if (!h) {
+		snprintf(err, errlen, "%s: cannot add the host bridge at 00:00.0", e->id);
+		return NULL;
+	}
+	if (dev_claim(ctx->pio, PCI_CONF_ADDR_PORT, 4, &i440fx_conf_addr_ops, h, "pci-conf-addr",
+		      err, errlen) < 0 ||
+	    dev_claim(ctx->pio, PCI_CONF_DATA_PORT, 4, &i440fx_conf_data_ops, h, "pci-conf-data",
+		      err, errlen) < 0) {
+		i440fx_destroy(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void i440fx_dev_destroy(void *state)
+{
+	i440fx_destroy(state);
+}
+
+const struct device_type i440fx_type = {
+	.name = "i440fx",
+	.create = i440fx_dev_create,
+	.reset = i440fx_reset,
+	.destroy = i440fx_dev_destroy,
+};

@@ -14,6 +14,7 @@
 #ifndef MINIVMM_I440FX_H
 #define MINIVMM_I440FX_H
 
+#include "vmm/device.h"
 #include "devices/pci.h"
 #include "vmm/bus.h"
 
@@ -31,5 +32,8 @@ void i440fx_reset(void *h);
 
 extern const struct bus_ops i440fx_conf_addr_ops; /* 0xcf8, 4 bytes; opaque: struct i440fx * */
 extern const struct bus_ops i440fx_conf_data_ops; /* 0xcfc, 4 bytes; opaque: struct i440fx * */
+
+/* Board row: .devfn 00.0; claims 0xcf8 and 0xcfc. */
+extern const struct device_type i440fx_type;
 
 #endif

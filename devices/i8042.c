@@ -8,6 +8,9 @@
  * choices that differ between those are noted where they are made.
  */
 #include "devices/i8042.h"
+#include "vmm/device.h"
+
+#include <stdio.h>
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -1036,3 +1039,46 @@ void i8042_set_a20_handler(struct i8042 *dev, void (*fn)(void *opaque, bool on),
 	dev->a20_opaque = opaque;
 	pthread_mutex_unlock(&dev->lock);
 }
+
+/* ---- the board's view ---- */
+
+static void *i8042_dev_create(const struct dev_ctx *ctx, const struct board_entry *e, char *err,
+			      size_t errlen)
+{
+	struct irq_line kbd, aux;
+	struct i8042 *dev;
+
+	if (dev_isa_irq(ctx, (unsigned)e->irq, &kbd, err, errlen) < 0 ||
+	    dev_isa_irq(ctx, I8042_AUX_IRQ, &aux, err, errlen) < 0)
+		return NULL;
+	dev = i8042_create(&kbd, &aux, ctx->events);
+	if (!dev) {
+		snprintf(err, errlen, "%s: out of memory", e->id);
+		return NULL;
+	}
+	if (dev_claim(ctx->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, dev, "i8042-data", err,
+		      errlen) < 0 ||
+	    dev_claim(ctx->pio, I8042_CMD_PORT, 1, &i8042_status_bus_ops, dev, "i8042-cmd", err,
+		      errlen) < 0) {
+		i8042_destroy(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+static void i8042_dev_reset(void *state)
+{
+	i8042_reset(state);
+}
+
+static void i8042_dev_destroy(void *state)
+{
+	i8042_destroy(state);
+}
+
+const struct device_type i8042_type = {
+	.name = "i8042",
+	.create = i8042_dev_create,
+	.reset = i8042_dev_reset,
+	.destroy = i8042_dev_destroy,
+};

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/irq.h"
 #include "vmm/machine_events.h"
 
@@ -86,5 +87,8 @@ bool i8042_mouse_event(struct i8042 *dev, int dx, int dy, int dz, unsigned butto
 /* Keyboard LEDs as last set with 0xED: bit 0 Scroll, 1 Num, 2 Caps Lock. */
 uint8_t i8042_kbd_leds(struct i8042 *dev);
 
+
+/* Board row: .port I8042_DATA_PORT, .irq I8042_KBD_IRQ (the mouse takes I8042_AUX_IRQ). */
+extern const struct device_type i8042_type;
 
 #endif

@@ -3,6 +3,9 @@
  * PIIX3 ISA bridge: the PCI interrupt router.
  */
 #include "devices/piix3.h"
+#include "vmm/device.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 
@@ -134,3 +137,32 @@ void piix3_destroy(struct piix3 *p)
 {
 	free(p);
 }
+
+/* ---- the board's view ---- */
+
+static void *piix3_dev_create(const struct dev_ctx *ctx, const struct board_entry *e, char *err,
+			      size_t errlen)
+{
+	struct irq_line isa;
+	struct piix3 *p;
+
+	/* The router names the ISA IRQ per call: gsi 0 is a template. */
+	if (dev_isa_irq(ctx, 0, &isa, err, errlen) < 0)
+		return NULL;
+	p = piix3_create(ctx->pci, &isa);
+	if (!p)
+		snprintf(err, errlen, "%s: cannot add the ISA bridge at 00:01.0", e->id);
+	return p;
+}
+
+static void piix3_dev_destroy(void *state)
+{
+	piix3_destroy(state);
+}
+
+/* Reset comes from the PCI bus reset (its config space holds all state). */
+const struct device_type piix3_type = {
+	.name = "piix3",
+	.create = piix3_dev_create,
+	.destroy = piix3_dev_destroy,
+};

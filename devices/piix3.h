@@ -12,6 +12,7 @@
 #ifndef MINIVMM_PIIX3_H
 #define MINIVMM_PIIX3_H
 
+#include "vmm/device.h"
 #include "devices/pci.h"
 #include "vmm/irq.h"
 
@@ -22,5 +23,8 @@ struct piix3;
 /* isa_irq: set_level/opaque used for every ISA IRQ; its gsi is ignored. */
 struct piix3 *piix3_create(struct pci_bus *bus, const struct irq_line *isa_irq);
 void piix3_destroy(struct piix3 *p);
+
+/* Board row: .devfn 01.0 (the PIRQ router of PCI bus 0). */
+extern const struct device_type piix3_type;
 
 #endif

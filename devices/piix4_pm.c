@@ -20,6 +20,7 @@
  * hw/isa/apm.c, and SeaBIOS's src/fw/pciinit.c and src/fw/acpi.c.
  */
 #include "devices/piix4_pm.h"
+#include "vmm/device.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -577,3 +578,41 @@ uint16_t piix4_pm_io_base(struct piix4_pm *pm)
 	pthread_mutex_unlock(&pm->lock);
 	return base;
 }
+
+/* ---- the board's view ---- */
+
+static void *piix4_pm_dev_create(const struct dev_ctx *ctx, const struct board_entry *e,
+				 char *err, size_t errlen)
+{
+	struct irq_line sci;
+	struct piix4_pm *pm;
+
+	if (dev_isa_irq(ctx, (unsigned)e->irq, &sci, err, errlen) < 0)
+		return NULL;
+	pm = piix4_pm_create(ctx->pci, (unsigned)e->devfn, ctx->pio, &sci, ctx->events, ctx->loop);
+	if (!pm) {
+		snprintf(err, errlen, "%s: cannot add the PM function at %02x.%x", e->id,
+			 PCI_SLOT(e->devfn), PCI_FUNC(e->devfn));
+		return NULL;
+	}
+	if (dev_claim(ctx->pio, PIIX4_PM_APM_PORT, PIIX4_PM_APM_NR_PORTS, &piix4_pm_apm_bus_ops, pm,
+		      "apm", err, errlen) < 0 ||
+	    dev_claim(ctx->pio, PIIX4_GPE0_PORT, PIIX4_GPE0_NR_PORTS, &piix4_pm_gpe_bus_ops, pm,
+		      "gpe0", err, errlen) < 0) {
+		piix4_pm_destroy(pm);
+		return NULL;
+	}
+	return pm;
+}
+
+static void piix4_pm_dev_destroy(void *state)
+{
+	piix4_pm_destroy(state);
+}
+
+/* Reset comes from the PCI bus reset, through the function's hook. */
+const struct device_type piix4_pm_type = {
+	.name = "piix4-pm",
+	.create = piix4_pm_dev_create,
+	.destroy = piix4_pm_dev_destroy,
+};

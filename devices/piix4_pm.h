@@ -39,6 +39,7 @@
 #ifndef MINIVMM_PIIX4_PM_H
 #define MINIVMM_PIIX4_PM_H
 
+#include "vmm/device.h"
 #include <stdint.h>
 
 #include "devices/pci.h"
@@ -97,5 +98,8 @@ void piix4_pm_reset(struct piix4_pm *pm);
 
 /* The PM I/O base decoded now, 0 if none (for tests and statistics). */
 uint16_t piix4_pm_io_base(struct piix4_pm *pm);
+
+/* Board row: .devfn 01.3, .irq the SCI (9); claims APM and GPE0 ports. */
+extern const struct device_type piix4_pm_type;
 
 #endif

@@ -139,3 +139,53 @@ struct ide_channel *piix_ide_channel(struct piix_ide *ide, unsigned channel)
 {
 	return channel < 2 ? ide->ch[channel] : NULL;
 }
+
+/* ---- the board's view ---- */
+
+static void *piix_ide_dev_create(const struct dev_ctx *ctx, const struct board_entry *e,
+				 char *err, size_t errlen)
+{
+	const struct piix_ide_args *args = e->arg;
+	struct piix_ide *ide;
+	struct irq_line irq;
+	int ret = 0;
+
+	/* IDE names IRQ 14 or 15 per call: gsi 0 is a template. */
+	if (dev_isa_irq(ctx, 0, &irq, err, errlen) < 0)
+		return NULL;
+	ide = piix_ide_create(ctx->pci, (unsigned)e->devfn, ctx->pio, &irq, ctx->mem, ctx->loop,
+			      err, errlen);
+	if (!ide)
+		return NULL;
+	for (unsigned ch = 0; args && ch < 2 && ret == 0; ch++) {
+		for (unsigned unit = 0; unit < 2 && ret == 0; unit++) {
+			struct block_dev *bd = args->drive[ch][unit];
+
+			if (!bd)
+				continue;
+			ret = args->cdrom[ch][unit] ? ide_attach_cdrom(ide->ch[ch], unit, bd)
+						    : ide_attach_disk(ide->ch[ch], unit, bd);
+			if (ret < 0)
+				snprintf(err, errlen, "%s: cannot attach '%s' as %s %s: %s", e->id,
+					 block_name(bd), ch ? "secondary" : "primary",
+					 unit ? "slave" : "master", strerror(-ret));
+		}
+	}
+	if (ret < 0) {
+		piix_ide_destroy(ide);
+		return NULL;
+	}
+	return ide;
+}
+
+static void piix_ide_dev_destroy(void *state)
+{
+	piix_ide_destroy(state);
+}
+
+/* Reset comes from the PCI bus reset, through the function's hook. */
+const struct device_type piix_ide_type = {
+	.name = "piix3-ide",
+	.create = piix_ide_dev_create,
+	.destroy = piix_ide_dev_destroy,
+};

@@ -10,6 +10,7 @@
 
 #include "devices/ide.h"
 #include "devices/pci.h"
+#include "vmm/device.h"
 
 #define PIIX_IDE_IRQ0 14
 #define PIIX_IDE_IRQ1 15
@@ -28,5 +29,16 @@ void piix_ide_destroy(struct piix_ide *ide);
 void piix_ide_preset_decode(struct piix_ide *ide);
 /* channel 0 primary, 1 secondary. */
 struct ide_channel *piix_ide_channel(struct piix_ide *ide, unsigned channel);
+
+/* The board's configuration of the device (piix_ide_type): the drive on
+ * each channel (0 primary, 1 secondary) and unit (0 master, 1 slave). */
+struct piix_ide_args {
+	struct block_dev *drive[2][2];
+	bool cdrom[2][2];
+};
+
+/* Board row: .devfn 01.1, .arg a const struct piix_ide_args *; the legacy
+ * ports and IRQs 14/15 are fixed by the hardware. */
+extern const struct device_type piix_ide_type;
 
 #endif

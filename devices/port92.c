@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "devices/port92.h"
+#include "vmm/device.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #define PORT92_RESET 0x01
 #define PORT92_A20   0x02
@@ -41,4 +45,30 @@ static void port92_write(void *opaque, uint64_t offset, uint64_t value, unsigned
 const struct bus_ops port92_bus_ops = {
 	.read = port92_read,
 	.write = port92_write,
+};
+
+/* ---- the board's view ---- */
+
+static void *port92_dev_create(const struct dev_ctx *ctx, const struct board_entry *e, char *err,
+			       size_t errlen)
+{
+	struct port92 *p = calloc(1, sizeof(*p));
+
+	if (!p) {
+		snprintf(err, errlen, "%s: out of memory", e->id);
+		return NULL;
+	}
+	port92_init(p, ctx->events);
+	if (dev_claim(ctx->pio, e->port, 1, &port92_bus_ops, p, e->id, err, errlen) < 0) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+const struct device_type port92_type = {
+	.name = "port92",
+	.create = port92_dev_create,
+	.reset = port92_reset,
+	.destroy = free,
 };

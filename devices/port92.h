@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/machine_events.h"
 
 struct port92 {
@@ -20,5 +21,8 @@ struct port92 {
 void port92_init(struct port92 *p, const struct machine_events *ev);
 void port92_reset(void *p);
 extern const struct bus_ops port92_bus_ops; /* opaque: struct port92 * */
+
+/* Board row: .port 0x92. */
+extern const struct device_type port92_type;
 
 #endif

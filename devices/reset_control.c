@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "devices/reset_control.h"
+#include "vmm/device.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <stdatomic.h>
 
@@ -44,4 +48,26 @@ static void reset_control_write(void *opaque, uint64_t offset, uint64_t value, u
 const struct bus_ops reset_control_bus_ops = {
 	.read = reset_control_read,
 	.write = reset_control_write,
+};
+
+/* ---- the board's view ---- */
+
+static void *reset_control_dev_create(const struct dev_ctx *ctx, const struct board_entry *e,
+				      char *err, size_t errlen)
+{
+	struct reset_control *rc = calloc(1, sizeof(*rc));
+
+	if (!rc) {
+		snprintf(err, errlen, "%s: out of memory", e->id);
+		return NULL;
+	}
+	reset_control_init(rc, ctx->events);
+	return rc;
+}
+
+const struct device_type reset_control_type = {
+	.name = "reset-control",
+	.create = reset_control_dev_create,
+	.reset = reset_control_reset,
+	.destroy = free,
 };

@@ -8,6 +8,7 @@
 #define MINIVMM_RESET_CONTROL_H
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/machine_events.h"
 
 struct reset_control {
@@ -18,5 +19,8 @@ struct reset_control {
 void reset_control_init(struct reset_control *rc, const struct machine_events *ev);
 void reset_control_reset(void *rc);
 extern const struct bus_ops reset_control_bus_ops; /* opaque: struct reset_control * */
+
+/* Board row: no port of its own: 0xcf9 shares its dword with the PCI address port, and the board links it to the host bridge. */
+extern const struct device_type reset_control_type;
 
 #endif

@@ -22,6 +22,9 @@
  * creation, as QEMU does.
  */
 #include "devices/rtc_cmos.h"
+#include "vmm/device.h"
+
+#include <stdio.h>
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -890,3 +893,44 @@ void rtc_cmos_destroy(struct rtc_cmos *rtc)
 	pthread_mutex_destroy(&rtc->lock);
 	free(rtc);
 }
+
+/* ---- the board's view ---- */
+
+static void *rtc_cmos_dev_create(const struct dev_ctx *ctx, const struct board_entry *e,
+				 char *err, size_t errlen)
+{
+	const struct rtc_cmos_args *args = e->arg;
+	struct irq_line irq;
+	struct rtc_cmos *rtc;
+
+	if (dev_isa_irq(ctx, (unsigned)e->irq, &irq, err, errlen) < 0)
+		return NULL;
+	rtc = rtc_cmos_create(&irq, ctx->loop, args && args->localtime);
+	if (!rtc) {
+		snprintf(err, errlen, "%s: out of memory or timers", e->id);
+		return NULL;
+	}
+	if (dev_claim(ctx->pio, e->port, RTC_CMOS_NR_PORTS, &rtc_cmos_bus_ops, rtc, "rtc-cmos",
+		      err, errlen) < 0) {
+		rtc_cmos_destroy(rtc);
+		return NULL;
+	}
+	return rtc;
+}
+
+static void rtc_cmos_dev_reset(void *state)
+{
+	rtc_cmos_reset(state);
+}
+
+static void rtc_cmos_dev_destroy(void *state)
+{
+	rtc_cmos_destroy(state);
+}
+
+const struct device_type rtc_cmos_type = {
+	.name = "mc146818",
+	.create = rtc_cmos_dev_create,
+	.reset = rtc_cmos_dev_reset,
+	.destroy = rtc_cmos_dev_destroy,
+};

@@ -29,12 +29,18 @@
 #include <time.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/irq.h"
 
 struct event_loop;
 
 #define RTC_CMOS_NR_PORTS 2
 #define RTC_CMOS_SIZE	  128
+
+/* The board's configuration of the device (rtc_cmos_type). */
+struct rtc_cmos_args {
+	bool localtime; /* --rtc localtime: Windows keeps the RTC in local time */
+};
 
 /* irq is copied and may be NULL.  NULL if memory or timers cannot be had. */
 struct rtc_cmos *rtc_cmos_create(const struct irq_line *irq, struct event_loop *loop,
@@ -72,5 +78,8 @@ struct rtc_cmos_stats {
 };
 
 void rtc_cmos_get_stats(struct rtc_cmos *rtc, struct rtc_cmos_stats *out);
+
+/* Board row: .port, .irq; .arg a const struct rtc_cmos_args * (or NULL: UTC). */
+extern const struct device_type rtc_cmos_type;
 
 #endif

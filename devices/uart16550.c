@@ -14,6 +14,9 @@
  * Linux's 8250 driver (drivers/tty/serial/8250/8250_port.c).
  */
 #include "devices/uart16550.h"
+#include "vmm/device.h"
+
+#include <stdio.h>
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -533,3 +536,42 @@ void uart16550_destroy(struct uart16550 *u)
 	pthread_mutex_destroy(&u->lock);
 	free(u);
 }
+
+/* ---- the board's view ---- */
+
+static void *uart16550_dev_create(const struct dev_ctx *ctx, const struct board_entry *e,
+				  char *err, size_t errlen)
+{
+	struct irq_line irq;
+	struct uart16550 *u;
+
+	if (dev_isa_irq(ctx, (unsigned)e->irq, &irq, err, errlen) < 0)
+		return NULL;
+	u = uart16550_create(&irq, e->arg, ctx->loop);
+	if (!u) {
+		snprintf(err, errlen, "%s: out of memory", e->id);
+		return NULL;
+	}
+	if (dev_claim(ctx->pio, e->port, 8, &uart16550_bus_ops, u, e->id, err, errlen) < 0) {
+		uart16550_destroy(u);
+		return NULL;
+	}
+	return u;
+}
+
+static void uart16550_dev_reset(void *state)
+{
+	uart16550_reset(state);
+}
+
+static void uart16550_dev_destroy(void *state)
+{
+	uart16550_destroy(state);
+}
+
+const struct device_type uart16550_type = {
+	.name = "16550a",
+	.create = uart16550_dev_create,
+	.reset = uart16550_dev_reset,
+	.destroy = uart16550_dev_destroy,
+};

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "vmm/bus.h"
+#include "vmm/device.h"
 #include "vmm/irq.h"
 
 struct event_loop;
@@ -56,5 +57,8 @@ size_t uart16550_receive(struct uart16550 *u, const uint8_t *buf, size_t len);
 
 /* Power-on state; drives the interrupt line low. */
 void uart16550_reset(struct uart16550 *u);
+
+/* Board row: .port, .irq; .arg the const struct uart16550_backend * (or NULL). */
+extern const struct device_type uart16550_type;
 
 #endif

@@ -1,18 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Machine assembly and run control.  Everything a VM consists of is created
- * here, in one visible place, from the configuration.
+ * One VM: KVM, guest memory, the buses and the board's devices
+ * (vmm/board.c), the vCPUs, and run control (reset, pause, exit).
  */
 #include "vmm/vm.h"
-#include "devices/debug_exit.h"
-#include "devices/i8042.h"
-#include "devices/port92.h"
-#include "devices/reset_control.h"
-#include "devices/rtc_cmos.h"
-#include "devices/uart16550.h"
+#include "vmm/board.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
-#include "vmm/pc.h"
 #include "vmm/serial_backend.h"
 #include "vmm/vcpu.h"
 
@@ -26,21 +20,6 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
-
-#define COM1_BASE 0x3f8
-#define COM1_IRQ 4
-#define RTC_BASE 0x70
-#define RTC_IRQ 8
-#define DEBUG_EXIT_PORT 0xf4
-#define PORT92 0x92
-
-int vm_add_reset_hook(struct vm *vm, void (*fn)(void *), void *opaque)
-{
-	if (vm->nr_reset_hooks == VM_MAX_RESET_HOOKS)
-		return -ENOSPC;
-	vm->reset_hooks[vm->nr_reset_hooks++] = (struct vm_reset_hook){ fn, opaque };
-	return 0;
-}
 
 static void wake_main(struct vm *vm)
 {
@@ -279,7 +258,17 @@ int vm_prepare(struct vm *vm, const struct vm_config *cfg, char *err, size_t err
 	vm->serial = serial_backend_open(cfg->serial, cfg->serial_path, vm->loop, err, errlen);
 	if (!vm->serial)
 		return -1;
-	return pc_prepare(vm, err, errlen);
+	if (drives_open(&vm->drives, cfg, err, errlen) < 0)
+		return -1;
+	if (cfg->debugcon_path) {
+		vm->debugcon = fopen(cfg->debugcon_path, "w");
+		if (!vm->debugcon) {
+			snprintf(err, errlen, "--debugcon: cannot create '%s': %s", cfg->debugcon_path,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static int map_guest_memory(struct vm *vm, char *err, size_t errlen)
@@ -293,130 +282,37 @@ static int map_guest_memory(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static int add_io(struct vm *vm, struct bus *bus, uint64_t base, uint64_t len,
-		  const struct bus_ops *ops, void *opaque, const char *name, char *err,
-		  size_t errlen)
-{
-	int ret = bus_register(bus, base, len, ops, opaque, name);
-
-	if (ret < 0) {
-		snprintf(err, errlen, "cannot place %s at 0x%llx: %s", name, (unsigned long long)base,
-			 strerror(-ret));
-		return -1;
-	}
-	(void)vm;
-	return 0;
-}
-
-static void uart_reset_hook(void *opaque)
-{
-	uart16550_reset(opaque);
-}
-
-static void rtc_reset_hook(void *opaque)
-{
-	rtc_cmos_reset(opaque);
-}
-
-static void i8042_reset_hook(void *opaque)
-{
-	i8042_reset(opaque);
-}
-
-/* The CMOS fields firmware reads for the machine's shape (seabios-interface.md §5). */
-static void rtc_preset(struct rtc_cmos *rtc, const struct vm *vm)
-{
-	const struct memmap *map = &vm->ram.map;
-	uint64_t ext = map->low_size > (16ULL << 20) ? (map->low_size - (16ULL << 20)) >> 16 : 0;
-	uint64_t ext_kib = map->low_size > (1ULL << 20) ? (map->low_size - (1ULL << 20)) >> 10 : 0;
-	uint64_t high = map->high_size >> 16;
-
-	if (ext_kib > 0xffff)
-		ext_kib = 0xffff;
-	if (ext > 0xffff)
-		ext = 0xffff;
-	rtc_cmos_set_byte(rtc, 0x17, (uint8_t)ext_kib);
-	rtc_cmos_set_byte(rtc, 0x18, (uint8_t)(ext_kib >> 8));
-	rtc_cmos_set_byte(rtc, 0x30, (uint8_t)ext_kib);
-	rtc_cmos_set_byte(rtc, 0x31, (uint8_t)(ext_kib >> 8));
-	rtc_cmos_set_byte(rtc, 0x34, (uint8_t)ext);
-	rtc_cmos_set_byte(rtc, 0x35, (uint8_t)(ext >> 8));
-	rtc_cmos_set_byte(rtc, 0x5b, (uint8_t)high);
-	rtc_cmos_set_byte(rtc, 0x5c, (uint8_t)(high >> 8));
-	rtc_cmos_set_byte(rtc, 0x5d, (uint8_t)(high >> 16));
-	rtc_cmos_set_byte(rtc, 0x5f, (uint8_t)(vm->cfg->cpus - 1));
-}
-
 static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
-	struct irq_line rtc_irq, com1_irq, kbd_irq, aux_irq;
-	struct machine_events *ev = &vm->events;
-	struct uart16550_backend be;
-	struct reset_control *rc;
-	struct port92 *p92;
+	struct board_backends be = {
+		.serial = vm->serial,
+		.serial_quit = quit_from_console,
+		.serial_quit_opaque = vm,
+		.drives = &vm->drives,
+		.debugcon = vm->debugcon,
+	};
+	struct dev_ctx ctx;
 
 	vm->events = (struct machine_events){ .reset = ev_reset, .exit = ev_exit, .opaque = vm };
 	irq_mux_init(&vm->isa_irqs, kvm_set_irq, &vm->kvm);
-	if (irq_mux_line(&vm->isa_irqs, RTC_IRQ, &rtc_irq) < 0 ||
-	    irq_mux_line(&vm->isa_irqs, COM1_IRQ, &com1_irq) < 0 ||
-	    irq_mux_line(&vm->isa_irqs, I8042_KBD_IRQ, &kbd_irq) < 0 ||
-	    irq_mux_line(&vm->isa_irqs, I8042_AUX_IRQ, &aux_irq) < 0)
-		goto nomem;
 	vm->pio = bus_create("pio", 0x10000);
 	vm->mmio = bus_create("mmio", 0);
-	if (!vm->pio || !vm->mmio)
-		goto nomem;
-
-	serial_backend_callbacks(vm->serial, &be);
-	vm->uart = uart16550_create(&com1_irq, &be, vm->loop);
-	if (!vm->uart)
-		goto nomem;
-	serial_backend_attach(vm->serial, vm->uart, quit_from_console, vm);
-	if (add_io(vm, vm->pio, COM1_BASE, 8, &uart16550_bus_ops, vm->uart, "com1", err, errlen) < 0)
+	if (!vm->pio || !vm->mmio) {
+		snprintf(err, errlen, "out of memory creating the buses");
 		return -1;
-	vm_add_reset_hook(vm, uart_reset_hook, vm->uart);
-
-	vm->rtc = rtc_cmos_create(&rtc_irq, vm->loop, vm->cfg->rtc_localtime);
-	if (!vm->rtc)
-		goto nomem;
-	rtc_preset(vm->rtc, vm);
-	if (add_io(vm, vm->pio, RTC_BASE, RTC_CMOS_NR_PORTS, &rtc_cmos_bus_ops, vm->rtc, "rtc-cmos",
-		   err, errlen) < 0)
-		return -1;
-	vm_add_reset_hook(vm, rtc_reset_hook, vm->rtc);
-
-	rc = calloc(1, sizeof(*rc));
-	p92 = calloc(1, sizeof(*p92));
-	vm->reset_control = rc;
-	vm->port92 = p92;
-	if (!rc || !p92)
-		goto nomem;
-	reset_control_init(rc, ev);
-	port92_init(p92, ev);
-	/* 0xcf9 shares its dword with the PCI address port: the host bridge
-	 * passes byte accesses there on (vmm/pc.c). */
-	if (add_io(vm, vm->pio, PORT92, 1, &port92_bus_ops, p92, "port92", err, errlen) < 0)
-		return -1;
-	vm_add_reset_hook(vm, reset_control_reset, rc);
-	vm->i8042 = i8042_create(&kbd_irq, &aux_irq, ev);
-	if (!vm->i8042)
-		goto nomem;
-	if (add_io(vm, vm->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, vm->i8042, "i8042-data",
-		   err, errlen) < 0 ||
-	    add_io(vm, vm->pio, I8042_CMD_PORT, 1, &i8042_status_bus_ops, vm->i8042, "i8042-cmd",
-		   err, errlen) < 0)
-		return -1;
-	vm_add_reset_hook(vm, i8042_reset_hook, vm->i8042);
-	vm_add_reset_hook(vm, port92_reset, p92);
-
-	if (vm->cfg->debug_exit &&
-	    add_io(vm, vm->pio, DEBUG_EXIT_PORT, 4, &debug_exit_bus_ops, ev, "debug-exit", err,
-		   errlen) < 0)
-		return -1;
-	return pc_create(vm, err, errlen);
-nomem:
-	snprintf(err, errlen, "out of memory creating devices");
-	return -1;
+	}
+	ctx = (struct dev_ctx){
+		.pio = vm->pio,
+		.mmio = vm->mmio,
+		.mem = &vm->mem,
+		.loop = vm->loop,
+		.isa_irqs = &vm->isa_irqs,
+		.events = &vm->events,
+		.cfg = vm->cfg,
+		.map = &vm->ram.map,
+	};
+	vm->board = board_create(&ctx, &be, err, errlen);
+	return vm->board ? 0 : -1;
 }
 
 int vm_start(struct vm *vm, char *err, size_t errlen)
@@ -451,14 +347,17 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 
 /* ---- the main thread ---- */
 
+/* With every vCPU parked: no device touches guest RAM from the quiesce on,
+ * so the BIOS copy and a reloaded kernel cannot be overwritten by a request
+ * the old guest started. */
 static void do_reset(struct vm *vm)
 {
+	board_quiesce(vm->board);
 	if (kvm_reset_irqchip(&vm->kvm) < 0)
 		fprintf(stderr, "minivmm: cannot reset the interrupt controllers: %s\n",
 			strerror(errno));
 	guest_ram_load_bios_low(&vm->ram);
-	for (unsigned i = 0; i < vm->nr_reset_hooks; i++)
-		vm->reset_hooks[i].fn(vm->reset_hooks[i].opaque);
+	board_reset(vm->board);
 	if (vm->cfg->kernel) {
 		char err[256];
 
@@ -471,6 +370,10 @@ static void do_reset(struct vm *vm)
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		atomic_store(&vm->vcpus[i].reset_pending, true);
+	/* A reset while paused stays paused, as in QEMU: resume comes with
+	 * vm_resume(). */
+	if (!vm->paused)
+		board_resume(vm->board);
 }
 
 static void stop_vcpus(struct vm *vm)
@@ -510,7 +413,7 @@ static void on_request(void *opaque, uint32_t events)
 	vm->reset_pending = false;
 	if (reset) {
 		do_reset(vm);
-		if (!vm->exit_pending) {
+		if (!vm->exit_pending && !vm->paused) {
 			atomic_store(&vm->pause_req, false);
 			pthread_cond_broadcast(&vm->cond);
 		}
@@ -518,6 +421,51 @@ static void on_request(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&vm->lock);
 	if (vm->exit_pending)
 		event_loop_stop(vm->loop);
+}
+
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->paused || vm->exit_pending) {
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	vm->paused = true;
+	atomic_store(&vm->pause_req, true);
+	pthread_mutex_unlock(&vm->lock);
+	kick_all(vm);
+	pthread_mutex_lock(&vm->lock);
+	wait_all_parked(vm);
+	pthread_mutex_unlock(&vm->lock);
+	board_pause(vm->board);
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->paused) {
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	board_resume(vm->board);
+	pthread_mutex_lock(&vm->lock);
+	vm->paused = false;
+	if (!vm->reset_pending && !vm->exit_pending) {
+		atomic_store(&vm->pause_req, false);
+		pthread_cond_broadcast(&vm->cond);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+bool vm_paused(struct vm *vm)
+{
+	bool p;
+
+	pthread_mutex_lock(&vm->lock);
+	p = vm->paused;
+	pthread_mutex_unlock(&vm->lock);
+	return p;
 }
 
 struct signal_watch {
@@ -597,14 +545,10 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
-	if (vm->uart)
-		uart16550_destroy(vm->uart);
-	if (vm->rtc)
-		rtc_cmos_destroy(vm->rtc);
-	i8042_destroy(vm->i8042);
-	pc_destroy(vm);
-	free(vm->reset_control);
-	free(vm->port92);
+	board_destroy(vm->board);
+	drives_close(&vm->drives);
+	if (vm->debugcon)
+		fclose(vm->debugcon);
 	bus_destroy(vm->pio);
 	bus_destroy(vm->mmio);
 	if (vm->isa_irqs.sink)

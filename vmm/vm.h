@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "vmm/bus.h"
 #include "vmm/cli.h"
@@ -24,20 +25,12 @@
 #include "vmm/memmap.h"
 #include "vmm/stats.h"
 
+#include "vmm/drives.h"
+
 struct vcpu;
 struct event_loop;
-struct uart16550;
-struct rtc_cmos;
-struct i8042;
 struct serial_backend;
-struct pc;
-
-struct vm_reset_hook {
-	void (*fn)(void *opaque);
-	void *opaque;
-};
-
-#define VM_MAX_RESET_HOOKS 32
+struct board;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -50,18 +43,12 @@ struct vm {
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;
 
-	/* Devices are reset in registration order. */
-	struct vm_reset_hook reset_hooks[VM_MAX_RESET_HOOKS];
-	unsigned nr_reset_hooks;
-
 	struct machine_events events; /* handed to devices */
 	struct irq_mux isa_irqs; /* wired-OR ISA interrupt lines into KVM */
-	struct uart16550 *uart;
-	struct rtc_cmos *rtc;
-	struct i8042 *i8042;
 	struct serial_backend *serial;
-	void *debug_exit, *reset_control, *port92;
-	struct pc *pc; /* PCI, chipset, fw_cfg, drives (vmm/pc.c) */
+	struct drives drives;
+	FILE *debugcon;
+	struct board *board; /* every device (vmm/board.c) */
 
 	/* Run control (lock protects parked and the pending requests). */
 	pthread_mutex_t lock;
@@ -71,6 +58,7 @@ struct vm {
 	unsigned parked;
 	bool reset_pending;
 	bool exit_pending;
+	bool paused; /* vm_pause(): stays parked until vm_resume() */
 	int exit_status;
 	int event_fd; /* wakes the main thread for a request */
 };
@@ -90,11 +78,16 @@ int vm_run(struct vm *vm);
 void vm_report_stats(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-int vm_add_reset_hook(struct vm *vm, void (*fn)(void *), void *opaque);
-
 /* Called from any thread (usually a vCPU in a device handler). */
 void vm_request_reset(struct vm *vm);
 void vm_request_exit(struct vm *vm, int status);
+
+/* Stops the whole VM (QMP `stop`): every vCPU parked, then every device
+ * paused (no DMA, no device timers).  vm_resume() undoes it (`cont`).  Both
+ * on the main (I/O) thread; each is a no-op when already in that state. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+bool vm_paused(struct vm *vm);
 
 /* vCPU side of the pause protocol. */
 void vm_vcpu_park(struct vm *vm, struct vcpu *vcpu);

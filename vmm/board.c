@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The PC board: the one place where the machine a guest sees is written
+ * down (shared/design.md has the picture).  pc_table() lists every device
+ * with its address, IRQ or PCI slot; board_create() makes them in that
+ * order, links the few that the hardware links, and fills the firmware
+ * interface.  The guest-visible shape (IDs, slots, ports, IRQs, ACPI) is a
+ * contract: Windows fixes its HAL, IDE and ACPI drivers at install time, so
+ * a row that exists is never changed; a new device gets a new row and, on
+ * PCI, a new slot (pci_bus_alloc_slot() from 03.0 on, in option order).
+ */
+#include "vmm/board.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/block/block.h"
+#include "devices/debug_exit.h"
+#include "devices/debugcon.h"
+#include "devices/fw_cfg.h"
+#include "devices/i440fx.h"
+#include "devices/i8042.h"
+#include "devices/pci.h"
+#include "devices/piix3.h"
+#include "devices/piix4_pm.h"
+#include "devices/piix_ide.h"
+#include "devices/port92.h"
+#include "devices/post_port.h"
+#include "devices/reset_control.h"
+#include "devices/rtc_cmos.h"
+#include "devices/uart16550.h"
+#include "vmm/cli.h"
+#include "vmm/drives.h"
+#include "vmm/pc_firmware.h"
+#include "vmm/serial_backend.h"
+
+struct board_dev {
+	struct board_entry e;
+	void *state;
+};
+
+struct board {
+	struct dev_ctx ctx;
+	struct board_dev *dev;
+	unsigned nr;
+	/* The typed configurations the rows point to. */
+	struct uart16550_backend com1;
+	struct rtc_cmos_args rtc;
+	struct piix_ide_args ide;
+};
+
+#define ISA(port_, irq_) .port = (port_), .irq = (irq_), .devfn = -1
+#define PCI(slot_, fn_, irq_) .irq = (irq_), .devfn = (int)PCI_DEVFN(slot_, fn_)
+
+/*
+ * The machine.  Rows are created, quiesced, reset and resumed top to
+ * bottom and destroyed bottom to top.  A row whose `when` is false is not
+ * on this board.
+ */
+struct board_row {
+	struct board_entry e;
+	bool when;
+};
+
+static struct board_row *pc_table(struct board *b, const struct board_backends *be,
+				  unsigned *nr)
+{
+	const struct vm_config *cfg = b->ctx.cfg;
+	const struct board_row table[] = {
+		/* PCI bus 0 */
+		{ { &i440fx_type, "i440fx", PCI(0, 0, -1) }, true },
+		{ { &piix3_type, "piix3", PCI(1, 0, -1) }, true },
+		{ { &piix_ide_type, "ide", PCI(1, 1, -1), .arg = &b->ide }, true },
+		{ { &piix4_pm_type, "pm", PCI(1, 3, PIIX4_PM_SCI_IRQ) }, true },
+		/* 02.0 is VGA's; devices added by options take 03.0 and on. */
+
+		/* ISA and legacy ports */
+		{ { &reset_control_type, "reset-control", ISA(0xcf9, -1) }, true },
+		{ { &port92_type, "port92", ISA(0x92, -1) }, true },
+		{ { &i8042_type, "i8042", ISA(I8042_DATA_PORT, I8042_KBD_IRQ) }, true },
+		{ { &rtc_cmos_type, "rtc", ISA(0x70, 8), .arg = &b->rtc }, true },
+		{ { &uart16550_type, "com1", ISA(0x3f8, 4), .arg = &b->com1 }, true },
+		{ { &fw_cfg_type, "fw_cfg", ISA(FW_CFG_PORT_BASE, -1) }, true },
+		{ { &post_port_type, "post", ISA(POST_PORT, -1) }, true },
+		{ { &debug_exit_type, "debug-exit", ISA(0xf4, -1) }, cfg->debug_exit },
+		{ { &debugcon_type, "debugcon", ISA(DEBUGCON_PORT, -1), .arg = be->debugcon },
+		  be->debugcon != NULL },
+	};
+	const size_t n = sizeof(table) / sizeof(table[0]);
+	struct board_row *rows = malloc(sizeof(table));
+
+	*nr = 0;
+	for (size_t i = 0; rows && i < n; i++)
+		if (table[i].when)
+			rows[(*nr)++] = table[i];
+	return rows;
+}
+
+/* --disk fills primary master, primary slave, secondary slave; the CD-ROM
+ * is the secondary master, as QEMU's -hda..-hdd and -cdrom. */
+static void place_drives(struct piix_ide_args *ide, const struct drives *d)
+{
+	static const unsigned disk_pos[CLI_MAX_DISKS][2] = { { 0, 0 }, { 0, 1 }, { 1, 1 } };
+
+	memset(ide, 0, sizeof(*ide));
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->nr_disks && i < CLI_MAX_DISKS; i++)
+		ide->drive[disk_pos[i][0]][disk_pos[i][1]] = d->disk[i];
+	if (d->has_cdrom) {
+		ide->drive[1][0] = d->cdrom;
+		ide->cdrom[1][0] = true;
+	}
+}
+
+/* The links the hardware has between devices, made where a reader sees
+ * them: the host bridge passes byte accesses at 0xcf9 (inside its address
+ * port's dword) to the PIIX3 reset control register; COM1 talks to the
+ * host's console. */
+static int link_devices(struct board *b, const struct board_backends *be, char *err,
+			size_t errlen)
+{
+	struct i440fx *host = board_find(b, "i440fx", &i440fx_type);
+	struct reset_control *rc = board_find(b, "reset-control", &reset_control_type);
+	struct uart16550 *com1 = board_find(b, "com1", &uart16550_type);
+
+	if (!host || !rc || !com1) {
+		snprintf(err, errlen, "the board lacks its host bridge, reset control or COM1");
+		return -1;
+	}
+	i440fx_set_cf9(host, &reset_control_bus_ops, rc);
+	if (be->serial)
+		serial_backend_attach(be->serial, com1, be->serial_quit, be->serial_quit_opaque);
+	return 0;
+}
+
+struct board *board_create(const struct dev_ctx *ctx, const struct board_backends *be, char *err,
+			   size_t errlen)
+{
+	struct board *b = calloc(1, sizeof(*b));
+	struct board_row *rows = NULL;
+	unsigned nr = 0;
+
+	if (!b) {
+		snprintf(err, errlen, "out of memory creating the board");
+		return NULL;
+	}
+	b->ctx = *ctx;
+	b->ctx.pci = pci_bus_create(ctx->pio, ctx->mmio);
+	if (!b->ctx.pci) {
+		snprintf(err, errlen, "out of memory creating PCI bus 0");
+		goto fail;
+	}
+	if (be->serial)
+		serial_backend_callbacks(be->serial, &b->com1);
+	b->rtc.localtime = ctx->cfg->rtc_localtime;
+	place_drives(&b->ide, be->drives);
+
+	rows = pc_table(b, be, &nr);
+	b->dev = rows ? calloc(nr, sizeof(*b->dev)) : NULL;
+	if (!b->dev) {
+		snprintf(err, errlen, "out of memory creating the board");
+		goto fail;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		void *state;
+
+		if (board_find(b, rows[i].e.id, NULL)) {
+			snprintf(err, errlen, "two devices named '%s' on the board", rows[i].e.id);
+			goto fail;
+		}
+		state = rows[i].e.type->create(&b->ctx, &rows[i].e, err, errlen);
+		if (!state)
+			goto fail;
+		b->dev[b->nr++] = (struct board_dev){ rows[i].e, state };
+	}
+	if (link_devices(b, be, err, errlen) < 0 || pc_firmware_setup(b, &b->ctx, err, errlen) < 0)
+		goto fail;
+	/* What the config spaces hold now is the power-on state. */
+	pci_bus_seal(b->ctx.pci);
+	free(rows);
+	return b;
+fail:
+	free(rows);
+	board_destroy(b);
+	return NULL;
+}
+
+void board_destroy(struct board *b)
+{
+	if (!b)
+		return;
+	for (unsigned i = b->nr; i-- > 0;)
+		if (b->dev[i].e.type->destroy)
+			b->dev[i].e.type->destroy(b->dev[i].state);
+	free(b->dev);
+	pci_bus_destroy(b->ctx.pci);
+	free(b);
+}
+
+#define FOR_EACH_HOOK(b, hook)                                                                \
+	for (unsigned i__ = 0; i__ < (b)->nr; i__++)                                          \
+		if ((b)->dev[i__].e.type->hook)                                               \
+			(b)->dev[i__].e.type->hook((b)->dev[i__].state)
+
+void board_quiesce(struct board *b)
+{
+	FOR_EACH_HOOK(b, quiesce);
+}
+
+void board_reset(struct board *b)
+{
+	FOR_EACH_HOOK(b, reset);
+	/* Config spaces back to their sealed state; the functions' own reset
+	 * hooks (IDE, PM) run from here. */
+	pci_bus_reset(b->ctx.pci);
+}
+
+void board_resume(struct board *b)
+{
+	FOR_EACH_HOOK(b, resume);
+}
+
+void board_pause(struct board *b)
+{
+	FOR_EACH_HOOK(b, pause);
+}
+
+void *board_find(struct board *b, const char *id, const struct device_type *type)
+{
+	for (unsigned i = 0; i < b->nr; i++)
+		if (!strcmp(b->dev[i].e.id, id) && (!type || b->dev[i].e.type == type))
+			return b->dev[i].state;
+	return NULL;
+}
+
+int board_control(struct board *b, const char *id, const char *command, struct json_t *args,
+		  struct json_t **reply, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < b->nr; i++) {
+		const struct board_dev *d = &b->dev[i];
+
+		if (strcmp(d->e.id, id))
+			continue;
+		if (!d->e.type->control) {
+			snprintf(err, errlen, "device '%s' takes no commands", id);
+			return -1;
+		}
+		return d->e.type->control(d->state, command, args, reply, err, errlen);
+	}
+	snprintf(err, errlen, "no device '%s'", id);
+	return -1;
+}
+
+void board_for_each(struct board *b, void (*fn)(void *opaque, const struct board_entry *e,
+						void *state),
+		    void *opaque)
+{
+	for (unsigned i = 0; i < b->nr; i++)
+		fn(opaque, &b->dev[i].e, b->dev[i].state);
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "vmm/drives.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "devices/block/block.h"
+
+static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **out, char *err,
+		      size_t errlen)
+{
+	const char *opt = cdrom ? "--cdrom" : "--disk";
+	struct block_opts o = {
+		.format = d->format,
+		.read_only = d->read_only || cdrom,
+		.snapshot = d->snapshot,
+		.cache = (enum block_cache)d->cache,
+	};
+	char why[256];
+
+	if (block_open(out, d->path, &o, why, sizeof(why)) < 0) {
+		/* Name the image when the block layer's reason does not. */
+		if (strstr(why, d->path))
+			snprintf(err, errlen, "%s: %s", opt, why);
+		else
+			snprintf(err, errlen, "%s: '%s': %s", opt, d->path, why);
+		return -1;
+	}
+	/* A drive needs at least one sector; an empty file is a mistake (a
+	 * wrong path, an image whose creation failed), not a medium. */
+	if (block_size(*out) < 512) {
+		snprintf(err, errlen, "%s: '%s' is empty (%llu bytes): a drive image needs at least "
+			 "one 512-byte sector", opt, d->path, (unsigned long long)block_size(*out));
+		block_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	for (unsigned i = 0; i < cfg->nr_disks; i++) {
+		if (open_drive(&cfg->disks[i], false, &d->disk[i], err, errlen) < 0)
+			goto fail;
+		d->nr_disks = i + 1;
+	}
+	if (cfg->has_cdrom) {
+		if (open_drive(&cfg->cdrom, true, &d->cdrom, err, errlen) < 0)
+			goto fail;
+		d->has_cdrom = true;
+	}
+	return 0;
+fail:
+	drives_close(d);
+	return -1;
+}
+
+void drives_close(struct drives *d)
+{
+	for (unsigned i = 0; i < CLI_MAX_DISKS; i++) {
+		if (d->disk[i])
+			block_close(d->disk[i]);
+		d->disk[i] = NULL;
+	}
+	if (d->cdrom)
+		block_close(d->cdrom);
+	d->cdrom = NULL;
+	d->nr_disks = 0;
+	d->has_cdrom = false;
+}

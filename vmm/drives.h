@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The drive images the user named, opened before anything else starts. */
+#ifndef MINIVMM_DRIVES_H
+#define MINIVMM_DRIVES_H
+
+#include <stddef.h>
+
+#include "vmm/cli.h"
+
+struct block_dev;
+
+struct drives {
+	struct block_dev *disk[CLI_MAX_DISKS]; /* in --disk order */
+	unsigned nr_disks;
+	struct block_dev *cdrom;	       /* NULL: no CD-ROM drive */
+	bool has_cdrom;
+};
+
+/* Opens every drive of cfg; on failure a one-line reason naming the option
+ * and the image is in err, and whatever was opened is closed again. */
+int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t errlen);
+void drives_close(struct drives *d);
+
+#endif
