@@ -33,7 +33,6 @@
 #include "vmm/cli.h"
 #include "vmm/drives.h"
 #include "vmm/pc_firmware.h"
-#include "vmm/serial_backend.h"
 
 struct board_dev {
 	struct board_entry e;
@@ -116,22 +115,17 @@ static void place_drives(struct piix_ide_args *ide, const struct drives *d)
 
 /* The links the hardware has between devices, made where a reader sees
  * them: the host bridge passes byte accesses at 0xcf9 (inside its address
- * port's dword) to the PIIX3 reset control register; COM1 talks to the
- * host's console. */
-static int link_devices(struct board *b, const struct board_backends *be, char *err,
-			size_t errlen)
+ * port's dword) to the PIIX3 reset control register. */
+static int link_devices(struct board *b, char *err, size_t errlen)
 {
 	struct i440fx *host = board_find(b, "i440fx", &i440fx_type);
 	struct reset_control *rc = board_find(b, "reset-control", &reset_control_type);
-	struct uart16550 *com1 = board_find(b, "com1", &uart16550_type);
 
-	if (!host || !rc || !com1) {
-		snprintf(err, errlen, "the board lacks its host bridge, reset control or COM1");
+	if (!host || !rc) {
+		snprintf(err, errlen, "the board lacks its host bridge or reset control");
 		return -1;
 	}
 	i440fx_set_cf9(host, &reset_control_bus_ops, rc);
-	if (be->serial)
-		serial_backend_attach(be->serial, com1, be->serial_quit, be->serial_quit_opaque);
 	return 0;
 }
 
@@ -152,8 +146,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 		snprintf(err, errlen, "out of memory creating PCI bus 0");
 		goto fail;
 	}
-	if (be->serial)
-		serial_backend_callbacks(be->serial, &b->com1);
+	b->com1 = be->com1;
 	b->rtc.localtime = ctx->cfg->rtc_localtime;
 	place_drives(&b->ide, be->drives);
 
@@ -175,7 +168,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 			goto fail;
 		b->dev[b->nr++] = (struct board_dev){ rows[i].e, state };
 	}
-	if (link_devices(b, be, err, errlen) < 0 || pc_firmware_setup(b, &b->ctx, err, errlen) < 0)
+	if (link_devices(b, err, errlen) < 0 || pc_firmware_setup(b, &b->ctx, err, errlen) < 0)
 		goto fail;
 	/* What the config spaces hold now is the power-on state. */
 	pci_bus_seal(b->ctx.pci);

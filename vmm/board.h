@@ -12,17 +12,16 @@
 
 #include "vmm/device.h"
 
+#include "devices/uart16550.h"
+
 struct board;
-struct serial_backend;
 struct drives;
 
 /* Host-side backends that some devices are connected to. */
 struct board_backends {
-	struct serial_backend *serial; /* COM1; NULL: no backend */
-	void (*serial_quit)(void *opaque); /* the console's quit key */
-	void *serial_quit_opaque;
-	const struct drives *drives;	/* opened by drives_open() */
-	FILE *debugcon;			/* SeaBIOS debug port log, or NULL */
+	struct uart16550_backend com1; /* all NULL: output dropped */
+	const struct drives *drives;   /* opened by drives_open(), or NULL */
+	FILE *debugcon;		       /* SeaBIOS debug port log, or NULL */
 };
 
 /* Creates the PCI bus and every device in the table, places them, links

@@ -5,6 +5,7 @@
  */
 #include "vmm/vm.h"
 #include "vmm/board.h"
+#include "devices/uart16550.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
 #include "vmm/serial_backend.h"
@@ -284,13 +285,8 @@ static int map_guest_memory(struct vm *vm, char *err, size_t errlen)
 
 static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
-	struct board_backends be = {
-		.serial = vm->serial,
-		.serial_quit = quit_from_console,
-		.serial_quit_opaque = vm,
-		.drives = &vm->drives,
-		.debugcon = vm->debugcon,
-	};
+	struct board_backends be = { .drives = &vm->drives, .debugcon = vm->debugcon };
+	struct uart16550 *com1;
 	struct dev_ctx ctx;
 
 	vm->events = (struct machine_events){ .reset = ev_reset, .exit = ev_exit, .opaque = vm };
@@ -311,8 +307,15 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		.cfg = vm->cfg,
 		.map = &vm->ram.map,
 	};
+	serial_backend_callbacks(vm->serial, &be.com1);
 	vm->board = board_create(&ctx, &be, err, errlen);
-	return vm->board ? 0 : -1;
+	if (!vm->board)
+		return -1;
+	/* The host's console answers COM1 (and its quit key ends the VM). */
+	com1 = board_find(vm->board, "com1", &uart16550_type);
+	if (com1)
+		serial_backend_attach(vm->serial, com1, quit_from_console, vm);
+	return 0;
 }
 
 int vm_start(struct vm *vm, char *err, size_t errlen)

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The PC board without KVM: the machine a guest sees is a contract (PCI IDs
+ * and slots, legacy ports, IRQs), so this test pins it; and the board's
+ * life cycle (quiesce, reset, resume, pause) and look-ups.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "devices/fw_cfg.h"
+#include "devices/i8042.h"
+#include "devices/pci.h"
+#include "devices/piix4_pm.h"
+#include "devices/uart16550.h"
+#include "vmm/board.h"
+#include "vmm/bus.h"
+#include "vmm/cli.h"
+#include "vmm/guest_mem.h"
+#include "vmm/irq_mux.h"
+#include "vmm/loop.h"
+#include "vmm/machine_events.h"
+#include "vmm/memmap.h"
+
+/* No drives here, so IDE never watches a completion fd. */
+int event_loop_add_fd(struct event_loop *loop, int fd, uint32_t events, event_fd_fn fn,
+		      void *opaque)
+{
+	return 0;
+}
+
+void event_loop_del_fd(struct event_loop *loop, int fd)
+{
+}
+
+struct machine {
+	struct vm_config cfg;
+	struct memmap map;
+	struct guest_ram ram;
+	struct guest_mem mem;
+	struct bus *pio, *mmio;
+	struct irq_mux isa;
+	struct machine_events ev;
+	bool level[IRQ_MUX_LINES];
+	unsigned resets, exits;
+	struct board *board;
+	char err[256];
+};
+
+static void record_irq(void *opaque, unsigned gsi, bool level)
+{
+	struct machine *m = opaque;
+
+	if (gsi < IRQ_MUX_LINES)
+		m->level[gsi] = level;
+}
+
+static void on_reset(void *opaque)
+{
+	((struct machine *)opaque)->resets++;
+}
+
+static void on_exit_(void *opaque, int status)
+{
+	((struct machine *)opaque)->exits++;
+}
+
+static struct machine *machine_new(void (*tweak)(struct vm_config *))
+{
+	struct machine *m = calloc(1, sizeof(*m));
+	struct dev_ctx ctx;
+	struct board_backends be = { 0 };
+
+	assert_non_null(m);
+	m->cfg = (struct vm_config){ .memory = 64ULL << 20, .cpus = 2, .boot_menu = -1 };
+	if (tweak)
+		tweak(&m->cfg);
+	assert_int_equal(memmap_plan(&m->map, m->cfg.memory, 0, m->err, sizeof(m->err)), 0);
+	assert_int_equal(guest_ram_alloc(&m->ram, &m->map, m->err, sizeof(m->err)), 0);
+	guest_ram_describe(&m->ram, &m->mem);
+	m->pio = bus_create("pio", 0x10000);
+	m->mmio = bus_create("mmio", 0);
+	irq_mux_init(&m->isa, record_irq, m);
+	m->ev = (struct machine_events){ .reset = on_reset, .exit = on_exit_, .opaque = m };
+	ctx = (struct dev_ctx){ .pio = m->pio, .mmio = m->mmio, .mem = &m->mem,
+				.isa_irqs = &m->isa, .events = &m->ev, .cfg = &m->cfg,
+				.map = &m->map };
+	m->board = board_create(&ctx, &be, m->err, sizeof(m->err));
+	return m;
+}
+
+static void machine_free(struct machine *m)
+{
+	board_destroy(m->board);
+	bus_destroy(m->pio);
+	bus_destroy(m->mmio);
+	irq_mux_destroy(&m->isa);
+	guest_ram_free(&m->ram);
+	free(m);
+}
+
+static uint32_t cfg_read(struct machine *m, unsigned devfn, unsigned reg, unsigned size)
+{
+	uint64_t v = 0;
+
+	bus_write(m->pio, 0xcf8, 0x80000000u | devfn << 8 | (reg & 0xfc), 4);
+	bus_read(m->pio, 0xcfc + (reg & 3), size, &v);
+	return (uint32_t)v;
+}
+
+static void cfg_write(struct machine *m, unsigned devfn, unsigned reg, uint32_t val,
+		      unsigned size)
+{
+	bus_write(m->pio, 0xcf8, 0x80000000u | devfn << 8 | (reg & 0xfc), 4);
+	bus_write(m->pio, 0xcfc + (reg & 3), val, size);
+}
+
+/* The contract: what Windows 2003 fixed at install time must never move. */
+static void test_pci_ids_and_slots(void **state)
+{
+	static const struct {
+		unsigned slot, fn;
+		uint32_t id; /* device << 16 | vendor */
+		uint32_t class_rev;
+	} expect[] = {
+		{ 0, 0, 0x12378086, 0x06000002 }, /* i440FX host bridge, rev 2 */
+		{ 1, 0, 0x70008086, 0x06010000 }, /* PIIX3 ISA bridge */
+		{ 1, 1, 0x70108086, 0x01018000 }, /* PIIX3 IDE, prog-if 0x80 */
+		{ 1, 3, 0x71138086, 0x06800003 }, /* PIIX4 PM, rev 3 */
+	};
+	struct machine *m = machine_new(NULL);
+
+	assert_non_null(m->board);
+	for (size_t i = 0; i < sizeof(expect) / sizeof(expect[0]); i++) {
+		unsigned devfn = PCI_DEVFN(expect[i].slot, expect[i].fn);
+
+		assert_int_equal(cfg_read(m, devfn, 0, 4), expect[i].id);
+		assert_int_equal(cfg_read(m, devfn, 8, 4) >> 8, expect[i].class_rev >> 8);
+	}
+	/* 01.2 (UHCI, later), 02.0 (VGA, later) and 03.0 on are empty. */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 2), 0, 4), 0xffffffffu);
+	for (unsigned slot = 2; slot < 32; slot++)
+		assert_int_equal(cfg_read(m, PCI_DEVFN(slot, 0), 0, 4), 0xffffffffu);
+	/* Multi-function PIIX3 at slot 1. */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 0), PCI_HEADER_TYPE, 1) & 0x80, 0x80);
+	machine_free(m);
+}
+
+static void test_legacy_ports(void **state)
+{
+	struct machine *m = machine_new(NULL);
+	uint64_t v = 0;
+
+	assert_non_null(m->board);
+	/* COM1's LSR: transmitter empty. */
+	assert_true(bus_read(m->pio, 0x3f8 + 5, 1, &v) >= 0);
+	assert_int_equal(v & 0x60, 0x60);
+	/* The i8042 status port and the RTC index port are claimed. */
+	assert_true(bus_read(m->pio, I8042_CMD_PORT, 1, &v) >= 0);
+	assert_true(bus_read(m->pio, 0x71, 1, &v) >= 0);
+	/* fw_cfg answers its signature. */
+	bus_write(m->pio, FW_CFG_PORT_BASE, FW_CFG_SIGNATURE, 2);
+	bus_read(m->pio, FW_CFG_PORT_BASE + 1, 1, &v);
+	assert_int_equal(v, 'Q');
+	/* Without the options, no debug-exit and no debug console. */
+	assert_int_equal(bus_read(m->pio, 0xf4, 1, &v), BUS_UNCLAIMED);
+	assert_int_equal(bus_read(m->pio, 0x402, 1, &v), BUS_UNCLAIMED);
+	machine_free(m);
+}
+
+static void want_debug_exit(struct vm_config *cfg)
+{
+	cfg->debug_exit = true;
+}
+
+static void test_optional_rows(void **state)
+{
+	struct machine *m = machine_new(want_debug_exit);
+
+	assert_non_null(m->board);
+	assert_non_null(board_find(m->board, "debug-exit", NULL));
+	bus_write(m->pio, 0xf4, 0x10, 1);
+	assert_int_equal(m->exits, 1);
+	machine_free(m);
+}
+
+static void test_find(void **state)
+{
+	struct machine *m = machine_new(NULL);
+	char err[128];
+
+	assert_non_null(m->board);
+	assert_non_null(board_find(m->board, "com1", &uart16550_type));
+	assert_non_null(board_find(m->board, "com1", NULL));
+	/* The right id with the wrong type is not a match. */
+	assert_null(board_find(m->board, "com1", &fw_cfg_type));
+	assert_null(board_find(m->board, "com2", NULL));
+	assert_int_equal(board_control(m->board, "nosuch", "x", NULL, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nosuch"));
+	assert_int_equal(board_control(m->board, "com1", "x", NULL, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "takes no commands"));
+	machine_free(m);
+}
+
+/* A reset brings every config space and device register back. */
+static void test_reset_cycle(void **state)
+{
+	struct machine *m = machine_new(NULL);
+	uint64_t v = 0;
+
+	assert_non_null(m->board);
+	cfg_write(m, PCI_DEVFN(1, 0), 0x60, 0x0b, 1); /* PIRQA -> IRQ 11 */
+	cfg_write(m, PCI_DEVFN(1, 3), 0x40, 0xb001, 2); /* PMBA */
+	cfg_write(m, PCI_DEVFN(1, 3), 0x80, 0x01, 1);	/* PMREGMISC: decode */
+	bus_write(m->pio, 0x3f8 + 3, 0x83, 1);		/* COM1 LCR */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 0), 0x60, 1), 0x0b);
+	assert_true(bus_read(m->pio, 0xb000, 2, &v) >= 0);
+
+	board_quiesce(m->board);
+	board_reset(m->board);
+	board_resume(m->board);
+
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 0), 0x60, 1), 0x80); /* disabled */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 3), 0x40, 2) & 0xffc0, 0);
+	assert_int_equal(bus_read(m->pio, 0xb000, 2, &v), BUS_UNCLAIMED);
+	bus_read(m->pio, 0x3f8 + 3, 1, &v);
+	assert_int_equal(v, 0x00);
+	/* Pause and resume leave state alone. */
+	cfg_write(m, PCI_DEVFN(1, 0), 0x61, 0x0a, 1);
+	board_pause(m->board);
+	board_resume(m->board);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 0), 0x61, 1), 0x0a);
+	machine_free(m);
+}
+
+static void direct_boot(struct vm_config *cfg)
+{
+	cfg->kernel = "bzImage"; /* only the board's presets look at it */
+}
+
+/* Without firmware the board programs what SeaBIOS would have, and every
+ * reset brings it back. */
+static void test_direct_boot_presets(void **state)
+{
+	struct machine *m = machine_new(direct_boot);
+	struct piix4_pm *pm;
+
+	assert_non_null(m->board);
+	pm = board_find(m->board, "pm", &piix4_pm_type);
+	assert_non_null(pm);
+	assert_int_equal(piix4_pm_io_base(pm), 0x600);
+	/* The ACPI tables are in RAM where Linux scans for the RSDP. */
+	assert_memory_equal(m->ram.low + 0xf0000, "RSD PTR ", 8);
+	board_quiesce(m->board);
+	board_reset(m->board);
+	board_resume(m->board);
+	assert_int_equal(piix4_pm_io_base(pm), 0x600);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 1), 0x41, 1) & 0x80, 0x80); /* IDETIM */
+	machine_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pci_ids_and_slots),
+		cmocka_unit_test(test_legacy_ports),
+		cmocka_unit_test(test_optional_rows),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_reset_cycle),
+		cmocka_unit_test(test_direct_boot_presets),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
