@@ -493,7 +493,7 @@ int vm_run(struct vm *vm)
 {
 	struct signal_watch sw = { .vm = vm };
 	sigset_t set;
-	int status;
+	int status, ret;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -502,9 +502,15 @@ int vm_run(struct vm *vm)
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* vCPU threads inherit this */
 	sigdelset(&set, SIGUSR1);
 	sw.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sw.fd >= 0)
-		event_loop_add_fd(vm->loop, sw.fd, EPOLLIN, signal_ready, &sw);
-	event_loop_add_fd(vm->loop, vm->event_fd, EPOLLIN, on_request, vm);
+	ret = sw.fd < 0 ? -errno : event_loop_add_fd(vm->loop, sw.fd, EPOLLIN, signal_ready, &sw);
+	if (ret == 0)
+		ret = event_loop_add_fd(vm->loop, vm->event_fd, EPOLLIN, on_request, vm);
+	if (ret < 0) {
+		fprintf(stderr, "minivmm: cannot watch signals and requests: %s\n", strerror(-ret));
+		if (sw.fd >= 0)
+			close(sw.fd);
+		return 1;
+	}
 
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (vcpu_start(&vm->vcpus[i]) < 0) {
