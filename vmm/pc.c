@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/block/block.h"
 #include "devices/fw_cfg.h"
@@ -110,6 +111,14 @@ static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **
 				 why);
 		return -1;
 	}
+	/* What IDE refuses to attach: name the file rather than "Invalid argument". */
+	if (block_size(*out) < (cdrom ? 2048 : 512)) {
+		snprintf(err, errlen, "%s: '%s' is %s (%llu bytes; a %s needs at least %u)",
+			 cdrom ? "--cdrom" : "--disk", d->path, block_size(*out) ? "too small" : "empty",
+			 (unsigned long long)block_size(*out), cdrom ? "CD-ROM" : "disk",
+			 cdrom ? 2048 : 512);
+		return -1;
+	}
 	return 0;
 }
 
@@ -128,13 +137,26 @@ int pc_prepare(struct vm *vm, char *err, size_t errlen)
 			return -1;
 	if (cfg->has_cdrom && open_drive(&cfg->cdrom, true, &pc->cdrom, err, errlen) < 0)
 		return -1;
-	if (cfg->debugcon_path) {
-		pc->debugcon = fopen(cfg->debugcon_path, "w");
-		if (!pc->debugcon) {
-			snprintf(err, errlen, "--debugcon: cannot create '%s': %s", cfg->debugcon_path,
-				 strerror(errno));
-			return -1;
-		}
+	return 0;
+}
+
+/* The --debugcon file is created only now that every check has passed
+ * (cli_check_files checked it); until then port 0x402 output is dropped. */
+int pc_start_outputs(struct vm *vm, char *err, size_t errlen)
+{
+	const char *path = vm->cfg->debugcon_path;
+	int fd;
+
+	if (!path || vm->pc->debugcon)
+		return 0;
+	fd = cli_open_output("--debugcon", path, err, errlen);
+	if (fd < 0)
+		return -1;
+	vm->pc->debugcon = fdopen(fd, "w");
+	if (!vm->pc->debugcon) {
+		snprintf(err, errlen, "--debugcon: '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
 	}
 	return 0;
 }
@@ -372,7 +394,7 @@ int pc_create(struct vm *vm, char *err, size_t errlen)
 	    place(vm, POST_PORT, 1, &post_ops, pc, "post", err, errlen) < 0)
 		return -1;
 	/* Only when asked for, as in QEMU: SeaBIOS then skips its log. */
-	if (pc->debugcon &&
+	if (vm->cfg->debugcon_path &&
 	    place(vm, DEBUGCON_PORT, 1, &debugcon_ops, pc, "debugcon", err, errlen) < 0)
 		return -1;
 

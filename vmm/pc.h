@@ -16,6 +16,9 @@ struct pc;
 
 /* Opens the drive images (user errors: bad path, bad image). */
 int pc_prepare(struct vm *vm, char *err, size_t errlen);
+/* Creates the --debugcon file (until then nothing is written): call once
+ * every check has passed, before the vCPUs run. */
+int pc_start_outputs(struct vm *vm, char *err, size_t errlen);
 /* Creates the devices and places them on the buses. */
 int pc_create(struct vm *vm, char *err, size_t errlen);
 void pc_destroy(struct vm *vm);
