@@ -613,7 +613,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		/* A value given twice is a mistake one way or the other; flags
 		 * may repeat, and --disk/--cdrom add a drive each. */
 		if ((optarg || c == OPT_STATS) && c != OPT_DISK && c != OPT_CDROM && p.seen[c]) {
-			bad(&p, "%s given twice", opt_name(c));
+			bad(&p, "%s: given twice (give it once)", opt_name(c));
 			return CLI_ERROR;
 		}
 		p.seen[c] = true;

@@ -317,13 +317,13 @@ static void test_hostile_values(void **state)
 	expect_error("--rtc", parse(&c, "--rtc", "", NULL));
 	expect_error("--serial", parse(&c, "--serial", "", NULL));
 	/* a value given twice: which one would win? */
-	expect_error("--memory given twice", parse(&c, "-m", "1G", "--memory", "2G", NULL));
-	expect_error("--cpus given twice", parse(&c, "--cpus", "1", "--cpus", "2", NULL));
-	expect_error("--bios given twice", parse(&c, "--bios", "a", "--bios", "a", NULL));
-	expect_error("--serial given twice", parse(&c, "--serial", "none", "--serial", "stdio",
+	expect_error("--memory: given twice", parse(&c, "-m", "1G", "--memory", "2G", NULL));
+	expect_error("--cpus: given twice", parse(&c, "--cpus", "1", "--cpus", "2", NULL));
+	expect_error("--bios: given twice", parse(&c, "--bios", "a", "--bios", "a", NULL));
+	expect_error("--serial: given twice", parse(&c, "--serial", "none", "--serial", "stdio",
 						   NULL));
-	expect_error("--stats given twice", parse(&c, "--stats=json:a", "--stats", NULL));
-	expect_error("--boot given twice", parse(&c, "--boot", "c", "--boot", "d", NULL));
+	expect_error("--stats: given twice", parse(&c, "--stats=json:a", "--stats", NULL));
+	expect_error("--boot: given twice", parse(&c, "--boot", "c", "--boot", "d", NULL));
 	/* getopt's abbreviations are not in --help, so they are refused */
 	expect_error("unknown option '--mem'", parse(&c, "--mem", "1G", NULL));
 	expect_error("unknown option '--no'", parse(&c, "--no", NULL));
