@@ -36,20 +36,21 @@ static const char usage[] =
 	"      --bios FILE        firmware image, 64 KiB..16 MiB in 64 KiB steps,\n"
 	"                         mapped read-only ending at 4 GiB (default:\n"
 	"                         " CLI_DEFAULT_BIOS ", SeaBIOS)\n"
-	"      --kernel FILE      boot a Linux bzImage directly, without a BIOS\n"
+	"      --kernel FILE      boot a Linux bzImage directly, without a BIOS (so not\n"
+	"                         with --bios)\n"
 	"      --initrd FILE      initial ramdisk for --kernel\n"
 	"      --append STRING    kernel command line for --kernel\n"
 	"\n"
 	"Drives (PIIX3 IDE): up to 3 disks and one CD-ROM\n"
-	"      --disk PATH        a hard disk (raw or qcow2, probed); the first fills\n"
-	"                         the primary master, then primary slave, then\n"
-	"                         secondary slave\n"
+	"      --disk PATH        a hard disk (raw or qcow2, probed), PATH without '='\n"
+	"                         (commas in it are kept); the first fills the\n"
+	"                         primary master, then primary slave, then secondary\n"
+	"                         slave\n"
 	"      --disk file=PATH[,media=disk|cdrom][,if=ide][,format=raw|qcow2]\n"
 	"             [,cache=MODE][,readonly=on|off][,snapshot=on|off]\n"
 	"                         the same with options, each at most once; MODE is\n"
 	"                         writeback (default), writethrough, none, directsync\n"
-	"                         or unsafe; on|off may be yes|no or true|false;\n"
-	"                         media=cdrom makes it the CD-ROM drive\n"
+	"                         or unsafe; media=cdrom makes it the CD-ROM drive\n"
 	"      --cdrom PATH       an ISO image in the CD-ROM drive (secondary master)\n"
 	"      --cdrom file=PATH[,...]  the same options as --disk, media=disk makes\n"
 	"                         it a hard disk; a CD-ROM is always read-only\n"
@@ -80,10 +81,12 @@ static const char usage[] =
 	"  -h, --help             show this help and exit\n"
 	"      --version          show the version and exit\n"
 	"\n"
-	"An option with a value may be given once (--disk and --cdrom once per\n"
-	"drive); long options are not abbreviated.  Output files (--serial file:,\n"
-	"--debugcon, --stats=json:) are created or truncated only once every option\n"
-	"and file has been checked.\n"
+	"A value follows its option after a space or '=' (--cpus 2, --cpus=2, -m 1G,\n"
+	"-m1G).  An option with a value may be given once (--disk and --cdrom once\n"
+	"per drive), a switch any number of times; long options are not abbreviated;\n"
+	"on|off may also be written yes|no or true|false.  Output files (--serial\n"
+	"file:, --debugcon, --stats=json:) are created or truncated only once every\n"
+	"option and file has been checked.\n"
 	"\n"
 	"Exit status: 0 when the guest powers off or resets with --no-reboot, or on\n"
 	"SIGINT/SIGTERM; 1 on a runtime error; 2 on a bad command line or file;\n"
@@ -193,7 +196,7 @@ static const struct option options[] = {
  * options were seen (to refuse a repeated one). */
 struct parser {
 	struct vm_config *cfg;
-	FILE *out, *err;
+	FILE *err;
 	bool seen[OPT_END];
 };
 
@@ -578,17 +581,39 @@ static int check_combinations(struct parser *p)
 	return 0;
 }
 
+/* Each takes the options of its family: 0 done, -1 refused (after the
+ * message), 1 not one of mine. */
+static int (*const families[])(struct parser *p, int c, const char *arg) = {
+	parse_machine_option, parse_drive_option, parse_boot_option, parse_device_option,
+	parse_behaviour_option,
+};
+
+/* "--no-reboot=1": an unknown option, or a flag given a value? */
+static void unknown_option(struct parser *p, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	for (const struct option *o = options; eq && !strncmp(arg, "--", 2) && o->name; o++) {
+		if (o->has_arg == no_argument && strlen(o->name) == (size_t)(eq - arg - 2) &&
+		    !strncmp(arg + 2, o->name, strlen(o->name))) {
+			bad(p, "--%s takes no value ('%s')", o->name, arg);
+			return;
+		}
+	}
+	bad(p, "unknown option '%s' (see minivmm --help)", arg);
+}
+
 enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
 {
-	struct parser p = { .cfg = cfg, .out = out, .err = err };
+	struct parser p = { .cfg = cfg, .err = err };
 	int c, longindex;
 
 	*cfg = (struct vm_config){ .memory = CLI_DEFAULT_MEMORY, .cpus = 1, .serial = SERIAL_STDIO,
 				   .boot_menu = -1, .accel = VM_ACCEL_DEFAULT };
-	optind = 1;
+	optind = 0; /* glibc: start afresh, forgetting any earlier parse's state */
 	opterr = 0;
 	for (;;) {
-		int cur = optind, ret;
+		int cur = optind ? optind : 1, ret;
 
 		longindex = -1;
 		c = getopt_long(argc, argv, "+:m:h", options, &longindex);
@@ -599,7 +624,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 			return CLI_ERROR;
 		}
 		if (c == '?' || (longindex >= 0 && !spelled_out(argv[cur], options[longindex].name))) {
-			bad(&p, "unknown option '%s' (see minivmm --help)", argv[cur]);
+			unknown_option(&p, argv[cur]);
 			return CLI_ERROR;
 		}
 		if (c == OPT_HELP) {
@@ -617,15 +642,9 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 			return CLI_ERROR;
 		}
 		p.seen[c] = true;
-		ret = parse_machine_option(&p, c, optarg);
-		if (ret > 0)
-			ret = parse_drive_option(&p, c, optarg);
-		if (ret > 0)
-			ret = parse_boot_option(&p, c, optarg);
-		if (ret > 0)
-			ret = parse_device_option(&p, c, optarg);
-		if (ret > 0)
-			ret = parse_behaviour_option(&p, c, optarg);
+		ret = 1;
+		for (size_t i = 0; ret > 0 && i < sizeof(families) / sizeof(families[0]); i++)
+			ret = families[i](&p, c, optarg);
 		if (ret != 0)
 			return CLI_ERROR;
 	}
