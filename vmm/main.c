@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "vmm/cli.h"
@@ -33,6 +34,31 @@ static int start_outputs(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Direct Linux boot's messages start "kernel: ", "initrd: " or "cmdline: "
+ * (vmm/linux_boot.c): say which option and which file they are about. */
+static void name_the_file(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	static const struct { const char *prefix, *opt; } what[] = {
+		{ "kernel: ", "--kernel" }, { "initrd: ", "--initrd" }, { "cmdline: ", "--append" },
+	};
+	char why[512];
+
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		size_t n = strlen(what[i].prefix);
+		const char *path = i == 0 ? cfg->kernel : i == 1 ? cfg->initrd : NULL;
+
+		if (strncmp(err, what[i].prefix, n))
+			continue;
+		snprintf(why, sizeof(why), "%s", err + n);
+		/* cut long paths and reasons short, so the line stays whole */
+		if (path)
+			snprintf(err, errlen, "%s: '%.200s': %.280s", what[i].opt, path, why);
+		else
+			snprintf(err, errlen, "%s: %.480s", what[i].opt, why);
+		return;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct vm_config cfg;
@@ -59,6 +85,8 @@ int main(int argc, char **argv)
 	}
 	status = vm_start(&vm, err, sizeof(err));
 	if (status < 0) {
+		if (status == VM_ERR_USER)
+			name_the_file(&cfg, err, sizeof(err));
 		fprintf(stderr, "minivmm: %s\n", err);
 		vm_destroy(&vm);
 		return status == VM_ERR_USER ? 2 : 1;
