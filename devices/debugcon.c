@@ -6,8 +6,10 @@
 
 #include "vmm/bus.h"
 
+/* The log file is created only once the VM has started (a failed start
+ * changes no file): until then what the guest writes is dropped. */
 struct debugcon {
-	FILE *out;
+	FILE *const *out;
 };
 
 static uint64_t debugcon_read(void *opaque, uint64_t offset, unsigned size)
@@ -19,11 +21,13 @@ static void debugcon_write(void *opaque, uint64_t offset, uint64_t value, unsign
 {
 	struct debugcon *d = opaque;
 
-	if (size != 1)
+	FILE *out = *d->out;
+
+	if (size != 1 || !out)
 		return;
-	fputc((int)(value & 0xff), d->out);
+	fputc((int)(value & 0xff), out);
 	if (value == '\n')
-		fflush(d->out);
+		fflush(out);
 }
 
 static const struct bus_ops debugcon_ops = { .read = debugcon_read, .write = debugcon_write };
@@ -38,7 +42,7 @@ static void *debugcon_create(const struct dev_ctx *ctx, const struct board_entry
 		free(d);
 		return NULL;
 	}
-	d->out = (FILE *)e->arg;
+	d->out = e->arg;
 	if (dev_claim(ctx->pio, e->port, 1, &debugcon_ops, d, e->id, err, errlen) < 0) {
 		free(d);
 		return NULL;
@@ -50,7 +54,8 @@ static void debugcon_destroy(void *state)
 {
 	struct debugcon *d = state;
 
-	fflush(d->out);
+	if (*d->out)
+		fflush(*d->out);
 	free(d);
 }
 

@@ -12,7 +12,8 @@
 
 #define DEBUGCON_PORT 0x402
 
-/* Board row: .port 0x402, .arg the FILE * to write to (the caller's). */
+/* Board row: .port 0x402, .arg a FILE *const * to the log (the caller's;
+ * NULL until the caller has created the file). */
 extern const struct device_type debugcon_type;
 
 #endif

@@ -21,7 +21,7 @@ struct drives;
 struct board_backends {
 	struct uart16550_backend com1; /* all NULL: output dropped */
 	const struct drives *drives;   /* opened by drives_open(), or NULL */
-	FILE *debugcon;		       /* SeaBIOS debug port log, or NULL */
+	FILE *const *debugcon;	       /* SeaBIOS debug port log (opened later), or NULL */
 };
 
 /* Creates the PCI bus and every device in the table, places them, links

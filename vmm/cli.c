@@ -1,59 +1,98 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The command line.  cli_parse() walks argv once with getopt_long and hands
+ * each option to the function for its family (machine, drives, boot,
+ * devices, behaviour); every bad value ends the parse with one line naming
+ * the option.  The files the options name are checked separately
+ * (cli_check_files), before anything is opened for writing.
+ */
 #include "vmm/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "devices/block/block.h"
 
+/* Keep in step with options[] and the parse_* functions: test_cli checks
+ * that every option here is accepted and every accepted one is here. */
 static const char usage[] =
 	"Usage: minivmm [OPTIONS]\n"
 	"Runs a PC virtual machine on /dev/kvm.\n"
 	"\n"
 	"Machine:\n"
-	"  -m, --memory SIZE      guest RAM, with K/M/G suffix (default 512M, 2M..1T)\n"
+	"  -m, --memory SIZE      guest RAM in bytes or with a K/M/G/T suffix (KiB, MB\n"
+	"                         and the like too), 2M..1T in 4K steps (default 512M)\n"
 	"      --cpus N           number of vCPUs, 1..64 (default 1)\n"
 	"      --bios FILE        firmware image, 64 KiB..16 MiB in 64 KiB steps,\n"
 	"                         mapped read-only ending at 4 GiB (default:\n"
 	"                         " CLI_DEFAULT_BIOS ", SeaBIOS)\n"
-	"      --kernel FILE      boot a Linux bzImage directly, without a BIOS\n"
+	"      --kernel FILE      boot a Linux bzImage directly, without a BIOS (so not\n"
+	"                         with --bios)\n"
 	"      --initrd FILE      initial ramdisk for --kernel\n"
 	"      --append STRING    kernel command line for --kernel\n"
 	"\n"
-	"Drives (PIIX3 IDE):\n"
-	"      --disk PATH        a hard disk (raw or qcow2, probed); the first fills\n"
-	"                         the primary master, then primary slave, then\n"
-	"                         secondary slave (up to 3)\n"
-	"      --disk file=PATH[,if=ide][,format=raw|qcow2][,cache=MODE][,readonly=on]\n"
-	"             [,snapshot=on]  the same with options; MODE is writeback (default),\n"
-	"                         writethrough, none, directsync or unsafe\n"
+	"Drives (PIIX3 IDE): up to 3 disks and one CD-ROM\n"
+	"      --disk PATH        a hard disk (raw or qcow2, probed), PATH without '='\n"
+	"                         (commas in it are kept); the first fills the\n"
+	"                         primary master, then primary slave, then secondary\n"
+	"                         slave\n"
+	"      --disk file=PATH[,media=disk|cdrom][,if=ide][,format=raw|qcow2]\n"
+	"             [,cache=MODE][,readonly=on|off][,snapshot=on|off]\n"
+	"                         the same with options, each at most once; MODE is\n"
+	"                         writeback (default), writethrough, none, directsync\n"
+	"                         or unsafe; media=cdrom makes it the CD-ROM drive\n"
 	"      --cdrom PATH       an ISO image in the CD-ROM drive (secondary master)\n"
+	"      --cdrom file=PATH[,...]  the same options as --disk, media=disk makes\n"
+	"                         it a hard disk; a CD-ROM is always read-only\n"
 	"      --boot [order=]LETTERS[,menu=on|off][,splash-time=MS]\n"
-	"                         boot order: c first disk, d CD-ROM (e.g. order=dc);\n"
-	"                         menu=on shows SeaBIOS's boot menu (press Esc)\n"
+	"                         boot order: c first disk, d CD-ROM (e.g. order=dc,\n"
+	"                         up to 7 letters; once=LETTERS is the same as order);\n"
+	"                         menu=on shows SeaBIOS's boot menu (press Esc) for\n"
+	"                         MS 0..65535 ms (menu-timeout=MS is the same)\n"
 	"\n"
 	"Devices:\n"
-	"      --rtc localtime|utc  the CMOS clock runs in local time (as Windows\n"
-	"                         expects) or UTC (default); base=... also accepted\n"
+	"      --rtc [base=]localtime|utc  the CMOS clock runs in local time (as\n"
+	"                         Windows expects) or UTC (default)\n"
 	"      --debugcon FILE    write what the firmware prints to port 0x402 to FILE\n"
 	"      --serial MODE      COM1: stdio (default), file:PATH or none;\n"
 	"                         with stdio on a terminal, Ctrl-A x quits\n"
 	"      --debug-exit       a write of V to port 0xf4 ends minivmm with\n"
 	"                         exit status (V << 1) | 1\n"
 	"\n"
+	"KVM fast paths (all on by default):\n"
+	"      --no-ioeventfd, --no-irqfd, --no-coalesced-mmio, --no-dirty-log\n"
+	"                         turn off a KVM fast path (for comparing exit paths);\n"
+	"                         the device falls back to ordinary exits\n"
+	"\n"
 	"Behaviour:\n"
 	"      --no-reboot        exit with status 0 instead of rebooting\n"
-	"      --stats[=json:PATH]  at exit, print VM-exit statistics to stderr\n"
-	"                         (or write them as JSON to PATH)\n"
+	"      --stats            at exit, print VM-exit statistics to stderr\n"
+	"      --stats=json:PATH  at exit, write them as JSON to PATH\n"
 	"  -h, --help             show this help and exit\n"
 	"      --version          show the version and exit\n"
 	"\n"
+	"A value follows its option after a space or '=' (--cpus 2, --cpus=2, -m 1G,\n"
+	"-m1G).  An option with a value may be given once (--disk and --cdrom once\n"
+	"per drive), a switch any number of times; long options are not abbreviated;\n"
+	"on|off may also be written yes|no or true|false.  Output files (--serial\n"
+	"file:, --debugcon, --stats=json:) are created or truncated only once every\n"
+	"option and file has been checked.\n"
+	"\n"
 	"Exit status: 0 when the guest powers off or resets with --no-reboot, or on\n"
-	"SIGINT/SIGTERM; 1 on a runtime error; 2 on a bad command line; (V << 1) | 1\n"
-	"when the guest writes V to the debug-exit port.\n";
+	"SIGINT/SIGTERM; 1 on a runtime error; 2 on a bad command line or file;\n"
+	"(V << 1) | 1 when the guest writes V to the debug-exit port.\n";
+
+/* ---- values ---- */
 
 int cli_parse_size(const char *s, uint64_t *bytes)
 {
@@ -61,7 +100,8 @@ int cli_parse_size(const char *s, uint64_t *bytes)
 	unsigned long long v;
 	unsigned shift = 0;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* strtoull would skip blanks and take a sign: only digits may start */
+	if (!s || !isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
 	v = strtoull(s, &end, 10);
@@ -94,7 +134,7 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	char *end;
 	unsigned long v;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || !isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
 	v = strtoul(s, &end, 10);
@@ -103,33 +143,6 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 	*out = (unsigned)v;
 	return 0;
 }
-
-enum {
-	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
-	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
-	OPT_DEBUGCON,
-};
-
-static const struct option options[] = {
-	{ "memory", required_argument, NULL, 'm' },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "bios", required_argument, NULL, OPT_BIOS },
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "append", required_argument, NULL, OPT_APPEND },
-	{ "serial", required_argument, NULL, OPT_SERIAL },
-	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
-	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
-	{ "stats", optional_argument, NULL, OPT_STATS },
-	{ "disk", required_argument, NULL, OPT_DISK },
-	{ "cdrom", required_argument, NULL, OPT_CDROM },
-	{ "boot", required_argument, NULL, OPT_BOOT },
-	{ "rtc", required_argument, NULL, OPT_RTC },
-	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
-};
 
 static bool on_off(const char *v, bool *out)
 {
@@ -144,263 +157,681 @@ static bool on_off(const char *v, bool *out)
 	return false;
 }
 
-/*
- * "PATH" or "key=value,..." with the keys file, if, format, cache, readonly,
- * snapshot, media.  The drive keeps its own copy of the text (spec) and
- * points into it.  Commas in a plain PATH are not special.
- */
-static int parse_drive(const char *opt, const char *spec, struct cli_drive *d, bool *is_cdrom,
-		       FILE *err)
-{
-	char *save = NULL, *arg;
+/* ---- the option table ---- */
 
-	*d = (struct cli_drive){ .cache = BLOCK_CACHE_WRITEBACK };
-	if (strlen(spec) >= sizeof(d->spec)) {
-		fprintf(err, "minivmm: %s: argument too long\n", opt);
-		return -1;
+enum {
+	OPT_MEMORY = 'm', OPT_HELP = 'h',
+	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
+	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
+	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
+	OPT_END
+};
+
+static const struct option options[] = {
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "bios", required_argument, NULL, OPT_BIOS },
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "append", required_argument, NULL, OPT_APPEND },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "cdrom", required_argument, NULL, OPT_CDROM },
+	{ "boot", required_argument, NULL, OPT_BOOT },
+	{ "rtc", required_argument, NULL, OPT_RTC },
+	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
+	{ "serial", required_argument, NULL, OPT_SERIAL },
+	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
+	{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
+	{ "no-coalesced-mmio", no_argument, NULL, OPT_NO_COALESCED_MMIO },
+	{ "no-dirty-log", no_argument, NULL, OPT_NO_DIRTY_LOG },
+	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "stats", optional_argument, NULL, OPT_STATS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* The state of one parse: where the result and the messages go, and which
+ * options were seen (to refuse a repeated one). */
+struct parser {
+	struct vm_config *cfg;
+	FILE *err;
+	bool seen[OPT_END];
+};
+
+/* "--memory" for OPT_MEMORY: how the messages name an option. */
+static const char *opt_name(int c)
+{
+	static char buf[32];
+
+	for (const struct option *o = options; o->name; o++) {
+		if (o->val == c) {
+			snprintf(buf, sizeof(buf), "--%s", o->name);
+			return buf;
+		}
 	}
-	strcpy(d->spec, spec);
-	arg = d->spec;
-	if (!strchr(arg, '=')) {
-		d->path = arg;
+	return "?";
+}
+
+__attribute__((format(printf, 2, 3))) static int bad(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("minivmm: ", p->err);
+	va_start(ap, fmt);
+	vfprintf(p->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', p->err);
+	return -1;
+}
+
+/* A file name option: not empty (the file itself is checked later). */
+static int set_path(struct parser *p, int c, const char *arg, const char **out)
+{
+	if (!*arg)
+		return bad(p, "%s: the file name is empty", opt_name(c));
+	*out = arg;
+	return 0;
+}
+
+/* ---- machine: --memory, --cpus, --bios, --kernel, --initrd, --append ---- */
+
+static int parse_machine_option(struct parser *p, int c, const char *arg)
+{
+	struct vm_config *cfg = p->cfg;
+
+	switch (c) {
+	case OPT_MEMORY:
+		if (cli_parse_size(arg, &cfg->memory) < 0)
+			return bad(p, "--memory: '%s' is not a size (examples: 512M, 2G)", arg);
+		if (cfg->memory < CLI_MIN_MEMORY || cfg->memory > CLI_MAX_MEMORY)
+			return bad(p, "--memory: %s is outside 2M..1T", arg);
+		if (cfg->memory % 4096)
+			return bad(p, "--memory: %s is not a multiple of 4K", arg);
+		return 0;
+	case OPT_CPUS:
+		if (parse_uint(arg, 1, CLI_MAX_CPUS, &cfg->cpus) < 0)
+			return bad(p, "--cpus: '%s' is not a number from 1 to %d", arg, CLI_MAX_CPUS);
+		return 0;
+	case OPT_BIOS:
+		return set_path(p, c, arg, &cfg->bios);
+	case OPT_KERNEL:
+		return set_path(p, c, arg, &cfg->kernel);
+	case OPT_INITRD:
+		return set_path(p, c, arg, &cfg->initrd);
+	case OPT_APPEND:
+		cfg->append = arg; /* an empty command line is a command line */
 		return 0;
 	}
-	for (char *kv = strtok_r(arg, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		char *v = strchr(kv, '=');
-		bool b;
+	return 1;
+}
 
-		if (!v) {
-			fprintf(err, "minivmm: %s: '%s' is not key=value\n", opt, kv);
-			return -1;
-		}
-		*v++ = '\0';
-		if (!strcmp(kv, "file") && *v) {
-			d->path = v;
-		} else if (!strcmp(kv, "if")) {
-			if (strcmp(v, "ide")) {
-				fprintf(err, "minivmm: %s: if=%s is not supported (only if=ide)\n", opt, v);
-				return -1;
-			}
-		} else if (!strcmp(kv, "format")) {
-			if (strcmp(v, "raw") && strcmp(v, "qcow2")) {
-				fprintf(err, "minivmm: %s: format=%s: not raw or qcow2\n", opt, v);
-				return -1;
-			}
-			d->format = v;
-		} else if (!strcmp(kv, "cache")) {
-			d->cache = block_cache_parse(v);
-			if (d->cache < 0) {
-				fprintf(err, "minivmm: %s: cache=%s: not writeback, writethrough, none, "
-					     "directsync or unsafe\n", opt, v);
-				return -1;
-			}
-		} else if (!strcmp(kv, "readonly") && on_off(v, &b)) {
+/* ---- drives: --disk, --cdrom ---- */
+
+/* A drive's path and format point into its own spec: a copy must point
+ * into the copy's. */
+static void drive_copy(struct cli_drive *dst, const struct cli_drive *src)
+{
+	*dst = *src;
+	dst->path = dst->spec + (src->path - src->spec);
+	if (src->format)
+		dst->format = dst->spec + (src->format - src->spec);
+}
+
+enum drive_key { KEY_FILE, KEY_IF, KEY_FORMAT, KEY_CACHE, KEY_READONLY, KEY_SNAPSHOT, KEY_MEDIA };
+
+static const char *const drive_keys[] = {
+	[KEY_FILE] = "file", [KEY_IF] = "if", [KEY_FORMAT] = "format", [KEY_CACHE] = "cache",
+	[KEY_READONLY] = "readonly", [KEY_SNAPSHOT] = "snapshot", [KEY_MEDIA] = "media",
+};
+
+/* One key=value of a drive; 0, or -1 after the message. */
+static int drive_key(struct parser *p, const char *opt, char *kv, struct cli_drive *d,
+		     bool *is_cdrom, unsigned *seen)
+{
+	char *v = strchr(kv, '=');
+	unsigned key;
+	bool b;
+
+	if (!v)
+		return bad(p, "%s: '%s' is not key=value", opt, kv);
+	*v++ = '\0';
+	for (key = 0; key < sizeof(drive_keys) / sizeof(drive_keys[0]); key++)
+		if (!strcmp(kv, drive_keys[key]))
+			break;
+	if (key == sizeof(drive_keys) / sizeof(drive_keys[0]))
+		return bad(p, "%s: unknown option '%s' (file, media, if, format, cache, readonly, "
+			      "snapshot)", opt, kv);
+	if (*seen & (1u << key))
+		return bad(p, "%s: %s= given twice", opt, kv);
+	*seen |= 1u << key;
+	switch ((enum drive_key)key) {
+	case KEY_FILE:
+		if (!*v)
+			return bad(p, "%s: file= needs a PATH", opt);
+		d->path = v;
+		return 0;
+	case KEY_IF:
+		if (strcmp(v, "ide"))
+			return bad(p, "%s: if=%s is not supported (only if=ide)", opt, v);
+		return 0;
+	case KEY_FORMAT:
+		if (strcmp(v, "raw") && strcmp(v, "qcow2"))
+			return bad(p, "%s: format=%s: not raw or qcow2", opt, v);
+		d->format = v;
+		return 0;
+	case KEY_CACHE:
+		d->cache = block_cache_parse(v);
+		if (d->cache < 0)
+			return bad(p, "%s: cache=%s: not writeback, writethrough, none, directsync or "
+				      "unsafe", opt, v);
+		return 0;
+	case KEY_READONLY:
+	case KEY_SNAPSHOT:
+		if (!on_off(v, &b))
+			return bad(p, "%s: unknown or bad option '%s=%s' (use on or off)", opt, kv, v);
+		if (key == KEY_READONLY)
 			d->read_only = b;
-		} else if (!strcmp(kv, "snapshot") && on_off(v, &b)) {
+		else
 			d->snapshot = b;
-		} else if (!strcmp(kv, "media") && (!strcmp(v, "disk") || !strcmp(v, "cdrom"))) {
-			*is_cdrom = !strcmp(v, "cdrom");
-		} else {
-			fprintf(err, "minivmm: %s: unknown or bad option '%s=%s'\n", opt, kv, v);
-			return -1;
-		}
-	}
-	if (!d->path) {
-		fprintf(err, "minivmm: %s: file=PATH is missing\n", opt);
-		return -1;
+		return 0;
+	case KEY_MEDIA:
+		if (strcmp(v, "disk") && strcmp(v, "cdrom"))
+			return bad(p, "%s: media=%s: not disk or cdrom", opt, v);
+		*is_cdrom = !strcmp(v, "cdrom");
+		return 0;
 	}
 	return 0;
 }
 
-static int parse_boot(char *arg, struct vm_config *cfg, FILE *err)
+/*
+ * "PATH" or "key=value,..." into d, which keeps its own copy of the text
+ * (spec) and points into it.  Commas in a plain PATH are not special.
+ * *is_cdrom comes in as the option's default and leaves as media= says.
+ */
+static int parse_drive(struct parser *p, const char *opt, const char *spec, struct cli_drive *d,
+		       bool *is_cdrom)
 {
 	char *save = NULL;
+	unsigned seen = 0;
 
-	for (char *kv = strtok_r(arg, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		char *v = strchr(kv, '=');
-		const char *order = NULL;
-		bool b;
+	*d = (struct cli_drive){ .cache = BLOCK_CACHE_WRITEBACK };
+	if (!*spec)
+		return bad(p, "%s: the file name is empty", opt);
+	if (strlen(spec) >= sizeof(d->spec))
+		return bad(p, "%s: argument too long", opt);
+	strcpy(d->spec, spec);
+	if (!strchr(d->spec, '=')) {
+		d->path = d->spec;
+		return 0;
+	}
+	for (char *kv = strtok_r(d->spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
+		if (drive_key(p, opt, kv, d, is_cdrom, &seen) < 0)
+			return -1;
+	if (!d->path)
+		return bad(p, "%s: file=PATH is missing", opt);
+	return 0;
+}
 
-		if (!v) {
-			order = kv; /* "--boot d", as QEMU's legacy form */
-		} else {
-			*v++ = '\0';
-			if (!strcmp(kv, "order") || !strcmp(kv, "once")) {
-				order = v;
-			} else if (!strcmp(kv, "menu") && on_off(v, &b)) {
-				cfg->boot_menu = b;
-			} else if (!strcmp(kv, "splash-time") || !strcmp(kv, "menu-timeout")) {
-				unsigned ms;
+/* --disk is a disk and --cdrom the CD unless media= says otherwise. */
+static int parse_drive_option(struct parser *p, int c, const char *arg)
+{
+	struct vm_config *cfg = p->cfg;
+	const char *opt = opt_name(c);
+	bool is_cdrom = c == OPT_CDROM;
+	struct cli_drive d;
 
-				if (parse_uint(v, 0, 65535, &ms) < 0) {
-					fprintf(err, "minivmm: --boot: %s=%s is not 0..65535 ms\n", kv, v);
-					return -1;
-				}
-				cfg->boot_menu_timeout_ms = ms;
-			} else {
-				fprintf(err, "minivmm: --boot: unknown or bad option '%s=%s'\n", kv, v);
-				return -1;
-			}
-		}
-		if (order) {
-			size_t n = strlen(order);
-
-			if (n == 0 || n >= sizeof(cfg->boot_order) || strspn(order, "cd") != n) {
-				fprintf(err, "minivmm: --boot: order '%s': use the letters c (disk) and "
-					     "d (CD-ROM)\n", order);
-				return -1;
-			}
-			memcpy(cfg->boot_order, order, n + 1);
-		}
+	if (c != OPT_DISK && c != OPT_CDROM)
+		return 1;
+	if (parse_drive(p, opt, arg, &d, &is_cdrom) < 0)
+		return -1;
+	if (is_cdrom) {
+		if (cfg->has_cdrom)
+			return bad(p, "%s: '%s': only one CD-ROM drive (already '%s')", opt, d.path,
+				   cfg->cdrom.path);
+		d.read_only = true;
+		drive_copy(&cfg->cdrom, &d);
+		cfg->has_cdrom = true;
+	} else {
+		if (cfg->nr_disks == CLI_MAX_DISKS)
+			return bad(p, "%s: '%s': at most %d disks", opt, d.path, CLI_MAX_DISKS);
+		drive_copy(&cfg->disks[cfg->nr_disks++], &d);
 	}
 	return 0;
 }
 
-enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
+/* ---- --boot [order=]LETTERS[,menu=on|off][,splash-time=MS] ---- */
+
+static int boot_order(struct parser *p, const char *order)
 {
-	int c;
+	size_t n = strlen(order);
 
-	*cfg = (struct vm_config){ .memory = CLI_DEFAULT_MEMORY, .cpus = 1, .serial = SERIAL_STDIO,
-				   .boot_menu = -1 };
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":m:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (cli_parse_size(optarg, &cfg->memory) < 0) {
-				fprintf(err, "minivmm: --memory: '%s' is not a size (examples: 512M, 2G)\n", optarg);
-				return CLI_ERROR;
-			}
-			if (cfg->memory < CLI_MIN_MEMORY || cfg->memory > CLI_MAX_MEMORY) {
-				fprintf(err, "minivmm: --memory: %s is outside 2M..1T\n", optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case OPT_CPUS:
-			if (parse_uint(optarg, 1, CLI_MAX_CPUS, &cfg->cpus) < 0) {
-				fprintf(err, "minivmm: --cpus: '%s' is not a number from 1 to %d\n", optarg,
-					CLI_MAX_CPUS);
-				return CLI_ERROR;
-			}
-			break;
-		case OPT_BIOS: cfg->bios = optarg; break;
-		case OPT_KERNEL: cfg->kernel = optarg; break;
-		case OPT_INITRD: cfg->initrd = optarg; break;
-		case OPT_APPEND: cfg->append = optarg; break;
-		case OPT_SERIAL:
-			if (!strcmp(optarg, "stdio")) {
-				cfg->serial = SERIAL_STDIO;
-			} else if (!strcmp(optarg, "none")) {
-				cfg->serial = SERIAL_NONE;
-			} else if (!strncmp(optarg, "file:", 5) && optarg[5]) {
-				cfg->serial = SERIAL_FILE;
-				cfg->serial_path = optarg + 5;
-			} else {
-				fprintf(err, "minivmm: --serial: '%s' is not stdio, file:PATH or none\n", optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case OPT_DISK:
-		case OPT_CDROM: {
-			const char *opt = c == OPT_DISK ? "--disk" : "--cdrom";
-			bool is_cdrom = c == OPT_CDROM;
-			struct cli_drive *d;
+	if (n == 0 || n >= sizeof(p->cfg->boot_order) || strspn(order, "cd") != n)
+		return bad(p, "--boot: order '%s': use the letters c (disk) and d (CD-ROM), "
+			      "at most %zu", order, sizeof(p->cfg->boot_order) - 1);
+	memcpy(p->cfg->boot_order, order, n + 1);
+	return 0;
+}
 
-			if (is_cdrom && cfg->has_cdrom) {
-				fprintf(err, "minivmm: %s: only one CD-ROM drive\n", opt);
-				return CLI_ERROR;
-			}
-			if (!is_cdrom && cfg->nr_disks == CLI_MAX_DISKS) {
-				fprintf(err, "minivmm: --disk: at most %d disks\n", CLI_MAX_DISKS);
-				return CLI_ERROR;
-			}
-			/* Parsed in place, so the pointers into spec stay valid;
-			 * media=cdrom moves it to the CD-ROM slot below. */
-			d = is_cdrom ? &cfg->cdrom : &cfg->disks[cfg->nr_disks];
-			if (parse_drive(opt, optarg, d, &is_cdrom, err) < 0)
-				return CLI_ERROR;
-			if (is_cdrom && d != &cfg->cdrom) {
-				if (cfg->has_cdrom) {
-					fprintf(err, "minivmm: %s: only one CD-ROM drive\n", opt);
-					return CLI_ERROR;
-				}
-				if (parse_drive(opt, optarg, &cfg->cdrom, &is_cdrom, err) < 0)
-					return CLI_ERROR;
-				d = &cfg->cdrom;
-			}
-			if (is_cdrom) {
-				d->read_only = true;
-				cfg->has_cdrom = true;
-			} else {
-				cfg->nr_disks++;
-			}
-			break;
-		}
-		case OPT_BOOT: {
-			char copy[256];
+/* Which --boot key kv is (0 order, 1 menu, 2 splash-time), or -1. */
+static int boot_key_index(const char *kv)
+{
+	if (!strcmp(kv, "order") || !strcmp(kv, "once"))
+		return 0;
+	if (!strcmp(kv, "menu"))
+		return 1;
+	if (!strcmp(kv, "splash-time") || !strcmp(kv, "menu-timeout"))
+		return 2;
+	return -1;
+}
 
-			if (strlen(optarg) >= sizeof(copy)) {
-				fprintf(err, "minivmm: --boot: argument too long\n");
-				return CLI_ERROR;
-			}
-			strcpy(copy, optarg);
-			if (parse_boot(copy, cfg, err) < 0)
-				return CLI_ERROR;
-			break;
+static int boot_key(struct parser *p, char *kv, unsigned *seen)
+{
+	static const char *const keys[] = { "order", "menu", "splash-time" };
+	char *v = strchr(kv, '=');
+	unsigned ms;
+	int key;
+	bool b;
+
+	if (v) {
+		*v++ = '\0';
+		key = boot_key_index(kv);
+	} else {
+		v = kv; /* "--boot d", as QEMU's legacy form */
+		key = 0;
+	}
+	if (key < 0)
+		return bad(p, "--boot: unknown option '%s' (order, once, menu, splash-time, "
+			      "menu-timeout)", kv);
+	if (*seen & (1u << key))
+		return bad(p, "--boot: %s given twice", keys[key]);
+	*seen |= 1u << key;
+	switch (key) {
+	case 0:
+		return boot_order(p, v);
+	case 1:
+		if (!on_off(v, &b))
+			return bad(p, "--boot: unknown or bad option 'menu=%s' (use on or off)", v);
+		p->cfg->boot_menu = b;
+		return 0;
+	default:
+		if (parse_uint(v, 0, 65535, &ms) < 0)
+			return bad(p, "--boot: %s=%s is not 0..65535 ms", kv, v);
+		p->cfg->boot_menu_timeout_ms = ms;
+		return 0;
+	}
+}
+
+static int parse_boot_option(struct parser *p, int c, const char *arg)
+{
+	char copy[256], *save = NULL;
+	unsigned seen = 0;
+
+	if (c != OPT_BOOT)
+		return 1;
+	if (strlen(arg) >= sizeof(copy))
+		return bad(p, "--boot: argument too long");
+	strcpy(copy, arg);
+	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
+		if (boot_key(p, kv, &seen) < 0)
+			return -1;
+	if (!seen)
+		return bad(p, "--boot: '%s' says nothing (use [order=]LETTERS, menu=on|off, "
+			      "splash-time=MS)", arg);
+	return 0;
+}
+
+/* ---- devices: --rtc, --debugcon, --serial, --debug-exit ---- */
+
+static int parse_device_option(struct parser *p, int c, const char *arg)
+{
+	struct vm_config *cfg = p->cfg;
+
+	switch (c) {
+	case OPT_RTC:
+		if (!strcmp(arg, "localtime") || !strcmp(arg, "base=localtime"))
+			cfg->rtc_localtime = true;
+		else if (!strcmp(arg, "utc") || !strcmp(arg, "base=utc"))
+			cfg->rtc_localtime = false;
+		else
+			return bad(p, "--rtc: '%s' is not localtime or utc", arg);
+		return 0;
+	case OPT_DEBUGCON:
+		return set_path(p, c, arg, &cfg->debugcon_path);
+	case OPT_SERIAL:
+		if (!strcmp(arg, "stdio")) {
+			cfg->serial = SERIAL_STDIO;
+		} else if (!strcmp(arg, "none")) {
+			cfg->serial = SERIAL_NONE;
+		} else if (!strncmp(arg, "file:", 5) && arg[5]) {
+			cfg->serial = SERIAL_FILE;
+			cfg->serial_path = arg + 5;
+		} else {
+			return bad(p, "--serial: '%s' is not stdio, file:PATH or none", arg);
 		}
-		case OPT_RTC:
-			if (!strcmp(optarg, "localtime") || !strcmp(optarg, "base=localtime")) {
-				cfg->rtc_localtime = true;
-			} else if (!strcmp(optarg, "utc") || !strcmp(optarg, "base=utc")) {
-				cfg->rtc_localtime = false;
-			} else {
-				fprintf(err, "minivmm: --rtc: '%s' is not localtime or utc\n", optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case OPT_DEBUGCON: cfg->debugcon_path = optarg; break;
-		case OPT_DEBUG_EXIT: cfg->debug_exit = true; break;
-		case OPT_NO_REBOOT: cfg->no_reboot = true; break;
-		case OPT_STATS:
-			if (!optarg) {
-				cfg->stats = STATS_TABLE;
-			} else if (!strncmp(optarg, "json:", 5) && optarg[5]) {
-				cfg->stats = STATS_JSON;
-				cfg->stats_path = optarg + 5;
-			} else {
-				fprintf(err, "minivmm: --stats: '%s' is not json:PATH\n", optarg);
-				return CLI_ERROR;
-			}
-			break;
-		case 'h':
-			fputs(usage, out);
-			return CLI_EXIT_OK;
-		case OPT_VERSION:
-			fprintf(out, "minivmm %s\n", MINIVMM_VERSION);
-			return CLI_EXIT_OK;
-		case ':':
-			fprintf(err, "minivmm: option '%s' needs an argument\n", argv[optind - 1]);
-			return CLI_ERROR;
-		default:
-			fprintf(err, "minivmm: unknown option '%s' (see minivmm --help)\n", argv[optind - 1]);
-			return CLI_ERROR;
+		return 0;
+	case OPT_DEBUG_EXIT:
+		cfg->debug_exit = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- behaviour: the fast-path switches, --no-reboot, --stats ---- */
+
+static int parse_behaviour_option(struct parser *p, int c, const char *arg)
+{
+	struct vm_config *cfg = p->cfg;
+
+	switch (c) {
+	case OPT_NO_IOEVENTFD:
+		cfg->accel.ioeventfd = false;
+		return 0;
+	case OPT_NO_IRQFD:
+		cfg->accel.irqfd = false;
+		return 0;
+	case OPT_NO_COALESCED_MMIO:
+		cfg->accel.coalesced_mmio = false;
+		return 0;
+	case OPT_NO_DIRTY_LOG:
+		cfg->accel.dirty_log = false;
+		return 0;
+	case OPT_NO_REBOOT:
+		cfg->no_reboot = true;
+		return 0;
+	case OPT_STATS:
+		if (!arg) {
+			cfg->stats = STATS_TABLE;
+		} else if (!strncmp(arg, "json:", 5) && arg[5]) {
+			cfg->stats = STATS_JSON;
+			cfg->stats_path = arg + 5;
+		} else {
+			return bad(p, "--stats: '%s' is not json:PATH", arg);
 		}
+		return 0;
 	}
-	if (optind < argc) {
-		fprintf(err, "minivmm: unexpected argument '%s' (see minivmm --help)\n", argv[optind]);
-		return CLI_ERROR;
-	}
-	if ((cfg->initrd || cfg->append) && !cfg->kernel) {
-		fprintf(err, "minivmm: --initrd and --append need --kernel\n");
-		return CLI_ERROR;
-	}
-	if (cfg->kernel && cfg->bios) {
-		fprintf(err, "minivmm: --kernel and --bios can't be used together\n");
-		return CLI_ERROR;
-	}
+	return 1;
+}
+
+/* ---- the whole line ---- */
+
+/* getopt_long takes any unambiguous prefix ("--mem"); we take only the
+ * names --help lists.  arg is the argv element that held the option. */
+static bool spelled_out(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(arg, "--", 2) && !strncmp(arg + 2, name, n) &&
+	       (arg[2 + n] == '\0' || arg[2 + n] == '=');
+}
+
+static int check_combinations(struct parser *p)
+{
+	struct vm_config *cfg = p->cfg;
+
+	if ((cfg->initrd || cfg->append) && !cfg->kernel)
+		return bad(p, "--initrd and --append need --kernel");
+	if (cfg->kernel && cfg->bios)
+		return bad(p, "--kernel and --bios can't be used together");
 	if (!cfg->kernel && !cfg->bios) {
 		cfg->bios = CLI_DEFAULT_BIOS;
 		cfg->bios_default = true;
 	}
-	return CLI_RUN;
+	return 0;
+}
+
+/* Each takes the options of its family: 0 done, -1 refused (after the
+ * message), 1 not one of mine. */
+static int (*const families[])(struct parser *p, int c, const char *arg) = {
+	parse_machine_option, parse_drive_option, parse_boot_option, parse_device_option,
+	parse_behaviour_option,
+};
+
+/* "--no-reboot=1": an unknown option, or a flag given a value? */
+static void unknown_option(struct parser *p, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	for (const struct option *o = options; eq && !strncmp(arg, "--", 2) && o->name; o++) {
+		if (o->has_arg == no_argument && strlen(o->name) == (size_t)(eq - arg - 2) &&
+		    !strncmp(arg + 2, o->name, strlen(o->name))) {
+			bad(p, "--%s takes no value ('%s')", o->name, arg);
+			return;
+		}
+	}
+	bad(p, "unknown option '%s' (see minivmm --help)", arg);
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *out, FILE *err)
+{
+	struct parser p = { .cfg = cfg, .err = err };
+	int c, longindex;
+
+	*cfg = (struct vm_config){ .memory = CLI_DEFAULT_MEMORY, .cpus = 1, .serial = SERIAL_STDIO,
+				   .boot_menu = -1, .accel = VM_ACCEL_DEFAULT };
+	optind = 0; /* glibc: start afresh, forgetting any earlier parse's state */
+	opterr = 0;
+	for (;;) {
+		int cur = optind ? optind : 1, ret;
+
+		longindex = -1;
+		c = getopt_long(argc, argv, "+:m:h", options, &longindex);
+		if (c == -1)
+			break;
+		if (c == ':') {
+			bad(&p, "option '%s' needs an argument", argv[optind - 1]);
+			return CLI_ERROR;
+		}
+		if (c == '?' || (longindex >= 0 && !spelled_out(argv[cur], options[longindex].name))) {
+			unknown_option(&p, argv[cur]);
+			return CLI_ERROR;
+		}
+		if (c == OPT_HELP) {
+			fputs(usage, out);
+			return CLI_EXIT_OK;
+		}
+		if (c == OPT_VERSION) {
+			fprintf(out, "minivmm %s\n", MINIVMM_VERSION);
+			return CLI_EXIT_OK;
+		}
+		/* A value given twice is a mistake one way or the other; flags
+		 * may repeat, and --disk/--cdrom add a drive each. */
+		if ((optarg || c == OPT_STATS) && c != OPT_DISK && c != OPT_CDROM && p.seen[c]) {
+			bad(&p, "%s: given twice (give it once)", opt_name(c));
+			return CLI_ERROR;
+		}
+		p.seen[c] = true;
+		ret = 1;
+		for (size_t i = 0; ret > 0 && i < sizeof(families) / sizeof(families[0]); i++)
+			ret = families[i](&p, c, optarg);
+		if (ret != 0)
+			return CLI_ERROR;
+	}
+	if (optind < argc) {
+		if (!strncmp(argv[optind], "json:", 5))
+			bad(&p, "unexpected argument '%s' (--stats takes it as --stats=json:PATH)",
+			    argv[optind]);
+		else
+			bad(&p, "unexpected argument '%s' (see minivmm --help)", argv[optind]);
+		return CLI_ERROR;
+	}
+	return check_combinations(&p) < 0 ? CLI_ERROR : CLI_RUN;
+}
+
+/* ---- the files ---- */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* An input file: there, a regular file (not a directory), readable. */
+static int check_input(const char *opt, const char *path, struct stat *st, char *err,
+		       size_t errlen)
+{
+	int fd;
+
+	if (stat(path, st) < 0)
+		return fail(err, errlen, "%s: cannot open '%s': %s", opt, path, strerror(errno));
+	if (S_ISDIR(st->st_mode))
+		return fail(err, errlen, "%s: '%s' is a directory", opt, path);
+	if (!S_ISREG(st->st_mode))
+		return fail(err, errlen, "%s: '%s' is not a regular file", opt, path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "%s: cannot read '%s': %s", opt, path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* The Linux x86 boot protocol's setup header: "HdrS" at 0x202. */
+static int check_bzimage(const char *path, char *err, size_t errlen)
+{
+	uint8_t hdr[0x206];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(err, errlen, "--kernel: cannot read '%s': %s", path, strerror(errno));
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	close(fd);
+	if (n < 0)
+		return fail(err, errlen, "--kernel: cannot read '%s': %s", path, strerror(errno));
+	if ((size_t)n < sizeof(hdr) || memcmp(hdr + 0x202, "HdrS", 4))
+		return fail(err, errlen, "--kernel: '%s' is not a Linux bzImage (no 'HdrS' header)",
+			    path);
+	return 0;
+}
+
+int cli_check_output(const char *opt, const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (!*path)
+		return fail(err, errlen, "%s: the file name is empty", opt);
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return fail(err, errlen, "%s: '%s' is a directory", opt, path);
+		if (S_ISFIFO(st.st_mode))
+			return 0; /* opening it would wait for a reader */
+		/* Opened for writing without O_TRUNC: the file stays as it is. */
+		fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			return fail(err, errlen, "%s: cannot write '%s': %s", opt, path,
+				    strerror(errno));
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return fail(err, errlen, "%s: cannot write '%s': %s", opt, path, strerror(errno));
+	if (strlen(path) >= sizeof(dir))
+		return fail(err, errlen, "%s: '%s': %s", opt, path, strerror(ENAMETOOLONG));
+	strcpy(dir, path);
+	/* An unnamed file in the directory proves that we may create one
+	 * there, and vanishes on close. */
+	fd = open(dirname(dir), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return fail(err, errlen, "%s: cannot create '%s': %s", opt, path, strerror(errno));
+	/* No O_TMPFILE on this file system (/proc, some network ones): create
+	 * the file itself, as nobody else's, and remove it again. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail(err, errlen, "%s: cannot create '%s': %s", opt, path, strerror(errno));
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+int cli_open_output(const char *opt, const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOCTTY | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		fail(err, errlen, "%s: cannot open '%s': %s", opt, path, strerror(errno));
+	return fd;
+}
+
+/* A file the configuration names, for finding one named twice. */
+struct named_file {
+	const char *opt, *path;
+	bool output, exists;
+	struct stat st;
+};
+
+static bool same_file(const struct named_file *a, const struct named_file *b)
+{
+	/* /dev/null and terminals may well take two outputs */
+	if (a->exists && b->exists)
+		return S_ISREG(a->st.st_mode) && a->st.st_dev == b->st.st_dev &&
+		       a->st.st_ino == b->st.st_ino;
+	return !strcmp(a->path, b->path);
+}
+
+int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	struct named_file f[CLI_MAX_DISKS + 7];
+	unsigned n = 0;
+
+	/* The default firmware's absence gets its own advice (vm.c). */
+	if (cfg->bios && !cfg->bios_default)
+		f[n++] = (struct named_file){ .opt = "--bios", .path = cfg->bios };
+	if (cfg->kernel)
+		f[n++] = (struct named_file){ .opt = "--kernel", .path = cfg->kernel };
+	if (cfg->initrd)
+		f[n++] = (struct named_file){ .opt = "--initrd", .path = cfg->initrd };
+	for (unsigned i = 0; i < n; i++) {
+		if (check_input(f[i].opt, f[i].path, &f[i].st, err, errlen) < 0)
+			return -1;
+		f[i].exists = true;
+	}
+	if (cfg->kernel && check_bzimage(cfg->kernel, err, errlen) < 0)
+		return -1;
+	/* Drives: the block layer says what is wrong with them; here they
+	 * only must not be an output too. */
+	for (unsigned i = 0; i < cfg->nr_disks; i++)
+		f[n++] = (struct named_file){ .opt = "--disk", .path = cfg->disks[i].path };
+	if (cfg->has_cdrom)
+		f[n++] = (struct named_file){ .opt = "--cdrom", .path = cfg->cdrom.path };
+	for (unsigned i = 0; i < n; i++)
+		if (!f[i].exists)
+			f[i].exists = stat(f[i].path, &f[i].st) == 0;
+
+	if (cfg->serial == SERIAL_FILE)
+		f[n++] = (struct named_file){ .opt = "--serial", .path = cfg->serial_path,
+					      .output = true };
+	if (cfg->debugcon_path)
+		f[n++] = (struct named_file){ .opt = "--debugcon", .path = cfg->debugcon_path,
+					      .output = true };
+	if (cfg->stats == STATS_JSON)
+		f[n++] = (struct named_file){ .opt = "--stats", .path = cfg->stats_path,
+					      .output = true };
+	for (unsigned i = 0; i < n; i++) {
+		if (!f[i].output)
+			continue;
+		if (cli_check_output(f[i].opt, f[i].path, err, errlen) < 0)
+			return -1;
+		f[i].exists = stat(f[i].path, &f[i].st) == 0;
+		for (unsigned j = 0; j < i; j++)
+			if (same_file(&f[i], &f[j]))
+				return fail(err, errlen, "%s: '%s' is also the file of %s; %s",
+					    f[i].opt, f[i].path, f[j].opt,
+					    f[j].output ? "give each output its own file"
+							: "it would be overwritten");
+	}
+	return 0;
 }

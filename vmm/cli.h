@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vmm/accel.h"
+
 #define CLI_MAX_CPUS 64
 #define CLI_DEFAULT_MEMORY (512ULL << 20)
 #define CLI_MIN_MEMORY (2ULL << 20)
@@ -49,6 +51,7 @@ struct vm_config {
 	unsigned boot_menu_timeout_ms; /* 0: firmware default */
 	bool rtc_localtime;
 	const char *debugcon_path; /* SeaBIOS debug port 0x402 log */
+	struct vm_accel accel; /* --no-ioeventfd and friends; default all on */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };
@@ -61,5 +64,23 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 /* "512M", "2G", "1048576", "64K": bytes, or -1 on a malformed or
  * overflowing size. */
 int cli_parse_size(const char *s, uint64_t *bytes);
+
+/*
+ * The files the configuration names, checked before anything is started,
+ * so that a failed start changes no file: inputs (--bios, --kernel,
+ * --initrd) exist, are regular and readable, and --kernel has a bzImage
+ * header; outputs (--serial file:, --debugcon, --stats=json:) can be
+ * written (an existing file is opened without truncating it, a new one is
+ * neither created nor left behind) and name no input and no other output.
+ * Gives 0, or -1 with one line naming the option and the file in err.
+ */
+int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen);
+
+/* The output half of that check, for one file. */
+int cli_check_output(const char *opt, const char *path, char *err, size_t errlen);
+
+/* The real open of an output file at start: created or truncated.  Gives a
+ * file descriptor (O_CLOEXEC), or -1 with a line naming opt and path. */
+int cli_open_output(const char *opt, const char *path, char *err, size_t errlen);
 
 #endif

@@ -26,11 +26,12 @@ static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **
 			snprintf(err, errlen, "%s: '%s': %s", opt, d->path, why);
 		return -1;
 	}
-	/* A drive needs at least one sector; an empty file is a mistake (a
-	 * wrong path, an image whose creation failed), not a medium. */
-	if (block_size(*out) < 512) {
-		snprintf(err, errlen, "%s: '%s' is empty (%llu bytes): a drive image needs at least "
-			 "one 512-byte sector", opt, d->path, (unsigned long long)block_size(*out));
+	/* What IDE refuses to attach: name the file rather than "Invalid argument". */
+	if (block_size(*out) < (cdrom ? 2048 : 512)) {
+		snprintf(err, errlen, "%s: '%s' is %s (%llu bytes; a %s needs at least %u)", opt,
+			 d->path, block_size(*out) ? "too small" : "empty",
+			 (unsigned long long)block_size(*out), cdrom ? "CD-ROM" : "disk",
+			 cdrom ? 2048 : 512);
 		block_close(*out);
 		*out = NULL;
 		return -1;

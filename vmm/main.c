@@ -1,9 +1,62 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * minivmm: parse, check every file, prepare and start the VM; only then
+ * create the output files, so that a failed start changes no file.
+ */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "vmm/cli.h"
+#include "vmm/serial_backend.h"
 #include "vmm/vm.h"
+
+/* The output files, created or truncated once everything has been checked
+ * and the VM is ready but no vCPU runs yet. */
+static int start_outputs(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	if (serial_backend_start(vm->serial, err, errlen) < 0 ||
+	    vm_start_outputs(vm, err, errlen) < 0)
+		return -1;
+	/* Written at exit by path; created now, as the others, so that the
+	 * run ends with the file there even if the statistics fail. */
+	if (cfg->stats == STATS_JSON) {
+		int fd = cli_open_output("--stats", cfg->stats_path, err, errlen);
+
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+/* Direct Linux boot's messages start "kernel: ", "initrd: " or "cmdline: "
+ * (vmm/linux_boot.c): say which option and which file they are about. */
+static void name_the_file(const struct vm_config *cfg, char *err, size_t errlen)
+{
+	static const struct { const char *prefix, *opt; } what[] = {
+		{ "kernel: ", "--kernel" }, { "initrd: ", "--initrd" }, { "cmdline: ", "--append" },
+	};
+	char why[512];
+
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		size_t n = strlen(what[i].prefix);
+		const char *path = i == 0 ? cfg->kernel : i == 1 ? cfg->initrd : NULL;
+
+		if (strncmp(err, what[i].prefix, n))
+			continue;
+		snprintf(why, sizeof(why), "%s", err + n);
+		/* cut long paths and reasons short, so the line stays whole */
+		if (path)
+			snprintf(err, errlen, "%s: '%.200s': %.280s", what[i].opt, path, why);
+		else
+			snprintf(err, errlen, "%s: %.480s", what[i].opt, why);
+		return;
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -20,6 +73,10 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
+	if (cli_check_files(&cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "minivmm: %s\n", err);
+		return 2;
+	}
 	if (vm_prepare(&vm, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "minivmm: %s\n", err);
 		vm_destroy(&vm);
@@ -27,9 +84,16 @@ int main(int argc, char **argv)
 	}
 	status = vm_start(&vm, err, sizeof(err));
 	if (status < 0) {
+		if (status == VM_ERR_USER)
+			name_the_file(&cfg, err, sizeof(err));
 		fprintf(stderr, "minivmm: %s\n", err);
 		vm_destroy(&vm);
 		return status == VM_ERR_USER ? 2 : 1;
+	}
+	if (start_outputs(&vm, err, sizeof(err)) < 0) {
+		fprintf(stderr, "minivmm: %s\n", err);
+		vm_destroy(&vm);
+		return 2;
 	}
 	status = vm_run(&vm);
 	vm_report_stats(&vm);

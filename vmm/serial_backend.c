@@ -17,6 +17,7 @@
 
 struct serial_backend {
 	enum serial_mode mode;
+	const char *path; /* file: the output, opened at start */
 	int out_fd, in_fd;
 	bool own_out;
 	struct event_loop *loop;
@@ -167,17 +168,21 @@ struct serial_backend *serial_backend_open(enum serial_mode mode, const char *pa
 		s->out_fd = STDOUT_FILENO;
 		s->in_fd = STDIN_FILENO;
 	} else if (mode == SERIAL_FILE) {
-		s->out_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (s->out_fd < 0) {
-			snprintf(err, errlen, "--serial: cannot open '%s': %s", path, strerror(errno));
-			if (s->ready_fd >= 0)
-				close(s->ready_fd);
-			free(s);
-			return NULL;
-		}
-		s->own_out = true;
+		/* Opened (and truncated) only by serial_backend_start(). */
+		s->path = path;
 	}
 	return s;
+}
+
+int serial_backend_start(struct serial_backend *s, char *err, size_t errlen)
+{
+	if (s->mode != SERIAL_FILE || s->own_out)
+		return 0;
+	s->out_fd = cli_open_output("--serial", s->path, err, errlen);
+	if (s->out_fd < 0)
+		return -1;
+	s->own_out = true;
+	return 0;
 }
 
 void serial_backend_callbacks(struct serial_backend *s, struct uart16550_backend *be)

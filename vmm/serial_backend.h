@@ -15,8 +15,13 @@
 struct event_loop;
 struct serial_backend;
 
+/* Prepares the backend; a file: output is not touched yet (check it with
+ * cli_check_output first). */
 struct serial_backend *serial_backend_open(enum serial_mode mode, const char *path,
 					   struct event_loop *loop, char *err, size_t errlen);
+/* Creates or truncates the file: output, once every check has passed;
+ * output before that is dropped.  0, or -1 with a line naming the file. */
+int serial_backend_start(struct serial_backend *s, char *err, size_t errlen);
 /* The callbacks the UART is created with. */
 void serial_backend_callbacks(struct serial_backend *s, struct uart16550_backend *be);
 /* Starts feeding host input to the UART; quit is called for Ctrl-A x. */

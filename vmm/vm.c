@@ -4,8 +4,8 @@
  * (vmm/board.c), the vCPUs, and run control (reset, pause, exit).
  */
 #include "vmm/vm.h"
-#include "vmm/board.h"
 #include "devices/uart16550.h"
+#include "vmm/board.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
 #include "vmm/serial_backend.h"
@@ -261,14 +261,6 @@ int vm_prepare(struct vm *vm, const struct vm_config *cfg, char *err, size_t err
 		return -1;
 	if (drives_open(&vm->drives, cfg, err, errlen) < 0)
 		return -1;
-	if (cfg->debugcon_path) {
-		vm->debugcon = fopen(cfg->debugcon_path, "w");
-		if (!vm->debugcon) {
-			snprintf(err, errlen, "--debugcon: cannot create '%s': %s", cfg->debugcon_path,
-				 strerror(errno));
-			return -1;
-		}
-	}
 	return 0;
 }
 
@@ -285,7 +277,10 @@ static int map_guest_memory(struct vm *vm, char *err, size_t errlen)
 
 static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
-	struct board_backends be = { .drives = &vm->drives, .debugcon = vm->debugcon };
+	struct board_backends be = {
+		.drives = &vm->drives,
+		.debugcon = vm->cfg->debugcon_path ? &vm->debugcon : NULL,
+	};
 	struct uart16550 *com1;
 	struct dev_ctx ctx;
 
@@ -424,6 +419,25 @@ static void on_request(void *opaque, uint32_t events)
 	pthread_mutex_unlock(&vm->lock);
 	if (vm->exit_pending)
 		event_loop_stop(vm->loop);
+}
+
+int vm_start_outputs(struct vm *vm, char *err, size_t errlen)
+{
+	const char *path = vm->cfg->debugcon_path;
+	int fd;
+
+	if (!path || vm->debugcon)
+		return 0;
+	fd = cli_open_output("--debugcon", path, err, errlen);
+	if (fd < 0)
+		return -1;
+	vm->debugcon = fdopen(fd, "w");
+	if (!vm->debugcon) {
+		snprintf(err, errlen, "--debugcon: '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
 }
 
 void vm_pause(struct vm *vm)

@@ -73,6 +73,10 @@ int vm_prepare(struct vm *vm, const struct vm_config *cfg, char *err, size_t err
 #define VM_ERR_HOST (-1)
 #define VM_ERR_USER (-2)
 int vm_start(struct vm *vm, char *err, size_t errlen);
+/* Creates the output files (--debugcon) once every check has passed and
+ * vm_start() succeeded, before any vCPU runs: a failed start changes no
+ * file.  Until then the debug console drops what the guest writes. */
+int vm_start_outputs(struct vm *vm, char *err, size_t errlen);
 /* Runs until the guest or the user ends the VM; returns the exit status. */
 int vm_run(struct vm *vm);
 void vm_report_stats(struct vm *vm);

@@ -9,10 +9,14 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "vmm/cli.h"
 
-static char out_buf[4096], err_buf[1024];
+static char out_buf[8192], err_buf[1024];
 
 static enum cli_result parse(struct vm_config *cfg, const char *first, ...)
 {
@@ -196,7 +200,9 @@ static void test_help_tells_every_option(void **state)
 	static const char *const opts[] = { "--memory", "--cpus", "--bios", "--kernel", "--initrd",
 					    "--append", "--serial", "--debug-exit", "--no-reboot",
 					    "--stats", "--help", "--version", "--disk",
-					    "--cdrom", "--boot", "--rtc", "--debugcon" };
+					    "--cdrom", "--boot", "--rtc", "--debugcon",
+					    "--no-ioeventfd", "--no-irqfd", "--no-coalesced-mmio",
+					    "--no-dirty-log", "media=" };
 	struct vm_config c;
 
 	(void)state;
@@ -208,6 +214,333 @@ static void test_help_tells_every_option(void **state)
 	assert_non_null(strstr(out_buf, "minivmm "));
 }
 
+
+/* media= decides the slot, whichever option named the drive (this crashed:
+ * the drive went into the CD slot and was counted as a disk). */
+static void test_media(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, "--cdrom", "file=d.img,media=disk", NULL), CLI_RUN);
+	assert_int_equal(c.nr_disks, 1);
+	assert_false(c.has_cdrom);
+	assert_string_equal(c.disks[0].path, "d.img");
+	assert_false(c.disks[0].read_only);
+
+	assert_int_equal(parse(&c, "--disk", "a.img", "--cdrom", "file=b.img,format=raw,media=disk",
+			       "--disk", "file=c.iso,media=cdrom,format=raw", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nr_disks, 2);
+	assert_string_equal(c.disks[0].path, "a.img");
+	assert_string_equal(c.disks[1].path, "b.img");
+	assert_string_equal(c.disks[1].format, "raw");
+	assert_true(c.has_cdrom);
+	assert_string_equal(c.cdrom.path, "c.iso");
+	assert_string_equal(c.cdrom.format, "raw");
+	assert_true(c.cdrom.read_only);
+
+	assert_int_equal(parse(&c, "--cdrom", "file=x.iso,media=cdrom", NULL), CLI_RUN);
+	assert_true(c.has_cdrom);
+	assert_int_equal(c.nr_disks, 0);
+
+	expect_error("at most 3 disks", parse(&c, "--disk", "a", "--disk", "b", "--disk", "c",
+					      "--cdrom", "file=d,media=disk", NULL));
+	expect_error("only one CD-ROM", parse(&c, "--cdrom", "a", "--disk", "file=b,media=cdrom",
+					      NULL));
+	expect_error("only one CD-ROM", parse(&c, "--disk", "file=a,media=cdrom", "--disk",
+					      "file=b,media=cdrom", NULL));
+	expect_error("media=floppy", parse(&c, "--disk", "file=a,media=floppy", NULL));
+}
+
+static void test_accel(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_true(c.accel.ioeventfd && c.accel.irqfd && c.accel.coalesced_mmio &&
+		    c.accel.dirty_log);
+	assert_int_equal(parse(&c, "--no-ioeventfd", "--no-dirty-log", NULL), CLI_RUN);
+	assert_false(c.accel.ioeventfd);
+	assert_true(c.accel.irqfd);
+	assert_true(c.accel.coalesced_mmio);
+	assert_false(c.accel.dirty_log);
+	assert_int_equal(parse(&c, "--no-irqfd", "--no-coalesced-mmio", "--no-irqfd", NULL),
+			 CLI_RUN);
+	assert_true(c.accel.ioeventfd);
+	assert_false(c.accel.irqfd);
+	assert_false(c.accel.coalesced_mmio);
+	assert_true(c.accel.dirty_log);
+	expect_error("--no-ioeventfd takes no value", parse(&c, "--no-ioeventfd=1", NULL));
+}
+
+/* Empty, negative, huge and hostile values: one line naming the option. */
+static void test_hostile_values(void **state)
+{
+	struct vm_config c;
+
+	(void)state;
+	expect_error("--cpus", parse(&c, "--cpus", "0", NULL));
+	expect_error("--cpus", parse(&c, "--cpus", "999999", NULL));
+	expect_error("--cpus", parse(&c, "--cpus", "-1", NULL));
+	expect_error("--cpus", parse(&c, "--cpus", " 2", NULL));
+	expect_error("--cpus", parse(&c, "--cpus", "", NULL));
+	expect_error("--cpus", parse(&c, "--cpus", "99999999999999999999999", NULL));
+	expect_error("--memory", parse(&c, "--memory", "0", NULL));
+	expect_error("--memory", parse(&c, "--memory", "1E", NULL));
+	expect_error("--memory", parse(&c, "--memory", "", NULL));
+	expect_error("--memory", parse(&c, "--memory", " -1", NULL));
+	expect_error("--memory: 2049K is not a multiple of 4K",
+		     parse(&c, "--memory", "2049K", NULL));
+	expect_error("--boot", parse(&c, "--boot", "", NULL));
+	expect_error("--boot", parse(&c, "--boot", ",", NULL));
+	expect_error("--boot: order 'zz'", parse(&c, "--boot", "order=zz", NULL));
+	expect_error("--boot: order", parse(&c, "--boot", "cdcdcdcd", NULL));
+	expect_error("--boot: unknown option 'speed'", parse(&c, "--boot", "speed=3", NULL));
+	expect_error("--boot: order given twice", parse(&c, "--boot", "order=c,once=d", NULL));
+	expect_error("--boot: splash-time=-5", parse(&c, "--boot", "splash-time=-5", NULL));
+	expect_error("--bios: the file name is empty", parse(&c, "--bios", "", NULL));
+	expect_error("--kernel: the file name is empty", parse(&c, "--kernel", "", NULL));
+	expect_error("--initrd: the file name is empty",
+		     parse(&c, "--kernel", "k", "--initrd", "", NULL));
+	expect_error("--debugcon: the file name is empty", parse(&c, "--debugcon", "", NULL));
+	expect_error("--disk: the file name is empty", parse(&c, "--disk", "", NULL));
+	expect_error("--cdrom: the file name is empty", parse(&c, "--cdrom", "", NULL));
+	expect_error("--disk: file= needs a PATH", parse(&c, "--disk", "file=,format=raw", NULL));
+	expect_error("--disk: unknown option 'bus'", parse(&c, "--disk", "file=a,bus=0", NULL));
+	expect_error("--disk: format= given twice",
+		     parse(&c, "--disk", "file=a,format=raw,format=qcow2", NULL));
+	expect_error("--disk: 'junk' is not key=value", parse(&c, "--disk", "file=a,junk", NULL));
+	expect_error("--stats", parse(&c, "--stats=json:", NULL));
+	expect_error("--stats=json:PATH", parse(&c, "--stats", "json:x", NULL));
+	expect_error("--rtc", parse(&c, "--rtc", "", NULL));
+	expect_error("--serial", parse(&c, "--serial", "", NULL));
+	/* a value given twice: which one would win? */
+	expect_error("--memory: given twice", parse(&c, "-m", "1G", "--memory", "2G", NULL));
+	expect_error("--cpus: given twice", parse(&c, "--cpus", "1", "--cpus", "2", NULL));
+	expect_error("--bios: given twice", parse(&c, "--bios", "a", "--bios", "a", NULL));
+	expect_error("--serial: given twice", parse(&c, "--serial", "none", "--serial", "stdio",
+						   NULL));
+	expect_error("--stats: given twice", parse(&c, "--stats=json:a", "--stats", NULL));
+	expect_error("--boot: given twice", parse(&c, "--boot", "c", "--boot", "d", NULL));
+	/* getopt's abbreviations are not in --help, so they are refused */
+	expect_error("unknown option '--mem'", parse(&c, "--mem", "1G", NULL));
+	expect_error("unknown option '--no'", parse(&c, "--no", NULL));
+	expect_error("unknown option '--cpu=2'", parse(&c, "--cpu=2", NULL));
+	/* flags may repeat */
+	assert_int_equal(parse(&c, "--no-reboot", "--no-reboot", "--debug-exit", "--debug-exit",
+			       NULL),
+			 CLI_RUN);
+	/* boundaries that are fine */
+	assert_int_equal(parse(&c, "--memory", "2M", "--cpus", "64", "--boot", "order=cdcdcdc",
+			       NULL),
+			 CLI_RUN);
+	assert_int_equal(parse(&c, "--memory", "1T", "--append", "", "--kernel", "k", NULL),
+			 CLI_RUN);
+	assert_string_equal(c.append, "");
+}
+
+/* Every "--word" in --help, run through the parser alone (with a valid
+ * value where it takes one), must be known; and every value --help spells
+ * out must be accepted. */
+static void test_help_matches_parser(void **state)
+{
+	static const char *const with_value[][2] = {
+		{ "--memory", "1G" }, { "--cpus", "2" },	   { "--bios", "f" },
+		{ "--kernel", "k" },  { "--initrd", "i" },	   { "--append", "a" },
+		{ "--disk", "d" },    { "--cdrom", "c" },	   { "--boot", "c" },
+		{ "--rtc", "utc" },   { "--debugcon", "log" }, { "--serial", "none" },
+	};
+	static const char *const accepted[][2] = {
+		{ "--disk", "file=a,media=disk,if=ide,format=raw,cache=writeback,readonly=on,"
+			    "snapshot=off" },
+		{ "--disk", "file=a,format=qcow2,cache=writethrough,readonly=yes,snapshot=no" },
+		{ "--disk", "file=a,cache=none,readonly=true,snapshot=false" },
+		{ "--disk", "file=a,cache=directsync,readonly=off,snapshot=on" },
+		{ "--disk", "file=a,cache=unsafe,media=cdrom" },
+		{ "--cdrom", "file=a,media=disk,format=raw" },
+		{ "--boot", "order=dc,menu=on,splash-time=65535" },
+		{ "--boot", "once=cd,menu=off,menu-timeout=0" },
+		{ "--boot", "dc" },
+		{ "--rtc", "localtime" }, { "--rtc", "utc" },
+		{ "--rtc", "base=localtime" }, { "--rtc", "base=utc" },
+		{ "--serial", "stdio" }, { "--serial", "file:x" }, { "--serial", "none" },
+		{ "--memory", "4096K" }, { "--memory", "3MiB" }, { "--memory", "1gb" },
+		{ "--memory", "2097152" }, { "-m", "1T" },
+	};
+	struct vm_config c;
+	char help[sizeof(out_buf)];
+	unsigned found = 0;
+
+	(void)state;
+	assert_int_equal(parse(&c, "--help", NULL), CLI_EXIT_OK);
+	memcpy(help, out_buf, sizeof(help));
+	for (const char *h = strstr(help, "--"); h; h = strstr(h + 2, "--")) {
+		char opt[32];
+		size_t n = 2;
+		const char *value = NULL;
+		enum cli_result r;
+
+		while (n < sizeof(opt) - 1 && (isalnum((unsigned char)h[n]) || h[n] == '-'))
+			n++;
+		if (n == 2)
+			continue;
+		memcpy(opt, h, n);
+		opt[n] = '\0';
+		for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+			if (!strcmp(opt, with_value[i][0]))
+				value = with_value[i][1];
+		if (!strcmp(opt, "--initrd") || !strcmp(opt, "--append"))
+			r = parse(&c, "--kernel", "k", opt, value, NULL);
+		else
+			r = parse(&c, opt, value, NULL);
+		if (r == CLI_ERROR)
+			fail_msg("--help names %s, which the parser refuses: %s", opt, err_buf);
+		found++;
+	}
+	assert_true(found >= 30);
+	for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+		enum cli_result r = parse(&c, accepted[i][0], accepted[i][1], NULL);
+
+		if (r != CLI_RUN)
+			fail_msg("%s %s (as --help says) is refused: %s", accepted[i][0],
+				 accepted[i][1], err_buf);
+	}
+	/* and the sub-options' names are all in the text */
+	for (const char *const *w = (const char *const[]){ "file=", "media=disk|cdrom", "if=ide",
+							   "format=raw|qcow2", "cache=", "readonly=",
+							   "snapshot=", "writeback", "writethrough",
+							   "none", "directsync", "unsafe", "yes|no",
+							   "true|false", "order=", "once=", "menu=on|off",
+							   "splash-time=", "menu-timeout=", "[base=]",
+							   "file:PATH", "json:PATH", "stdio", NULL };
+	     *w; w++)
+		if (!strstr(help, *w))
+			fail_msg("--help does not mention %s", *w);
+}
+
+static char tmpdir[64];
+
+static void tmp_path(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", tmpdir, name);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static bool file_is(const char *path, const char *text)
+{
+	char buf[256] = "";
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return !strcmp(buf, text);
+}
+
+static void expect_check_error(const struct vm_config *c, const char *needle)
+{
+	char err[512] = "";
+
+	assert_int_equal(cli_check_files(c, err, sizeof(err)), -1);
+	if (!strstr(err, needle))
+		fail_msg("'%s' does not mention '%s'", err, needle);
+	assert_null(strchr(err, '\n'));
+}
+
+/* The check before start: no output file is created or truncated. */
+static void test_check_files(void **state)
+{
+	char log[128], other[128], sub[128], kernel[128], missing[128], err[512];
+	struct vm_config c;
+
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_cli.XXXXXX");
+	assert_non_null(mkdtemp(tmpdir));
+	tmp_path(log, sizeof(log), "log");
+	tmp_path(other, sizeof(other), "other");
+	tmp_path(sub, sizeof(sub), "no/such/dir/x");
+	tmp_path(kernel, sizeof(kernel), "kernel");
+	tmp_path(missing, sizeof(missing), "missing");
+	write_file(log, "keep me");
+	write_file(kernel, "junk");
+
+	/* outputs that can be written, existing or not: nothing changes */
+	assert_int_equal(parse(&c, "--serial", "file:log", "--debugcon", "dbg", NULL), CLI_RUN);
+	c.serial_path = log;
+	c.debugcon_path = other;
+	c.bios_default = false;
+	c.bios = kernel; /* a readable regular file */
+	assert_int_equal(cli_check_files(&c, err, sizeof(err)), 0);
+	assert_true(file_is(log, "keep me"));
+	assert_int_equal(access(other, F_OK), -1);
+
+	c.debugcon_path = tmpdir;
+	expect_check_error(&c, "--debugcon: '/tmp/test_cli.");
+	expect_check_error(&c, "is a directory");
+	c.debugcon_path = sub;
+	expect_check_error(&c, "--debugcon: cannot create");
+	c.debugcon_path = "/proc/minivmm-test";
+	expect_check_error(&c, "--debugcon: cannot create '/proc/minivmm-test'");
+	assert_int_equal(access("/proc/minivmm-test", F_OK), -1);
+	c.debugcon_path = log;
+	expect_check_error(&c, "also the file of");
+	c.debugcon_path = "/dev/null";
+	c.stats = STATS_JSON;
+	c.stats_path = "/dev/null"; /* a device may take two outputs */
+	assert_int_equal(cli_check_files(&c, err, sizeof(err)), 0);
+	c.stats = STATS_OFF;
+
+	/* inputs */
+	c.bios = tmpdir;
+	expect_check_error(&c, "--bios: '/tmp/test_cli.");
+	expect_check_error(&c, "is a directory");
+	c.bios = missing;
+	expect_check_error(&c, "--bios: cannot open");
+	c.bios = "/dev/null";
+	expect_check_error(&c, "is not a regular file");
+	c.bios = NULL;
+	c.kernel = kernel;
+	expect_check_error(&c, "--kernel: '");
+	expect_check_error(&c, "' is not a Linux bzImage (no 'HdrS' header)");
+	c.kernel = tmpdir;
+	expect_check_error(&c, "--kernel: '/tmp/test_cli.");
+	expect_check_error(&c, "is a directory");
+
+	/* an output that is also a drive would overwrite it */
+	assert_int_equal(parse(&c, "--disk", log, "--serial", "none", NULL), CLI_RUN);
+	c.debugcon_path = log;
+	expect_check_error(&c, "--debugcon: '");
+	expect_check_error(&c, "is also the file of --disk; it would be overwritten");
+	assert_true(file_is(log, "keep me"));
+
+	/* the real open at start truncates */
+	{
+		int fd = cli_open_output("--serial", log, err, sizeof(err));
+
+		assert_true(fd >= 0);
+		close(fd);
+		assert_true(file_is(log, ""));
+		assert_int_equal(cli_open_output("--serial", sub, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "--serial: cannot open '"));
+	}
+	unlink(log);
+	unlink(kernel);
+	assert_int_equal(rmdir(tmpdir), 0); /* nothing else was left behind */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -217,6 +550,11 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_help_tells_every_option),
 		cmocka_unit_test(test_drives_and_boot),
+		cmocka_unit_test(test_media),
+		cmocka_unit_test(test_accel),
+		cmocka_unit_test(test_hostile_values),
+		cmocka_unit_test(test_help_matches_parser),
+		cmocka_unit_test(test_check_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
