@@ -1036,7 +1036,8 @@ int pci_dev_add_msix(struct pci_dev *dev, unsigned nvectors, unsigned table_bar,
 	    table_len > dev->bar[table_bar].size - table_off || pba_off > dev->bar[pba_bar].size ||
 	    pba_len > dev->bar[pba_bar].size - pba_off)
 		return -EINVAL;
-	if (table_bar == pba_bar && pba_off < table_off + table_len && table_off < pba_off + pba_len)
+	if (table_bar == pba_bar && pba_off < table_off + table_len &&
+	    table_off < pba_off + pba_len)
 		return -EINVAL;
 	x = calloc(1, sizeof(*x));
 	if (!x)

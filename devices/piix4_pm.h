@@ -62,7 +62,8 @@ struct piix4_pm;
 #define PIIX4_PM_TIMER_HZ     3579545
 
 /* Adds the function at devfn on pci; the PM I/O block is placed on the
- * PCI bus's port bus (which pio must be) while enabled.  sci and ev are copied, either may be NULL.  loop is for
+ * PCI bus's port bus (which pio must be) while enabled.  sci and ev are
+ * copied, either may be NULL.  loop is for
  * the PM timer's overflow timer.  NULL if devfn is taken or memory or a
  * timer cannot be had. */
 struct piix4_pm *piix4_pm_create(struct pci_bus *pci, unsigned devfn, struct bus *pio,

@@ -466,9 +466,10 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 
 static void run_mutations(unsigned count)
 {
-	static const uint32_t interesting[] = { 0,	    1,		0x8000,	    0xc000,
-						0xfe000000u, 0xfe100000u, 0xc001,     0xffffffffu,
-						0x4041,	    0x31,	0xfee00000u, 0x7 };
+	static const uint32_t interesting[] = {
+		0, 0x1, 0x7, 0x31, 0x4041, 0x8000, 0xc000, 0xc001,
+		0xfe000000u, 0xfe100000u, 0xfee00000u, 0xffffffffu,
+	};
 	struct fuzz_seed s;
 
 	for (unsigned it = 0; it < count; it++) {

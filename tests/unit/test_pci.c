@@ -2102,22 +2102,27 @@ static void test_msix_add_errors(void **state)
 	assert_int_equal(pci_dev_set_bar(d, 0, PCI_BAR_IO, false, 0x100, &region_ops, NULL), 0);
 	assert_int_equal(pci_dev_set_bar(d, 1, PCI_BAR_MEM32, false, 0x1000, NULL, NULL), 0);
 	assert_int_equal(pci_dev_set_bar(d, 2, PCI_BAR_MEM64, false, 0x2000, NULL, NULL), 0);
-	assert_int_equal(pci_dev_add_msix(d, 4, 0, 0, 1, 0x800), -EINVAL);	   /* I/O BAR */
-	assert_int_equal(pci_dev_add_msix(d, 4, 5, 0, 1, 0x800), -EINVAL);	   /* absent */
-	assert_int_equal(pci_dev_add_msix(d, 4, 3, 0, 1, 0x800), -EINVAL);	   /* upper half */
-	assert_int_equal(pci_dev_add_msix(d, 4, 9, 0, 1, 0x800), -EINVAL);	   /* no BAR 9 */
+	/* An I/O BAR, an absent one, the upper half of a 64-bit one, BAR 9. */
+	assert_int_equal(pci_dev_add_msix(d, 4, 0, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 5, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 3, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 9, 0, 1, 0x800), -EINVAL);
 	assert_int_equal(pci_dev_add_msix(d, 0, 1, 0, 1, 0x800), -EINVAL);
 	assert_int_equal(pci_dev_add_msix(d, 2049, 2, 0, 2, 0x1f00), -EINVAL);
-	assert_int_equal(pci_dev_add_msix(d, 4, 1, 4, 1, 0x800), -EINVAL);	   /* misaligned */
+	/* misaligned */
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 4, 1, 0x800), -EINVAL);
 	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0x804), -EINVAL);
 	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0xfc8, 1, 0x800), -EINVAL); /* past end */
 	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0xff8 + 8), -EINVAL);
 	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0xfffffff8u, 1, 0x800), -EINVAL);
-	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0x38), -EINVAL);	   /* overlap */
+	/* overlap */
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0x38), -EINVAL);
 	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0x800, 1, 0x838), -EINVAL);
 	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0x800, 1, 0x7fc), -EINVAL);
-	assert_int_equal(pci_dev_add_msix(d, 256, 2, 0, 1, 0), 0x40);	   /* two BARs */
-	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0x800), -EINVAL);	   /* twice */
+	/* two BARs */
+	assert_int_equal(pci_dev_add_msix(d, 256, 2, 0, 1, 0), 0x40);
+	/* twice */
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0x800), -EINVAL);
 	assert_int_equal(pci_dev_add_msi(d, 3, false, false), -EINVAL);
 	assert_int_equal(pci_dev_add_msi(d, 0, false, false), -EINVAL);
 	assert_int_equal(pci_dev_add_msi(d, 64, false, false), -EINVAL);
