@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -2216,6 +2217,92 @@ static void test_msi(void **state)
 	}
 }
 
+/* A device thread notifying while the guest reprograms the table, toggles
+ * enable and function mask and moves the BAR: every message that arrives
+ * is one the guest programmed, and nothing is left pending once all is
+ * unmasked. */
+static atomic_uint msix_thread_sent;
+
+static void *msix_notify_thread(void *arg)
+{
+	struct pci_dev *d = arg;
+
+	while (!__atomic_load_n(&stop_flag, __ATOMIC_ACQUIRE)) {
+		for (unsigned v = 0; v < 4; v++)
+			pci_msix_notify(d, v);
+		atomic_fetch_add(&msix_thread_sent, 1);
+	}
+	return NULL;
+}
+
+static void msi_sink_checked(void *opaque, uint64_t addr, uint32_t data)
+{
+	(void)opaque;
+	/* Only what the guest wrote: address 0xfee0000X, data 0x40VV. */
+	if ((addr & ~0xf0ULL) != 0xfee00000u || (data & ~0xffu) != 0x4000)
+		abort();
+	__atomic_add_fetch(&msi_sent.n, 1, __ATOMIC_RELAXED);
+}
+
+static void test_msix_threads(void **state)
+{
+	struct pci_dev *d = add_msix_dev();
+	pthread_t t;
+
+	(void)state;
+	pci_bus_set_msi_sink(m.pci, msi_sink_checked, NULL);
+	pci_dev_set_msi_notifier(d, NULL, NULL);
+	msix_bring_up();
+	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
+	for (unsigned v = 0; v < 4; v++) {
+		mmio_wr(ENTRY(v), 0xfee00000u, 4);
+		mmio_wr(ENTRY(v) + 8, 0x4000 | v, 4);
+	}
+	atomic_store(&msix_thread_sent, 0);
+	assert_int_equal(pthread_create(&t, NULL, msix_notify_thread, d), 0);
+	rng_state = 777;
+	for (unsigned i = 0; i < 20000; i++) {
+		uint32_t r = rng();
+		unsigned v = (r >> 4) & 3;
+		uint64_t base = pci_dev_bar_addr(d, 1);
+
+		switch (r & 7) {
+		case 0:
+			cfg_write(DEVFN_MSIX, 0x42, (r >> 8) & 0xc000, 2);
+			break;
+		case 1:
+			cfg_write(DEVFN_MSIX, PCI_BASE_ADDRESS_0 + 4,
+				  r & 0x100 ? MSIX_BAR_ADDR : 0xfe500000u, 4);
+			break;
+		case 2:
+			if (base)
+				mmio_wr(base + 16 * v, 0xfee00000u | (r & 0xf0), 4);
+			break;
+		case 3:
+			if (base)
+				mmio_wr(base + 16 * v + 8, 0x4000 | (r >> 24), 4);
+			break;
+		default:
+			if (base)
+				mmio_wr(base + 16 * v + 12, (r >> 9) & 1, 4);
+			break;
+		}
+	}
+	__atomic_store_n(&stop_flag, true, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	stop_flag = false;
+	assert_true(atomic_load(&msix_thread_sent) > 0);
+	/* Everything unmasked and enabled: nothing stays pending. */
+	cfg_write(DEVFN_MSIX, PCI_BASE_ADDRESS_0 + 4, MSIX_BAR_ADDR, 4);
+	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
+	for (unsigned v = 0; v < 4; v++) {
+		mmio_wr(ENTRY(v), 0xfee00000u, 4);
+		mmio_wr(ENTRY(v) + 8, 0x4000 | v, 4);
+		mmio_wr(ENTRY(v) + 12, 0, 4);
+	}
+	assert_int_equal(mmio_rd(PBA, 8), 0);
+}
+
 /* ---- INTx route visibility ---- */
 
 struct intx_rec {
@@ -2314,6 +2401,7 @@ int main(void)
 		T(test_msix_delivery),
 		T(test_msix_hostile),
 		T(test_msix_add_errors),
+		T(test_msix_threads),
 		T(test_msi),
 		T(test_intx_gsi),
 	};
