@@ -17,10 +17,24 @@
  * PIRQ (S + P - 2) & 3, as QEMU's i440FX and SeaBIOS have it) and tells the
  * router (the PIIX3 ISA bridge) when a PIRQ's level changes.
  *
- * Locking: one mutex guards configuration space; config hooks run with it
- * held and must not call pci_config_* on the same bus.  INTx uses a second
- * mutex, taken after the first when both are held; pci_set_irq() may be
- * called from any thread, including from within a config hook.
+ * MSI and MSI-X: the core lays out the capabilities, applies their write
+ * masks, keeps the MSI-X table and PBA (answering accesses to that window of
+ * the BAR that holds them; the rest of the BAR stays the device's), and
+ * delivers messages through the bus's MSI sink.  While MSI or MSI-X is
+ * enabled the function's INTx pin is not asserted (PCI 3.0 §6.8).
+ *
+ * Slots: the machine's fixed devices sit at 00.x and 01.x; slot 2 is kept
+ * for VGA whether or not there is one, so that devices added by options get
+ * the same slots, in option order, from 03.0 on (pci_bus_alloc_slot()).
+ *
+ * Locking: one mutex (the config lock) guards configuration space and the
+ * placement of regions; config hooks, BAR notifiers and region decode hooks
+ * run with it held and must not call pci_config_* on the same bus.  A
+ * second mutex (the interrupt lock) guards INTx, MSI and MSI-X state and is
+ * taken after the first when both are held; pci_set_irq(), pci_msi_notify()
+ * and pci_msix_notify() may be called from any thread, including from
+ * within a config hook.  The MSI sink and MSI notifiers run with the
+ * interrupt lock held and must not call back into the PCI core.
  */
 #ifndef MINIVMM_PCI_H
 #define MINIVMM_PCI_H
@@ -60,11 +74,24 @@
 
 #define PCI_HEADER_TYPE_MULTI 0x80
 
+#define PCI_CAP_ID_MSI	0x05
+#define PCI_CAP_ID_MSIX 0x11
+
 #define PCI_NUM_BARS   6
 #define PCI_MAX_DEVFN  256
 #define PCI_DEVFN(slot, fn) ((unsigned)(((slot) << 3) | (fn)))
 #define PCI_SLOT(devfn)	    (((devfn) >> 3) & 0x1f)
 #define PCI_FUNC(devfn)	    ((devfn) & 7)
+#define PCI_MAX_SLOTS	    32
+#define PCI_SLOT_VGA	    2 /* reserved for VGA even when there is none */
+#define PCI_SLOT_FIRST_OPTION 3 /* first slot for devices added by options */
+
+/* The notifier index of the expansion ROM BAR and of custom regions. */
+#define PCI_ROM_IDX	       PCI_NUM_BARS
+#define PCI_REGION_IDX(r)      (PCI_NUM_BARS + 1 + (r))
+#define PCI_MAX_REGIONS	       2 /* custom regions per function */
+#define PCI_MSIX_MAX_VECTORS   2048
+#define PCI_MSI_MAX_VECTORS    32
 
 /* QEMU gives every device this subsystem by default; SeaBIOS checks it on
  * the host bridge to recognise QEMU (seabios-interface.md §1). */
@@ -95,9 +122,33 @@ struct pci_dev_ops {
  * level of PIRQ line pirq (0..3) changes. */
 typedef void pci_pirq_fn(void *opaque, unsigned pirq, bool level);
 
+/* The router's answer to "which GSI does PIRQ pirq (0..3) drive now": the
+ * GSI, or -1 when the PIRQ is disabled or routed nowhere valid.  Called
+ * with the interrupt lock held. */
+typedef int pci_pirq_gsi_fn(void *opaque, unsigned pirq);
+
+/* Where an MSI goes: the lead points it at KVM_SIGNAL_MSI.  Called with the
+ * interrupt lock held, from whichever thread notified. */
+typedef void pci_msi_sink_fn(void *opaque, uint64_t addr, uint32_t data);
+
 struct pci_bus *pci_bus_create(struct bus *pio, struct bus *mmio);
 void pci_bus_destroy(struct pci_bus *bus);
 void pci_bus_set_router(struct pci_bus *bus, pci_pirq_fn *fn, void *opaque);
+void pci_bus_set_router_gsi(struct pci_bus *bus, pci_pirq_gsi_fn *fn, void *opaque);
+/* For the router, after the route of PIRQ pirq changed (with the config
+ * lock held: from a config or reset hook): tells the INTx notifier of every
+ * function on that PIRQ. */
+void pci_bus_pirq_route_changed(struct pci_bus *bus, unsigned pirq);
+void pci_bus_set_msi_sink(struct pci_bus *bus, pci_msi_sink_fn *fn, void *opaque);
+
+/* The next slot >= first_slot with no function on it that was neither
+ * handed out before nor reserved (slot PCI_SLOT_VGA is reserved from the
+ * start), marked as handed out; -ENOSPC when none is left below 32.  The
+ * caller then adds its functions at PCI_DEVFN(slot, fn).  Call it in the
+ * order of the command-line options, before the machine runs. */
+int pci_bus_alloc_slot(struct pci_bus *bus, unsigned first_slot);
+/* Keeps slot from pci_bus_alloc_slot(); 0 or -EINVAL for slot >= 32. */
+int pci_bus_reserve_slot(struct pci_bus *bus, unsigned slot);
 /* Level of a PIRQ line now. */
 bool pci_bus_pirq_level(struct pci_bus *bus, unsigned pirq);
 /* For a router changing where PIRQ pirq goes: with the INTx mutex held, the
@@ -131,6 +182,84 @@ int pci_dev_set_rom(struct pci_dev *dev, const void *data, size_t len);
 /* Appends a capability of len bytes (id and next pointer included) and
  * returns its offset, or -ENOSPC. */
 int pci_dev_add_cap(struct pci_dev *dev, uint8_t id, unsigned len);
+
+/* MSI capability with nvectors (a power of two, 1..32) vectors, a 64-bit
+ * address if addr64, per-vector mask and pending bits if per_vector_mask.
+ * Returns its config offset, -EINVAL or -ENOSPC.  Once per function. */
+int pci_dev_add_msi(struct pci_dev *dev, unsigned nvectors, bool addr64, bool per_vector_mask);
+/* MSI-X capability with nvectors (1..2048) vectors; the table (16 bytes a
+ * vector) lies at table_off in memory BAR table_bar, the pending bit array
+ * (8 bytes per 64 vectors) at pba_off in memory BAR pba_bar.  Both offsets
+ * 8-byte aligned, both windows inside their (already declared) BARs and
+ * apart.  Returns the capability's config offset, -EINVAL or -ENOSPC.
+ * Accesses to the two windows are the core's; the rest of the BAR goes to
+ * the BAR's own ops (reads 0 without ops). */
+int pci_dev_add_msix(struct pci_dev *dev, unsigned nvectors, unsigned table_bar,
+		     uint32_t table_off, unsigned pba_bar, uint32_t pba_off);
+
+/* Sends MSI vector (below the number the guest enabled) or MSI-X vector.
+ * 0 when sent, or held as pending because the vector (or for MSI-X the
+ * function) is masked, or dropped because bus mastering is off; -ENODEV
+ * when that capability is absent or not enabled (use INTx instead);
+ * -EINVAL for a vector out of range.  Any thread. */
+int pci_msi_notify(struct pci_dev *dev, unsigned vector);
+int pci_msix_notify(struct pci_dev *dev, unsigned vector);
+bool pci_msi_enabled(struct pci_dev *dev);
+bool pci_msix_enabled(struct pci_dev *dev);
+
+/* A vector's message as an irqfd route needs it.  masked: the message is
+ * not to be sent now (vector or function masked, capability disabled, or
+ * beyond the vectors the guest enabled). */
+struct pci_msi_msg {
+	uint64_t addr;
+	uint32_t data;
+	bool masked;
+};
+/* Called, with the interrupt lock held, for each vector whose message or
+ * masked state changed: a table or config write, enable, function mask,
+ * reset.  msix tells MSI-X from MSI vectors. */
+typedef void pci_msi_notifier_fn(void *opaque, struct pci_dev *dev, bool msix, unsigned vector,
+				 const struct pci_msi_msg *msg);
+void pci_dev_set_msi_notifier(struct pci_dev *dev, pci_msi_notifier_fn *fn, void *opaque);
+/* The message of a vector now; 0 or -EINVAL.  Not from a notifier. */
+int pci_dev_msi_msg(struct pci_dev *dev, bool msix, unsigned vector, struct pci_msi_msg *msg);
+
+/* Called, with the config lock held and after the buses changed, whenever
+ * a BAR (idx 0..5), the ROM BAR (PCI_ROM_IDX) or a custom region
+ * (PCI_REGION_IDX(r)) starts, stops or moves decoding, for whatever reason:
+ * a BAR or COMMAND write, reset, or overlap healing placing a region that
+ * was refused earlier.  0 means "not decoded".  Setting it reports nothing
+ * for the present state. */
+typedef void pci_bar_notifier_fn(void *opaque, struct pci_dev *dev, unsigned idx,
+				 uint64_t old_addr, uint64_t new_addr);
+void pci_dev_set_bar_notifier(struct pci_dev *dev, pci_bar_notifier_fn *fn, void *opaque);
+
+/* A region the function decodes at a guest-programmed address under its own
+ * enable bits rather than a BAR (PIIX4's PMBA).  decode(opaque, dev) says,
+ * from config space, where it should decode now (0: nowhere); the core asks
+ * after every config write to the function, on reset and after
+ * pci_dev_update_regions(), and places it with the BARs' overlap rules.
+ * Returns the region number r (notifier index PCI_REGION_IDX(r)), or
+ * -EINVAL / -ENOSPC. */
+typedef uint64_t pci_region_decode_fn(void *opaque, struct pci_dev *dev);
+int pci_dev_add_region(struct pci_dev *dev, bool io, uint64_t size, pci_region_decode_fn *decode,
+		       const struct bus_ops *ops, void *opaque, const char *name);
+/* After the function changed its own config space directly: re-decode.
+ * With the config lock held (from a hook) or before the machine runs. */
+void pci_dev_update_regions(struct pci_dev *dev);
+/* Where region r decodes now, 0 if nowhere.  Any thread. */
+uint64_t pci_dev_region_addr(struct pci_dev *dev, unsigned r);
+/* Takes region r off its bus for good (the function is going away). */
+void pci_dev_release_region(struct pci_dev *dev, unsigned r);
+
+/* INTx: the GSI the function's pin is routed to now, -1 without a pin or
+ * a route.  Any thread, hooks and notifiers included, but not with the
+ * interrupt lock held (from the MSI sink or a pci_bus_reroute() update). */
+int pci_dev_intx_gsi(struct pci_dev *dev);
+/* Called with the config lock held when that GSI changes (the router
+ * changed the PIRQ's route; also on reset), with the new GSI or -1. */
+typedef void pci_intx_notifier_fn(void *opaque, struct pci_dev *dev, int gsi);
+void pci_dev_set_intx_notifier(struct pci_dev *dev, pci_intx_notifier_fn *fn, void *opaque);
 
 /* Power-on state is what the config space holds when this is called; call it
  * once every device is added and preset. */

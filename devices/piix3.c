@@ -57,6 +57,15 @@ static void route_update(void *opaque)
 	p->route[i] = pci_dev_config(p->dev)[PIIX3_PIRQRC + i];
 }
 
+/* With the PCI core's INTx mutex held.  GSI n is ISA IRQ n on the
+ * in-kernel irqchip. */
+static int pirq_gsi(void *opaque, unsigned pirq)
+{
+	struct piix3 *p = opaque;
+
+	return route_irq(p->route[pirq & 3]);
+}
+
 static void sync_routes(struct piix3 *p)
 {
 	for (unsigned i = 0; i < 4; i++) {
@@ -65,6 +74,7 @@ static void sync_routes(struct piix3 *p)
 		/* Runs under the PCI config lock, so pending_pirq is ours. */
 		p->pending_pirq = i;
 		pci_bus_reroute(p->bus, i, route_update, p);
+		pci_bus_pirq_route_changed(p->bus, i);
 	}
 }
 
@@ -130,6 +140,7 @@ struct piix3 *piix3_create(struct pci_bus *bus, const struct irq_line *isa_irq)
 	cfg[0xa0] = 0x08; /* SMI control */
 	cfg[0xa8] = 0x0f; /* SEE */
 	pci_bus_set_router(bus, pirq_changed, p);
+	pci_bus_set_router_gsi(bus, pirq_gsi, p);
 	return p;
 }
 

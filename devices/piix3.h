@@ -5,6 +5,9 @@
  * bits 3:0 name the ISA IRQ).  PCI INTx levels arrive from the PCI core per
  * PIRQ; the bridge ORs the PIRQs that share an ISA IRQ and drives that IRQ
  * as a level through the irq_line the machine gives it (KVM_IRQ_LINE).
+ * It answers the core's pci_dev_intx_gsi() (GSI = ISA IRQ, -1 when the
+ * PIRQ is disabled or names an IRQ the PIIX3 cannot drive) and reports
+ * every route change through pci_bus_pirq_route_changed().
  *
  * Function 0 reports a multi-function header so that firmware scans the
  * IDE and power-management functions behind it.

@@ -70,9 +70,6 @@
 #define TMR_HALF   (1ull << (TMR_BITS - 1)) /* bit 23 toggles every TMR_HALF ticks */
 #define NS_PER_SEC 1000000000ull
 
-/* Log lines a guest can provoke are capped per device. */
-#define MAX_GUEST_LOGS 8
-
 struct piix4_pm {
 	struct pci_dev *dev;
 	struct bus *pio;
@@ -80,10 +77,7 @@ struct piix4_pm {
 	struct machine_events ev;
 	struct vm_timer *timer;
 
-	/* Changed only under the PCI config lock (config and reset hooks) or
-	 * before the machine runs; read under the mutex for the accessor. */
-	uint16_t io_mapped; /* 0: the PM I/O block is not on the bus */
-	unsigned guest_logs;
+	int io_region; /* the PM I/O block: a custom region of the PCI core */
 
 	pthread_mutex_t lock;	 /* guards everything below */
 	uint64_t clock_base;	 /* vm_clock_ns() at tick 0 */
@@ -390,46 +384,19 @@ static uint32_t cfg_get32(const uint8_t *cfg, unsigned off)
 	       (uint32_t)cfg[off + 3] << 24;
 }
 
-/* Under the PCI config lock (or before the machine runs): put the PM I/O
- * block where PMBA and PMREGMISC say. */
-static void pm_io_remap(struct piix4_pm *pm)
+/* Where PMBA and PMREGMISC say the PM I/O block decodes (the PCI core
+ * asks after every config write and on reset, and places it, refusing an
+ * overlap as it does for BARs).  Base 0 counts as "not programmed", as the
+ * core treats BARs; PMIOSE is the block's own enable, COMMAND does not
+ * gate it (as on QEMU's PIIX4). */
+static uint64_t pm_io_decode(void *opaque, struct pci_dev *dev)
 {
-	const uint8_t *cfg = pci_dev_config(pm->dev);
-	uint16_t want = 0;
-	uint16_t old = pm->io_mapped;
+	const uint8_t *cfg = pci_dev_config(dev);
 
-	if (cfg[CFG_PMREGMISC] & PMREGMISC_PMIOSE)
-		want = (uint16_t)(cfg_get32(cfg, CFG_PMBA) & PMBA_MASK);
-	if (want == old)
-		return;
-	if (old)
-		bus_unregister(pm->pio, old);
-	/* Base 0 counts as "not programmed", as the PCI core treats BARs. */
-	if (want && bus_register(pm->pio, want, PIIX4_PM_IO_SIZE, &pm_io_ops, pm, "piix4-pm") < 0) {
-		/* A guest may place PMBA over another device; real hardware
-		 * would decode garbage, we leave the PM block off the bus. */
-		if (pm->guest_logs < MAX_GUEST_LOGS) {
-			pm->guest_logs++;
-			fprintf(stderr,
-				"minivmm: piix4-pm: PM I/O block at 0x%x overlaps another region; "
-				"not decoded\n",
-				want);
-		}
-		want = 0;
-	}
-	pthread_mutex_lock(&pm->lock);
-	pm->io_mapped = want;
-	pthread_mutex_unlock(&pm->lock);
-}
-
-static void piix4_pm_config_write(void *opaque, struct pci_dev *dev, unsigned off, unsigned size,
-				  uint32_t old)
-{
-	(void)dev;
-	(void)old;
-	if ((off < CFG_PMBA + 4 && off + size > CFG_PMBA) ||
-	    (off <= CFG_PMREGMISC && off + size > CFG_PMREGMISC))
-		pm_io_remap(opaque);
+	(void)opaque;
+	if (!(cfg[CFG_PMREGMISC] & PMREGMISC_PMIOSE))
+		return 0;
+	return cfg_get32(cfg, CFG_PMBA) & PMBA_MASK;
 }
 
 void piix4_pm_reset(struct piix4_pm *pm)
@@ -458,13 +425,12 @@ void piix4_pm_reset(struct piix4_pm *pm)
 static void piix4_pm_pci_reset(void *opaque, struct pci_dev *dev)
 {
 	(void)dev;
-	/* The core has restored PMBA and PMREGMISC to their power-on values. */
-	pm_io_remap(opaque);
+	/* The core has restored PMBA and PMREGMISC to their power-on values
+	 * and re-decoded the PM I/O block. */
 	piix4_pm_reset(opaque);
 }
 
 static const struct pci_dev_ops piix4_pm_pci_ops = {
-    .config_write = piix4_pm_config_write,
     .reset = piix4_pm_pci_reset,
 };
 
@@ -499,6 +465,10 @@ struct piix4_pm *piix4_pm_create(struct pci_bus *pci, unsigned devfn, struct bus
 	pm->dev = pci_dev_add(pci, devfn, &info, &piix4_pm_pci_ops, pm);
 	if (!pm->dev)
 		goto fail;
+	pm->io_region = pci_dev_add_region(pm->dev, true, PIIX4_PM_IO_SIZE, pm_io_decode,
+					   &pm_io_ops, pm, "piix4-pm");
+	if (pm->io_region < 0)
+		goto fail; /* cannot happen: the function is new */
 
 	cfg = pci_dev_config(pm->dev);
 	wmask = pci_dev_wmask(pm->dev);
@@ -531,8 +501,7 @@ void piix4_pm_destroy(struct piix4_pm *pm)
 {
 	if (!pm)
 		return;
-	if (pm->io_mapped)
-		bus_unregister(pm->pio, pm->io_mapped);
+	pci_dev_release_region(pm->dev, (unsigned)pm->io_region);
 	vm_timer_free(pm->timer);
 	pthread_mutex_destroy(&pm->lock);
 	free(pm);
@@ -546,7 +515,7 @@ void piix4_pm_preset_pmba(struct piix4_pm *pm, uint16_t base)
 	cfg[CFG_PMBA] = (uint8_t)pmba;
 	cfg[CFG_PMBA + 1] = (uint8_t)(pmba >> 8);
 	cfg[CFG_PMREGMISC] |= PMREGMISC_PMIOSE;
-	pm_io_remap(pm);
+	pci_dev_update_regions(pm->dev);
 }
 
 void piix4_pm_power_button(struct piix4_pm *pm)
@@ -571,12 +540,7 @@ void piix4_pm_raise_gpe(struct piix4_pm *pm, unsigned bit)
 
 uint16_t piix4_pm_io_base(struct piix4_pm *pm)
 {
-	uint16_t base;
-
-	pthread_mutex_lock(&pm->lock);
-	base = pm->io_mapped;
-	pthread_mutex_unlock(&pm->lock);
-	return base;
+	return (uint16_t)pci_dev_region_addr(pm->dev, (unsigned)pm->io_region);
 }
 
 /* ---- the board's view ---- */

@@ -32,9 +32,12 @@
  * mutex held the device calls irq_line_set() on the SCI line and
  * vm_timer_mod()/vm_timer_del(), so the SCI line must not call back into
  * this device.  machine_events.exit() is called with no lock held.  The
- * PCI config lock is taken before the device mutex (config and reset
- * hooks); the PM I/O block is moved on the port bus only from those hooks,
- * i.e. under the PCI config lock.
+ * PCI config lock is taken before the device mutex (the reset hook).  The
+ * PM I/O block is a custom region of the PCI core (pci_dev_add_region):
+ * the core decodes it from PMBA and PMREGMISC after every config write and
+ * on reset, under the PCI config lock, with the same overlap refusal and
+ * healing as BARs, and reports its moves to the function's BAR notifier as
+ * PCI_REGION_IDX(0).
  */
 #ifndef MINIVMM_PIIX4_PM_H
 #define MINIVMM_PIIX4_PM_H
@@ -59,8 +62,9 @@ struct piix4_pm;
 #define PIIX4_PM_IO_SIZE      64
 #define PIIX4_PM_TIMER_HZ     3579545
 
-/* Adds the function at devfn on pci; the PM I/O block is placed on pio
- * while enabled.  sci and ev are copied, either may be NULL.  loop is for
+/* Adds the function at devfn on pci; the PM I/O block is placed on the
+ * PCI bus's port bus (which pio must be) while enabled.  sci and ev are
+ * copied, either may be NULL.  loop is for
  * the PM timer's overflow timer.  NULL if devfn is taken or memory or a
  * timer cannot be had. */
 struct piix4_pm *piix4_pm_create(struct pci_bus *pci, unsigned devfn, struct bus *pio,

@@ -46,6 +46,36 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len, boo
 	return r->hva + (gpa - r->gpa);
 }
 
+int guest_mem_map_iov(const struct guest_mem *mem, uint64_t gpa, uint64_t len, bool write,
+		      struct iovec *iov, unsigned max_iov, unsigned *nr_iov)
+{
+	uint64_t a = gpa, left = len;
+	unsigned n = 0;
+
+	*nr_iov = 0;
+	if (len && gpa + (len - 1) < gpa)
+		return -EFAULT; /* runs past 2^64 */
+	while (left) {
+		const struct guest_mem_region *r = find(mem, a);
+		uint64_t chunk;
+
+		if (!r || (write && r->readonly))
+			return -EFAULT;
+		if (n == max_iov)
+			return -ENOBUFS;
+		chunk = r->size - (a - r->gpa);
+		if (chunk > left)
+			chunk = left;
+		iov[n].iov_base = r->hva + (a - r->gpa);
+		iov[n].iov_len = (size_t)chunk;
+		n++;
+		left -= chunk;
+		a += chunk; /* cannot wrap: checked above */
+	}
+	*nr_iov = n;
+	return 0;
+}
+
 /* Walks the range region by region; checks everything before copying. */
 static int copy(const struct guest_mem *mem, uint64_t gpa, void *buf, size_t len, bool write)
 {

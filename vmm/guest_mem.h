@@ -10,7 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
+/* The machine describes at most 4 regions (memmap.c); a fifth and later
+ * one fails with -ENOSPC, never silently. */
 #define GUEST_MEM_MAX_REGIONS 8
 
 struct guest_mem_region {
@@ -39,5 +42,14 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len, boo
  * 0, or -EFAULT if any byte is outside RAM (nothing is copied then). */
 int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, size_t len);
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf, size_t len);
+
+/* The one translator for DMA (IDE bus master, virtqueues): [gpa, gpa + len)
+ * as host ranges iov[0 .. *nr_iov), one entry per region the range touches,
+ * in order.  0 on success (len 0 gives no entry); -EFAULT if any byte lies
+ * outside RAM, in a read-only region when write is set, or beyond 2^64;
+ * -ENOBUFS if it needs more than max_iov entries.  On error *nr_iov is 0
+ * and iov may have been written. */
+int guest_mem_map_iov(const struct guest_mem *mem, uint64_t gpa, uint64_t len, bool write,
+		      struct iovec *iov, unsigned max_iov, unsigned *nr_iov);
 
 #endif

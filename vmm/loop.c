@@ -3,6 +3,7 @@
 #include "vmm/timer.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,20 +15,39 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOOP_MAX_FDS 64
+/* epoll_wait() batch size; more ready fds just take more rounds. */
+#define LOOP_BATCH 64
 
+/* Each watch is allocated on its own, so that epoll's data.ptr stays valid
+ * however the table grows; a removed watch is freed only after the batch in
+ * which epoll may still have returned it. */
 struct fd_watch {
 	int fd;
 	event_fd_fn fn;
 	void *opaque;
-	bool used;
+	atomic_bool used;
+	struct fd_watch *next_dead;
+};
+
+struct prepoll_hook {
+	event_prepoll_fn fn; /* NULL: removed, compacted before the next round */
+	void *opaque;
 };
 
 struct event_loop {
 	int epfd;
 	int stop_fd; /* eventfd: wakes epoll_wait for event_loop_stop() */
 	atomic_bool stopping;
-	struct fd_watch watch[LOOP_MAX_FDS];
+
+	pthread_mutex_t lock; /* guards the fields below */
+	struct fd_watch **watch;
+	unsigned nr_watch, cap_watch;
+	struct fd_watch *dead; /* removed while running, freed after the batch */
+	bool running;
+
+	/* Loop thread (or not running) only. */
+	struct prepoll_hook *hook;
+	unsigned nr_hook, cap_hook;
 };
 
 /* Each timer is a timerfd watched by the loop: few timers exist, and a
@@ -64,6 +84,7 @@ struct event_loop *event_loop_new(void)
 
 	if (!loop)
 		return NULL;
+	pthread_mutex_init(&loop->lock, NULL);
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
 	loop->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (loop->epfd < 0 || loop->stop_fd < 0 ||
@@ -74,6 +95,16 @@ struct event_loop *event_loop_new(void)
 	return loop;
 }
 
+static void free_dead(struct event_loop *loop)
+{
+	while (loop->dead) {
+		struct fd_watch *w = loop->dead;
+
+		loop->dead = w->next_dead;
+		free(w);
+	}
+}
+
 void event_loop_free(struct event_loop *loop)
 {
 	if (!loop)
@@ -82,78 +113,198 @@ void event_loop_free(struct event_loop *loop)
 		close(loop->epfd);
 	if (loop->stop_fd >= 0)
 		close(loop->stop_fd);
+	for (unsigned i = 0; i < loop->nr_watch; i++)
+		free(loop->watch[i]);
+	free(loop->watch);
+	free_dead(loop);
+	free(loop->hook);
+	pthread_mutex_destroy(&loop->lock);
 	free(loop);
+}
+
+/* With the lock held. */
+static int find_watch(struct event_loop *loop, int fd)
+{
+	for (unsigned i = 0; i < loop->nr_watch; i++)
+		if (loop->watch[i]->fd == fd)
+			return (int)i;
+	return -1;
 }
 
 int event_loop_add_fd(struct event_loop *loop, int fd, uint32_t events, event_fd_fn fn, void *opaque)
 {
 	struct epoll_event ev = { .events = events };
+	struct fd_watch *w;
+	int ret = 0;
 
-	for (unsigned i = 0; i < LOOP_MAX_FDS; i++) {
-		struct fd_watch *w = &loop->watch[i];
+	if (fd < 0 || !fn)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->fd = fd;
+	w->fn = fn;
+	w->opaque = opaque;
+	atomic_init(&w->used, true);
+	ev.data.ptr = w;
+	pthread_mutex_lock(&loop->lock);
+	if (find_watch(loop, fd) >= 0) {
+		ret = -EEXIST;
+	} else if (loop->nr_watch == loop->cap_watch) {
+		unsigned cap = loop->cap_watch ? 2 * loop->cap_watch : 16;
+		struct fd_watch **grown = realloc(loop->watch, cap * sizeof(*grown));
 
-		if (w->used)
-			continue;
-		*w = (struct fd_watch){ .fd = fd, .fn = fn, .opaque = opaque, .used = true };
-		ev.data.ptr = w;
-		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			w->used = false;
-			return -errno;
+		if (!grown) {
+			ret = -ENOMEM;
+		} else {
+			loop->watch = grown;
+			loop->cap_watch = cap;
 		}
-		return 0;
 	}
-	return -ENOSPC;
-}
-
-static struct fd_watch *find_watch(struct event_loop *loop, int fd)
-{
-	for (unsigned i = 0; i < LOOP_MAX_FDS; i++)
-		if (loop->watch[i].used && loop->watch[i].fd == fd)
-			return &loop->watch[i];
-	return NULL;
+	if (ret == 0 && epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		ret = -errno;
+	if (ret == 0)
+		loop->watch[loop->nr_watch++] = w;
+	pthread_mutex_unlock(&loop->lock);
+	if (ret < 0)
+		free(w);
+	return ret;
 }
 
 int event_loop_mod_fd(struct event_loop *loop, int fd, uint32_t events)
 {
-	struct fd_watch *w = find_watch(loop, fd);
-	struct epoll_event ev = { .events = events, .data.ptr = w };
+	struct epoll_event ev = { .events = events };
+	int i, ret = 0;
 
-	if (!w)
-		return -ENOENT;
-	return epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+	pthread_mutex_lock(&loop->lock);
+	i = find_watch(loop, fd);
+	if (i < 0) {
+		ret = -ENOENT;
+	} else {
+		ev.data.ptr = loop->watch[i];
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, fd, &ev) < 0)
+			ret = -errno;
+	}
+	pthread_mutex_unlock(&loop->lock);
+	return ret;
 }
 
 void event_loop_del_fd(struct event_loop *loop, int fd)
 {
-	struct fd_watch *w = find_watch(loop, fd);
+	struct fd_watch *w;
+	int i;
 
-	if (!w)
+	pthread_mutex_lock(&loop->lock);
+	i = find_watch(loop, fd);
+	if (i < 0) {
+		pthread_mutex_unlock(&loop->lock);
 		return;
+	}
+	w = loop->watch[i];
+	loop->watch[i] = loop->watch[--loop->nr_watch];
+	/* The fd may be closed already, which removed it from epoll. */
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
-	w->used = false;
+	atomic_store(&w->used, false);
+	if (loop->running) {
+		/* epoll_wait() may have returned it in the batch being run. */
+		w->next_dead = loop->dead;
+		loop->dead = w;
+	} else {
+		free(w);
+	}
+	pthread_mutex_unlock(&loop->lock);
+}
+
+/* ---- pre-poll hooks ---- */
+
+int event_loop_add_prepoll(struct event_loop *loop, event_prepoll_fn fn, void *opaque)
+{
+	if (!fn)
+		return -EINVAL;
+	if (loop->nr_hook == loop->cap_hook) {
+		unsigned cap = loop->cap_hook ? 2 * loop->cap_hook : 4;
+		struct prepoll_hook *grown = realloc(loop->hook, cap * sizeof(*grown));
+
+		if (!grown)
+			return -ENOMEM;
+		loop->hook = grown;
+		loop->cap_hook = cap;
+	}
+	loop->hook[loop->nr_hook++] = (struct prepoll_hook){ fn, opaque };
+	return 0;
+}
+
+int event_loop_del_prepoll(struct event_loop *loop, event_prepoll_fn fn, void *opaque)
+{
+	for (unsigned i = 0; i < loop->nr_hook; i++) {
+		if (loop->hook[i].fn == fn && loop->hook[i].opaque == opaque) {
+			/* Marked only: the loop may be walking the table. */
+			loop->hook[i].fn = NULL;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Calls every hook; the smallest timeout they ask for, or -1. */
+static int run_prepoll(struct event_loop *loop)
+{
+	unsigned n = 0;
+	int timeout = -1;
+
+	for (unsigned i = 0; i < loop->nr_hook; i++)
+		if (loop->hook[i].fn)
+			loop->hook[n++] = loop->hook[i];
+	loop->nr_hook = n;
+	/* Hooks added by a hook wait for the next round. */
+	for (unsigned i = 0; i < n; i++) {
+		struct prepoll_hook h = loop->hook[i];
+		int t;
+
+		if (!h.fn)
+			continue;
+		t = h.fn(h.opaque);
+		if (t >= 0 && (timeout < 0 || t < timeout))
+			timeout = t;
+	}
+	return timeout;
 }
 
 void event_loop_run(struct event_loop *loop)
 {
-	struct epoll_event ev[16];
+	struct epoll_event ev[LOOP_BATCH];
 
+	pthread_mutex_lock(&loop->lock);
+	loop->running = true;
+	pthread_mutex_unlock(&loop->lock);
 	while (!atomic_load(&loop->stopping)) {
-		int n = epoll_wait(loop->epfd, ev, 16, -1);
+		int timeout = run_prepoll(loop);
+		int n;
 
+		if (atomic_load(&loop->stopping))
+			break;
+		n = epoll_wait(loop->epfd, ev, LOOP_BATCH, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("minivmm: epoll_wait");
-			return;
+			break;
 		}
 		for (int i = 0; i < n && !atomic_load(&loop->stopping); i++) {
 			struct fd_watch *w = ev[i].data.ptr;
 
 			/* A callback earlier in this batch may have removed it. */
-			if (w->used)
+			if (atomic_load(&w->used))
 				w->fn(w->opaque, ev[i].events);
 		}
+		pthread_mutex_lock(&loop->lock);
+		free_dead(loop);
+		pthread_mutex_unlock(&loop->lock);
 	}
+	pthread_mutex_lock(&loop->lock);
+	loop->running = false;
+	free_dead(loop);
+	pthread_mutex_unlock(&loop->lock);
 }
 
 void event_loop_stop(struct event_loop *loop)

@@ -188,6 +188,79 @@ static void test_copy_fails_whole(void **state)
 	assert_true(all_bytes(back, sizeof(back), 0xaa));
 }
 
+static void test_map_iov(void **state)
+{
+	struct guest_mem *mem = *state;
+	struct iovec iov[4];
+	unsigned n = 99;
+
+	/* Inside one region. */
+	assert_int_equal(guest_mem_map_iov(mem, 0x10010, 0x20, true, iov, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(iov[0].iov_base, low + 0x10);
+	assert_int_equal(iov[0].iov_len, 0x20);
+	/* Across low, high and into rom: split at each boundary. */
+	assert_int_equal(guest_mem_map_iov(mem, 0x10ff0, 0x1020, false, iov, 4, &n), 0);
+	assert_int_equal(n, 3);
+	assert_ptr_equal(iov[0].iov_base, low + PAGE - 0x10);
+	assert_int_equal(iov[0].iov_len, 0x10);
+	assert_ptr_equal(iov[1].iov_base, high);
+	assert_int_equal(iov[1].iov_len, PAGE);
+	assert_ptr_equal(iov[2].iov_base, rom);
+	assert_int_equal(iov[2].iov_len, 0x10);
+	/* Whole regions, exactly. */
+	assert_int_equal(guest_mem_map_iov(mem, 0x10000, 3 * PAGE, false, iov, 3, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(iov[2].iov_len, PAGE);
+	/* The last byte of the address space is fine... */
+	assert_int_equal(guest_mem_map_iov(mem, UINT64_MAX, 1, true, iov, 1, &n), 0);
+	assert_ptr_equal(iov[0].iov_base, top + PAGE - 1);
+	assert_int_equal(guest_mem_map_iov(mem, UINT64_MAX - PAGE + 1, PAGE, true, iov, 1, &n),
+			 0);
+	/* Empty range: no entry, even with no room. */
+	assert_int_equal(guest_mem_map_iov(mem, 0x10000, 0, true, iov, 0, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_map_iov_refusals(void **state)
+{
+	struct guest_mem *mem = *state;
+	struct iovec iov[4];
+	unsigned n = 99;
+
+	/* Writing into the read-only region, even one byte of it. */
+	assert_int_equal(guest_mem_map_iov(mem, 0x12000, 1, true, iov, 4, &n), -EFAULT);
+	assert_int_equal(n, 0);
+	n = 99;
+	assert_int_equal(guest_mem_map_iov(mem, 0x10ff0, 0x1011, true, iov, 4, &n), -EFAULT);
+	assert_int_equal(n, 0);
+	/* Reading it is fine. */
+	assert_int_equal(guest_mem_map_iov(mem, 0x12000, 1, false, iov, 4, &n), 0);
+	/* Outside RAM: the gap, the byte after rom, a range running into the
+	 * gap. */
+	assert_int_equal(guest_mem_map_iov(mem, 0x20000, 1, false, iov, 4, &n), -EFAULT);
+	assert_int_equal(guest_mem_map_iov(mem, 0x13000, 1, false, iov, 4, &n), -EFAULT);
+	assert_int_equal(guest_mem_map_iov(mem, 0x12fff, 2, false, iov, 4, &n), -EFAULT);
+	assert_int_equal(guest_mem_map_iov(mem, 0xfff, 2, false, iov, 4, &n), -EFAULT);
+	/* Past 2^64: top then zero would be "contiguous" modulo 2^64. */
+	assert_int_equal(guest_mem_map_iov(mem, UINT64_MAX, 2, false, iov, 4, &n), -EFAULT);
+	assert_int_equal(guest_mem_map_iov(mem, UINT64_MAX - PAGE + 1, PAGE + 1, false, iov, 4, &n),
+			 -EFAULT);
+	assert_int_equal(guest_mem_map_iov(mem, 0x10000, UINT64_MAX, false, iov, 4, &n), -EFAULT);
+	assert_int_equal(guest_mem_map_iov(mem, 1, UINT64_MAX, false, iov, 4, &n), -EFAULT);
+	/* More entries than the caller has room for. */
+	n = 99;
+	assert_int_equal(guest_mem_map_iov(mem, 0x10ff0, 0x1020, false, iov, 2, &n), -ENOBUFS);
+	assert_int_equal(n, 0);
+	assert_int_equal(guest_mem_map_iov(mem, 0x10000, 1, false, iov, 0, &n), -ENOBUFS);
+	/* Nothing in an empty table. */
+	{
+		struct guest_mem none = { .nr = 0 };
+
+		assert_int_equal(guest_mem_map_iov(&none, 0, 1, false, iov, 4, &n), -EFAULT);
+	}
+}
+
 static int reset(void **state)
 {
 	(void)state;
@@ -202,6 +275,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_ptr_whole_range, setup, reset),
 	    cmocka_unit_test_setup_teardown(test_copy_across_regions, setup, reset),
 	    cmocka_unit_test_setup_teardown(test_copy_fails_whole, setup, reset),
+	    cmocka_unit_test_setup_teardown(test_map_iov, setup, reset),
+	    cmocka_unit_test_setup_teardown(test_map_iov_refusals, setup, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1690,6 +1691,672 @@ static void test_threads(void **state)
 	assert_isa_levels_consistent();
 }
 
+/* ---- slot allocation ---- */
+
+static void test_slot_alloc(void **state)
+{
+	struct pci_bus *bus = pci_bus_create(m.pio, m.mmio);
+	int s;
+
+	(void)state;
+	/* The machine: 00 and 01 fixed, 02 kept for VGA, 03 and 04 taken by
+	 * the test devices: options start at 05, in order. */
+	assert_int_equal(pci_bus_alloc_slot(m.pci, PCI_SLOT_FIRST_OPTION), 5);
+	assert_int_equal(pci_bus_alloc_slot(m.pci, PCI_SLOT_FIRST_OPTION), 6);
+	/* From 0 the VGA slot is still skipped. */
+	assert_int_equal(pci_bus_alloc_slot(m.pci, 0), 7);
+	assert_int_equal(pci_bus_alloc_slot(m.pci, 31), 31);
+	assert_int_equal(pci_bus_alloc_slot(m.pci, 31), -ENOSPC);
+	assert_int_equal(pci_bus_alloc_slot(m.pci, 32), -ENOSPC);
+	assert_int_equal(pci_bus_alloc_slot(m.pci, UINT_MAX), -ENOSPC);
+	/* A slot with any function on it is not free. */
+	assert_non_null(add_plain(PCI_DEVFN(8, 5), 0));
+	assert_int_equal(pci_bus_reserve_slot(m.pci, 9), 0);
+	assert_int_equal(pci_bus_reserve_slot(m.pci, 32), -EINVAL);
+	assert_int_equal(pci_bus_alloc_slot(m.pci, 8), 10);
+
+	/* An empty bus: 03.0 first even without VGA, then up to 31. */
+	assert_non_null(bus);
+	for (unsigned want = 3; want < 32; want++)
+		assert_int_equal(pci_bus_alloc_slot(bus, PCI_SLOT_FIRST_OPTION), (int)want);
+	assert_int_equal(pci_bus_alloc_slot(bus, PCI_SLOT_FIRST_OPTION), -ENOSPC);
+	s = pci_bus_alloc_slot(bus, 0);
+	assert_true(s == 0 || s == 1);
+	pci_bus_destroy(bus);
+}
+
+/* ---- BAR notifier ---- */
+
+struct bar_event {
+	unsigned idx;
+	uint64_t old_addr, new_addr;
+};
+
+struct bar_rec {
+	struct pci_dev *dev;
+	unsigned n;
+	struct bar_event ev[32];
+};
+
+static void bar_notified(void *opaque, struct pci_dev *dev, unsigned idx, uint64_t old_addr,
+			 uint64_t new_addr)
+{
+	struct bar_rec *r = opaque;
+
+	assert_ptr_equal(dev, r->dev);
+	/* Called after the buses changed. */
+	if (idx < PCI_NUM_BARS)
+		assert_int_equal(pci_dev_bar_addr(dev, idx), new_addr);
+	if (r->n < 32)
+		r->ev[r->n] = (struct bar_event){ idx, old_addr, new_addr };
+	r->n++;
+}
+
+static void assert_bar_event(const struct bar_rec *r, unsigned i, unsigned idx, uint64_t old_addr,
+			     uint64_t new_addr)
+{
+	assert_true(i < r->n);
+	assert_int_equal(r->ev[i].idx, idx);
+	assert_int_equal(r->ev[i].old_addr, old_addr);
+	assert_int_equal(r->ev[i].new_addr, new_addr);
+}
+
+static void test_bar_notifier(void **state)
+{
+	struct bar_rec a = { .dev = m.td[0].dev }, b = { .dev = m.td[1].dev };
+
+	(void)state;
+	pci_dev_set_bar_notifier(m.td[0].dev, bar_notified, &a);
+	pci_dev_set_bar_notifier(m.td[1].dev, bar_notified, &b);
+	cfg_write(DEVFN_TEST, PCI_BASE_ADDRESS_0 + 4, 0xfe000000u, 4);
+	cfg_write(DEVFN_TEST, PCI_BASE_ADDRESS_0, 0xc000, 4);
+	assert_int_equal(a.n, 0); /* COMMAND still off */
+	cfg_write(DEVFN_TEST, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(a.n, 2);
+	assert_bar_event(&a, 0, 0, 0, 0xc000);
+	assert_bar_event(&a, 1, 1, 0, 0xfe000000u);
+	/* Moved. */
+	cfg_write(DEVFN_TEST, PCI_BASE_ADDRESS_0 + 4, 0xfe100000u, 4);
+	assert_int_equal(a.n, 3);
+	assert_bar_event(&a, 2, 1, 0xfe000000u, 0xfe100000u);
+	/* Rewriting the same value is not a move. */
+	cfg_write(DEVFN_TEST, PCI_BASE_ADDRESS_0 + 4, 0xfe100000u, 4);
+	assert_int_equal(a.n, 3);
+	/* The ROM BAR. */
+	cfg_write(DEVFN_TEST, PCI_ROM_ADDRESS, 0xfeb00001u, 4);
+	assert_int_equal(a.n, 4);
+	assert_bar_event(&a, 3, PCI_ROM_IDX, 0, 0xfeb00000u);
+	/* Memory decoding off: both memory ranges stop, I/O stays. */
+	cfg_write(DEVFN_TEST, PCI_COMMAND, PCI_COMMAND_IO, 2);
+	assert_int_equal(a.n, 6);
+	assert_bar_event(&a, 4, 1, 0xfe100000u, 0);
+	assert_bar_event(&a, 5, PCI_ROM_IDX, 0xfeb00000u, 0);
+	cfg_write(DEVFN_TEST, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(a.n, 8);
+
+	/* Healing: td[1] asks for td[0]'s place, is refused (no event), and
+	 * is told once td[0] moves away. */
+	cfg_write(DEVFN_TEST2, PCI_BASE_ADDRESS_0 + 4, 0xfe100000u, 4);
+	cfg_write(DEVFN_TEST2, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(b.n, 0);
+	cfg_write(DEVFN_TEST, PCI_BASE_ADDRESS_0 + 4, 0xfe200000u, 4);
+	assert_int_equal(b.n, 1);
+	assert_bar_event(&b, 0, 1, 0, 0xfe100000u);
+	assert_int_equal(a.n, 9);
+	assert_bar_event(&a, 8, 1, 0xfe100000u, 0xfe200000u);
+
+	/* Reset: everything stops decoding, and each function hears it. */
+	pci_bus_reset(m.pci);
+	assert_int_equal(a.n, 12);
+	assert_int_equal(b.n, 2);
+	assert_bar_event(&b, 1, 1, 0xfe100000u, 0);
+	for (unsigned i = 9; i < 12; i++)
+		assert_int_equal(a.ev[i].new_addr, 0);
+}
+
+/* ---- MSI-X ---- */
+
+#define DEVFN_MSIX   PCI_DEVFN(6, 0) /* slot 6 INTA: PIRQ B */
+#define MSIX_NVEC    70 /* two PBA qwords */
+#define MSIX_BAR_ADDR 0xfe400000u
+#define MSIX_PBA_OFF 0x800
+
+struct msi_rec {
+	unsigned n;
+	uint64_t addr[64];
+	uint32_t data[64];
+};
+
+struct msi_note {
+	unsigned n;
+	bool msix;
+	unsigned vector;
+	struct pci_msi_msg msg;
+};
+
+static struct msi_rec msi_sent;
+static struct msi_note msi_noted;
+
+static void msi_sink(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct msi_rec *r = opaque;
+
+	if (r->n < 64) {
+		r->addr[r->n] = addr;
+		r->data[r->n] = data;
+	}
+	r->n++;
+}
+
+static void msi_notified(void *opaque, struct pci_dev *dev, bool msix, unsigned vector,
+			 const struct pci_msi_msg *msg)
+{
+	struct msi_note *r = opaque;
+
+	(void)dev;
+	r->n++;
+	r->msix = msix;
+	r->vector = vector;
+	r->msg = *msg;
+}
+
+static struct region msix_rest;
+
+static struct pci_dev *add_msix_dev(void)
+{
+	static const struct pci_dev_info info = {
+		.vendor = 0x1af4, .device = 0x1000, .class_code = 0x020000, .irq_pin = 1,
+		.name = "msixdev",
+	};
+	struct pci_dev *d = pci_dev_add(m.pci, DEVFN_MSIX, &info, NULL, NULL);
+
+	assert_non_null(d);
+	memset(&msix_rest, 0, sizeof(msix_rest));
+	memset(&msi_sent, 0, sizeof(msi_sent));
+	memset(&msi_noted, 0, sizeof(msi_noted));
+	assert_int_equal(pci_dev_set_bar(d, 1, PCI_BAR_MEM32, false, 0x1000, &region_ops,
+					 &msix_rest), 0);
+	assert_int_equal(pci_dev_add_msix(d, MSIX_NVEC, 1, 0, 1, MSIX_PBA_OFF), 0x40);
+	pci_bus_set_msi_sink(m.pci, msi_sink, &msi_sent);
+	pci_dev_set_msi_notifier(d, msi_notified, &msi_noted);
+	return d;
+}
+
+static uint64_t mmio_rd(uint64_t addr, unsigned size)
+{
+	uint64_t v = 0;
+
+	mmio_read(addr, size, &v);
+	return v;
+}
+
+static void mmio_wr(uint64_t addr, uint64_t v, unsigned size)
+{
+	bus_write(m.mmio, addr, v, size);
+}
+
+#define ENTRY(v) (MSIX_BAR_ADDR + 16 * (v))
+#define PBA	 (MSIX_BAR_ADDR + MSIX_PBA_OFF)
+
+static void msix_bring_up(void)
+{
+	cfg_write(DEVFN_MSIX, PCI_BASE_ADDRESS_0 + 4, MSIX_BAR_ADDR, 4);
+	cfg_write(DEVFN_MSIX, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+}
+
+static void test_msix_layout(void **state)
+{
+	struct pci_dev *d = add_msix_dev();
+
+	(void)state;
+	assert_int_equal(cfg_read(DEVFN_MSIX, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST,
+			 PCI_STATUS_CAP_LIST);
+	assert_int_equal(cfg_read(DEVFN_MSIX, PCI_CAPABILITY_LIST, 1), 0x40);
+	assert_int_equal(cfg_read(DEVFN_MSIX, 0x40, 1), PCI_CAP_ID_MSIX);
+	assert_int_equal(cfg_read(DEVFN_MSIX, 0x42, 2), MSIX_NVEC - 1);
+	assert_int_equal(cfg_read(DEVFN_MSIX, 0x44, 4), 0 | 1);
+	assert_int_equal(cfg_read(DEVFN_MSIX, 0x48, 4), MSIX_PBA_OFF | 1);
+	/* Only enable and function mask are writable. */
+	cfg_write(DEVFN_MSIX, 0x40, 0xffffffffu, 4);
+	cfg_write(DEVFN_MSIX, 0x44, 0xffffffffu, 4);
+	cfg_write(DEVFN_MSIX, 0x48, 0xffffffffu, 4);
+	assert_int_equal(cfg_read(DEVFN_MSIX, 0x40, 4), 0xc0000011u | (MSIX_NVEC - 1) << 16);
+	assert_int_equal(cfg_read(DEVFN_MSIX, 0x44, 4), 1);
+	assert_int_equal(cfg_read(DEVFN_MSIX, 0x48, 4), MSIX_PBA_OFF | 1);
+	assert_true(pci_msix_enabled(d));
+	cfg_write(DEVFN_MSIX, 0x42, 0, 2);
+	assert_false(pci_msix_enabled(d));
+
+	/* Power-on table: all masked, zero messages, nothing pending. */
+	msix_bring_up();
+	for (unsigned v = 0; v < MSIX_NVEC; v++) {
+		assert_int_equal(mmio_rd(ENTRY(v), 8), 0);
+		assert_int_equal(mmio_rd(ENTRY(v) + 8, 8), 1ULL << 32);
+	}
+	assert_int_equal(mmio_rd(PBA, 8), 0);
+	assert_int_equal(mmio_rd(PBA + 8, 8), 0);
+	/* The rest of the BAR is the device's. */
+	msix_rest.pattern = 0x5a5a;
+	assert_int_equal(mmio_rd(MSIX_BAR_ADDR + 0x600, 4), 0x5a5a ^ 0x600);
+	mmio_wr(MSIX_BAR_ADDR + 0xc00, 0x1234, 2);
+	assert_int_equal(msix_rest.writes, 1);
+	assert_int_equal(msix_rest.last_off, 0xc00);
+	assert_int_equal(msix_rest.reads, 1);
+	/* Table and PBA never reach it. */
+	mmio_wr(ENTRY(3), 0xfee00000u, 4);
+	mmio_wr(PBA, 0xffffffffu, 4);
+	mmio_rd(PBA + 8, 8);
+	assert_int_equal(msix_rest.writes, 1);
+	assert_int_equal(msix_rest.reads, 1);
+}
+
+static void test_msix_delivery(void **state)
+{
+	struct pci_dev *d = add_msix_dev();
+	struct pci_msi_msg msg;
+
+	(void)state;
+	msix_bring_up();
+	/* Not enabled: the device must use INTx. */
+	assert_int_equal(pci_msix_notify(d, 0), -ENODEV);
+	assert_int_equal(pci_msix_notify(d, MSIX_NVEC), -EINVAL);
+	assert_int_equal(pci_msi_notify(d, 0), -ENODEV);
+	pci_set_irq(d, true);
+	assert_true(pci_bus_pirq_level(m.pci, 1));
+	/* Enabled: INTx is not asserted any more. */
+	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
+	assert_false(pci_bus_pirq_level(m.pci, 1));
+	pci_set_irq(d, false);
+
+	/* Masked vector: pending bit, no message. */
+	assert_int_equal(pci_msix_notify(d, 0), 0);
+	assert_int_equal(pci_msix_notify(d, 65), 0);
+	assert_int_equal(msi_sent.n, 0);
+	assert_int_equal(mmio_rd(PBA, 4), 1);
+	assert_int_equal(mmio_rd(PBA + 8, 8), 2);
+	assert_int_equal(mmio_rd(PBA + 12, 4), 0);
+	/* Program and unmask vector 0: the pending message goes out. */
+	msi_noted.n = 0;
+	mmio_wr(ENTRY(0), 0xfee00003u, 4); /* bits 1:0 are reserved */
+	mmio_wr(ENTRY(0) + 4, 0, 4);
+	mmio_wr(ENTRY(0) + 8, 0x4041, 4);
+	assert_int_equal(mmio_rd(ENTRY(0), 4), 0xfee00000u);
+	assert_int_equal(msi_noted.n, 2); /* address, data; still masked */
+	assert_true(msi_noted.msg.masked);
+	mmio_wr(ENTRY(0) + 12, 0xfffffffeu, 4); /* reserved bits read 0 */
+	assert_int_equal(mmio_rd(ENTRY(0) + 12, 4), 0);
+	assert_int_equal(msi_sent.n, 1);
+	assert_int_equal(msi_sent.addr[0], 0xfee00000u);
+	assert_int_equal(msi_sent.data[0], 0x4041);
+	assert_int_equal(mmio_rd(PBA, 4), 0);
+	assert_int_equal(msi_noted.n, 3);
+	assert_true(msi_noted.msix);
+	assert_int_equal(msi_noted.vector, 0);
+	assert_false(msi_noted.msg.masked);
+	assert_int_equal(msi_noted.msg.data, 0x4041);
+	assert_int_equal(pci_dev_msi_msg(d, true, 0, &msg), 0);
+	assert_int_equal(msg.addr, 0xfee00000u);
+	assert_false(msg.masked);
+	assert_int_equal(pci_dev_msi_msg(d, true, MSIX_NVEC, &msg), -EINVAL);
+	/* Unmasked: straight out. */
+	assert_int_equal(pci_msix_notify(d, 0), 0);
+	assert_int_equal(msi_sent.n, 2);
+
+	/* Function mask holds every vector; clearing it sends. */
+	cfg_write(DEVFN_MSIX, 0x42, 0xc000, 2);
+	assert_int_equal(msi_noted.n, 4);
+	assert_true(msi_noted.msg.masked);
+	assert_int_equal(pci_msix_notify(d, 0), 0);
+	assert_int_equal(msi_sent.n, 2);
+	assert_int_equal(mmio_rd(PBA, 8), 1);
+	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
+	assert_int_equal(msi_sent.n, 3);
+	assert_int_equal(mmio_rd(PBA, 8), 0);
+
+	/* Qword accesses: vector 65 at once, address then data and control. */
+	mmio_wr(ENTRY(65), 0x00000001fee01000ULL, 8);
+	mmio_wr(ENTRY(65) + 8, 0x0000000000004065ULL, 8);
+	assert_int_equal(mmio_rd(ENTRY(65), 8), 0x00000001fee01000ULL);
+	assert_int_equal(mmio_rd(ENTRY(65) + 8, 8), 0x4065);
+	assert_int_equal(msi_sent.n, 4); /* 65 was pending */
+	assert_int_equal(msi_sent.addr[3], 0x1fee01000ULL);
+	assert_int_equal(msi_sent.data[3], 0x4065);
+	assert_int_equal(mmio_rd(PBA + 8, 8), 0);
+
+	/* Bus mastering off: the message is lost, not pending. */
+	cfg_write(DEVFN_MSIX, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(pci_msix_notify(d, 0), 0);
+	assert_int_equal(msi_sent.n, 4);
+	assert_int_equal(mmio_rd(PBA, 8), 0);
+	cfg_write(DEVFN_MSIX, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+
+	/* Disable: the notifier hears the vectors go masked; INTx is back. */
+	msi_noted.n = 0;
+	cfg_write(DEVFN_MSIX, 0x42, 0, 2);
+	assert_int_equal(msi_noted.n, 2);
+	assert_int_equal(pci_msix_notify(d, 0), -ENODEV);
+
+	/* Reset: table masked again, enable off. */
+	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
+	pci_bus_reset(m.pci);
+	assert_false(pci_msix_enabled(d));
+	msix_bring_up();
+	assert_int_equal(mmio_rd(ENTRY(0), 8), 0);
+	assert_int_equal(mmio_rd(ENTRY(0) + 8, 8), 1ULL << 32);
+}
+
+static void test_msix_hostile(void **state)
+{
+	struct pci_dev *d = add_msix_dev();
+	uint64_t before[2];
+
+	(void)state;
+	msix_bring_up();
+	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
+	mmio_wr(ENTRY(1), 0xfee00000u, 4);
+	mmio_wr(ENTRY(1) + 8, 0x4242, 4);
+	before[0] = mmio_rd(ENTRY(1), 8);
+	before[1] = mmio_rd(ENTRY(1) + 8, 8);
+	/* Byte and word accesses, misaligned dwords and qwords: ignored,
+	 * reading 0. */
+	mmio_wr(ENTRY(1) + 12, 0, 1);
+	mmio_wr(ENTRY(1) + 12, 0, 2);
+	mmio_wr(ENTRY(1) + 10, 0, 4);
+	mmio_wr(ENTRY(1) + 4, 0, 8);
+	mmio_wr(ENTRY(1) + 1, 0, 4);
+	assert_int_equal(mmio_rd(ENTRY(1) + 12, 1), 0);
+	assert_int_equal(mmio_rd(ENTRY(1) + 12, 2), 0);
+	assert_int_equal(mmio_rd(ENTRY(1) + 4, 8), 0);
+	assert_int_equal(mmio_rd(ENTRY(1), 8), before[0]);
+	assert_int_equal(mmio_rd(ENTRY(1) + 8, 8), before[1]);
+	assert_int_equal(msi_sent.n, 0);
+	/* PBA: writes dropped, odd reads 0. */
+	assert_int_equal(pci_msix_notify(d, 69), 0);
+	mmio_wr(PBA + 8, 0, 8);
+	assert_int_equal(mmio_rd(PBA + 8, 8), 1ULL << 5);
+	assert_int_equal(mmio_rd(PBA + 8, 1), 0);
+	assert_int_equal(mmio_rd(PBA + 10, 4), 0);
+	/* Just past the table and the PBA: the device's own space. */
+	mmio_wr(ENTRY(MSIX_NVEC), 0x77, 4);
+	assert_int_equal(msix_rest.writes, 1);
+	mmio_rd(PBA + 16, 4);
+	assert_int_equal(msix_rest.reads, 1);
+	/* Every entry of the table, every offset and size. */
+	for (unsigned off = 0; off < MSIX_NVEC * 16; off++)
+		for (unsigned size = 1; size <= 8; size <<= 1) {
+			mmio_rd(MSIX_BAR_ADDR + off, size);
+			mmio_wr(MSIX_BAR_ADDR + off, ~0ULL, size);
+		}
+	for (unsigned v = 0; v < MSIX_NVEC; v++)
+		assert_int_equal(mmio_rd(ENTRY(v) + 12, 4), 1);
+	/* The table follows its BAR. */
+	cfg_write(DEVFN_MSIX, PCI_BASE_ADDRESS_0 + 4, 0xfe500000u, 4);
+	assert_int_equal(mmio_rd(0xfe500000u + 16 * 2 + 12, 4), 1);
+	assert_false(mmio_claimed(MSIX_BAR_ADDR));
+}
+
+static void test_msix_add_errors(void **state)
+{
+	struct pci_dev *d = add_plain(PCI_DEVFN(7, 0), 1);
+
+	(void)state;
+	assert_int_equal(pci_dev_set_bar(d, 0, PCI_BAR_IO, false, 0x100, &region_ops, NULL), 0);
+	assert_int_equal(pci_dev_set_bar(d, 1, PCI_BAR_MEM32, false, 0x1000, NULL, NULL), 0);
+	assert_int_equal(pci_dev_set_bar(d, 2, PCI_BAR_MEM64, false, 0x2000, NULL, NULL), 0);
+	/* An I/O BAR, an absent one, the upper half of a 64-bit one, BAR 9. */
+	assert_int_equal(pci_dev_add_msix(d, 4, 0, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 5, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 3, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 9, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 0, 1, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 2049, 2, 0, 2, 0x1f00), -EINVAL);
+	/* misaligned */
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 4, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0x804), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0xfc8, 1, 0x800), -EINVAL); /* past end */
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0xff8 + 8), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0xfffffff8u, 1, 0x800), -EINVAL);
+	/* overlap */
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0x38), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0x800, 1, 0x838), -EINVAL);
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0x800, 1, 0x7fc), -EINVAL);
+	/* two BARs */
+	assert_int_equal(pci_dev_add_msix(d, 256, 2, 0, 1, 0), 0x40);
+	/* twice */
+	assert_int_equal(pci_dev_add_msix(d, 4, 1, 0, 1, 0x800), -EINVAL);
+	assert_int_equal(pci_dev_add_msi(d, 3, false, false), -EINVAL);
+	assert_int_equal(pci_dev_add_msi(d, 0, false, false), -EINVAL);
+	assert_int_equal(pci_dev_add_msi(d, 64, false, false), -EINVAL);
+	assert_int_equal(pci_dev_add_msi(d, 1, false, false), 0x4c);
+	assert_int_equal(pci_dev_add_msi(d, 1, false, false), -EINVAL);
+}
+
+/* ---- MSI ---- */
+
+#define DEVFN_MSI PCI_DEVFN(7, 0) /* slot 7 INTA: PIRQ C */
+
+static void test_msi(void **state)
+{
+	struct pci_dev *d = add_plain(DEVFN_MSI, 1);
+	unsigned cap;
+
+	(void)state;
+	memset(&msi_sent, 0, sizeof(msi_sent));
+	memset(&msi_noted, 0, sizeof(msi_noted));
+	pci_bus_set_msi_sink(m.pci, msi_sink, &msi_sent);
+	pci_dev_set_msi_notifier(d, msi_notified, &msi_noted);
+	cap = (unsigned)pci_dev_add_msi(d, 4, true, true);
+	assert_int_equal(cap, 0x40);
+	/* 64-bit, per-vector mask, 4 vectors capable (MMC 2). */
+	assert_int_equal(cfg_read(DEVFN_MSI, cap, 2), PCI_CAP_ID_MSI);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 2, 2), 0x0184);
+	/* Everything writable at once, as a hostile guest would. */
+	for (unsigned off = cap; off < cap + 0x18; off += 4)
+		cfg_write(DEVFN_MSI, off, 0xffffffffu, 4);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap, 4), 0x01f50005u);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 4, 4), 0xfffffffcu);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 8, 4), 0xffffffffu);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 0xc, 4), 0xffff);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 0x10, 4), 0xf);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 0x14, 4), 0);
+	/* MME 7 asks for more than the function has: 4 vectors. */
+	assert_true(pci_msi_enabled(d));
+
+	cfg_write(DEVFN_MSI, cap + 2, 0, 2);
+	cfg_write(DEVFN_MSI, PCI_COMMAND, PCI_COMMAND_MASTER, 2);
+	cfg_write(DEVFN_MSI, cap + 4, 0xfee00000u, 4);
+	cfg_write(DEVFN_MSI, cap + 8, 0, 4);
+	cfg_write(DEVFN_MSI, cap + 0xc, 0x4043, 2);
+	cfg_write(DEVFN_MSI, cap + 0x10, 0, 4);
+	msi_noted.n = 0;
+	cfg_write(DEVFN_MSI, cap + 2, 0x0021, 2); /* enable, MME 2 */
+	assert_int_equal(msi_noted.n, 4); /* each vector's data changed */
+	assert_false(msi_noted.msg.masked);
+	assert_int_equal(msi_noted.vector, 3);
+	assert_int_equal(msi_noted.msg.data, 0x4043);
+	assert_int_equal(pci_msi_notify(d, 1), 0);
+	assert_int_equal(msi_sent.n, 1);
+	assert_int_equal(msi_sent.addr[0], 0xfee00000u);
+	assert_int_equal(msi_sent.data[0], 0x4041); /* the low 2 bits carry the vector */
+	assert_int_equal(pci_msi_notify(d, 4), -EINVAL);
+	assert_int_equal(pci_msix_notify(d, 0), -ENODEV);
+	/* Masked vector 2: pending, sent when unmasked. */
+	cfg_write(DEVFN_MSI, cap + 0x10, 0x4, 4);
+	assert_int_equal(pci_msi_notify(d, 2), 0);
+	assert_int_equal(msi_sent.n, 1);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 0x14, 4), 0x4);
+	cfg_write(DEVFN_MSI, cap + 0x14, 0, 4); /* pending is read-only */
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 0x14, 4), 0x4);
+	cfg_write(DEVFN_MSI, cap + 0x10, 0, 4);
+	assert_int_equal(msi_sent.n, 2);
+	assert_int_equal(msi_sent.data[1], 0x4042);
+	assert_int_equal(cfg_read(DEVFN_MSI, cap + 0x14, 4), 0);
+	/* One vector enabled: vector 1 is beyond it. */
+	cfg_write(DEVFN_MSI, cap + 2, 0x0001, 2);
+	assert_int_equal(pci_msi_notify(d, 1), -EINVAL);
+	assert_int_equal(pci_msi_notify(d, 0), 0);
+	assert_int_equal(msi_sent.data[2], 0x4043);
+	/* INTx is not used while MSI is on. */
+	pci_set_irq(d, true);
+	assert_false(pci_bus_pirq_level(m.pci, 2));
+	cfg_write(DEVFN_MSI, cap + 2, 0, 2);
+	assert_true(pci_bus_pirq_level(m.pci, 2));
+	assert_int_equal(pci_msi_notify(d, 0), -ENODEV);
+	pci_set_irq(d, false);
+	assert_true(msi_noted.msg.masked);
+	/* A 32-bit MSI without masking: 10 bytes, data at +8. */
+	{
+		struct pci_dev *e = add_plain(PCI_DEVFN(9, 0), 0);
+		int c = pci_dev_add_msi(e, 1, false, false);
+
+		assert_int_equal(c, 0x40);
+		assert_int_equal(cfg_read(PCI_DEVFN(9, 0), c + 2, 2), 0);
+		assert_int_equal(pci_dev_add_cap(e, 0x09, 4), 0x4c);
+		cfg_write(PCI_DEVFN(9, 0), c + 8, 0xffffffffu, 4);
+		assert_int_equal(cfg_read(PCI_DEVFN(9, 0), c + 8, 4), 0xffff);
+	}
+}
+
+/* A device thread notifying while the guest reprograms the table, toggles
+ * enable and function mask and moves the BAR: every message that arrives
+ * is one the guest programmed, and nothing is left pending once all is
+ * unmasked. */
+static atomic_uint msix_thread_sent;
+
+static void *msix_notify_thread(void *arg)
+{
+	struct pci_dev *d = arg;
+
+	while (!__atomic_load_n(&stop_flag, __ATOMIC_ACQUIRE)) {
+		for (unsigned v = 0; v < 4; v++)
+			pci_msix_notify(d, v);
+		atomic_fetch_add(&msix_thread_sent, 1);
+	}
+	return NULL;
+}
+
+static void msi_sink_checked(void *opaque, uint64_t addr, uint32_t data)
+{
+	(void)opaque;
+	/* Only what the guest wrote: address 0xfee0000X, data 0x40VV. */
+	if ((addr & ~0xf0ULL) != 0xfee00000u || (data & ~0xffu) != 0x4000)
+		abort();
+	__atomic_add_fetch(&msi_sent.n, 1, __ATOMIC_RELAXED);
+}
+
+static void test_msix_threads(void **state)
+{
+	struct pci_dev *d = add_msix_dev();
+	pthread_t t;
+
+	(void)state;
+	pci_bus_set_msi_sink(m.pci, msi_sink_checked, NULL);
+	pci_dev_set_msi_notifier(d, NULL, NULL);
+	msix_bring_up();
+	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
+	for (unsigned v = 0; v < 4; v++) {
+		mmio_wr(ENTRY(v), 0xfee00000u, 4);
+		mmio_wr(ENTRY(v) + 8, 0x4000 | v, 4);
+	}
+	atomic_store(&msix_thread_sent, 0);
+	assert_int_equal(pthread_create(&t, NULL, msix_notify_thread, d), 0);
+	rng_state = 777;
+	for (unsigned i = 0; i < 20000; i++) {
+		uint32_t r = rng();
+		unsigned v = (r >> 4) & 3;
+		uint64_t base = pci_dev_bar_addr(d, 1);
+
+		switch (r & 7) {
+		case 0:
+			cfg_write(DEVFN_MSIX, 0x42, (r >> 8) & 0xc000, 2);
+			break;
+		case 1:
+			cfg_write(DEVFN_MSIX, PCI_BASE_ADDRESS_0 + 4,
+				  r & 0x100 ? MSIX_BAR_ADDR : 0xfe500000u, 4);
+			break;
+		case 2:
+			if (base)
+				mmio_wr(base + 16 * v, 0xfee00000u | (r & 0xf0), 4);
+			break;
+		case 3:
+			if (base)
+				mmio_wr(base + 16 * v + 8, 0x4000 | (r >> 24), 4);
+			break;
+		default:
+			if (base)
+				mmio_wr(base + 16 * v + 12, (r >> 9) & 1, 4);
+			break;
+		}
+	}
+	__atomic_store_n(&stop_flag, true, __ATOMIC_RELEASE);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	stop_flag = false;
+	assert_true(atomic_load(&msix_thread_sent) > 0);
+	/* Everything unmasked and enabled: nothing stays pending. */
+	cfg_write(DEVFN_MSIX, PCI_BASE_ADDRESS_0 + 4, MSIX_BAR_ADDR, 4);
+	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
+	for (unsigned v = 0; v < 4; v++) {
+		mmio_wr(ENTRY(v), 0xfee00000u, 4);
+		mmio_wr(ENTRY(v) + 8, 0x4000 | v, 4);
+		mmio_wr(ENTRY(v) + 12, 0, 4);
+	}
+	assert_int_equal(mmio_rd(PBA, 8), 0);
+}
+
+/* ---- INTx route visibility ---- */
+
+struct intx_rec {
+	unsigned n;
+	int gsi;
+};
+
+static void intx_notified(void *opaque, struct pci_dev *dev, int gsi)
+{
+	struct intx_rec *r = opaque;
+
+	assert_int_equal(pci_dev_intx_gsi(dev), gsi);
+	r->n++;
+	r->gsi = gsi;
+}
+
+static void test_intx_gsi(void **state)
+{
+	struct intx_rec a = { 0 }, b = { 0 };
+	struct pci_dev *nopin = add_plain(PCI_DEVFN(5, 0), 0);
+
+	(void)state;
+	/* Slot 3 INTA → PIRQ C (0x62), slot 4 INTA → PIRQ D (0x63). */
+	assert_int_equal(pci_dev_intx_gsi(m.td[0].dev), -1);
+	pci_dev_set_intx_notifier(m.td[0].dev, intx_notified, &a);
+	pci_dev_set_intx_notifier(m.td[1].dev, intx_notified, &b);
+	cfg_write(DEVFN_ISA, 0x62, 11, 1);
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.gsi, 11);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(pci_dev_intx_gsi(m.td[0].dev), 11);
+	assert_int_equal(pci_dev_intx_gsi(m.td[1].dev), -1);
+	cfg_write(DEVFN_ISA, 0x60, 0x0a0a0a0a, 4);
+	assert_int_equal(a.n, 2);
+	assert_int_equal(a.gsi, 10);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.gsi, 10);
+	/* Disabled, or an IRQ the PIIX3 cannot drive: -1, told once. */
+	cfg_write(DEVFN_ISA, 0x62, 0x8a, 1);
+	assert_int_equal(a.n, 3);
+	assert_int_equal(a.gsi, -1);
+	cfg_write(DEVFN_ISA, 0x62, 13, 1);
+	assert_int_equal(a.n, 3);
+	cfg_write(DEVFN_ISA, 0x62, 0x0e, 1);
+	assert_int_equal(a.gsi, 14);
+	/* No pin: no route. */
+	assert_int_equal(pci_dev_intx_gsi(nopin), -1);
+	/* Reset: routes disabled again. */
+	pci_bus_reset(m.pci);
+	assert_int_equal(a.gsi, -1);
+	assert_int_equal(b.gsi, -1);
+	assert_int_equal(pci_dev_intx_gsi(m.td[1].dev), -1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1728,6 +2395,15 @@ int main(void)
 		T(test_random_storm),
 		T(test_exhaustive_bytes),
 		T(test_threads),
+		T(test_slot_alloc),
+		T(test_bar_notifier),
+		T(test_msix_layout),
+		T(test_msix_delivery),
+		T(test_msix_hostile),
+		T(test_msix_add_errors),
+		T(test_msix_threads),
+		T(test_msi),
+		T(test_intx_gsi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -687,6 +687,39 @@ static void test_pmba_over_other_region(void **state)
 	assert_false(io_claimed(f, 0xffc0));
 }
 
+/* The PM block and BARs share one placement: whichever is refused for an
+ * overlap is decoded as soon as the other moves away. */
+static void test_pmba_overlap_heals(void **state)
+{
+	static const struct pci_dev_info info = {
+		.vendor = 0x1234, .device = 0x0001, .class_code = 0xff0000, .name = "other-fn",
+	};
+	struct fixture *f = *state;
+	struct pci_dev *d = pci_dev_add(f->pci, PCI_DEVFN(5, 0), &info, NULL, NULL);
+	unsigned devfn = PCI_DEVFN(5, 0);
+
+	assert_non_null(d);
+	assert_int_equal(pci_dev_set_bar(d, 0, PCI_BAR_IO, false, 0x40, &other_ops, NULL), 0);
+	pci_config_write(f->pci, devfn, PCI_BASE_ADDRESS_0, PMBASE, 4);
+	pci_config_write(f->pci, devfn, PCI_COMMAND, PCI_COMMAND_IO, 2);
+	assert_int_equal(io_read(f, PMBASE, 1), 0x12);
+	/* The BIOS puts the PM block on the BAR: refused. */
+	bios_program(f, PMBASE);
+	assert_int_equal(piix4_pm_io_base(f->pm), 0);
+	/* The BAR moves: the PM block appears. */
+	pci_config_write(f->pci, devfn, PCI_BASE_ADDRESS_0, 0xc000, 4);
+	assert_int_equal(piix4_pm_io_base(f->pm), PMBASE);
+	assert_int_equal(io_read(f, PMBASE + PM1_CNT, 2), 0);
+	/* The other way round: the BAR asks for the PM block's place... */
+	pci_config_write(f->pci, devfn, PCI_BASE_ADDRESS_0, PMBASE, 4);
+	assert_int_equal(pci_dev_bar_addr(d, 0), 0);
+	/* ...and gets it when PMIOSE goes off. */
+	cfg_write(f, 0x80, 0, 1);
+	assert_int_equal(piix4_pm_io_base(f->pm), 0);
+	assert_int_equal(pci_dev_bar_addr(d, 0), PMBASE);
+	assert_int_equal(io_read(f, PMBASE, 1), 0x12);
+}
+
 static void test_hostile_accesses(void **state)
 {
 	struct fixture *f = *state;
@@ -824,6 +857,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_preset_survives_reset, setup_preset, teardown),
 	    cmocka_unit_test_setup_teardown(test_pmba_over_other_region, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pmba_overlap_heals, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_accesses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
