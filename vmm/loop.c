@@ -48,6 +48,8 @@ struct event_loop {
 	/* Loop thread (or not running) only. */
 	struct prepoll_hook *hook;
 	unsigned nr_hook, cap_hook;
+	bool timers_held;	 /* event_loop_hold_timers() */
+	struct vm_timer *timers; /* every timer, for the release */
 };
 
 /* Each timer is a timerfd watched by the loop: few timers exist, and a
@@ -58,6 +60,8 @@ struct vm_timer {
 	int fd;
 	vm_timer_fn fn;
 	void *opaque;
+	atomic_bool held; /* expired while timers were held */
+	struct vm_timer *next;
 };
 
 uint64_t vm_clock_ns(void)
@@ -324,7 +328,34 @@ static void timer_ready(void *opaque, uint32_t events)
 	(void)events;
 	if (read(t->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return; /* disarmed or re-armed since epoll saw it */
+	if (t->loop->timers_held) {
+		atomic_store(&t->held, true);
+		return;
+	}
 	t->fn(t->opaque);
+}
+
+void event_loop_hold_timers(struct event_loop *loop, bool hold)
+{
+	bool again = true;
+
+	loop->timers_held = hold;
+	/* A callback may free timers (its own included): scan afresh after
+	 * each one. */
+	while (!hold && again) {
+		again = false;
+		pthread_mutex_lock(&loop->lock);
+		for (struct vm_timer *t = loop->timers; t; t = t->next) {
+			if (atomic_exchange(&t->held, false)) {
+				pthread_mutex_unlock(&loop->lock);
+				t->fn(t->opaque);
+				again = true;
+				break;
+			}
+		}
+		if (!again)
+			pthread_mutex_unlock(&loop->lock);
+	}
 }
 
 struct vm_timer *vm_timer_new(struct event_loop *loop, vm_timer_fn fn, void *opaque)
@@ -343,6 +374,10 @@ struct vm_timer *vm_timer_new(struct event_loop *loop, vm_timer_fn fn, void *opa
 		free(t);
 		return NULL;
 	}
+	pthread_mutex_lock(&loop->lock);
+	t->next = loop->timers;
+	loop->timers = t;
+	pthread_mutex_unlock(&loop->lock);
 	return t;
 }
 
@@ -354,6 +389,7 @@ void vm_timer_mod(struct vm_timer *t, uint64_t deadline_ns)
 		deadline_ns = 1; /* zero would disarm */
 	its.it_value.tv_sec = (time_t)(deadline_ns / 1000000000ULL);
 	its.it_value.tv_nsec = (long)(deadline_ns % 1000000000ULL);
+	atomic_store(&t->held, false); /* the new deadline replaces a held expiry */
 	timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
@@ -361,6 +397,7 @@ void vm_timer_del(struct vm_timer *t)
 {
 	struct itimerspec its = { 0 };
 
+	atomic_store(&t->held, false);
 	timerfd_settime(t->fd, 0, &its, NULL);
 }
 
@@ -368,6 +405,14 @@ void vm_timer_free(struct vm_timer *t)
 {
 	if (!t)
 		return;
+	pthread_mutex_lock(&t->loop->lock);
+	for (struct vm_timer **p = &t->loop->timers; *p; p = &(*p)->next) {
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&t->loop->lock);
 	event_loop_del_fd(t->loop, t->fd);
 	close(t->fd);
 	free(t);

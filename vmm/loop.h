@@ -24,6 +24,7 @@
 #ifndef MINIVMM_LOOP_H
 #define MINIVMM_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct event_loop;
@@ -55,5 +56,11 @@ int event_loop_del_prepoll(struct event_loop *loop, event_prepoll_fn fn, void *o
 /* Runs until event_loop_stop(). */
 void event_loop_run(struct event_loop *loop);
 void event_loop_stop(struct event_loop *loop);
+
+/* While held (a paused VM), timers that expire do not call back: each
+ * remembers that it expired, and releasing (hold false) runs those
+ * callbacks once, late.  Re-arming or deleting a timer forgets a held
+ * expiry.  Loop thread only. */
+void event_loop_hold_timers(struct event_loop *loop, bool hold);
 
 #endif

@@ -455,6 +455,9 @@ void vm_pause(struct vm *vm)
 	wait_all_parked(vm);
 	pthread_mutex_unlock(&vm->lock);
 	board_pause(vm->board);
+	/* Device timers stop too: an RTC tick or a PM timer overflow would
+	 * raise an interrupt in a stopped machine. */
+	event_loop_hold_timers(vm->loop, true);
 }
 
 void vm_resume(struct vm *vm)
@@ -465,6 +468,7 @@ void vm_resume(struct vm *vm)
 		return;
 	}
 	pthread_mutex_unlock(&vm->lock);
+	event_loop_hold_timers(vm->loop, false);
 	board_resume(vm->board);
 	pthread_mutex_lock(&vm->lock);
 	vm->paused = false;

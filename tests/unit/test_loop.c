@@ -418,6 +418,55 @@ static void test_timer_cancel(void **state)
 	event_loop_free(loop);
 }
 
+/* A paused VM holds its timers: an expiry calls back only on release,
+ * once, and a timer deleted meanwhile never calls back. */
+static unsigned held_hits, deleted_hits, hold_rounds;
+
+static void held_fired(void *opaque)
+{
+	held_hits++;
+}
+
+static void deleted_fired(void *opaque)
+{
+	deleted_hits++;
+}
+
+static int hold_hook(void *opaque)
+{
+	if (++hold_rounds == 3)
+		event_loop_stop(opaque);
+	return 5;
+}
+
+static void test_timers_held(void **state)
+{
+	struct event_loop *loop = event_loop_new();
+	struct vm_timer *t = vm_timer_new(loop, held_fired, NULL);
+	struct vm_timer *d = vm_timer_new(loop, deleted_fired, NULL);
+
+	held_hits = deleted_hits = hold_rounds = 0;
+	assert_non_null(t);
+	assert_non_null(d);
+	event_loop_hold_timers(loop, true);
+	vm_timer_mod(t, vm_clock_ns() + 1000000ULL);
+	vm_timer_mod(d, vm_clock_ns() + 1000000ULL);
+	usleep(5000);
+	assert_int_equal(event_loop_add_prepoll(loop, hold_hook, loop), 0);
+	event_loop_run(loop); /* both expire while held */
+	assert_int_equal(held_hits, 0);
+	assert_int_equal(deleted_hits, 0);
+	vm_timer_del(d);
+	event_loop_hold_timers(loop, false);
+	assert_int_equal(held_hits, 1);
+	assert_int_equal(deleted_hits, 0);
+	event_loop_hold_timers(loop, false); /* nothing held any more */
+	assert_int_equal(held_hits, 1);
+	vm_timer_free(t);
+	vm_timer_free(d);
+	event_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +478,7 @@ int main(void)
 		cmocka_unit_test(test_del_inside_callback),
 		cmocka_unit_test(test_other_threads),
 		cmocka_unit_test(test_timer_cancel),
+		cmocka_unit_test(test_timers_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
