@@ -3,6 +3,7 @@
  * PCI bus 0 core: configuration space, BAR decoding, ROM BAR, INTx.
  */
 #include "devices/pci.h"
+#include "vmm/device.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -90,7 +91,6 @@ struct pci_bus {
 	pthread_mutex_t irq_lock; /* after cfg_lock */
 	struct pci_dev *dev[PCI_MAX_DEVFN];
 	unsigned pirq_count[4];
-	unsigned overlap_reports; /* rate limit for the overlap message */
 	pci_pirq_fn *router;
 	void *router_opaque;
 	pci_pirq_gsi_fn *router_gsi;
@@ -538,11 +538,9 @@ static void place_wanted(struct pci_dev *d)
 			*r[i].refused = false;
 			continue;
 		}
-		if (!*r[i].refused && d->bus->overlap_reports < 8) {
-			d->bus->overlap_reports++;
-			fprintf(stderr, "minivmm: %s at 0x%llx overlaps another region; not decoded\n",
+		if (!*r[i].refused)
+			dev_log("pci", "%s at 0x%llx overlaps another region; not decoded",
 				r[i].name, (unsigned long long)r[i].want);
-		}
 		*r[i].refused = true;
 	}
 }
