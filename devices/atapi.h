@@ -44,6 +44,9 @@ enum ide_end { END_NONE, END_STOP, END_DISK_READ, END_DISK_WRITE, END_PACKET, EN
 
 enum ide_dma_op { DMA_DISK_READ, DMA_DISK_WRITE, DMA_CD_READ, DMA_BUF };
 
+/* A block request on the unit's buffer (PIO transfers, flushes). */
+enum ide_io_kind { IO_READ, IO_WRITE, IO_FLUSH };
+
 struct ide_channel;
 
 struct ide_unit {
@@ -81,6 +84,12 @@ struct ide_unit {
 	 * bumps gen, and the stale completion finishes the reset instead. */
 	bool inflight, reset_pending;
 	unsigned gen, inflight_gen;
+	/* A request asked for while the channel was paused, submitted by
+	 * ide_channel_resume() (the command waits with BSY meanwhile). */
+	bool deferred;
+	enum ide_io_kind deferred_kind;
+	uint64_t deferred_offset;
+	uint32_t deferred_len;
 
 	/* Disk */
 	unsigned cyls, heads, secs;
@@ -115,7 +124,8 @@ struct ide_channel {
 	const struct guest_mem *mem;
 	struct event_loop *loop;
 	struct ide_unit unit[2];
-	unsigned cur; /* selected unit */
+	unsigned paused; /* ide_channel_pause() nesting: no request starts while > 0 */
+	unsigned cur;	 /* selected unit */
 	uint8_t ctl;  /* device control */
 	bool irq_pending, irq_level;
 

@@ -158,6 +158,8 @@ static void unit_reset(struct ide_unit *u, bool hard)
 	}
 	if (u->kind == IDE_CDROM)
 		atapi_reset(u);
+	/* So is a request that waits for the channel to resume. */
+	u->deferred = false;
 	/* A DMA command of this unit that still waits for the engine is gone. */
 	if (u->ch->dma.pending && u->ch->dma.unit == u->idx)
 		u->ch->dma.pending = false;
@@ -343,8 +345,6 @@ static void data_write(struct ide_channel *ch, uint32_t v, unsigned size)
 
 /* ------------------------------------------------------------ block I/O */
 
-enum io_kind { IO_READ, IO_WRITE, IO_FLUSH };
-
 static void ata_io_done(struct ide_unit *u, int64_t ret);
 
 static void unit_io_dispatch(struct ide_unit *u, int64_t ret)
@@ -372,12 +372,19 @@ static void unit_io_cb(void *opaque, int64_t ret)
 }
 
 /* Starts a request on the unit's buffer; a refusal completes it at once. */
-static void unit_submit(struct ide_unit *u, enum io_kind kind, uint64_t offset, uint32_t len)
+static void unit_submit(struct ide_unit *u, enum ide_io_kind kind, uint64_t offset, uint32_t len)
 {
 	struct iovec iov = {.iov_base = u->buf, .iov_len = len};
 	int ret;
 
 	u->status = ST_DRDY | ST_BSY;
+	if (u->ch->paused) {
+		u->deferred = true;
+		u->deferred_kind = kind;
+		u->deferred_offset = offset;
+		u->deferred_len = len;
+		return;
+	}
 	if (!u->bd) {
 		unit_io_dispatch(u, -ENOMEDIUM);
 		return;
@@ -605,7 +612,7 @@ bool ide_dma_request(struct ide_unit *u, enum ide_dma_op op, uint64_t offset, ui
 	ch->dma = (struct ide_dma){
 	    .pending = true, .unit = u->idx, .op = op, .offset = offset, .bytes = bytes};
 	u->status = ST_DRDY | ST_DSC | ST_DRQ;
-	if (ch->bm_status & BM_ST_ACTIVE)
+	if ((ch->bm_status & BM_ST_ACTIVE) && !ch->paused)
 		dma_run(ch);
 	return true;
 }
@@ -616,7 +623,7 @@ static void bm_cmd_write(struct ide_channel *ch, uint8_t v)
 		if (v & BM_CMD_START) {
 			if (!(ch->bm_status & BM_ST_ACTIVE)) {
 				ch->bm_status |= BM_ST_ACTIVE;
-				if (ch->dma.pending)
+				if (ch->dma.pending && !ch->paused)
 					dma_run(ch);
 			}
 		} else {
@@ -1483,8 +1490,46 @@ void ide_channel_destroy(struct ide_channel *ch)
 	free(ch);
 }
 
+void ide_channel_pause(struct ide_channel *ch)
+{
+	pthread_mutex_lock(&ch->lock);
+	ch->paused++;
+	pthread_mutex_unlock(&ch->lock);
+	/* Every request submitted before paused went up is with the block
+	 * layer now; waiting for it runs its completion (which may write guest
+	 * RAM, now and never later).  Nothing new starts meanwhile: unit_submit
+	 * defers, dma_run is not called. */
+	ide_channel_drain(ch);
+}
+
+void ide_channel_resume(struct ide_channel *ch)
+{
+	pthread_mutex_lock(&ch->lock);
+	if (ch->paused && !--ch->paused) {
+		for (unsigned i = 0; i < 2; i++) {
+			struct ide_unit *u = &ch->unit[i];
+
+			if (u->deferred) {
+				u->deferred = false;
+				unit_submit(u, u->deferred_kind, u->deferred_offset,
+					    u->deferred_len);
+			}
+		}
+		if (ch->dma.pending && (ch->bm_status & BM_ST_ACTIVE))
+			dma_run(ch);
+	}
+	pthread_mutex_unlock(&ch->lock);
+}
+
+/*
+ * Quiesce, reset, resume.  Waiting rather than bouncing: a reset is rare,
+ * the wait is bounded by one request per unit, and DMA then stays zero-copy
+ * (straight between the image and guest RAM).  Bounce buffers would also
+ * let an old write reach the disk after the new guest's first writes.
+ */
 void ide_channel_reset(struct ide_channel *ch)
 {
+	ide_channel_pause(ch);
 	pthread_mutex_lock(&ch->lock);
 	ch->ctl = 0;
 	ch->cur = 0;
@@ -1497,6 +1542,7 @@ void ide_channel_reset(struct ide_channel *ch)
 	for (unsigned i = 0; i < 2; i++)
 		unit_reset(&ch->unit[i], true);
 	pthread_mutex_unlock(&ch->lock);
+	ide_channel_resume(ch);
 }
 
 void ide_channel_drain(struct ide_channel *ch)
