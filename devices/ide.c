@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 
 #include "devices/atapi.h"
+#include "vmm/le.h"
 #include "vmm/loop.h"
 
 #define CTL_NIEN 0x02
@@ -52,16 +53,6 @@ static_assert(IDE_BUF_SIZE % CD_SECTOR == 0, "buffer holds whole CD blocks");
 static_assert(BUF_SECTORS % MAX_MULT == 0, "DRQ blocks never straddle the buffer end");
 
 static unsigned ide_serial_next = 1;
-
-static inline uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 static inline uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -477,11 +468,11 @@ static int prd_map(struct ide_channel *ch, uint64_t need, bool to_mem, int *cnt,
 			break;
 		if (guest_mem_read(ch->mem, ea, e, sizeof(e)))
 			return -EFAULT;
-		addr = get_le32(e);
-		len = get_le16(e + 4) & 0xfffe;
+		addr = le32_get(e);
+		len = le16_get(e + 4) & 0xfffe;
 		if (!len)
 			len = 0x10000;
-		eot = get_le16(e + 6) & PRD_EOT;
+		eot = le16_get(e + 6) & PRD_EOT;
 		take = min_u64(len, need - *covered);
 		if (map_range(ch, addr, take, to_mem, cnt))
 			return -EFAULT;
@@ -810,14 +801,12 @@ static void identify_to_buf(struct ide_unit *u, uint16_t *id)
 
 	id[255] = 0;
 	for (unsigned i = 0; i < 255; i++) {
-		u->buf[2 * i] = (uint8_t)id[i];
-		u->buf[2 * i + 1] = (uint8_t)(id[i] >> 8);
+		le16_put(u->buf + 2 * i, id[i]);
 		sum += u->buf[2 * i] + u->buf[2 * i + 1];
 	}
 	/* Integrity word: signature A5h, and the byte that makes the sum 0. */
 	id[255] = (uint16_t)(((0x100 - (sum & 0xff)) & 0xff) << 8 | 0xa5);
-	u->buf[510] = (uint8_t)id[255];
-	u->buf[511] = (uint8_t)(id[255] >> 8);
+	le16_put(u->buf + 510, id[255]);
 }
 
 static void ata_identify(struct ide_unit *u)
