@@ -3,7 +3,7 @@
  * The PIIX3 IDE function (00:01.1, 8086:7010): two channels in legacy mode
  * (0x1f0-0x1f7/0x3f6 on IRQ 14, 0x170-0x177/0x376 on IRQ 15) and the
  * bus-master DMA registers behind BAR4 (16 bytes, 8 per channel).  The ATA
- * and ATAPI behaviour lives in devices/ide.c.
+ * and ATAPI behaviour lives in devices/ide.c, ide_ata.c, ide_dma.c and atapi.c.
  */
 #ifndef MINIVMM_PIIX_IDE_H
 #define MINIVMM_PIIX_IDE_H
