@@ -24,6 +24,9 @@
 #include <cmocka.h>
 
 #include "devices/ide.h"
+#include "devices/pci.h"
+#include "devices/piix_ide.h"
+#include "vmm/bus.h"
 #include "vmm/loop.h"
 
 #define RAM_SIZE (2u << 20)
@@ -811,6 +814,81 @@ static void test_pause_resume(void **state)
 	pio_read_check(f, 700, 1, 1);
 }
 
+static void dma_read_cmd(struct ide_channel *ch, uint32_t lba, uint8_t count)
+{
+	outb(ch, R_SELECT, 0xe0);
+	outb(ch, R_NSECT, count);
+	outb(ch, R_SECTOR, (uint8_t)lba);
+	outb(ch, R_LCYL, (uint8_t)(lba >> 8));
+	outb(ch, R_HCYL, (uint8_t)(lba >> 16));
+	outb(ch, R_CMD, 0xc8);
+	bm_start(ch, PRD, true);
+}
+
+/* The PCI function: quiesce covers both channels, and the PCI reset
+ * quiesces before it resets. */
+static void test_piix_quiesce_and_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct bus *pio = bus_create("pio", 0x10000), *mmio = bus_create("mmio", 0);
+	struct ide_channel *ch;
+	struct block_dev *ro;
+	struct piix_ide *ide;
+	struct pci_bus *pci;
+	unsigned submitted;
+	char err[128];
+
+	assert_non_null(pio);
+	assert_non_null(mmio);
+	pci = pci_bus_create(pio, mmio);
+	assert_non_null(pci);
+	ide = piix_ide_create(pci, PCI_DEVFN(1, 1), pio, &f->line, &f->mem, NULL, err,
+			      sizeof(err));
+	assert_non_null(ide);
+	assert_int_equal(open_image(&ro, f->disk_path, true), 0);
+	ch = piix_ide_channel(ide, 1);
+	assert_int_equal(ide_attach_disk(ch, 0, ro), 0);
+	pci_bus_seal(pci);
+
+	put_prd(f, 0, 0x10000, 4096, true);
+	memset(f->ram + 0x10000, 0, 4096);
+	hold_reads = true;
+	dma_read_cmd(ch, 300, 8);
+	assert_int_equal(nr_held, 1);
+	piix_ide_quiesce(ide);
+	assert_int_equal(nr_held, 0);
+	check_ram_sectors(f, 0x10000, 300, 8);
+	assert_int_equal(inb(ch, R_STATUS), 0x50);
+
+	/* Quiesced: a new transfer waits for the resume. */
+	bm_clear(ch);
+	submitted = reads_submitted;
+	dma_read_cmd(ch, 0, 8);
+	assert_int_equal(reads_submitted, submitted);
+	piix_ide_resume(ide);
+	assert_int_equal(reads_submitted, submitted + 1);
+	assert_int_equal(nr_held, 1);
+
+	/* Machine reset with that read held: nothing lands afterwards. */
+	pci_bus_reset(pci);
+	hold_reads = false;
+	assert_int_equal(nr_held, 0);
+	memset(f->ram + 0x10000, 0xee, 4096);
+	release_held(NULL);
+	ide_channel_drain(ch);
+	for (unsigned i = 0; i < 4096; i++)
+		if (f->ram[0x10000 + i] != 0xee)
+			fail_msg("RAM byte %u written after the PCI reset", i);
+	assert_int_equal(altstatus(ch), 0x50);
+	assert_int_equal(bm_status(ch) & 0x07, 0);
+
+	piix_ide_destroy(ide);
+	pci_bus_destroy(pci);
+	bus_destroy(pio);
+	bus_destroy(mmio);
+	block_close(ro);
+}
+
 static void test_dma_write(void **state)
 {
 	struct fixture *f = *state;
@@ -1205,6 +1283,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dma_read, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset_with_dma_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_piix_quiesce_and_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dma_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dma_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atapi_inquiry_capacity, setup, teardown),
