@@ -114,8 +114,11 @@ struct ide_unit {
 	uint32_t chunk_pos; /* start of the current window in buf */
 	unsigned block;	    /* sectors per DRQ block */
 
-	/* A request of this unit is with the block layer.  A reset meanwhile
-	 * bumps gen, and the stale completion finishes the reset instead. */
+	/* A request of this unit is with the block layer.  A software reset
+	 * (SRST, DEVICE RESET) meanwhile bumps gen, and the stale completion
+	 * finishes the reset instead; a DMA read of the same boot may still
+	 * land, as on hardware.  A hardware reset waits for the request first
+	 * (ide_channel_reset), so nothing lands in the next boot's RAM. */
 	bool inflight, reset_pending;
 	unsigned gen, inflight_gen;
 	/* A request asked for while the channel was paused, submitted by
