@@ -369,7 +369,6 @@ int ide_submit_read(struct ide_unit *u, uint64_t offset, uint32_t len)
 	return 0;
 }
 
-
 /* ------------------------------------------------------------ bus ops */
 
 static uint64_t ide_cmd_read(void *opaque, uint64_t offset, unsigned size)
@@ -705,4 +704,3 @@ int ide_cdrom_change_medium(struct ide_channel *ch, unsigned unit, struct block_
 	pthread_mutex_unlock(&ch->lock);
 	return 0;
 }
-

@@ -163,7 +163,7 @@ struct ide_channel {
 	struct ide_unit unit[2];
 	unsigned paused; /* ide_channel_pause() nesting: no request starts while > 0 */
 	unsigned cur;	 /* selected unit */
-	uint8_t ctl;  /* device control */
+	uint8_t ctl;	 /* device control */
 	bool irq_pending, irq_level;
 
 	uint8_t bm_cmd, bm_status;
