@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "devices/atapi.h"
+#include "vmm/le.h"
 
 enum {
 	SK_NO_SENSE = 0x0,
@@ -48,30 +49,6 @@ enum { EV_NONE = 0, EV_NEW_MEDIA = 2, EV_MEDIA_REMOVAL = 3 };
 
 #define CMD_ALLOW_UA	0x01 /* runs while a unit attention is pending */
 #define CMD_NEED_MEDIUM 0x02
-
-static inline uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static bool medium_ready(const struct ide_unit *u)
 {
@@ -223,7 +200,7 @@ static void put_addr(uint8_t *p, uint64_t lba, bool msf)
 		p[0] = 0;
 		lba_to_msf(p + 1, lba);
 	} else {
-		put_be32(p, (uint32_t)lba);
+		be32_put(p, (uint32_t)lba);
 	}
 }
 
@@ -272,7 +249,7 @@ static void cmd_inquiry(struct ide_unit *u)
 	memcpy(b + 8, "MINIVMM ", 8);
 	memcpy(b + 16, "CD-ROM          ", 16);
 	memcpy(b + 32, "0.1 ", 4);
-	reply(u, 36, get_be16(u->packet + 3));
+	reply(u, 36, be16_get(u->packet + 3));
 }
 
 static void cmd_start_stop(struct ide_unit *u)
@@ -307,19 +284,19 @@ static void cmd_read_capacity(struct ide_unit *u)
 {
 	uint64_t last = u->nb_sectors - 1;
 
-	put_be32(u->buf, last > 0xffffffffu ? 0xffffffffu : (uint32_t)last);
-	put_be32(u->buf + 4, CD_SECTOR);
+	be32_put(u->buf, last > 0xffffffffu ? 0xffffffffu : (uint32_t)last);
+	be32_put(u->buf + 4, CD_SECTOR);
 	reply(u, 8, 8);
 }
 
 static void cmd_read10(struct ide_unit *u)
 {
-	start_read(u, get_be32(u->packet + 2), get_be16(u->packet + 7));
+	start_read(u, be32_get(u->packet + 2), be16_get(u->packet + 7));
 }
 
 static void cmd_read12(struct ide_unit *u)
 {
-	start_read(u, get_be32(u->packet + 2), get_be32(u->packet + 6));
+	start_read(u, be32_get(u->packet + 2), be32_get(u->packet + 6));
 }
 
 static void cmd_read_cd(struct ide_unit *u)
@@ -329,13 +306,13 @@ static void cmd_read_cd(struct ide_unit *u)
 
 	switch (p[9] & 0xf8) {
 	case 0x00: /* no main-channel data asked for */
-		if (get_be32(p + 2) >= u->nb_sectors)
+		if (be32_get(p + 2) >= u->nb_sectors)
 			out_of_range(u);
 		else
 			atapi_ok(u);
 		break;
 	case 0x10: /* user data only */
-		start_read(u, get_be32(p + 2), blocks);
+		start_read(u, be32_get(p + 2), blocks);
 		break;
 	default: /* headers, EDC, raw 2352-byte sectors: not modelled */
 		invalid_field(u);
@@ -345,7 +322,7 @@ static void cmd_read_cd(struct ide_unit *u)
 
 static void cmd_seek(struct ide_unit *u)
 {
-	if (get_be32(u->packet + 2) >= u->nb_sectors)
+	if (be32_get(u->packet + 2) >= u->nb_sectors)
 		out_of_range(u);
 	else
 		atapi_ok(u);
@@ -409,15 +386,15 @@ static void cmd_read_toc(struct ide_unit *u)
 		invalid_field(u);
 		return;
 	}
-	put_be16(b, (uint16_t)(len - 2));
+	be16_put(b, (uint16_t)(len - 2));
 	b[2] = 1;
 	b[3] = 1;
-	reply(u, len, get_be16(p + 7));
+	reply(u, len, be16_get(p + 7));
 }
 
 static uint8_t *add_feature(uint8_t *q, uint16_t code, uint8_t flags, uint8_t len)
 {
-	put_be16(q, code);
+	be16_put(q, code);
 	q[2] = flags;
 	q[3] = len;
 	return q + 4;
@@ -426,7 +403,7 @@ static uint8_t *add_feature(uint8_t *q, uint16_t code, uint8_t flags, uint8_t le
 static void cmd_get_configuration(struct ide_unit *u)
 {
 	const uint8_t *p = u->packet;
-	unsigned rt = p[1] & 3, from = get_be16(p + 2);
+	unsigned rt = p[1] & 3, from = be16_get(p + 2);
 	uint16_t cur = medium_ready(u) ? (medium_is_dvd(u) ? 0x0010 : 0x0008) : 0;
 	uint8_t *b = u->buf, *q = b + 8;
 	uint32_t len;
@@ -439,15 +416,15 @@ static void cmd_get_configuration(struct ide_unit *u)
 #define WANT(code) (rt == 2 ? (code) == from : (code) >= from)
 	if (WANT(0x0000)) { /* profile list */
 		q = add_feature(q, 0x0000, 0x03, 8);
-		put_be16(q, 0x0010);
+		be16_put(q, 0x0010);
 		q[2] = cur == 0x0010;
-		put_be16(q + 4, 0x0008);
+		be16_put(q + 4, 0x0008);
 		q[6] = cur == 0x0008;
 		q += 8;
 	}
 	if (WANT(0x0001)) { /* core: ATAPI, version 2 */
 		q = add_feature(q, 0x0001, 0x0b, 8);
-		put_be32(q, 2);
+		be32_put(q, 2);
 		q[4] = 1; /* DBE */
 		q += 8;
 	}
@@ -458,9 +435,9 @@ static void cmd_get_configuration(struct ide_unit *u)
 	}
 #undef WANT
 	len = (uint32_t)(q - b);
-	put_be32(b, len - 4);
-	put_be16(b + 6, cur);
-	reply(u, len, get_be16(p + 7));
+	be32_put(b, len - 4);
+	be16_put(b + 6, cur);
+	reply(u, len, be16_get(p + 7));
 }
 
 static void cmd_gesn(struct ide_unit *u)
@@ -485,8 +462,8 @@ static void cmd_gesn(struct ide_unit *u)
 		b[2] = 0x80; /* no event available */
 		len = 4;
 	}
-	put_be16(b, (uint16_t)(len - 2));
-	reply(u, len, get_be16(p + 7));
+	be16_put(b, (uint16_t)(len - 2));
+	reply(u, len, be16_get(p + 7));
 }
 
 static void cmd_read_disc_info(struct ide_unit *u)
@@ -498,14 +475,14 @@ static void cmd_read_disc_info(struct ide_unit *u)
 		return;
 	}
 	memset(b, 0, 34);
-	put_be16(b, 32);
+	be16_put(b, 32);
 	b[2] = 0x0e; /* last session complete, disc finalized */
 	b[3] = 1;    /* first track */
 	b[4] = 1;    /* sessions */
 	b[5] = 1;    /* first track of last session */
 	b[6] = 1;    /* last track of last session */
 	b[7] = 0x20; /* unrestricted use */
-	reply(u, 34, get_be16(u->packet + 7));
+	reply(u, 34, be16_get(u->packet + 7));
 }
 
 static uint8_t *mode_page(struct ide_unit *u, uint8_t *q, unsigned page)
@@ -535,10 +512,10 @@ static uint8_t *mode_page(struct ide_unit *u, uint8_t *q, unsigned page)
 		q[4] = 0x71; /* audio play, mode 2 form 1 and 2, multi-session */
 		q[5] = 0x60;
 		q[6] = 0x29 | (u->locked ? 0x02 : 0); /* tray, eject, lock, lock state */
-		put_be16(q + 8, 706);		      /* maximum speed, kB/s */
-		put_be16(q + 10, 2);		      /* volume levels */
-		put_be16(q + 12, 512);		      /* buffer, KiB */
-		put_be16(q + 14, 706);		      /* current speed */
+		be16_put(q + 8, 706);		      /* maximum speed, kB/s */
+		be16_put(q + 10, 2);		      /* volume levels */
+		be16_put(q + 12, 512);		      /* buffer, KiB */
+		be16_put(q + 14, 706);		      /* current speed */
 		return q + 20;
 	}
 }
@@ -567,8 +544,8 @@ static void cmd_mode_sense10(struct ide_unit *u)
 		q = mode_page(u, q, page);
 	}
 	len = (uint32_t)(q - b);
-	put_be16(b, (uint16_t)(len - 2));
-	reply(u, len, get_be16(p + 7));
+	be16_put(b, (uint16_t)(len - 2));
+	reply(u, len, be16_get(p + 7));
 }
 
 static void cmd_read_dvd_structure(struct ide_unit *u)
@@ -598,8 +575,8 @@ static void cmd_read_dvd_structure(struct ide_unit *u)
 			b[4] = 0x01; /* DVD-ROM, part version 1 */
 			b[5] = 0x0f; /* 120 mm, no maximum rate */
 			b[6] = 0x01; /* one layer, embossed */
-			put_be32(b + 12, (uint32_t)(u->nb_sectors - 1)); /* end sector */
-			put_be32(b + 16, (uint32_t)(u->nb_sectors - 1)); /* layer 0 end */
+			be32_put(b + 12, (uint32_t)(u->nb_sectors - 1)); /* end sector */
+			be32_put(b + 16, (uint32_t)(u->nb_sectors - 1)); /* layer 0 end */
 		} else {
 			len = 8;
 			memset(b, 0, len); /* no copy protection, all regions */
@@ -614,7 +591,7 @@ static void cmd_read_dvd_structure(struct ide_unit *u)
 		for (unsigned i = 0; i < 3; i++) {
 			b[4 + 4 * i] = list[i];
 			b[5 + 4 * i] = 0x40; /* readable */
-			put_be16(b + 6 + 4 * i, sizes[i]);
+			be16_put(b + 6 + 4 * i, sizes[i]);
 		}
 		break;
 	}
@@ -622,8 +599,8 @@ static void cmd_read_dvd_structure(struct ide_unit *u)
 		invalid_field(u);
 		return;
 	}
-	put_be16(b, (uint16_t)(len - 2));
-	reply(u, len, get_be16(p + 8));
+	be16_put(b, (uint16_t)(len - 2));
+	reply(u, len, be16_get(p + 8));
 }
 
 static void cmd_set_cd_speed(struct ide_unit *u)
@@ -637,7 +614,7 @@ static void cmd_mechanism_status(struct ide_unit *u)
 
 	memset(b, 0, 8);
 	b[1] = u->tray_open ? 0x10 : 0; /* door open */
-	reply(u, 8, get_be16(u->packet + 8));
+	reply(u, 8, be16_get(u->packet + 8));
 }
 
 struct atapi_cmd {

@@ -1,143 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Inside the IDE model: the state that ide.c (channel, ATA, bus-master DMA)
- * and atapi.c (packet commands of the CD-ROM) share.  Nothing outside these
- * two files includes this header; devices use devices/ide.h.
- *
- * Every function here is called with the channel's mutex held.
+ * The ATAPI CD-ROM's PACKET commands (atapi.c), as the rest of the IDE model
+ * calls them.  Called with the channel's mutex held.
  */
 #ifndef MINIVMM_ATAPI_H
 #define MINIVMM_ATAPI_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/uio.h>
 
-#include "devices/ide.h"
+#include "devices/ide_int.h"
 
-/* One buffer per unit: PIO data blocks, ATAPI replies, chunks of reads. */
-#define IDE_BUF_SIZE (128u * 1024)
-#define IDE_SECTOR   512u
-#define CD_SECTOR    2048u
-/* The block layer takes at most 1024 iovecs per request. */
-#define IDE_MAX_IOV 1024
-
-/* Status register */
-#define ST_ERR	0x01
-#define ST_DRQ	0x08
-#define ST_DSC	0x10
-#define ST_DRDY 0x40
-#define ST_BSY	0x80
-/* Error register */
-#define ER_ABRT 0x04
-#define ER_IDNF 0x10
-#define ER_UNC	0x40
-/* ATAPI interrupt reason, in the sector count register */
-#define IR_COD 0x01
-#define IR_IO  0x02
-
-enum ide_kind { IDE_NONE, IDE_DISK, IDE_CDROM };
-
-/* What happens when the guest has moved the last byte of a PIO window. */
-enum ide_end { END_NONE, END_STOP, END_DISK_READ, END_DISK_WRITE, END_PACKET, END_ATAPI_DATA };
-
-enum ide_dma_op { DMA_DISK_READ, DMA_DISK_WRITE, DMA_CD_READ, DMA_BUF };
-
-struct ide_channel;
-
-struct ide_unit {
-	struct ide_channel *ch;
-	unsigned idx;
-	enum ide_kind kind;
-	struct block_dev *bd; /* NULL: CD-ROM without medium */
-	uint64_t nb_sectors;  /* medium size in 512 (disk) or 2048 (CD) byte units */
-	bool read_only;
-	bool fd_registered;
-	unsigned serial;
-
-	/* Task file; hob_* hold the previous write (LBA48 high bytes). */
-	uint8_t feature, nsector, sector, lcyl, hcyl;
-	uint8_t hob_feature, hob_nsector, hob_sector, hob_lcyl, hob_hcyl;
-	uint8_t select, status, error;
-
-	/* The PIO window buf[pos, end) and its direction. */
-	uint8_t *buf;
-	uint32_t pos, end;
-	bool to_host;
-	enum ide_end end_fn;
-
-	/* The command in progress. */
-	uint8_t cmd;
-	bool lba48;
-	uint64_t lba;	    /* next sector (disk) or block (CD) to load or store */
-	uint64_t left;	    /* disk: sectors not loaded/received; CD: blocks not loaded */
-	uint64_t xfer_left; /* disk read: sectors not yet sent; ATAPI: bytes */
-	uint32_t buf_len;   /* valid bytes in buf */
-	uint32_t chunk_pos; /* start of the current window in buf */
-	unsigned block;	    /* sectors per DRQ block */
-
-	/* A request of this unit is with the block layer.  A reset meanwhile
-	 * bumps gen, and the stale completion finishes the reset instead. */
-	bool inflight, reset_pending;
-	unsigned gen, inflight_gen;
-
-	/* Disk */
-	unsigned cyls, heads, secs;
-	unsigned cur_cyls, cur_heads, cur_secs;
-	unsigned mult; /* sectors per block of READ/WRITE MULTIPLE, 0 = off */
-	bool wcache;
-	uint8_t pio_mode, dma_mode; /* SET FEATURES 03h values */
-
-	/* ATAPI */
-	uint8_t packet[12];
-	uint32_t bcl; /* byte count limit of the PIO data-in phase */
-	bool atapi_dma;
-	uint8_t sense_key, asc, ascq;
-	uint8_t change_state; /* after a medium change: 1 NOT READY, 2 UNIT ATTENTION */
-	uint8_t media_event;  /* GESN media event code waiting to be reported */
-	bool tray_open, locked;
-};
-
-struct ide_dma {
-	bool pending;  /* a DMA command waits for the engine */
-	bool inflight; /* its block request is running */
-	unsigned unit;
-	enum ide_dma_op op;
-	uint64_t offset, bytes;
-	bool short_prd, stay_active;
-	uint64_t done_bytes;
-};
-
-struct ide_channel {
-	pthread_mutex_t lock;
-	struct irq_line irq; /* a copy of the creator's */
-	const struct guest_mem *mem;
-	struct event_loop *loop;
-	struct ide_unit unit[2];
-	unsigned cur; /* selected unit */
-	uint8_t ctl;  /* device control */
-	bool irq_pending, irq_level;
-
-	uint8_t bm_cmd, bm_status;
-	uint32_t bm_prd;
-	struct ide_dma dma;
-	struct iovec iov[IDE_MAX_IOV];
-};
-
-/* ide.c services for atapi.c */
-void ide_irq_raise(struct ide_channel *ch);
-void ide_pio_start(struct ide_unit *u, uint32_t start, uint32_t len, bool to_host,
-		   enum ide_end end_fn);
-/* Reads len bytes at offset into u->buf; completion in atapi_read_done. */
-int ide_submit_read(struct ide_unit *u, uint64_t offset, uint32_t len);
-/* Hands a transfer to the bus-master engine; false while the engine is busy
- * with the other unit. */
-bool ide_dma_request(struct ide_unit *u, enum ide_dma_op op, uint64_t offset, uint64_t bytes);
-/* IDENTIFY PACKET DEVICE: data in the buffer, PIO started, interrupt. */
-void atapi_identify(struct ide_unit *u);
-
-/* atapi.c, called by ide.c */
 void atapi_packet_cmd(struct ide_unit *u); /* ATA command A0h */
 void atapi_packet_received(struct ide_unit *u);
 void atapi_window_done(struct ide_unit *u);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/le.h"
+
 /* Bits of a selector that pick the item; 0x4000 was QEMU's write channel. */
 #define FW_CFG_ENTRY_MASK 0x3fff
 #define FW_CFG_MAX_ENTRY  (FW_CFG_FILE_FIRST + FW_CFG_MAX_FILES)
@@ -43,28 +45,6 @@ struct fw_cfg {
 	uint32_t cur_offset;
 	uint64_t dma_addr;
 };
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, (uint16_t)(v >> 16));
-	put_be16(p + 2, (uint16_t)v);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
 
 /* NULL for keys that name nothing; such keys read as empty items. */
 static struct fw_cfg_item *fw_cfg_item_get(struct fw_cfg *fw, uint16_t key)
@@ -105,12 +85,12 @@ static int fw_cfg_dir_update(struct fw_cfg *fw)
 
 	if (!buf)
 		return -ENOMEM;
-	put_be32(buf, fw->nr_files);
+	be32_put(buf, fw->nr_files);
 	for (unsigned i = 0; i < fw->nr_files; i++) {
 		uint8_t *e = buf + 4 + (size_t)i * FW_CFG_DIR_ENTRY_SIZE;
 
-		put_be32(e, fw->file[i].item.len);
-		put_be16(e + 4, (uint16_t)(FW_CFG_FILE_FIRST + i));
+		be32_put(e, fw->file[i].item.len);
+		be16_put(e + 4, (uint16_t)(FW_CFG_FILE_FIRST + i));
 		memcpy(e + 8, fw->file[i].name, strlen(fw->file[i].name));
 	}
 	free(dir->data);
@@ -182,8 +162,9 @@ int fw_cfg_add_bytes(struct fw_cfg *fw, uint16_t key, const void *data, size_t l
 
 int fw_cfg_add_u16(struct fw_cfg *fw, uint16_t key, uint16_t value)
 {
-	uint8_t b[2] = {(uint8_t)value, (uint8_t)(value >> 8)};
+	uint8_t b[2];
 
+	le16_put(b, value);
 	return fw_cfg_add_bytes(fw, key, b, sizeof(b));
 }
 
@@ -191,8 +172,7 @@ int fw_cfg_add_u32(struct fw_cfg *fw, uint16_t key, uint32_t value)
 {
 	uint8_t b[4];
 
-	for (unsigned i = 0; i < sizeof(b); i++)
-		b[i] = (uint8_t)(value >> (8 * i));
+	le32_put(b, value);
 	return fw_cfg_add_bytes(fw, key, b, sizeof(b));
 }
 
@@ -200,8 +180,7 @@ int fw_cfg_add_u64(struct fw_cfg *fw, uint16_t key, uint64_t value)
 {
 	uint8_t b[8];
 
-	for (unsigned i = 0; i < sizeof(b); i++)
-		b[i] = (uint8_t)(value >> (8 * i));
+	le64_put(b, value);
 	return fw_cfg_add_bytes(fw, key, b, sizeof(b));
 }
 
@@ -337,13 +316,13 @@ static void fw_cfg_dma_run(struct fw_cfg *fw, uint64_t desc_addr)
 
 	if (guest_mem_read(fw->mem, desc_addr, desc, sizeof(desc))) {
 		/* Best effort, as in QEMU: the control word may still be in RAM. */
-		put_be32(status, FW_CFG_DMA_CTL_ERROR);
+		be32_put(status, FW_CFG_DMA_CTL_ERROR);
 		guest_mem_write(fw->mem, desc_addr, status, sizeof(status));
 		return;
 	}
-	control = get_be32(desc);
-	length = get_be32(desc + 4);
-	addr = get_be64(desc + 8);
+	control = be32_get(desc);
+	length = be32_get(desc + 4);
+	addr = be64_get(desc + 8);
 
 	if (control & FW_CFG_DMA_CTL_SELECT)
 		fw_cfg_select(fw, (uint16_t)(control >> 16));
@@ -392,7 +371,7 @@ static void fw_cfg_dma_run(struct fw_cfg *fw, uint64_t desc_addr)
 		length -= n;
 	}
 
-	put_be32(status, error);
+	be32_put(status, error);
 	guest_mem_write(fw->mem, desc_addr, status, sizeof(status));
 }
 

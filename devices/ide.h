@@ -63,8 +63,19 @@ int ide_attach_cdrom(struct ide_channel *ch, unsigned unit, struct block_dev *bd
 int ide_cdrom_change_medium(struct ide_channel *ch, unsigned unit, struct block_dev *bd,
 			    bool force);
 
-/* Hardware reset (PCI reset / machine reset): both units and the DMA engine. */
+/* Hardware reset (PCI reset / machine reset): both units and the DMA engine.
+ * Quiesces first (see ide_channel_pause), so when it returns no request
+ * started before it is in flight and none will touch guest RAM. */
 void ide_channel_reset(struct ide_channel *ch);
+/* Stops the channel from starting block requests or DMA (a command that asks
+ * for one waits with BSY, a DMA transfer stays pending) and waits for every
+ * request in flight, running its completion, before it returns: afterwards
+ * nothing touches guest memory until ide_channel_resume().  Nests (a counter).
+ * Call it without the channel's mutex held; completions that are due run on
+ * the calling thread (normally the I/O thread, with the vCPUs stopped). */
+void ide_channel_pause(struct ide_channel *ch);
+/* Undoes one ide_channel_pause(); the last one starts what was held back. */
+void ide_channel_resume(struct ide_channel *ch);
 /* Runs every pending completion until no I/O is in flight (tests, fuzzing). */
 void ide_channel_drain(struct ide_channel *ch);
 

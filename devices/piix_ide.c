@@ -49,13 +49,33 @@ static void bm_write(void *opaque, uint64_t offset, uint64_t value, unsigned siz
 
 static const struct bus_ops bm_ops = { .read = bm_read, .write = bm_write };
 
+void piix_ide_quiesce(struct piix_ide *ide)
+{
+	for (unsigned c = 0; c < 2; c++)
+		ide_channel_pause(ide->ch[c]);
+}
+
+void piix_ide_pause(struct piix_ide *ide)
+{
+	piix_ide_quiesce(ide);
+}
+
+void piix_ide_resume(struct piix_ide *ide)
+{
+	for (unsigned c = 0; c < 2; c++)
+		ide_channel_resume(ide->ch[c]);
+}
+
+/* Both channels are quiet before either is reset. */
 static void piix_ide_reset(void *opaque, struct pci_dev *dev)
 {
 	struct piix_ide *ide = opaque;
 
 	(void)dev;
+	piix_ide_quiesce(ide);
 	ide_channel_reset(ide->ch[0]);
 	ide_channel_reset(ide->ch[1]);
+	piix_ide_resume(ide);
 }
 
 static const struct pci_dev_ops piix_ide_ops = { .reset = piix_ide_reset };

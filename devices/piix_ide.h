@@ -3,7 +3,7 @@
  * The PIIX3 IDE function (00:01.1, 8086:7010): two channels in legacy mode
  * (0x1f0-0x1f7/0x3f6 on IRQ 14, 0x170-0x177/0x376 on IRQ 15) and the
  * bus-master DMA registers behind BAR4 (16 bytes, 8 per channel).  The ATA
- * and ATAPI behaviour lives in devices/ide.c.
+ * and ATAPI behaviour lives in devices/ide.c, ide_ata.c, ide_dma.c and atapi.c.
  */
 #ifndef MINIVMM_PIIX_IDE_H
 #define MINIVMM_PIIX_IDE_H
@@ -27,6 +27,19 @@ void piix_ide_destroy(struct piix_ide *ide);
  * a boot without firmware; Linux's ata_piix ignores a channel without it.
  * Call before pci_bus_seal() so that it survives resets. */
 void piix_ide_preset_decode(struct piix_ide *ide);
+/*
+ * Quiesce: no new block request or DMA transfer starts, and every request in
+ * flight has completed when this returns, so that no old request writes guest
+ * RAM afterwards and that RAM can be reused (reloaded firmware, a new boot).
+ * The PCI reset does quiesce, reset, resume by itself; a caller that reloads
+ * RAM before the device reset runs should quiesce first and resume after it.
+ * Pause is the same operation for a VM stop.  Both nest; each is undone by
+ * one piix_ide_resume().  Call without any IDE lock held, normally on the
+ * I/O thread with the vCPUs stopped (completions due run on the caller).
+ */
+void piix_ide_quiesce(struct piix_ide *ide);
+void piix_ide_pause(struct piix_ide *ide);
+void piix_ide_resume(struct piix_ide *ide);
 /* channel 0 primary, 1 secondary. */
 struct ide_channel *piix_ide_channel(struct piix_ide *ide, unsigned channel);
 

@@ -13,7 +13,7 @@
 
 #include "devices/fw_cfg.h"
 #include "firmware/acpi_dsdt.h"
-#include "firmware/byteorder.h"
+#include "vmm/le.h"
 #include "firmware/table_loader.h"
 
 #define OEM_ID	     "MINVMM" /* 6 characters */
@@ -158,15 +158,15 @@ static size_t ssdt_len(unsigned nr_cpus)
 static void put_header(uint8_t *t, const char *sig, size_t len, uint8_t rev)
 {
 	memcpy(t + HDR_SIGNATURE, sig, 4);
-	fw_put_le32(t + HDR_LENGTH, (uint32_t)len);
+	le32_put(t + HDR_LENGTH, (uint32_t)len);
 	t[HDR_REVISION] = rev;
 	t[HDR_CHECKSUM] = 0; /* the loader's ADD_CHECKSUM fills it in */
 	memcpy(t + HDR_OEM_ID, OEM_ID, 6);
 	memcpy(t + HDR_OEM_TABLE_ID, OEM_TABLE_ID, 4);
 	memcpy(t + HDR_OEM_TABLE_ID + 4, sig, 4);
-	fw_put_le32(t + HDR_OEM_REVISION, 1);
+	le32_put(t + HDR_OEM_REVISION, 1);
 	memcpy(t + HDR_CREATOR_ID, CREATOR_ID, 4);
-	fw_put_le32(t + HDR_CREATOR_REV, 1);
+	le32_put(t + HDR_CREATOR_REV, 1);
 }
 
 /*
@@ -195,7 +195,7 @@ static void build_ssdt(uint8_t *t, unsigned nr_cpus)
 		*p++ = (uint8_t)hex[(i >> 4) & 0xf];
 		*p++ = (uint8_t)hex[i & 0xf];
 		*p++ = (uint8_t)i; /* ProcessorID */
-		fw_put_le32(p, 0); /* PBlkAddress */
+		le32_put(p, 0); /* PBlkAddress */
 		p += 4;
 		*p++ = 0; /* PBlkLength */
 	}
@@ -208,10 +208,10 @@ static void build_dsdt(uint8_t *t, const struct acpi_config *cfg)
 
 	memcpy(t, acpi_dsdt_aml, acpi_dsdt_aml_len);
 	t[HDR_CHECKSUM] = 0;
-	assert(fw_get_le32(hole) == 0xe0000000 && t[acpi_dsdt_fden_off] == 0x00);
-	fw_put_le32(hole, (uint32_t)cfg->low_ram_end);
-	fw_put_le32(hole + 4, ACPI_PCI_HOLE_END - 1);
-	fw_put_le32(hole + 12, (uint32_t)(ACPI_PCI_HOLE_END - cfg->low_ram_end));
+	assert(le32_get(hole) == 0xe0000000 && t[acpi_dsdt_fden_off] == 0x00);
+	le32_put(hole, (uint32_t)cfg->low_ram_end);
+	le32_put(hole + 4, ACPI_PCI_HOLE_END - 1);
+	le32_put(hole + 12, (uint32_t)(ACPI_PCI_HOLE_END - cfg->low_ram_end));
 	t[acpi_dsdt_fden_off] = cfg->has_fdc ? 0x01 : 0x00; /* OneOp : ZeroOp */
 }
 
@@ -225,25 +225,25 @@ static void build_fadt(uint8_t *t, const struct acpi_config *cfg, const struct l
 	if (cfg->nr_cpus > 8)
 		flags |= FADT_F_FORCE_APIC_CLUSTER;
 	put_header(t, "FACP", FADT_SIZE, 1);
-	fw_put_le32(t + FADT_FIRMWARE_CTRL, (uint32_t)lo->facs); /* relocated by the loader */
-	fw_put_le32(t + FADT_DSDT, (uint32_t)lo->dsdt);
+	le32_put(t + FADT_FIRMWARE_CTRL, (uint32_t)lo->facs); /* relocated by the loader */
+	le32_put(t + FADT_DSDT, (uint32_t)lo->dsdt);
 	t[FADT_INT_MODEL] = 1;
-	fw_put_le16(t + FADT_SCI_INT, SCI_IRQ);
-	fw_put_le32(t + FADT_SMI_CMD, SMI_CMD_PORT);
+	le16_put(t + FADT_SCI_INT, SCI_IRQ);
+	le32_put(t + FADT_SMI_CMD, SMI_CMD_PORT);
 	t[FADT_ACPI_ENABLE] = ACPI_ENABLE;
 	t[FADT_ACPI_DISABLE] = ACPI_DISABLE;
-	fw_put_le32(t + FADT_PM1A_EVT_BLK, pm_base);
-	fw_put_le32(t + FADT_PM1A_CNT_BLK, pm_base + 4u);
-	fw_put_le32(t + FADT_PM_TMR_BLK, pm_base + 8u);
-	fw_put_le32(t + FADT_GPE0_BLK, GPE0_BLK);
+	le32_put(t + FADT_PM1A_EVT_BLK, pm_base);
+	le32_put(t + FADT_PM1A_CNT_BLK, pm_base + 4u);
+	le32_put(t + FADT_PM_TMR_BLK, pm_base + 8u);
+	le32_put(t + FADT_GPE0_BLK, GPE0_BLK);
 	t[FADT_PM1_EVT_LEN] = 4;
 	t[FADT_PM1_CNT_LEN] = 2;
 	t[FADT_PM_TMR_LEN] = 4;
 	t[FADT_GPE0_BLK_LEN] = GPE0_LEN;
-	fw_put_le16(t + FADT_P_LVL2_LAT, 0xfff); /* C2 not supported */
-	fw_put_le16(t + FADT_P_LVL3_LAT, 0xfff); /* C3 not supported */
+	le16_put(t + FADT_P_LVL2_LAT, 0xfff); /* C2 not supported */
+	le16_put(t + FADT_P_LVL3_LAT, 0xfff); /* C3 not supported */
 	t[FADT_CENTURY] = RTC_CENTURY;
-	fw_put_le32(t + FADT_FLAGS, flags);
+	le32_put(t + FADT_FLAGS, flags);
 }
 
 static size_t madt_len(unsigned nr_cpus)
@@ -258,8 +258,8 @@ static uint8_t *put_iso(uint8_t *p, uint8_t irq, uint32_t gsi, uint16_t flags)
 	p[1] = MADT_ISO_SIZE;
 	p[2] = 0; /* ISA */
 	p[3] = irq;
-	fw_put_le32(p + 4, gsi);
-	fw_put_le16(p + 8, flags);
+	le32_put(p + 4, gsi);
+	le16_put(p + 8, flags);
 	return p + MADT_ISO_SIZE;
 }
 
@@ -269,22 +269,22 @@ static void build_madt(uint8_t *t, unsigned nr_cpus)
 	uint8_t *p = t + MADT_ENTRIES;
 
 	put_header(t, "APIC", len, 1);
-	fw_put_le32(t + MADT_LAPIC_ADDR, LAPIC_BASE);
-	fw_put_le32(t + MADT_FLAGS, MADT_PCAT_COMPAT);
+	le32_put(t + MADT_LAPIC_ADDR, LAPIC_BASE);
+	le32_put(t + MADT_FLAGS, MADT_PCAT_COMPAT);
 	for (unsigned i = 0; i < nr_cpus; i++) {
 		p[0] = 0; /* Processor Local APIC */
 		p[1] = MADT_LAPIC_SIZE;
 		p[2] = (uint8_t)i;     /* ACPI processor ID, as in the SSDT */
 		p[3] = (uint8_t)i;     /* APIC ID */
-		fw_put_le32(p + 4, 1); /* enabled */
+		le32_put(p + 4, 1); /* enabled */
 		p += MADT_LAPIC_SIZE;
 	}
 	p[0] = 1; /* I/O APIC */
 	p[1] = MADT_IOAPIC_SIZE;
 	p[2] = IOAPIC_ID;
 	p[3] = 0;
-	fw_put_le32(p + 4, IOAPIC_BASE);
-	fw_put_le32(p + 8, 0); /* GSI base */
+	le32_put(p + 4, IOAPIC_BASE);
+	le32_put(p + 8, 0); /* GSI base */
 	p += MADT_IOAPIC_SIZE;
 	/* The PIT's IRQ 0 is wired to IOAPIC pin 2; flags 0: ISA defaults. */
 	p = put_iso(p, 0, 2, 0);
@@ -294,7 +294,7 @@ static void build_madt(uint8_t *t, unsigned nr_cpus)
 	p[0] = 4; /* Local APIC NMI */
 	p[1] = MADT_NMI_SIZE;
 	p[2] = 0xff; /* all processors */
-	fw_put_le16(p + 3, 0);
+	le16_put(p + 3, 0);
 	p[5] = 1; /* LINT1 */
 	p += MADT_NMI_SIZE;
 	assert((size_t)(p - t) == len);
@@ -378,19 +378,19 @@ int acpi_build(const struct acpi_config *cfg, struct acpi_blobs *out)
 	t = out->tables;
 	build_dsdt(t + lo.dsdt, cfg);
 	memcpy(t + lo.facs, "FACS", 4);
-	fw_put_le32(t + lo.facs + 4, FACS_SIZE);
+	le32_put(t + lo.facs + 4, FACS_SIZE);
 	build_ssdt(t + lo.ssdt, cfg->nr_cpus);
 	build_fadt(t + lo.fadt, cfg, &lo, pm_base);
 	build_madt(t + lo.madt, cfg->nr_cpus);
 	put_header(t + lo.rsdt, "RSDT", lo.rsdt_len, 1);
-	fw_put_le32(t + lo.rsdt + HDR_SIZE, (uint32_t)lo.fadt);
-	fw_put_le32(t + lo.rsdt + HDR_SIZE + 4, (uint32_t)lo.ssdt);
-	fw_put_le32(t + lo.rsdt + HDR_SIZE + 8, (uint32_t)lo.madt);
+	le32_put(t + lo.rsdt + HDR_SIZE, (uint32_t)lo.fadt);
+	le32_put(t + lo.rsdt + HDR_SIZE + 4, (uint32_t)lo.ssdt);
+	le32_put(t + lo.rsdt + HDR_SIZE + 8, (uint32_t)lo.madt);
 
 	memcpy(out->rsdp, "RSD PTR ", 8);
 	memcpy(out->rsdp + RSDP_OEM_ID, OEM_ID, 6);
 	out->rsdp[RSDP_REVISION] = 0;
-	fw_put_le32(out->rsdp + RSDP_RSDT, (uint32_t)lo.rsdt);
+	le32_put(out->rsdp + RSDP_RSDT, (uint32_t)lo.rsdt);
 
 	err = build_loader(&lo, out);
 	if (err)

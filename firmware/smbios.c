@@ -11,7 +11,17 @@
 #include <string.h>
 
 #include "devices/fw_cfg.h"
-#include "firmware/byteorder.h"
+#include "vmm/le.h"
+
+/* The byte that makes p[0..len) sum to zero, given that it is zero now. */
+static uint8_t fw_checksum(const uint8_t *p, size_t len)
+{
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < len; i++)
+		sum = (uint8_t)(sum + p[i]);
+	return (uint8_t)-sum;
+}
 
 #ifndef MINIVMM_VERSION
 #define MINIVMM_VERSION "0"
@@ -97,7 +107,7 @@ static uint8_t *sb_begin(struct sb *b, uint8_t type, uint8_t len, uint16_t handl
 	memset(s, 0, len);
 	s[0] = type;
 	s[1] = len;
-	fw_put_le16(s + 2, handle);
+	le16_put(s + 2, handle);
 	b->len += len;
 	return s;
 }
@@ -137,7 +147,7 @@ static void type0(struct sb *b, const struct smbios_config *cfg)
 
 	if (!s)
 		return;
-	fw_put_le16(s + 0x06, 0xe800); /* BIOS starting segment */
+	le16_put(s + 0x06, 0xe800); /* BIOS starting segment */
 	s[0x09] = 0;		       /* ROM size: not described */
 	s[0x0a] = 0x08;		       /* characteristics not supported */
 	s[0x13] = 0x04;		       /* targeted content distribution (SVVP) */
@@ -191,15 +201,15 @@ static void type4(struct sb *b, const struct smbios_config *cfg, unsigned cpu)
 		return;
 	s[0x05] = 0x03; /* central processor */
 	s[0x06] = 0x01; /* family: other */
-	fw_put_le32(s + 0x08, cfg->cpuid_signature);
-	fw_put_le32(s + 0x0c, cfg->cpuid_features);
-	fw_put_le16(s + 0x14, 2000);   /* max speed, MHz */
-	fw_put_le16(s + 0x16, 2000);   /* current speed */
+	le32_put(s + 0x08, cfg->cpuid_signature);
+	le32_put(s + 0x0c, cfg->cpuid_features);
+	le16_put(s + 0x14, 2000);   /* max speed, MHz */
+	le16_put(s + 0x16, 2000);   /* current speed */
 	s[0x18] = 0x41;		       /* socket populated, CPU enabled */
 	s[0x19] = 0x01;		       /* upgrade: other */
-	fw_put_le16(s + 0x1a, 0xffff); /* no cache structures */
-	fw_put_le16(s + 0x1c, 0xffff);
-	fw_put_le16(s + 0x1e, 0xffff);
+	le16_put(s + 0x1a, 0xffff); /* no cache structures */
+	le16_put(s + 0x1c, 0xffff);
+	le16_put(s + 0x1e, 0xffff);
 	snprintf(socket, sizeof(socket), "CPU %u", cpu);
 	sb_string(b, 0x04, socket);
 	sb_string(b, 0x07, VENDOR);
@@ -216,9 +226,9 @@ static void type16(struct sb *b, uint64_t ram, unsigned nr_devices)
 	s[0x04] = 0x01; /* location: other */
 	s[0x05] = 0x03; /* system memory */
 	s[0x06] = 0x06; /* multi-bit ECC (SeaBIOS: "to make Microsoft happy") */
-	fw_put_le32(s + 0x07, kib < 0x80000000u ? (uint32_t)kib : 0x80000000u);
-	fw_put_le16(s + 0x0b, 0xfffe); /* no error information */
-	fw_put_le16(s + 0x0d, (uint16_t)nr_devices);
+	le32_put(s + 0x07, kib < 0x80000000u ? (uint32_t)kib : 0x80000000u);
+	le16_put(s + 0x0b, 0xfffe); /* no error information */
+	le16_put(s + 0x0d, (uint16_t)nr_devices);
 	sb_end(b);
 }
 
@@ -229,14 +239,14 @@ static void type17(struct sb *b, unsigned i, uint64_t bytes)
 
 	if (!s)
 		return;
-	fw_put_le16(s + 0x04, ARRAY_HANDLE);
-	fw_put_le16(s + 0x06, 0xfffe);
-	fw_put_le16(s + 0x08, 64);				    /* total width */
-	fw_put_le16(s + 0x0a, 64);				    /* data width */
-	fw_put_le16(s + 0x0c, (uint16_t)((bytes + MIB - 1) / MIB)); /* MiB, <= 16384 */
+	le16_put(s + 0x04, ARRAY_HANDLE);
+	le16_put(s + 0x06, 0xfffe);
+	le16_put(s + 0x08, 64);				    /* total width */
+	le16_put(s + 0x0a, 64);				    /* data width */
+	le16_put(s + 0x0c, (uint16_t)((bytes + MIB - 1) / MIB)); /* MiB, <= 16384 */
 	s[0x0e] = 0x09;						    /* DIMM */
 	s[0x12] = 0x07;						    /* RAM */
-	fw_put_le16(s + 0x13, 0x0002);				    /* type detail: unknown */
+	le16_put(s + 0x13, 0x0002);				    /* type detail: unknown */
 	snprintf(locator, sizeof(locator), "DIMM %u", i);
 	sb_string(b, 0x10, locator);
 	sb_end(b);
@@ -248,9 +258,9 @@ static void type19(struct sb *b, unsigned i, uint64_t start, uint64_t bytes)
 
 	if (!s)
 		return;
-	fw_put_le32(s + 0x04, (uint32_t)(start / 1024));
-	fw_put_le32(s + 0x08, (uint32_t)((start + bytes) / 1024 - 1));
-	fw_put_le16(s + 0x0c, ARRAY_HANDLE);
+	le32_put(s + 0x04, (uint32_t)(start / 1024));
+	le32_put(s + 0x08, (uint32_t)((start + bytes) / 1024 - 1));
+	le16_put(s + 0x0c, ARRAY_HANDLE);
 	s[0x0e] = 1; /* partition width */
 	sb_end(b);
 }
@@ -320,11 +330,11 @@ int smbios_build(const struct smbios_config *cfg, struct smbios_blobs *out)
 	a[EP_LENGTH] = SMBIOS_ANCHOR_SIZE;
 	a[EP_MAJOR] = 2;
 	a[EP_MINOR] = 4;
-	fw_put_le16(a + EP_MAX_STRUCT, (uint16_t)b.max_struct);
+	le16_put(a + EP_MAX_STRUCT, (uint16_t)b.max_struct);
 	memcpy(a + EP_DMI_ANCHOR, "_DMI_", 5);
-	fw_put_le16(a + EP_TABLE_LENGTH, (uint16_t)b.len);
-	fw_put_le32(a + EP_TABLE_ADDRESS, 0); /* the firmware fills it in */
-	fw_put_le16(a + EP_NR_STRUCTS, (uint16_t)b.nr_structs);
+	le16_put(a + EP_TABLE_LENGTH, (uint16_t)b.len);
+	le32_put(a + EP_TABLE_ADDRESS, 0); /* the firmware fills it in */
+	le16_put(a + EP_NR_STRUCTS, (uint16_t)b.nr_structs);
 	a[EP_BCD_REVISION] = 0x24;
 	a[EP_DMI_CHECKSUM] = fw_checksum(a + EP_DMI_ANCHOR, SMBIOS_ANCHOR_SIZE - EP_DMI_ANCHOR);
 	a[EP_CHECKSUM] = fw_checksum(a, SMBIOS_ANCHOR_SIZE);
@@ -364,7 +374,7 @@ int smbios_install_direct(const struct guest_mem *mem, const struct smbios_blobs
 	if (anchor_gpa < tables_gpa + b->tables_len && tables_gpa < anchor_gpa + SMBIOS_ANCHOR_SIZE)
 		return -EINVAL;
 	memcpy(a, b->anchor, sizeof(a));
-	fw_put_le32(a + EP_TABLE_ADDRESS, (uint32_t)tables_gpa);
+	le32_put(a + EP_TABLE_ADDRESS, (uint32_t)tables_gpa);
 	a[EP_DMI_CHECKSUM] = 0;
 	a[EP_DMI_CHECKSUM] = fw_checksum(a + EP_DMI_ANCHOR, SMBIOS_ANCHOR_SIZE - EP_DMI_ANCHOR);
 	a[EP_CHECKSUM] = 0;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "firmware/byteorder.h"
+#include "vmm/le.h"
 
 /* Field offsets inside an entry (after the u32 command at 0). */
 #define E_COMMAND     0x00
@@ -55,7 +55,7 @@ static uint8_t *new_entry(struct table_loader *l, uint32_t command)
 	e = l->buf + l->len;
 	l->len += TABLE_LOADER_ENTRY_SIZE;
 	memset(e, 0, TABLE_LOADER_ENTRY_SIZE);
-	fw_put_le32(e + E_COMMAND, command);
+	le32_put(e + E_COMMAND, command);
 	return e;
 }
 
@@ -79,7 +79,7 @@ void table_loader_allocate(struct table_loader *l, const char *file, uint32_t al
 	if (align == 0 || (align & (align - 1)))
 		l->err = -EINVAL;
 	put_name(l, e + E_FILE, file);
-	fw_put_le32(e + E_ALLOC_ALIGN, align);
+	le32_put(e + E_ALLOC_ALIGN, align);
 	e[E_ALLOC_ZONE] = zone;
 }
 
@@ -94,7 +94,7 @@ void table_loader_add_pointer(struct table_loader *l, const char *dest, uint32_t
 		l->err = -EINVAL;
 	put_name(l, e + E_FILE, dest);
 	put_name(l, e + E_PTR_SRC, src);
-	fw_put_le32(e + E_PTR_OFFSET, offset);
+	le32_put(e + E_PTR_OFFSET, offset);
 	e[E_PTR_SIZE] = size;
 }
 
@@ -106,9 +106,9 @@ void table_loader_add_checksum(struct table_loader *l, const char *file, uint32_
 	if (!e)
 		return;
 	put_name(l, e + E_FILE, file);
-	fw_put_le32(e + E_CK_OFFSET, offset);
-	fw_put_le32(e + E_CK_START, start);
-	fw_put_le32(e + E_CK_LENGTH, length);
+	le32_put(e + E_CK_OFFSET, offset);
+	le32_put(e + E_CK_START, start);
+	le32_put(e + E_CK_LENGTH, length);
 }
 
 int table_loader_finish(struct table_loader *l, uint8_t **script, size_t *len)
@@ -166,7 +166,7 @@ static bool name_valid(const uint8_t *field)
 
 static int run_allocate(struct run *r, const uint8_t *e)
 {
-	uint32_t align = fw_get_le32(e + E_ALLOC_ALIGN);
+	uint32_t align = le32_get(e + E_ALLOC_ALIGN);
 	uint8_t zone = e[E_ALLOC_ZONE];
 	struct run_file *rf;
 	const struct table_loader_file *f;
@@ -213,7 +213,7 @@ static int run_add_pointer(struct run *r, const uint8_t *e)
 {
 	struct run_file *dest = lookup(r, e + E_FILE);
 	struct run_file *src = lookup(r, e + E_PTR_SRC);
-	uint32_t offset = fw_get_le32(e + E_PTR_OFFSET);
+	uint32_t offset = le32_get(e + E_PTR_OFFSET);
 	uint8_t size = e[E_PTR_SIZE];
 	uint8_t bytes[8] = {0};
 	uint64_t value, sum;
@@ -225,13 +225,13 @@ static int run_add_pointer(struct run *r, const uint8_t *e)
 	if (offset > dest->f->size || size > dest->f->size - offset)
 		return -EINVAL;
 	memcpy(bytes, dest->host + offset, size);
-	value = fw_get_le64(bytes);
+	value = le64_get(bytes);
 	sum = value + src->f->gpa;
 	/* A relocated pointer that wraps or does not fit its field would point
 	 * somewhere else entirely. */
 	if (sum < value || (size < 8 && sum >> (8 * size)))
 		return -EINVAL;
-	fw_put_le64(bytes, sum);
+	le64_put(bytes, sum);
 	memcpy(dest->host + offset, bytes, size);
 	return 0;
 }
@@ -239,9 +239,9 @@ static int run_add_pointer(struct run *r, const uint8_t *e)
 static int run_add_checksum(struct run *r, const uint8_t *e)
 {
 	struct run_file *rf = lookup(r, e + E_FILE);
-	uint32_t offset = fw_get_le32(e + E_CK_OFFSET);
-	uint32_t start = fw_get_le32(e + E_CK_START);
-	uint32_t length = fw_get_le32(e + E_CK_LENGTH);
+	uint32_t offset = le32_get(e + E_CK_OFFSET);
+	uint32_t start = le32_get(e + E_CK_START);
+	uint32_t length = le32_get(e + E_CK_LENGTH);
 	uint8_t sum = 0;
 
 	if (!rf || !rf->host)
@@ -273,7 +273,7 @@ int table_loader_run(const uint8_t *script, size_t len, const struct table_loade
 	for (size_t pos = 0; pos < len && !err; pos += TABLE_LOADER_ENTRY_SIZE) {
 		const uint8_t *e = script + pos;
 
-		switch (fw_get_le32(e + E_COMMAND)) {
+		switch (le32_get(e + E_COMMAND)) {
 		case TABLE_LOADER_ALLOCATE:
 			err = run_allocate(&r, e);
 			break;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/le.h"
+
 /* Setup header offsets: the same in the file and in boot_params. */
 #define HDR_START            0x1f1
 #define HDR_SETUP_SECTS      0x1f1
@@ -86,39 +88,6 @@ static_assert(LINUX_BOOT_STACK_TOP < LINUX_BOOT_PML4, "stack below the page tabl
 static_assert(LINUX_BOOT_PD + 4 * PAGE_SIZE <= LINUX_BOOT_CMDLINE, "tables below cmdline");
 static_assert(LINUX_BOOT_CMDLINE + LINUX_BOOT_CMDLINE_MAX <= 0x9f000, "all below the EBDA");
 
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
-}
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
-}
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	put_le16(p, (uint16_t)v);
-	put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	put_le32(p, (uint32_t)v);
-	put_le32(p + 4, (uint32_t)(v >> 32));
-}
-
 __attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int ret,
 						      const char *fmt, ...)
 {
@@ -170,13 +139,13 @@ static int bzimage_parse(struct bzimage *bz, const uint8_t *f, size_t size, char
 	if (!f || size < HDR_VERSION + 2)
 		return fail(err, errlen, -EINVAL, "kernel: file too small (%zu bytes) for a bzImage",
 			    f ? size : 0);
-	if (get_le32(f + HDR_MAGIC) != HDRS_MAGIC)
+	if (le32_get(f + HDR_MAGIC) != HDRS_MAGIC)
 		return fail(err, errlen, -EINVAL, "kernel: not a bzImage (no HdrS magic)");
-	boot_flag = get_le16(f + HDR_BOOT_FLAG);
+	boot_flag = le16_get(f + HDR_BOOT_FLAG);
 	if (boot_flag != BOOT_FLAG_MAGIC)
 		return fail(err, errlen, -EINVAL,
 			    "kernel: not a bzImage (boot_flag 0x%04x, want 0xaa55)", boot_flag);
-	bz->protocol = get_le16(f + HDR_VERSION);
+	bz->protocol = le16_get(f + HDR_VERSION);
 	if (bz->protocol < 0x0206)
 		return fail(err, errlen, -EINVAL, "kernel: boot protocol %u.%02u too old (need 2.06)",
 			    bz->protocol >> 8, bz->protocol & 0xff);
@@ -202,7 +171,7 @@ static int bzimage_parse(struct bzimage *bz, const uint8_t *f, size_t size, char
 			    "kernel: setup_sects %u: setup code (%zu bytes) does not fit the header "
 			    "and a kernel in the file (%zu bytes)",
 			    setup_sects, bz->setup_size, size);
-	bz->kernel_size = (uint64_t)get_le32(f + HDR_SYSSIZE) * 16;
+	bz->kernel_size = (uint64_t)le32_get(f + HDR_SYSSIZE) * 16;
 	if (bz->kernel_size == 0)
 		return fail(err, errlen, -EINVAL, "kernel: syssize is 0");
 	if (bz->kernel_size > size - bz->setup_size)
@@ -215,11 +184,11 @@ static int bzimage_parse(struct bzimage *bz, const uint8_t *f, size_t size, char
 	if (!(bz->loadflags & LOADED_HIGH))
 		return fail(err, errlen, -EINVAL,
 			    "kernel: not loadable at 1 MiB (LOADED_HIGH clear: a zImage)");
-	bz->initrd_addr_max = get_le32(f + HDR_INITRD_ADDR_MAX);
+	bz->initrd_addr_max = le32_get(f + HDR_INITRD_ADDR_MAX);
 	if (bz->initrd_addr_max == 0)
 		bz->initrd_addr_max = 0x37ffffff; /* boot.rst: the value before 2.03 */
 	bz->relocatable = f[HDR_RELOCATABLE] != 0;
-	bz->kernel_alignment = get_le32(f + HDR_KERNEL_ALIGNMENT);
+	bz->kernel_alignment = le32_get(f + HDR_KERNEL_ALIGNMENT);
 	if (bz->relocatable &&
 	    (bz->kernel_alignment == 0 || (bz->kernel_alignment & (bz->kernel_alignment - 1)) ||
 	     bz->kernel_alignment > (1U << 30)))
@@ -227,11 +196,11 @@ static int bzimage_parse(struct bzimage *bz, const uint8_t *f, size_t size, char
 			    "kernel: relocatable, but kernel_alignment 0x%x is not a power of two "
 			    "up to 1 GiB",
 			    bz->kernel_alignment);
-	bz->xloadflags = bz->protocol >= 0x020c ? get_le16(f + HDR_XLOADFLAGS) : 0;
-	bz->cmdline_size = get_le32(f + HDR_CMDLINE_SIZE);
+	bz->xloadflags = bz->protocol >= 0x020c ? le16_get(f + HDR_XLOADFLAGS) : 0;
+	bz->cmdline_size = le32_get(f + HDR_CMDLINE_SIZE);
 	if (bz->protocol >= 0x020a) {
-		bz->pref_address = get_le64(f + HDR_PREF_ADDRESS);
-		bz->init_size = get_le32(f + HDR_INIT_SIZE);
+		bz->pref_address = le64_get(f + HDR_PREF_ADDRESS);
+		bz->init_size = le32_get(f + HDR_INIT_SIZE);
 	} else {
 		bz->pref_address = LINUX_BOOT_KERNEL;
 	}
@@ -383,11 +352,11 @@ static void entry_fill(struct linux_boot_entry *e, bool long_mode)
 static void gdt_build(uint8_t *gdt, const struct linux_boot_entry *e)
 {
 	memset(gdt, 0, GDT_ENTRIES * 8);
-	put_le64(gdt + LINUX_BOOT_SEL_CODE, seg_descriptor(&e->cs));
-	put_le64(gdt + LINUX_BOOT_SEL_DATA, seg_descriptor(&e->ds));
+	le64_put(gdt + LINUX_BOOT_SEL_CODE, seg_descriptor(&e->cs));
+	le64_put(gdt + LINUX_BOOT_SEL_DATA, seg_descriptor(&e->ds));
 	/* A system descriptor takes 16 bytes in long mode; the upper half
 	 * (base bits 63:32) is zero. */
-	put_le64(gdt + LINUX_BOOT_SEL_TSS, seg_descriptor(&e->tr));
+	le64_put(gdt + LINUX_BOOT_SEL_TSS, seg_descriptor(&e->tr));
 }
 
 static void zero_page_build(uint8_t *zp, const struct linux_boot_config *cfg,
@@ -398,22 +367,22 @@ static void zero_page_build(uint8_t *zp, const struct linux_boot_config *cfg,
 	zp[HDR_TYPE_OF_LOADER] = TYPE_OF_LOADER_UNDEFINED;
 	zp[HDR_LOADFLAGS] = (uint8_t)((bz->loadflags | CAN_USE_HEAP) & ~KEEP_SEGMENTS);
 	/* We loaded the kernel at 1 MiB whatever the file said. */
-	put_le32(zp + HDR_CODE32_START, (uint32_t)LINUX_BOOT_KERNEL);
-	put_le32(zp + HDR_RAMDISK_IMAGE, (uint32_t)e->initrd_addr);
-	put_le32(zp + HDR_RAMDISK_SIZE, (uint32_t)e->initrd_size);
-	put_le16(zp + HDR_HEAP_END_PTR, HEAP_END_PTR);
-	put_le32(zp + HDR_CMD_LINE_PTR, (uint32_t)e->cmdline_addr);
+	le32_put(zp + HDR_CODE32_START, (uint32_t)LINUX_BOOT_KERNEL);
+	le32_put(zp + HDR_RAMDISK_IMAGE, (uint32_t)e->initrd_addr);
+	le32_put(zp + HDR_RAMDISK_SIZE, (uint32_t)e->initrd_size);
+	le16_put(zp + HDR_HEAP_END_PTR, HEAP_END_PTR);
+	le32_put(zp + HDR_CMD_LINE_PTR, (uint32_t)e->cmdline_addr);
 	/* A hostile file must not hand the kernel a setup_data list or another
 	 * platform's subarch: those are the loader's to fill. */
-	put_le32(zp + HDR_HARDWARE_SUBARCH, 0);
-	put_le64(zp + HDR_SETUP_DATA, 0);
+	le32_put(zp + HDR_HARDWARE_SUBARCH, 0);
+	le64_put(zp + HDR_SETUP_DATA, 0);
 	zp[ZP_E820_ENTRIES] = (uint8_t)cfg->nr_e820;
 	for (unsigned i = 0; i < cfg->nr_e820; i++) {
 		uint8_t *p = zp + ZP_E820_TABLE + i * ZP_E820_ENTRY;
 
-		put_le64(p, cfg->e820[i].addr);
-		put_le64(p + 8, cfg->e820[i].size);
-		put_le32(p + 16, cfg->e820[i].type);
+		le64_put(p, cfg->e820[i].addr);
+		le64_put(p + 8, cfg->e820[i].size);
+		le32_put(p + 16, cfg->e820[i].type);
 	}
 }
 
@@ -424,15 +393,15 @@ static int page_tables_write(struct guest_mem *mem)
 	int ret;
 
 	memset(page, 0, sizeof(page));
-	put_le64(page, LINUX_BOOT_PDPT | PTE_PRESENT | PTE_RW);
+	le64_put(page, LINUX_BOOT_PDPT | PTE_PRESENT | PTE_RW);
 	ret = guest_mem_write(mem, LINUX_BOOT_PML4, page, sizeof(page));
 	memset(page, 0, sizeof(page));
 	for (unsigned i = 0; i < 4; i++)
-		put_le64(page + i * 8, (LINUX_BOOT_PD + i * PAGE_SIZE) | PTE_PRESENT | PTE_RW);
+		le64_put(page + i * 8, (LINUX_BOOT_PD + i * PAGE_SIZE) | PTE_PRESENT | PTE_RW);
 	ret = ret ? ret : guest_mem_write(mem, LINUX_BOOT_PDPT, page, sizeof(page));
 	for (unsigned d = 0; d < 4; d++) {
 		for (unsigned i = 0; i < 512; i++)
-			put_le64(page + i * 8, ((uint64_t)d * 512 + i) * HUGE_2M | PTE_PRESENT |
+			le64_put(page + i * 8, ((uint64_t)d * 512 + i) * HUGE_2M | PTE_PRESENT |
 						       PTE_RW | PTE_PS);
 		ret = ret ? ret : guest_mem_write(mem, LINUX_BOOT_PD + d * PAGE_SIZE, page,
 						  sizeof(page));

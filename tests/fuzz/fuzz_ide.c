@@ -3,17 +3,30 @@
  * Fuzz target: the input is a program run against one IDE channel: task-file
  * and data-port accesses of any size, device-control writes (SRST, nIEN,
  * HOB), bus-master register writes, PRD entries and raw bytes poked into a
- * small fake RAM, whole ATA commands and ATAPI packets, medium changes and
- * resets.  The first byte picks the layout (disk + CD, CD only, disk only,
- * empty).  The disk is a 256 KiB raw file, the CDs 64 and 40 blocks; they
- * live in /tmp for the life of the process.  RAM: 64 KiB at 0 and a
- * read-only page at 0x20000.  Block requests are completed after every
- * operation with ide_channel_drain().
+ * small fake RAM, whole ATA commands and ATAPI packets, medium changes,
+ * resets, pauses and the completion of block requests.  The first byte picks
+ * the layout (disk + CD, CD only, disk only, empty) and, in bit 2, whether
+ * block requests complete after every operation or stay in flight until the
+ * program completes one, waits for the channel, pauses or resets it.  The
+ * disk is a 256 KiB raw file, the CDs 64 and 40 blocks; they live in /tmp
+ * for the life of the process.  RAM: 64 KiB at 0 and a read-only page at
+ * 0x20000.
  *
- * Checked: no crash or sanitizer report, the read-only page never written,
- * the interrupt line only ever toggles (the recorder sees levels alternate),
- * and reads of the registers stay within their width.
+ * Block requests never reach the block layer's queues: the target is linked
+ * with --wrap=block_aio_read,block_aio_write,block_aio_flush,block_drain and
+ * holds every request, doing its I/O synchronously when the program (or a
+ * block_drain, as the channel's pause does) completes it.
  *
+ * Checked: no crash or sanitizer report; the read-only page never written;
+ * the interrupt line only ever toggles (the recorder sees levels alternate);
+ * reads of the registers stay within their width; every request's buffers
+ * lie wholly in RAM or wholly outside it, never in the read-only page; at
+ * most one request per unit; no request is submitted while the channel is
+ * paused, none is left in flight when a pause or reset returns, and none
+ * touches RAM after a reset that came after it (an epoch count); at the
+ * end, with everything completed, no unit is BSY unless SRST is held, and
+ * after a last reset every unit shows its power-on status.
+
  * Built like fuzz_fw_cfg: with -fsanitize=fuzzer as a libFuzzer target
  * (-Dfuzz=true), and with -DFUZZ_STANDALONE as a runner for the normal test
  * suite that replays files given on the command line, built-in seeds and a
@@ -32,6 +45,8 @@
 #include "devices/ide.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "vmm/loop.h"
+
+#define MAX_HELD 4 /* one request per unit, and room to see a third */
 
 #define RAM_SIZE 0x10000
 #define ROM_BASE 0x20000
@@ -74,6 +89,155 @@ static void irq_set(void *opaque, unsigned gsi, bool level)
 	CHECK(level != irq_level);
 	irq_level = level;
 	irq_edges++;
+}
+
+/* ------------------------------------------------------------ held requests */
+
+enum held_op { HELD_READ, HELD_WRITE, HELD_FLUSH };
+
+struct held_req {
+	struct block_dev *bd;
+	enum held_op op;
+	uint64_t offset;
+	struct iovec *iov;
+	int iovcnt;
+	block_cb *cb;
+	void *opaque;
+	unsigned epoch;
+};
+
+static struct held_req held[MAX_HELD];
+static unsigned nr_held;
+static unsigned epoch;	     /* resets so far in this input */
+static unsigned fuzz_paused; /* ide_channel_pause() calls not yet resumed */
+static unsigned long completions;
+
+int __wrap_block_aio_read(struct block_dev *bd, uint64_t offset, const struct iovec *iov,
+			  int iovcnt, block_cb *cb, void *opaque);
+int __wrap_block_aio_write(struct block_dev *bd, uint64_t offset, const struct iovec *iov,
+			   int iovcnt, block_cb *cb, void *opaque);
+int __wrap_block_aio_flush(struct block_dev *bd, block_cb *cb, void *opaque);
+void __wrap_block_drain(struct block_dev *bd);
+void __real_block_drain(struct block_dev *bd);
+
+static bool overlaps(const uint8_t *p, size_t n, const uint8_t *base, size_t size)
+{
+	return p < base + size && base < p + n;
+}
+
+static int hold(struct block_dev *bd, enum held_op op, uint64_t offset, const struct iovec *iov,
+		int iovcnt, block_cb *cb, void *opaque)
+{
+	struct held_req *h;
+
+	CHECK(!fuzz_paused);
+	CHECK(nr_held < MAX_HELD - 1);
+	CHECK(iovcnt >= 0 && iovcnt <= 1024);
+	for (int i = 0; i < iovcnt; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t n = iov[i].iov_len;
+
+		/* Guest RAM wholly, or a buffer of the device's own. */
+		if (overlaps(p, n, ram, sizeof(ram)))
+			CHECK(p >= ram && n <= sizeof(ram) && p + n <= ram + sizeof(ram));
+		CHECK(!overlaps(p, n, rom, sizeof(rom)));
+	}
+	h = &held[nr_held];
+	*h = (struct held_req){.bd = bd,
+			       .op = op,
+			       .offset = offset,
+			       .iovcnt = iovcnt,
+			       .cb = cb,
+			       .opaque = opaque,
+			       .epoch = epoch};
+	if (iovcnt) {
+		h->iov = malloc((size_t)iovcnt * sizeof(*iov));
+		CHECK(h->iov != NULL);
+		memcpy(h->iov, iov, (size_t)iovcnt * sizeof(*iov));
+	}
+	nr_held++;
+	return 0;
+}
+
+int __wrap_block_aio_read(struct block_dev *bd, uint64_t offset, const struct iovec *iov,
+			  int iovcnt, block_cb *cb, void *opaque)
+{
+	return hold(bd, HELD_READ, offset, iov, iovcnt, cb, opaque);
+}
+
+int __wrap_block_aio_write(struct block_dev *bd, uint64_t offset, const struct iovec *iov,
+			   int iovcnt, block_cb *cb, void *opaque)
+{
+	return hold(bd, HELD_WRITE, offset, iov, iovcnt, cb, opaque);
+}
+
+int __wrap_block_aio_flush(struct block_dev *bd, block_cb *cb, void *opaque)
+{
+	return hold(bd, HELD_FLUSH, 0, NULL, 0, cb, opaque);
+}
+
+static bool touches_ram(const struct held_req *h)
+{
+	for (int i = 0; i < h->iovcnt; i++)
+		if (overlaps(h->iov[i].iov_base, h->iov[i].iov_len, ram, sizeof(ram)))
+			return true;
+	return false;
+}
+
+/* Does the I/O of held[k] now and runs its completion. */
+static void complete_held(unsigned k)
+{
+	struct held_req h = held[k];
+	size_t total = 0, pos = 0;
+	int64_t ret = 0;
+	uint8_t *tmp;
+
+	memmove(&held[k], &held[k + 1], (nr_held - k - 1) * sizeof(held[0]));
+	nr_held--;
+	for (int i = 0; i < h.iovcnt; i++)
+		total += h.iov[i].iov_len;
+	tmp = malloc(total ? total : 1);
+	CHECK(tmp != NULL);
+	/* The rule under test: no request touches RAM after a reset that came
+	 * after it. */
+	if (touches_ram(&h))
+		CHECK(h.epoch == epoch);
+	switch (h.op) {
+	case HELD_READ:
+		ret = block_pread(h.bd, h.offset, tmp, total);
+		for (int i = 0; !ret && i < h.iovcnt; i++) {
+			memcpy(h.iov[i].iov_base, tmp + pos, h.iov[i].iov_len);
+			pos += h.iov[i].iov_len;
+		}
+		break;
+	case HELD_WRITE:
+		for (int i = 0; i < h.iovcnt; i++) {
+			memcpy(tmp + pos, h.iov[i].iov_base, h.iov[i].iov_len);
+			pos += h.iov[i].iov_len;
+		}
+		ret = block_pwrite(h.bd, h.offset, tmp, total);
+		break;
+	default:
+		ret = block_flush(h.bd);
+		break;
+	}
+	free(tmp);
+	free(h.iov);
+	completions++;
+	h.cb(h.opaque, ret < 0 ? ret : (int64_t)total);
+}
+
+/* Waiting for the device is what lets its held requests finish; one
+ * completion may start another request, which is waited for as well. */
+void __wrap_block_drain(struct block_dev *bd)
+{
+	for (unsigned k = 0; k < nr_held;) {
+		if (held[k].bd == bd)
+			complete_held(k);
+		else
+			k++;
+	}
+	__real_block_drain(bd);
 }
 
 static struct block_dev *make_image(const char *tmpl, uint64_t size, bool ro)
@@ -250,13 +414,23 @@ static void op_poke(struct input *in)
 		ram[off + i] = in_u8(in);
 }
 
+static uint8_t ctl_shadow; /* the last device control value written */
+
+static void channel_reset(struct ide_channel *ch)
+{
+	ide_channel_reset(ch);
+	CHECK(nr_held == 0);
+	epoch++;
+	ctl_shadow = 0;
+}
+
 static void op_host(struct ide_channel *ch, struct input *in, unsigned cd_unit)
 {
 	uint8_t b = in_u8(in);
 
-	switch (b % 5) {
+	switch (b % 8) {
 	case 0:
-		ide_channel_reset(ch);
+		channel_reset(ch);
 		break;
 	case 1:
 		ide_cdrom_change_medium(ch, cd_unit, NULL, b & 0x80);
@@ -267,9 +441,54 @@ static void op_host(struct ide_channel *ch, struct input *in, unsigned cd_unit)
 	case 3:
 		ide_cdrom_change_medium(ch, cd_unit, cd, b & 0x80);
 		break;
-	default:
+	case 4:
 		ide_channel_drain(ch);
+		CHECK(nr_held == 0);
 		break;
+	case 5: /* one request finishes, whichever the program picks */
+		if (nr_held)
+			complete_held(in_u8(in) % nr_held);
+		break;
+	case 6:
+		if (fuzz_paused < 3) {
+			ide_channel_pause(ch);
+			fuzz_paused++;
+			CHECK(nr_held == 0);
+		}
+		break;
+	default:
+		if (fuzz_paused) {
+			fuzz_paused--;
+			ide_channel_resume(ch);
+		}
+		break;
+	}
+}
+
+/* With everything completed: nothing BSY but under SRST; after a reset,
+ * every unit as at power-on and the engine stopped. */
+static void check_end_state(struct ide_channel *ch, unsigned layout)
+{
+	/* Status at power-on by layout and unit: disk 50h, ATAPI and absent 0. */
+	static const uint8_t power_on[4][2] = {{0x50, 0}, {0, 0}, {0x50, 0}, {0, 0}};
+
+	while (fuzz_paused) {
+		fuzz_paused--;
+		ide_channel_resume(ch);
+	}
+	ide_channel_drain(ch);
+	CHECK(nr_held == 0);
+	for (unsigned unit = 0; unit < 2; unit++) {
+		ide_cmd_bus_ops.write(ch, 6, 0xa0 | unit << 4, 1);
+		if (!(ctl_shadow & 0x04))
+			CHECK(!(ide_ctl_bus_ops.read(ch, 0, 1) & 0x80));
+	}
+	channel_reset(ch);
+	CHECK(!irq_level);
+	CHECK(!(ide_bmdma_bus_ops.read(ch, 2, 1) & 0x07));
+	for (unsigned unit = 0; unit < 2; unit++) {
+		ide_cmd_bus_ops.write(ch, 6, 0xa0 | unit << 4, 1);
+		CHECK(ide_ctl_bus_ops.read(ch, 0, 1) == power_on[layout][unit]);
 	}
 }
 
@@ -279,14 +498,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct irq_line line = {.set_level = irq_set, .gsi = 14};
 	struct ide_channel *ch;
 	unsigned layout, cd_unit = 1;
+	bool in_flight;
+	uint8_t first;
 
 	fuzz_init();
 	memset(ram, 0, sizeof(ram));
 	memset(rom, 0x5a, sizeof(rom));
 	irq_level = false;
+	nr_held = 0;
+	epoch = 0;
+	fuzz_paused = 0;
+	ctl_shadow = 0;
 	ch = ide_channel_create(&line, &mem, NULL);
 	CHECK(ch != NULL);
-	layout = in_u8(&in) % 4;
+	first = in_u8(&in);
+	layout = first % 4;
+	in_flight = first & 4;
 	switch (layout) {
 	case 0:
 		CHECK(ide_attach_disk(ch, 0, disk) == 0);
@@ -324,7 +551,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_data(ch, &in, true);
 			break;
 		case 4:
-			ide_ctl_bus_ops.write(ch, 0, in_u8(&in), 1);
+			ctl_shadow = in_u8(&in);
+			ide_ctl_bus_ops.write(ch, 0, ctl_shadow, 1);
 			break;
 		case 5:
 		case 6:
@@ -346,9 +574,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			op_host(ch, &in, cd_unit);
 			break;
 		}
-		ide_channel_drain(ch);
+		if (!in_flight)
+			ide_channel_drain(ch);
 	}
+	check_end_state(ch, layout);
 	ide_channel_destroy(ch);
+	CHECK(nr_held == 0);
 	for (size_t i = 0; i < sizeof(rom); i++)
 		CHECK(rom[i] == 0x5a);
 	return 0;
@@ -359,7 +590,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #include "tests/fuzz/standalone.h"
 
-#define NR_SEEDS 5
+#define NR_SEEDS 7
 #define SEED_MAX 512
 
 static_assert(SEED_MAX <= FUZZ_SEED_MAX, "seeds fit the runner's buffer");
@@ -404,6 +635,19 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 		     0, 0, 0, 0, 0, 0, 2, 0, 9, 9, 1, 0xfe, 0xff, 10, 1, 0, 0, 0x10, 0, 0, 8, 0, 0,
 		     0, 0, 2, 0, 4);
 		break;
+	case 5: /* disk, in flight: DMA read reset while held, pause, PIO under SRST */
+		SEED(s, 0x04, 7, 0, 1, 0, 0x00, 0x10, 0x00, 0x08, 1, 8, 0x40, 0, 4, 0, 0, 0, 18, 5,
+		     0x00, 1, 0x08, 85, 11, 0, 7, 0, 1, 0, 0x00, 0x20, 0x00, 0x08, 1, 8, 0x40, 0, 4, 0,
+		     0, 0, 18, 5, 0x00, 1, 0x08, 11, 5, 0, 11, 6, 8, 0x40, 0, 1, 0, 0, 0, 2, 85, 11, 7,
+		     4, 0x04, 11, 5, 0, 4, 0x00, 8, 0x40, 0, 1, 0, 0, 0, 2, 11, 4, 2, 0, 32);
+		break;
+	case 6: /* CD, in flight: PIO READ(10) under SRST, DMA across a medium change
+		 * and a reset */
+		SEED(s, 0x05, 9, 0x00, 0xfe, 0xff, 6, 0, 0, 0, 0, 3, 0, 0, 2, 0, 0, 0, 85, 4, 0x04,
+		     11, 5, 0, 4, 0x00, 85, 7, 0, 1, 0, 0x00, 0x30, 0x00, 0x08, 1, 9, 0x02, 0, 0, 6, 0,
+		     0, 0, 0, 5, 0, 0, 1, 0, 0, 0, 5, 0, 1, 0x08, 11, 2, 9, 0x02, 0, 0, 6, 0, 0, 0, 0,
+		     5, 0, 0, 1, 0, 0, 0, 5, 0, 1, 0x08, 11, 0, 2, 0, 8);
+		break;
 	default: /* CD: READ(10) by DMA with a PRD into the read-only page */
 		SEED(s, 0, 7, 1, 3, 0x00, 0x00, 0x02, 0x00, 0x00, 0x08, 1, 9, 3, 0xfe, 0xff, 6, 0,
 		     0, 0, 0, 2, 0, 0, 1, 0, 0, 0, 5, 0, 1, 0x08, 4, 0x06, 4, 0x02);
@@ -420,6 +664,9 @@ static void run_mutations(unsigned count)
 		unsigned edits = 1 + fuzz_rng() % 6;
 
 		seed_build(it % NR_SEEDS, &s);
+		/* Every other run keeps requests in flight (or stops doing so). */
+		if ((it / NR_SEEDS) & 1)
+			s.b[0] ^= 4;
 		for (unsigned k = 0; k < edits && s.len; k++) {
 			size_t off = fuzz_rng() % s.len;
 
@@ -455,8 +702,8 @@ int main(int argc, char **argv)
 	fuzz_standalone_begin(&target, argc, argv);
 	run_mutations(20000);
 	printf("fuzz_ide: %lu inputs, %lu ATA commands, %lu packets, %lu DMA starts, "
-	       "%lu interrupt edges, no crash\n",
-	       fuzz_runs(), commands, packets, dma_starts, irq_edges);
+	       "%lu block requests, %lu interrupt edges, no crash\n",
+	       fuzz_runs(), commands, packets, dma_starts, completions, irq_edges);
 	return 0;
 }
 #endif

@@ -23,6 +23,7 @@
 #include "firmware/acpi.h"
 #include "firmware/smbios.h"
 #include "firmware/table_loader.h"
+#include "vmm/le.h"
 
 #define LOW_SIZE    0x100000 /* 0 - 1 MiB, holds the F segment */
 #define HIGH_BASE   0x7fff0000ull
@@ -53,16 +54,6 @@ static void ram_free(struct ram *r)
 	free(r->high);
 }
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-	return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16;
-}
-
 static uint8_t sum8(const uint8_t *p, size_t len)
 {
 	uint8_t s = 0;
@@ -85,7 +76,7 @@ static const uint8_t *gptr(struct ram *r, uint64_t gpa, uint64_t len)
 static const uint8_t *table(struct ram *r, uint32_t gpa, const char *sig)
 {
 	const uint8_t *h = gptr(r, gpa, 36);
-	uint32_t len = le32(h + 4);
+	uint32_t len = le32_get(h + 4);
 
 	assert_memory_equal(h, sig, 4);
 	assert_true(len >= 36);
@@ -158,10 +149,10 @@ static size_t int_const(const uint8_t *p, uint32_t *v)
 		*v = p[1];
 		return 2;
 	case 0x0b:
-		*v = le16(p + 1);
+		*v = le16_get(p + 1);
 		return 3;
 	case 0x0c:
-		*v = le32(p + 1);
+		*v = le32_get(p + 1);
 		return 5;
 	}
 	fail_msg("integer constant expected, opcode 0x%02x", p[0]);
@@ -192,7 +183,7 @@ static size_t termobj(struct walk *w, size_t off)
 		memcpy(name, w->last_name, sizeof(name));
 		if (!strcmp(name, "_HID") && p[n] == 0x0c) {
 			assert_true(w->cur >= 0);
-			w->devs[w->cur].hid = le32(p + n + 1);
+			w->devs[w->cur].hid = le32_get(p + n + 1);
 		}
 		if (!strcmp(name, "_CRS") && p[n] == 0x11) {
 			size_t h = pkglen(p + n + 1, &len);
@@ -292,7 +283,7 @@ static const uint8_t *find_resource(const struct dev *d, uint8_t large_tag, unsi
 		if (p[0] & 0x80) {
 			if (p[0] == large_tag && nth-- == 0)
 				return p;
-			off += 3 + le16(p + 1);
+			off += 3 + le16_get(p + 1);
 		} else {
 			if ((p[0] >> 3) == 0x0f)
 				break;
@@ -308,7 +299,7 @@ static void check_dsdt(const uint8_t *dsdt, const struct acpi_config *cfg)
 	const struct dev *pci, *kbd;
 	const uint8_t *mem;
 
-	termlist(&w, 36, le32(dsdt + 4));
+	termlist(&w, 36, le32_get(dsdt + 4));
 	pci = find_dev(&w, "PNP0A03");
 	kbd = find_dev(&w, "PNP0303");
 	assert_non_null(pci);
@@ -324,16 +315,16 @@ static void check_dsdt(const uint8_t *dsdt, const struct acpi_config *cfg)
 	assert_non_null(find_resource(pci, 0x87, 0));
 	mem = find_resource(pci, 0x87, 1);
 	assert_non_null(mem);
-	assert_int_equal(le32(mem + 10), cfg->low_ram_end);
-	assert_int_equal(le32(mem + 14), 0xfebfffff);
-	assert_int_equal(le32(mem + 22), 0xfec00000 - cfg->low_ram_end);
+	assert_int_equal(le32_get(mem + 10), cfg->low_ram_end);
+	assert_int_equal(le32_get(mem + 14), 0xfebfffff);
+	assert_int_equal(le32_get(mem + 22), 0xfec00000 - cfg->low_ram_end);
 	assert_null(find_resource(pci, 0x87, 2));
 }
 
 /* SSDT: Scope (\_PR) with one Processor per CPU, IDs 0..n-1. */
 static void check_ssdt(const uint8_t *ssdt, unsigned nr_cpus)
 {
-	size_t end = le32(ssdt + 4), off = 36, len, n;
+	size_t end = le32_get(ssdt + 4), off = 36, len, n;
 	unsigned cpus = 0;
 
 	assert_int_equal(ssdt[off], 0x10);
@@ -361,14 +352,14 @@ static void check_ssdt(const uint8_t *ssdt, unsigned nr_cpus)
 
 static void check_madt(const uint8_t *madt, unsigned nr_cpus)
 {
-	size_t end = le32(madt + 4), off = 44;
+	size_t end = le32_get(madt + 4), off = 44;
 	unsigned lapics = 0, ioapics = 0, nmis = 0, isos = 0;
 	uint16_t iso_flags[16];
 
 	memset(iso_flags, 0xff, sizeof(iso_flags));
 	assert_int_equal(madt[8], 1);
-	assert_int_equal(le32(madt + 36), 0xfee00000);
-	assert_int_equal(le32(madt + 40), 1);
+	assert_int_equal(le32_get(madt + 36), 0xfee00000);
+	assert_int_equal(le32_get(madt + 40), 1);
 	while (off < end) {
 		const uint8_t *e = madt + off;
 
@@ -378,28 +369,28 @@ static void check_madt(const uint8_t *madt, unsigned nr_cpus)
 			assert_int_equal(e[1], 8);
 			assert_int_equal(e[2], lapics);
 			assert_int_equal(e[3], lapics);
-			assert_int_equal(le32(e + 4), 1);
+			assert_int_equal(le32_get(e + 4), 1);
 			lapics++;
 			break;
 		case 1:
 			assert_int_equal(e[1], 12);
 			assert_int_equal(e[2], 0);
-			assert_int_equal(le32(e + 4), 0xfec00000);
-			assert_int_equal(le32(e + 8), 0);
+			assert_int_equal(le32_get(e + 4), 0xfec00000);
+			assert_int_equal(le32_get(e + 8), 0);
 			ioapics++;
 			break;
 		case 2:
 			assert_int_equal(e[1], 10);
 			assert_int_equal(e[2], 0);
 			assert_true(e[3] < 16);
-			iso_flags[e[3]] = le16(e + 8);
-			assert_int_equal(le32(e + 4), e[3] == 0 ? 2 : e[3]);
+			iso_flags[e[3]] = le16_get(e + 8);
+			assert_int_equal(le32_get(e + 4), e[3] == 0 ? 2 : e[3]);
 			isos++;
 			break;
 		case 4:
 			assert_int_equal(e[1], 6);
 			assert_int_equal(e[2], 0xff);
-			assert_int_equal(le16(e + 3), 0);
+			assert_int_equal(le16_get(e + 3), 0);
 			assert_int_equal(e[5], 1);
 			nmis++;
 			break;
@@ -422,41 +413,41 @@ static void check_madt(const uint8_t *madt, unsigned nr_cpus)
 
 static void check_fadt(struct ram *r, const uint8_t *fadt, const struct acpi_config *cfg)
 {
-	uint32_t facs = le32(fadt + 36), dsdt = le32(fadt + 40);
+	uint32_t facs = le32_get(fadt + 36), dsdt = le32_get(fadt + 40);
 	uint32_t flags = 0x80a5 | (cfg->nr_cpus > 8 ? 1u << 18 : 0);
 	const uint8_t *f, *d;
 
-	assert_int_equal(le32(fadt + 4), 116);
+	assert_int_equal(le32_get(fadt + 4), 116);
 	assert_int_equal(fadt[8], 1);
 	assert_int_equal(fadt[44], 1);		 /* INT_MODEL */
-	assert_int_equal(le16(fadt + 46), 9);	 /* SCI_INT */
-	assert_int_equal(le32(fadt + 48), 0xb2); /* SMI_CMD */
+	assert_int_equal(le16_get(fadt + 46), 9);	 /* SCI_INT */
+	assert_int_equal(le32_get(fadt + 48), 0xb2); /* SMI_CMD */
 	assert_int_equal(fadt[52], 0xf1);
 	assert_int_equal(fadt[53], 0xf0);
-	assert_int_equal(le32(fadt + 56), 0x600);  /* PM1a_EVT */
-	assert_int_equal(le32(fadt + 60), 0);	   /* PM1b_EVT */
-	assert_int_equal(le32(fadt + 64), 0x604);  /* PM1a_CNT */
-	assert_int_equal(le32(fadt + 76), 0x608);  /* PM_TMR */
-	assert_int_equal(le32(fadt + 80), 0xafe0); /* GPE0 */
+	assert_int_equal(le32_get(fadt + 56), 0x600);  /* PM1a_EVT */
+	assert_int_equal(le32_get(fadt + 60), 0);	   /* PM1b_EVT */
+	assert_int_equal(le32_get(fadt + 64), 0x604);  /* PM1a_CNT */
+	assert_int_equal(le32_get(fadt + 76), 0x608);  /* PM_TMR */
+	assert_int_equal(le32_get(fadt + 80), 0xafe0); /* GPE0 */
 	assert_int_equal(fadt[88], 4);
 	assert_int_equal(fadt[89], 2);
 	assert_int_equal(fadt[91], 4);
 	assert_int_equal(fadt[92], 4);
-	assert_int_equal(le16(fadt + 96), 0xfff);
-	assert_int_equal(le16(fadt + 98), 0xfff);
+	assert_int_equal(le16_get(fadt + 96), 0xfff);
+	assert_int_equal(le16_get(fadt + 98), 0xfff);
 	assert_int_equal(fadt[108], 0x32); /* CENTURY */
-	assert_int_equal(le32(fadt + 112), flags);
-	assert_false(le32(fadt + 112) & (1u << 4)); /* fixed power button */
+	assert_int_equal(le32_get(fadt + 112), flags);
+	assert_false(le32_get(fadt + 112) & (1u << 4)); /* fixed power button */
 
 	assert_int_equal(facs % 64, 0);
 	f = gptr(r, facs, 64);
 	assert_memory_equal(f, "FACS", 4);
-	assert_int_equal(le32(f + 4), 64);
+	assert_int_equal(le32_get(f + 4), 64);
 
 	d = table(r, dsdt, "DSDT");
 	assert_int_equal(d[8], 1);
 	/* inside one 4 KiB page */
-	assert_int_equal(dsdt / 4096, (dsdt + le32(d + 4) - 1) / 4096);
+	assert_int_equal(dsdt / 4096, (dsdt + le32_get(d + 4) - 1) / 4096);
 	check_dsdt(d, cfg);
 }
 
@@ -477,11 +468,11 @@ static void check_tables(struct ram *r, const struct acpi_config *cfg)
 	assert_non_null(rsdp);
 	assert_ptr_equal(rsdp, r->low + RSDP_GPA);
 	assert_int_equal(rsdp[15], 0);
-	rsdt = table(r, le32(rsdp + 16), "RSDT");
-	nr = (le32(rsdt + 4) - 36) / 4;
+	rsdt = table(r, le32_get(rsdp + 16), "RSDT");
+	nr = (le32_get(rsdt + 4) - 36) / 4;
 	assert_int_equal(nr, 3);
 	for (uint32_t i = 0; i < nr; i++) {
-		uint32_t a = le32(rsdt + 36 + 4 * i);
+		uint32_t a = le32_get(rsdt + 36 + 4 * i);
 		const uint8_t *h = gptr(r, a, 4);
 
 		if (!memcmp(h, "FACP", 4))
@@ -563,15 +554,15 @@ static void test_loader_script(void **state)
 
 	assert_int_equal(acpi_build(&cfg, &b), 0);
 	assert_string_equal((const char *)b.loader + 4, "etc/acpi/tables");
-	assert_int_equal(le32(b.loader), 1);
-	assert_int_equal(le32(b.loader + 0x3c), 4096);
+	assert_int_equal(le32_get(b.loader), 1);
+	assert_int_equal(le32_get(b.loader + 0x3c), 4096);
 	assert_int_equal(b.loader[0x40], 1);
 	assert_string_equal((const char *)b.loader + 128 + 4, "etc/acpi/rsdp");
-	assert_int_equal(le32(b.loader + 128), 1);
-	assert_int_equal(le32(b.loader + 128 + 0x3c), 16);
+	assert_int_equal(le32_get(b.loader + 128), 1);
+	assert_int_equal(le32_get(b.loader + 128 + 0x3c), 16);
 	assert_int_equal(b.loader[128 + 0x40], 2);
 	for (size_t off = 0; off < b.loader_len; off += 128) {
-		uint32_t cmd = le32(b.loader + off);
+		uint32_t cmd = le32_get(b.loader + off);
 
 		assert_true(cmd >= 1 && cmd <= 3);
 		/* no pointer after the first checksum */
@@ -698,7 +689,7 @@ static void test_executor_hostile(void **state)
 	checksum_entry(s, 3, "b", 0, 0, 32);
 	data_b[4] = 0x10;
 	assert_int_equal(table_loader_run(s, sizeof(s), files, 2, &r.mem), 0);
-	assert_int_equal(le32(r.low + 0xf0004), HIGH_BASE + 0x10);
+	assert_int_equal(le32_get(r.low + 0xf0004), HIGH_BASE + 0x10);
 	assert_int_equal(sum8(r.low + 0xf0000, 32), 0);
 
 	/* length not a multiple of 128, empty */
@@ -792,7 +783,7 @@ static void walk_smbios(const uint8_t *t, size_t len, struct smbios_walk *w)
 		assert_true(s[1] >= 4 && s[1] <= len - off);
 		assert_true(w->nr < 600);
 		w->types[w->nr] = s[0];
-		w->handles[w->nr] = le16(s + 2);
+		w->handles[w->nr] = le16_get(s + 2);
 		for (unsigned i = 0; i < w->nr; i++)
 			assert_int_not_equal(w->handles[i], w->handles[w->nr]);
 		/* string set: strings each ended by NUL, the set by another NUL */
@@ -872,9 +863,9 @@ static void check_anchor(const uint8_t *a, const struct smbios_blobs *b,
 	assert_int_equal(sum8(a, 31), 0);
 	assert_int_equal(sum8(a, 16), 0); /* what SeaBIOS computes */
 	assert_int_equal(sum8(a + 16, 15), 0);
-	assert_int_equal(le16(a + 22), b->tables_len);
-	assert_int_equal(le16(a + 28), w->nr);
-	assert_int_equal(le16(a + 8), w->max);
+	assert_int_equal(le16_get(a + 22), b->tables_len);
+	assert_int_equal(le16_get(a + 28), w->nr);
+	assert_int_equal(le16_get(a + 8), w->max);
 	assert_int_equal(a[30], 0x24);
 }
 
@@ -906,13 +897,13 @@ static void test_smbios_small(void **state)
 	s = nth_struct(b.tables, 0, 0);
 	assert_string_equal((const char *)s + s[1], "minivmm");
 	s = nth_struct(b.tables, 4, 1);
-	assert_int_equal(le32(s + 8), 0x663);
+	assert_int_equal(le32_get(s + 8), 0x663);
 	assert_string_equal((const char *)s + s[1], "CPU 1");
 	s = nth_struct(b.tables, 17, 0);
-	assert_int_equal(le16(s + 0x0c), 512);
+	assert_int_equal(le16_get(s + 0x0c), 512);
 	s = nth_struct(b.tables, 19, 0);
-	assert_int_equal(le32(s + 4), 0);
-	assert_int_equal(le32(s + 8), (512 << 10) - 1);
+	assert_int_equal(le32_get(s + 4), 0);
+	assert_int_equal(le32_get(s + 8), (512 << 10) - 1);
 	smbios_blobs_free(&b);
 }
 
@@ -935,13 +926,13 @@ static void test_smbios_large(void **state)
 	assert_int_equal(count_type(&w, 17), 2); /* 20 GiB: 16 + 4 */
 	assert_int_equal(count_type(&w, 19), 2);
 	s = nth_struct(b.tables, 17, 1);
-	assert_int_equal(le16(s + 0x0c), 4096);
+	assert_int_equal(le16_get(s + 0x0c), 4096);
 	s = nth_struct(b.tables, 19, 1);
-	assert_int_equal(le32(s + 4), 4u << 20);
-	assert_int_equal(le32(s + 8), (21u << 20) - 1);
+	assert_int_equal(le32_get(s + 4), 4u << 20);
+	assert_int_equal(le32_get(s + 8), (21u << 20) - 1);
 	s = nth_struct(b.tables, 16, 0);
-	assert_int_equal(le32(s + 7), 20u << 20);
-	assert_int_equal(le16(s + 0x0d), 2);
+	assert_int_equal(le32_get(s + 7), 20u << 20);
+	assert_int_equal(le16_get(s + 0x0d), 2);
 	s = nth_struct(b.tables, 0, 0);
 	assert_string_equal((const char *)s + s[1], "SeaBIOS");
 	smbios_blobs_free(&b);
@@ -987,8 +978,8 @@ static void test_smbios_direct(void **state)
 			break;
 		}
 	assert_non_null(a);
-	assert_int_equal(le32(a + 24), 0x9000);
-	walk_smbios(r.low + 0x9000, le16(a + 22), &w);
+	assert_int_equal(le32_get(a + 24), 0x9000);
+	walk_smbios(r.low + 0x9000, le16_get(a + 22), &w);
 	check_anchor(a, &b, &w);
 	smbios_blobs_free(&b);
 	ram_free(&r);

@@ -5,6 +5,11 @@
  * /tmp made with the block layer.  Channel "f->ch": an 8 MiB disk as master,
  * a 300-block CD as slave.  Data read by the guest is compared with what the
  * image files hold.
+ *
+ * A slow disk: the test is linked with --wrap=block_aio_read and
+ * --wrap=block_drain.  While hold_reads is set, a read is recorded instead of
+ * submitted; it goes to the block layer when someone waits for the device
+ * (block_drain) or when the test releases it.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,6 +24,9 @@
 #include <cmocka.h>
 
 #include "devices/ide.h"
+#include "devices/pci.h"
+#include "devices/piix_ide.h"
+#include "vmm/bus.h"
 #include "vmm/loop.h"
 
 #define RAM_SIZE (2u << 20)
@@ -50,6 +58,65 @@ int event_loop_add_fd(struct event_loop *loop, int fd, uint32_t events, event_fd
 
 void event_loop_del_fd(struct event_loop *loop, int fd)
 {
+}
+
+#define MAX_HELD 4
+
+int __real_block_aio_read(struct block_dev *bd, uint64_t offset, const struct iovec *iov,
+			  int iovcnt, block_cb *cb, void *opaque);
+void __real_block_drain(struct block_dev *bd);
+int __wrap_block_aio_read(struct block_dev *bd, uint64_t offset, const struct iovec *iov,
+			  int iovcnt, block_cb *cb, void *opaque);
+void __wrap_block_drain(struct block_dev *bd);
+
+static struct held_read {
+	struct block_dev *bd;
+	uint64_t offset;
+	struct iovec iov[16];
+	int iovcnt;
+	block_cb *cb;
+	void *opaque;
+} held[MAX_HELD];
+static unsigned nr_held, reads_submitted;
+static bool hold_reads;
+
+int __wrap_block_aio_read(struct block_dev *bd, uint64_t offset, const struct iovec *iov,
+			  int iovcnt, block_cb *cb, void *opaque)
+{
+	struct held_read *h = &held[nr_held];
+
+	reads_submitted++;
+	if (!hold_reads || nr_held == MAX_HELD || iovcnt > 16 || iovcnt < 0)
+		return __real_block_aio_read(bd, offset, iov, iovcnt, cb, opaque);
+	*h = (struct held_read){.bd = bd, .offset = offset, .iovcnt = iovcnt, .cb = cb,
+				.opaque = opaque};
+	memcpy(h->iov, iov, (size_t)iovcnt * sizeof(*iov));
+	nr_held++;
+	return 0;
+}
+
+/* Hands the held reads of bd (all of them for NULL) to the block layer. */
+static void release_held(struct block_dev *bd)
+{
+	unsigned keep = 0;
+
+	for (unsigned i = 0; i < nr_held; i++) {
+		struct held_read h = held[i];
+
+		if (bd && h.bd != bd) {
+			held[keep++] = h;
+			continue;
+		}
+		if (__real_block_aio_read(h.bd, h.offset, h.iov, h.iovcnt, h.cb, h.opaque) < 0)
+			h.cb(h.opaque, -EIO);
+	}
+	nr_held = keep;
+}
+
+void __wrap_block_drain(struct block_dev *bd)
+{
+	release_held(bd);
+	__real_block_drain(bd);
 }
 
 struct irq_rec {
@@ -655,6 +722,173 @@ static void test_dma_read(void **state)
 	check_ram_sectors(f, 0x30000, 9000, 2);
 }
 
+/* A machine reset while a DMA read is with a slow disk: the reset waits for
+ * it, and nothing of it reaches RAM that the rebooted guest reuses. */
+static void test_reset_with_dma_in_flight(void **state)
+{
+	struct fixture *f = *state;
+
+	put_prd(f, 0, 0x10000, 4096, true);
+	memset(f->ram + 0x10000, 0, 4096);
+	bm_clear(f->ch);
+	hold_reads = true;
+	lba28_cmd(f, 300, 8, 0xc8);
+	bm_start(f->ch, PRD, true);
+	assert_int_equal(nr_held, 1);
+	assert_int_equal(bm_status(f->ch) & 0x01, 0x01);
+	for (unsigned i = 0; i < 4096; i++)
+		assert_int_equal(f->ram[0x10000 + i], 0);
+
+	ide_channel_reset(f->ch);
+	hold_reads = false;
+	/* No request from before the reset is left to land. */
+	assert_int_equal(nr_held, 0);
+	memset(f->ram + 0x10000, 0xee, 4096);
+	release_held(NULL);
+	ide_channel_drain(f->ch);
+	usleep(20000);
+	ide_channel_drain(f->ch);
+	for (unsigned i = 0; i < 4096; i++)
+		if (f->ram[0x10000 + i] != 0xee)
+			fail_msg("RAM byte %u written after the reset", i);
+
+	/* Idle, as after power-on, and working. */
+	assert_false(f->irq.level);
+	assert_int_equal(bm_status(f->ch) & 0x07, 0);
+	select_unit(f->ch, 0);
+	assert_int_equal(inb(f->ch, R_STATUS), 0x50);
+	assert_int_equal(inb(f->ch, R_ERROR), 0x01);
+	lba28_cmd(f, 400, 8, 0xc8);
+	bm_start(f->ch, PRD, true);
+	assert_int_equal(settle(f), 0x50);
+	assert_int_equal(bm_status(f->ch) & 0x07, 0x04);
+	check_ram_sectors(f, 0x10000, 400, 8);
+}
+
+/* Paused: what is in flight finishes before pause returns; nothing new
+ * starts (DMA or PIO) until resume. */
+static void test_pause_resume(void **state)
+{
+	struct fixture *f = *state;
+	unsigned submitted;
+
+	put_prd(f, 0, 0x10000, 4096, true);
+	memset(f->ram + 0x10000, 0, 0x2000);
+	bm_clear(f->ch);
+	hold_reads = true;
+	lba28_cmd(f, 500, 8, 0xc8);
+	bm_start(f->ch, PRD, true);
+	assert_int_equal(nr_held, 1);
+	ide_channel_pause(f->ch);
+	hold_reads = false;
+	assert_int_equal(nr_held, 0);
+	check_ram_sectors(f, 0x10000, 500, 8);
+	assert_int_equal(inb(f->ch, R_STATUS), 0x50);
+
+	/* A DMA read started while paused stays pending. */
+	submitted = reads_submitted;
+	bm_clear(f->ch);
+	put_prd(f, 0, 0x11000, 4096, true);
+	lba28_cmd(f, 600, 8, 0xc8);
+	bm_start(f->ch, PRD, true);
+	ide_channel_drain(f->ch);
+	assert_int_equal(reads_submitted, submitted);
+	assert_int_equal(f->ram[0x11000], 0);
+	assert_int_equal(altstatus(f->ch), 0x58);
+	/* Nested: only the last resume lets it go. */
+	ide_channel_pause(f->ch);
+	ide_channel_resume(f->ch);
+	assert_int_equal(reads_submitted, submitted);
+	ide_channel_resume(f->ch);
+	assert_int_equal(reads_submitted, submitted + 1);
+	assert_int_equal(settle(f), 0x50);
+	check_ram_sectors(f, 0x11000, 600, 8);
+
+	/* A PIO read waits with BSY. */
+	ide_channel_pause(f->ch);
+	lba28_cmd(f, 700, 1, 0x20);
+	ide_channel_drain(f->ch);
+	assert_int_equal(reads_submitted, submitted + 1);
+	assert_int_equal(altstatus(f->ch), 0xc0);
+	ide_channel_resume(f->ch);
+	pio_read_check(f, 700, 1, 1);
+}
+
+static void dma_read_cmd(struct ide_channel *ch, uint32_t lba, uint8_t count)
+{
+	outb(ch, R_SELECT, 0xe0);
+	outb(ch, R_NSECT, count);
+	outb(ch, R_SECTOR, (uint8_t)lba);
+	outb(ch, R_LCYL, (uint8_t)(lba >> 8));
+	outb(ch, R_HCYL, (uint8_t)(lba >> 16));
+	outb(ch, R_CMD, 0xc8);
+	bm_start(ch, PRD, true);
+}
+
+/* The PCI function: quiesce covers both channels, and the PCI reset
+ * quiesces before it resets. */
+static void test_piix_quiesce_and_reset(void **state)
+{
+	struct fixture *f = *state;
+	struct bus *pio = bus_create("pio", 0x10000), *mmio = bus_create("mmio", 0);
+	struct ide_channel *ch;
+	struct block_dev *ro;
+	struct piix_ide *ide;
+	struct pci_bus *pci;
+	unsigned submitted;
+	char err[128];
+
+	assert_non_null(pio);
+	assert_non_null(mmio);
+	pci = pci_bus_create(pio, mmio);
+	assert_non_null(pci);
+	ide = piix_ide_create(pci, PCI_DEVFN(1, 1), pio, &f->line, &f->mem, NULL, err,
+			      sizeof(err));
+	assert_non_null(ide);
+	assert_int_equal(open_image(&ro, f->disk_path, true), 0);
+	ch = piix_ide_channel(ide, 1);
+	assert_int_equal(ide_attach_disk(ch, 0, ro), 0);
+	pci_bus_seal(pci);
+
+	put_prd(f, 0, 0x10000, 4096, true);
+	memset(f->ram + 0x10000, 0, 4096);
+	hold_reads = true;
+	dma_read_cmd(ch, 300, 8);
+	assert_int_equal(nr_held, 1);
+	piix_ide_quiesce(ide);
+	assert_int_equal(nr_held, 0);
+	check_ram_sectors(f, 0x10000, 300, 8);
+	assert_int_equal(inb(ch, R_STATUS), 0x50);
+
+	/* Quiesced: a new transfer waits for the resume. */
+	bm_clear(ch);
+	submitted = reads_submitted;
+	dma_read_cmd(ch, 0, 8);
+	assert_int_equal(reads_submitted, submitted);
+	piix_ide_resume(ide);
+	assert_int_equal(reads_submitted, submitted + 1);
+	assert_int_equal(nr_held, 1);
+
+	/* Machine reset with that read held: nothing lands afterwards. */
+	pci_bus_reset(pci);
+	hold_reads = false;
+	assert_int_equal(nr_held, 0);
+	memset(f->ram + 0x10000, 0xee, 4096);
+	release_held(NULL);
+	ide_channel_drain(ch);
+	for (unsigned i = 0; i < 4096; i++)
+		if (f->ram[0x10000 + i] != 0xee)
+			fail_msg("RAM byte %u written after the PCI reset", i);
+	assert_int_equal(altstatus(ch), 0x50);
+	assert_int_equal(bm_status(ch) & 0x07, 0);
+
+	piix_ide_destroy(ide);
+	pci_bus_destroy(pci);
+	bus_destroy(pio);
+	bus_destroy(mmio);
+	block_close(ro);
+}
+
 static void test_dma_write(void **state)
 {
 	struct fixture *f = *state;
@@ -1047,6 +1281,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_nien, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dma_read, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_with_dma_in_flight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pause_resume, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_piix_quiesce_and_reset, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dma_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dma_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atapi_inquiry_capacity, setup, teardown),
