@@ -28,47 +28,33 @@
 /* QEMU reads at most one page of PRDs; the PIIX also forbids crossing 64 KiB. */
 #define PRD_MAX_ENTRIES 512
 
-/* Appends guest range [gpa, gpa + len) to the iovec list, split at RAM
- * region edges.  -EFAULT if any byte is not RAM (or not writable RAM when
- * the device writes to memory). */
+/* Appends guest range [gpa, gpa + len) to the iovec list through the one
+ * translator every DMA engine shares (split at RAM region edges; -EFAULT if
+ * any byte is not RAM, or not writable RAM when the device writes to
+ * memory).  A piece that continues the previous one in host memory extends
+ * it, so that a PRD table of adjacent 4 KiB buffers stays a few iovecs. */
 static int map_range(struct ide_channel *ch, uint64_t gpa, uint64_t len, bool to_mem, int *cnt)
 {
-	const struct guest_mem *mem = ch->mem;
+	unsigned nr = 0;
+	struct iovec *prev, *first;
+	int ret;
 
-	while (len) {
-		const struct guest_mem_region *r = NULL;
-		uint64_t off, n;
-		uint8_t *p;
-
-		for (unsigned i = 0; i < mem->nr && i < GUEST_MEM_MAX_REGIONS; i++) {
-			if (gpa >= mem->region[i].gpa &&
-			    gpa - mem->region[i].gpa < mem->region[i].size) {
-				r = &mem->region[i];
-				break;
-			}
-		}
-		if (!r)
-			return -EFAULT;
-		off = gpa - r->gpa;
-		n = min_u64(len, r->size - off);
-		/* The region only tells how far the piece goes; the translation
-		 * (bounds, and writability when the device writes) is guest_mem's. */
-		p = guest_mem_ptr(mem, gpa, n, to_mem);
-		if (!p)
-			return -EFAULT;
-		if (*cnt > 0 &&
-		    (uint8_t *)ch->iov[*cnt - 1].iov_base + ch->iov[*cnt - 1].iov_len == p) {
-			ch->iov[*cnt - 1].iov_len += n;
-		} else {
-			if (*cnt >= IDE_MAX_IOV)
-				return -EFAULT;
-			ch->iov[*cnt].iov_base = p;
-			ch->iov[*cnt].iov_len = n;
-			(*cnt)++;
-		}
-		gpa += n;
-		len -= n;
+	if (!len)
+		return 0;
+	if (*cnt >= IDE_MAX_IOV)
+		return -EFAULT;
+	ret = guest_mem_map_iov(ch->mem, gpa, len, to_mem, &ch->iov[*cnt],
+				(unsigned)(IDE_MAX_IOV - *cnt), &nr);
+	if (ret < 0)
+		return -EFAULT;
+	first = &ch->iov[*cnt];
+	prev = *cnt > 0 ? &ch->iov[*cnt - 1] : NULL;
+	if (prev && (uint8_t *)prev->iov_base + prev->iov_len == first->iov_base) {
+		prev->iov_len += first->iov_len;
+		memmove(first, first + 1, (nr - 1) * sizeof(*first));
+		nr--;
 	}
+	*cnt += (int)nr;
 	return 0;
 }
 

@@ -198,14 +198,34 @@ static void *piix_ide_dev_create(const struct dev_ctx *ctx, const struct board_e
 	return ide;
 }
 
+static void piix_ide_dev_quiesce(void *state)
+{
+	piix_ide_quiesce(state);
+}
+
+static void piix_ide_dev_pause(void *state)
+{
+	piix_ide_pause(state);
+}
+
+static void piix_ide_dev_resume(void *state)
+{
+	piix_ide_resume(state);
+}
+
 static void piix_ide_dev_destroy(void *state)
 {
 	piix_ide_destroy(state);
 }
 
-/* Reset comes from the PCI bus reset, through the function's hook. */
+/* Reset comes from the PCI bus reset, through the function's hook.
+ * Quiesce and pause both stop the channels and wait for every request in
+ * flight; each is undone by one resume (they nest). */
 const struct device_type piix_ide_type = {
 	.name = "piix3-ide",
 	.create = piix_ide_dev_create,
+	.quiesce = piix_ide_dev_quiesce,
+	.pause = piix_ide_dev_pause,
+	.resume = piix_ide_dev_resume,
 	.destroy = piix_ide_dev_destroy,
 };

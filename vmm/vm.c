@@ -368,10 +368,9 @@ static void do_reset(struct vm *vm)
 	}
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		atomic_store(&vm->vcpus[i].reset_pending, true);
-	/* A reset while paused stays paused, as in QEMU: resume comes with
-	 * vm_resume(). */
-	if (!vm->paused)
-		board_resume(vm->board);
+	/* Undoes the quiesce; a VM paused before the reset stays paused (its
+	 * own pause is undone by vm_resume()), as in QEMU. */
+	board_resume(vm->board);
 }
 
 static void stop_vcpus(struct vm *vm)
