@@ -407,18 +407,33 @@ static void place_wanted(struct pci_dev *d)
 	}
 }
 
+/* Space was freed: ranges refused earlier may fit now, the BARs of every
+ * function but except and the ranges functions place themselves. */
+static void retry_refused(struct pci_bus *bus, const struct pci_dev *except)
+{
+	for (unsigned i = 0; i < PCI_MAX_DEVFN; i++) {
+		struct pci_dev *o = bus->dev[i];
+
+		if (!o)
+			continue;
+		if (o != except)
+			place_wanted(o);
+		if (o->ops && o->ops->retry_decode)
+			o->ops->retry_decode(o->opaque, o);
+	}
+}
+
 /* With the config lock held. */
 static void update_mappings(struct pci_dev *d)
 {
-	struct pci_bus *bus = d->bus;
-
-	if (unplace_moved(d)) {
-		/* Space was freed: ranges refused earlier may fit now. */
-		for (unsigned i = 0; i < PCI_MAX_DEVFN; i++)
-			if (bus->dev[i] && bus->dev[i] != d)
-				place_wanted(bus->dev[i]);
-	}
+	if (unplace_moved(d))
+		retry_refused(d->bus, d);
 	place_wanted(d);
+}
+
+void pci_dev_retry_decodes(struct pci_dev *dev)
+{
+	retry_refused(dev->bus, NULL);
 }
 
 uint64_t pci_dev_bar_addr(struct pci_dev *dev, unsigned idx)

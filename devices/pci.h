@@ -89,6 +89,10 @@ struct pci_dev_ops {
 	void (*config_read)(void *opaque, struct pci_dev *dev, unsigned off, unsigned size);
 	/* Machine reset, after the core restored the power-on config space. */
 	void (*reset)(void *opaque, struct pci_dev *dev);
+	/* Space was freed on a bus (under the config lock): a function that
+	 * places a range of its own, not a BAR, tries again to place one the
+	 * bus refused for an overlap. */
+	void (*retry_decode)(void *opaque, struct pci_dev *dev);
 };
 
 /* The PIRQ router (PIIX3): called with the INTx mutex held when the combined
@@ -144,6 +148,10 @@ uint8_t *pci_dev_w1cmask(struct pci_dev *dev);
 unsigned pci_dev_devfn(const struct pci_dev *dev);
 /* The address BAR idx decodes at now, or 0 if it is not decoded. */
 uint64_t pci_dev_bar_addr(struct pci_dev *dev, unsigned idx);
+/* From a config or reset hook of dev (the config lock held), after dev took
+ * a range of its own off a bus: every range refused earlier, BAR or not, is
+ * tried again. */
+void pci_dev_retry_decodes(struct pci_dev *dev);
 
 void pci_set_irq(struct pci_dev *dev, bool level);
 

@@ -82,6 +82,7 @@ struct piix4_pm {
 	/* Changed only under the PCI config lock (config and reset hooks) or
 	 * before the machine runs; read under the mutex for the accessor. */
 	uint16_t io_mapped; /* 0: the PM I/O block is not on the bus */
+	uint16_t io_refused; /* where the bus last refused it, or 0 */
 	unsigned guest_logs;
 
 	pthread_mutex_t lock;	 /* guards everything below */
@@ -406,19 +407,26 @@ static void pm_io_remap(struct piix4_pm *pm)
 	/* Base 0 counts as "not programmed", as the PCI core treats BARs. */
 	if (want && bus_register(pm->pio, want, PIIX4_PM_IO_SIZE, &pm_io_ops, pm, "piix4-pm") < 0) {
 		/* A guest may place PMBA over another device; real hardware
-		 * would decode garbage, we leave the PM block off the bus. */
-		if (pm->guest_logs < MAX_GUEST_LOGS) {
+		 * would decode garbage, we leave the PM block off the bus
+		 * until the other moves away (piix4_pm_retry_decode()). */
+		if (pm->io_refused != want && pm->guest_logs < MAX_GUEST_LOGS) {
 			pm->guest_logs++;
 			fprintf(stderr,
 				"minivmm: piix4-pm: PM I/O block at 0x%x overlaps another region; "
 				"not decoded\n",
 				want);
 		}
+		pm->io_refused = want;
 		want = 0;
+	} else {
+		pm->io_refused = 0;
 	}
 	pthread_mutex_lock(&pm->lock);
 	pm->io_mapped = want;
 	pthread_mutex_unlock(&pm->lock);
+	/* The old place is free: a BAR refused there may fit now. */
+	if (old)
+		pci_dev_retry_decodes(pm->dev);
 }
 
 static void piix4_pm_config_write(void *opaque, struct pci_dev *dev, unsigned off, unsigned size,
@@ -462,9 +470,17 @@ static void piix4_pm_pci_reset(void *opaque, struct pci_dev *dev)
 	piix4_pm_reset(opaque);
 }
 
+/* Something else left the bus: the PM block may fit where PMBA points. */
+static void piix4_pm_retry_decode(void *opaque, struct pci_dev *dev)
+{
+	(void)dev;
+	pm_io_remap(opaque);
+}
+
 static const struct pci_dev_ops piix4_pm_pci_ops = {
     .config_write = piix4_pm_config_write,
     .reset = piix4_pm_pci_reset,
+    .retry_decode = piix4_pm_retry_decode,
 };
 
 struct piix4_pm *piix4_pm_create(struct pci_bus *pci, unsigned devfn, struct bus *pio,

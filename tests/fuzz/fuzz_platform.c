@@ -1332,7 +1332,8 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 		seed_cfg_write(s, 3, 0x10, 4, 0x620); /* a BAR inside the PM block */
 		seed_cfg_write(s, 3, 0x04, 2, 0x0001);
 		seed_cfg_write(s, 2, 0x40, 4, 0x701); /* the PM block moves away */
-		seed_in(s, P_STUB_A_IO, 0, 1, 1);
+		seed_in(s, P_STUB_A_IO, 0, 1, 1);     /* and the BAR decodes */
+		seed_cfg_write(s, 3, 0x04, 2, 0x0000);
 		seed_cfg_write(s, 2, 0x40, 4, 0x601);
 		seed_out(s, P_PM1_CNT, 0, 2, 0x2000); /* SLP_EN, S5 */
 		seed_out(s, P_PM1_CNT, 0, 2, 0x2400); /* S1: ignored */
