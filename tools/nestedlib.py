@@ -542,7 +542,11 @@ outpid=$!
 cat /run/err >&5 3<&- 4>&- &
 errpid=$!
 log "running payload"
-sh /nested/run/cmd.sh </run/in >/run/out 2>/run/err 3<&- 4>&- 5>&-
+# The FIFOs are opened in a child: an open blocks until the other end
+# comes, and a SIGCHLD to this shell (the stdin copier ends as soon as an
+# empty stdin is read) would interrupt it here (EINTR), so the payload
+# never ran and the copiers waited for it forever.
+( exec sh /nested/run/cmd.sh </run/in >/run/out 2>/run/err 3<&- 4>&- 5>&- )
 st=$?
 log "payload exit status $st"
 wait $outpid $errpid
