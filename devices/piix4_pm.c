@@ -81,7 +81,7 @@ struct piix4_pm {
 
 	/* Changed only under the PCI config lock (config and reset hooks) or
 	 * before the machine runs; read under the mutex for the accessor. */
-	uint16_t io_mapped; /* 0: the PM I/O block is not on the bus */
+	uint16_t io_mapped;  /* 0: the PM I/O block is not on the bus */
 	uint16_t io_refused; /* where the bus last refused it, or 0 */
 	unsigned guest_logs;
 

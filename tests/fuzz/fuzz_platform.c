@@ -376,7 +376,7 @@ static int place(struct bus *bus, uint64_t base, uint64_t len, const struct bus_
 static void platform_wire_irqs(struct platform *p, struct irq_line line[NR_SRC])
 {
 	static const unsigned gsi[NR_SRC] = {
-	    [SRC_RTC] = RTC_GSI,	     [SRC_COM1] = COM1_GSI, [SRC_KBD] = I8042_KBD_IRQ,
+	    [SRC_RTC] = RTC_GSI,       [SRC_COM1] = COM1_GSI,	     [SRC_KBD] = I8042_KBD_IRQ,
 	    [SRC_AUX] = I8042_AUX_IRQ, [SRC_SCI] = PIIX4_PM_SCI_IRQ,
 	};
 
@@ -923,7 +923,7 @@ static bool src_level(const struct platform *p, unsigned src, unsigned gsi)
 static void check_irqs(struct platform *p)
 {
 	static const unsigned fixed_gsi[NR_SRC] = {
-	    [SRC_RTC] = RTC_GSI,	     [SRC_COM1] = COM1_GSI, [SRC_KBD] = I8042_KBD_IRQ,
+	    [SRC_RTC] = RTC_GSI,       [SRC_COM1] = COM1_GSI,	     [SRC_KBD] = I8042_KBD_IRQ,
 	    [SRC_AUX] = I8042_AUX_IRQ, [SRC_SCI] = PIIX4_PM_SCI_IRQ,
 	};
 	bool pirq[4] = {false}, isa[16] = {false};
@@ -1000,8 +1000,10 @@ static bool range_free(struct bus *bus, uint64_t base, uint64_t len)
 
 static void stale_decode(const char *what, uint64_t at)
 {
-	fprintf(real_stderr, "fuzz_platform: %s at 0x%llx should decode, its place is free, "
-		"and it is not on the bus\n", what, (unsigned long long)at);
+	fprintf(real_stderr,
+		"fuzz_platform: %s at 0x%llx should decode, its place is free, "
+		"and it is not on the bus\n",
+		what, (unsigned long long)at);
 	abort();
 }
 

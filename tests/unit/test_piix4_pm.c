@@ -703,8 +703,8 @@ static const struct bus_ops bar_ops = {.read = bar_read};
 static void test_pmba_and_bar_heal(void **state)
 {
 	struct fixture *f = *state;
-	struct pci_dev_info info = {.vendor = 0x1234, .device = 0x5678, .class_code = 0x078000,
-				    .name = "competitor"};
+	struct pci_dev_info info = {
+	    .vendor = 0x1234, .device = 0x5678, .class_code = 0x078000, .name = "competitor"};
 	struct pci_dev *d = pci_dev_add(f->pci, PCI_DEVFN(5, 0), &info, NULL, NULL);
 	unsigned devfn = PCI_DEVFN(5, 0);
 
