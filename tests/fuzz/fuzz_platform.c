@@ -7,12 +7,14 @@
  * MMIO accesses near the BARs and ROM BARs the guest may have programmed,
  * PCI configuration accesses through 0xcf8/0xcfc, clock steps that fire the
  * devices' timers (tests/unit/fake_timer.c), host input (keys, mouse, power
- * button, GPEs, system reset) and fw_cfg DMA descriptors in a small RAM.
+ * button, GPEs, system reset, bytes on COM1) and fw_cfg DMA descriptors in a
+ * small RAM.
  *
  * On the buses: i440FX (0xcf8/0xcfc, 0xcf9 passed to the reset control
  * register), PIIX3 as PIRQ router, PIIX4 PM (PM block where the guest puts
- * PMBA, APM 0xb2/0xb3, GPE0 0xafe0), the i8042 (0x60/0x64), the RTC/CMOS
- * (0x70/0x71), port 0x92, fw_cfg (0x510, DMA 0x514) and the POST port.
+ * PMBA, APM 0xb2/0xb3, GPE0 0xafe0), COM1 (16550A at 0x3f8), the i8042
+ * (0x60/0x64), the RTC/CMOS (0x70/0x71), port 0x92, fw_cfg (0x510, DMA
+ * 0x514) and the POST port; not IDE (fuzz_ide has it).
  * Two stand-in PCI functions (00:05.0, 00:06.0) bring I/O, 32-bit and
  * 64-bit memory BARs, expansion ROMs and INTx pins, so that BAR decoding
  * and PIRQ routing have something to move; none of the machine's own
@@ -60,6 +62,7 @@
 #include "devices/port92.h"
 #include "devices/reset_control.h"
 #include "devices/rtc_cmos.h"
+#include "devices/uart16550.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "tests/unit/fake_timer.h"
 #include "vmm/bus.h"
@@ -75,6 +78,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define RTC_PORT   0x70
 #define RTC_GSI	   8
 #define COM1_GSI   4
+#define COM1_PORT  0x3f8
+#define UART_MCR   4
+#define MCR_OUT2   0x08
 #define PORT92	   0x92
 #define POST_PORT  0x80
 #define PC_PM_BASE 0x600
@@ -127,7 +133,7 @@ static bool wire[IRQ_MUX_LINES];
 static bool reset_pending, a20_on;
 
 static unsigned long nr_ops, accesses, irq_edges, resets, exits, dma_runs, wp_calls, key_events,
-    mouse_events, timer_ns_total;
+    mouse_events, com1_irq_ops, shared_line_ops, timer_ns_total;
 
 static bool piix3_irq_ok(unsigned irq)
 {
@@ -189,6 +195,14 @@ static void sink_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 }
 
 static const struct bus_ops probe_ops = {.read = probe_read, .write = sink_write};
+
+static void com1_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	(void)opaque;
+	CHECK(buf != NULL && len == 1);
+}
+
+static const struct uart16550_backend com1_be = {.write = com1_write};
 static const struct bus_ops post_ops = {.write = sink_write};
 
 /* ---- stand-in PCI functions ---- */
@@ -317,6 +331,7 @@ struct platform {
 	struct i8042 *kbc;
 	struct rtc_cmos *rtc;
 	struct fw_cfg *fw;
+	struct uart16550 *uart;
 	struct reset_control rc;
 	struct port92 p92;
 	struct stub stub[2];
@@ -370,9 +385,9 @@ static int place(struct bus *bus, uint64_t base, uint64_t len, const struct bus_
  * create_devices() puts one irq_mux in front of KVM_IRQ_LINE and takes a
  * source for the RTC (IRQ 8), COM1 (4), the keyboard (1) and the mouse (12);
  * then vmm/pc.c pc_create() takes one for the PIIX3 router and one for IDE
- * (both name the IRQ per call) and one for the SCI (9).  COM1 and IDE are
- * not on the buses here, so their sources stay low.  This is the one
- * function to replace with the board's own wiring. */
+ * (both name the IRQ per call) and one for the SCI (9).  IDE is not on the
+ * buses here, so its source stays low.  This is the one function to
+ * replace with the board's own wiring. */
 static void platform_wire_irqs(struct platform *p, struct irq_line line[NR_SRC])
 {
 	static const unsigned gsi[NR_SRC] = {
@@ -402,6 +417,9 @@ static void platform_create(struct platform *p, uint8_t flags)
 	CHECK(p->pio && p->mmio);
 
 	/* vmm/vm.c create_devices() */
+	p->uart = uart16550_create(&irq[SRC_COM1], &com1_be, NULL);
+	CHECK(p->uart != NULL);
+	place(p->pio, COM1_PORT, UART16550_NR_REGS, &uart16550_bus_ops, p->uart, "com1");
 	p->rtc = rtc_cmos_create_at(&irq[SRC_RTC], NULL, flags & 4, &epoch);
 	CHECK(p->rtc != NULL);
 	rtc_cmos_set_byte(p->rtc, 0x17, 0x00);
@@ -460,6 +478,7 @@ static void platform_destroy(struct platform *p)
 	i440fx_destroy(p->host);
 	pci_bus_destroy(p->pci);
 	rtc_cmos_destroy(p->rtc);
+	uart16550_destroy(p->uart);
 	i8042_destroy(p->kbc);
 	bus_destroy(p->pio);
 	bus_destroy(p->mmio);
@@ -469,6 +488,7 @@ static void platform_destroy(struct platform *p)
 /* vmm/vm.c do_reset(): the reset hooks in registration order. */
 static void platform_reset(struct platform *p)
 {
+	uart16550_reset(p->uart);
 	rtc_cmos_reset(p->rtc);
 	reset_control_reset(&p->rc);
 	i8042_reset(p->kbc);
@@ -594,10 +614,11 @@ enum {
 	P_PM_TMR,
 	P_STUB_A_IO, /* + offset byte */
 	P_STUB_B_IO, /* + offset byte */
+	P_COM1,	     /* + offset byte */
 	P_RAW,	     /* + 16-bit port */
 	NR_SEL
 };
-static_assert(NR_SEL == 32, "the selector uses five bits");
+static_assert(NR_SEL <= 256, "the selector is one byte");
 
 static const uint16_t fixed_port[P_PM_ANY] = {
     [P_KBD_DATA] = I8042_DATA_PORT,
@@ -649,6 +670,8 @@ static uint32_t resolve_port(struct platform *p, struct input *in, uint8_t sel)
 		return (uint32_t)stub_io_base(p, 0) + in_u8(in) % 36;
 	case P_STUB_B_IO:
 		return (uint32_t)stub_io_base(p, 1) + in_u8(in) % 20;
+	case P_COM1:
+		return COM1_PORT + in_u8(in) % (UART16550_NR_REGS + 2);
 	default:
 		return in_u16(in);
 	}
@@ -824,9 +847,18 @@ static void op_host(struct platform *p, struct input *in, uint8_t op)
 	case 5:
 		reset_pending = true; /* system_reset from the control socket */
 		break;
-	default:
+	case 6:
 		key_press(p, in_u8(in));
 		break;
+	default: { /* bytes typed on COM1's console */
+		uint8_t b[UART16550_FIFO_SIZE + 4];
+		size_t n = in_u8(in) % sizeof(b);
+
+		for (size_t i = 0; i < n; i++)
+			b[i] = in_u8(in);
+		CHECK(uart16550_receive(p->uart, b, n) <= n);
+		break;
+	}
 	}
 }
 
@@ -952,14 +984,16 @@ static void check_irqs(struct platform *p)
 
 		/* The router drives exactly the IRQs its routed PIRQs name. */
 		CHECK(src_level(p, SRC_ROUTER, g) == (g < 16 && isa[g]));
-		/* Every other source stays on its own IRQ; COM1 and IDE are
-		 * not on the buses. */
+		/* Every other source stays on its own IRQ; IDE is not on the
+		 * buses. */
 		for (unsigned s = 0; s < NR_SRC; s++)
 			if (s != SRC_ROUTER && s != SRC_IDE && g != fixed_gsi[s])
 				CHECK(!src_level(p, s, g));
-		CHECK(!src_level(p, SRC_COM1, g) && !src_level(p, SRC_IDE, g));
+		CHECK(!src_level(p, SRC_IDE, g));
 		/* The GSI (KVM_IRQ_LINE) is the wired OR of its sources. */
 		CHECK(wire[g] == (lv != 0));
+		if (lv & (lv - 1))
+			shared_line_ops++; /* two sources high on one line */
 		all |= lv;
 	}
 	CHECK((all & ~((p->src_bit[NR_SRC - 1] << 1) - 1)) == 0);
@@ -978,6 +1012,11 @@ static void check_irqs(struct platform *p)
 		CHECK(src_level(p, SRC_SCI, PIIX4_PM_SCI_IRQ) == sci);
 	}
 	CHECK(src_level(p, SRC_RTC, RTC_GSI) == !!(rtc_cmos_get_byte(p->rtc, 0x0c) & 0x80));
+	/* COM1 reaches the PIC only through OUT2 (reading MCR changes nothing). */
+	if (src_level(p, SRC_COM1, COM1_GSI)) {
+		CHECK(pio_read(p, COM1_PORT + UART_MCR, 1) & MCR_OUT2);
+		com1_irq_ops++;
+	}
 	{
 		uint64_t st = pio_read(p, I8042_CMD_PORT, 1);
 
@@ -1190,13 +1229,13 @@ static uint8_t size_bits(unsigned size)
 	return size == 4 ? 2 : size == 2 ? 1 : 0;
 }
 
-/* Selectors P_PM_ANY, P_STUB_*_IO and P_RAW take an extra argument. */
+/* Selectors P_PM_ANY, P_STUB_*_IO, P_COM1 and P_RAW take an extra argument. */
 static void seed_sel(struct fuzz_seed *s, unsigned sel, unsigned arg)
 {
 	seed_u8(s, (uint8_t)sel);
 	if (sel == P_RAW)
 		seed_val(s, arg, 2);
-	else if (sel == P_PM_ANY || sel == P_STUB_A_IO || sel == P_STUB_B_IO)
+	else if (sel == P_PM_ANY || sel == P_STUB_A_IO || sel == P_STUB_B_IO || sel == P_COM1)
 		seed_u8(s, (uint8_t)arg);
 }
 
@@ -1509,6 +1548,18 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 		seed_out(s, P_STUB_A_IO, 0, 1, 0);
 		seed_cfg_write(s, 1, 0x60, 1, 0x0c); /* the mouse's IRQ */
 		seed_out(s, P_STUB_A_IO, 0, 1, 1);
+		/* COM1's THRE interrupt and PIRQA on IRQ 4, A dropping first */
+		seed_out(s, P_COM1, 1, 1, 0x02);
+		seed_out(s, P_COM1, UART_MCR, 1, MCR_OUT2);
+		seed_cfg_write(s, 1, 0x60, 1, COM1_GSI);
+		seed_out(s, P_STUB_A_IO, 0, 1, 0);
+		seed_in(s, P_COM1, 2, 1, 1); /* IIR: THRE acknowledged */
+		seed_out(s, P_COM1, 0, 1, 'x');
+		seed_host(s, 7);
+		seed_u8(s, 3);
+		seed_val(s, 0x0a6b6f, 3);
+		seed_out(s, P_COM1, 1, 1, 0x01);
+		seed_out(s, P_STUB_A_IO, 0, 1, 1);
 		seed_cfg_write(s, 1, 0x60, 1, 0x80);
 		seed_mmio(s, true, 1, 3, 0, 0);
 		seed_host(s, 5); /* system_reset with lines high */
@@ -1576,19 +1627,23 @@ int main(int argc, char **argv)
 	/* The seeds reach what they were written for. */
 	seed_resets = resets;
 	seed_exits = exits;
-	if (seed_resets < 4 || seed_exits < 1 || key_events < 3 || dma_runs < 3 || wp_calls < 1) {
+	if (seed_resets < 4 || seed_exits < 1 || key_events < 3 || dma_runs < 3 || wp_calls < 1 ||
+	    com1_irq_ops < 1 || shared_line_ops < 1) {
 		fprintf(stderr,
 			"fuzz_platform: seeds fell short: %lu resets, %lu exits, %lu key events, "
-			"%lu DMA runs, %lu write-pointer writes\n",
-			seed_resets, seed_exits, key_events, dma_runs, wp_calls);
+			"%lu DMA runs, %lu write-pointer writes, %lu operations with COM1's "
+			"interrupt, %lu with two sources on one line\n",
+			seed_resets, seed_exits, key_events, dma_runs, wp_calls, com1_irq_ops,
+			shared_line_ops);
 		return 1;
 	}
 	run_mutations(20000);
 	printf("fuzz_platform: %lu inputs, %lu operations, %lu bus accesses, %lu interrupt edges, "
 	       "%lu resets, %lu soft-offs, %lu DMA doorbells, %lu key and %lu mouse events, "
-	       "%.1f s of fake time; no invariant violated\n",
+	       "%.1f s of fake time, %lu operations with two sources on one line; no invariant "
+	       "violated\n",
 	       fuzz_runs(), nr_ops, accesses, irq_edges, resets, exits, dma_runs, key_events,
-	       mouse_events, (double)timer_ns_total / 1e9);
+	       mouse_events, (double)timer_ns_total / 1e9, shared_line_ops);
 	return 0;
 }
 #endif
