@@ -26,7 +26,14 @@ L1_MODULES = ['virtio_pci', 'virtio_console', 'irqbypass', 'ccp', 'kvm',
 
 
 class NestedError(Exception):
-    """A failure of the runner itself (missing package, download error...)."""
+    """A failure of the runner itself (a tool failed, a damaged cache...)."""
+
+
+class NestedUnavailable(NestedError):
+    """The host lacks a capability the runner cannot make up for: a program
+    that is not installed, or a Debian package that cannot be obtained
+    (apt knows none, or the download failed).  Tests may skip on this one;
+    every other NestedError is a failure."""
 
 
 def default_cache_dir():
@@ -42,21 +49,23 @@ def default_cache_dir():
 def need_program(name, package):
     path = shutil.which(name)
     if not path:
-        raise NestedError('%s not found: install the Debian package %s'
-                          % (name, package))
+        raise NestedUnavailable('%s not found: install the Debian package %s'
+                                % (name, package))
     return path
 
 
-def _run(cmd, **kw):
+def _run(cmd, error=NestedError, **kw):
+    """Run cmd; a failure raises error (NestedUnavailable where it means
+    that a package cannot be obtained)."""
     try:
         return subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, **kw)
     except FileNotFoundError:
-        raise NestedError('%s not found' % cmd[0])
+        raise NestedUnavailable('%s not found' % cmd[0])
     except subprocess.CalledProcessError as e:
-        raise NestedError('%s failed (status %d): %s'
-                          % (' '.join(cmd), e.returncode,
-                             e.stderr.strip()[-2000:]))
+        raise error('%s failed (status %d): %s'
+                    % (' '.join(cmd), e.returncode,
+                       e.stderr.strip()[-2000:]))
 
 
 class _Lock:
@@ -206,18 +215,19 @@ def _kernel_package():
     """The concrete linux-image-*-amd64 package and its version."""
     need_program('apt-cache', 'apt')
     out = _run(['apt-cache', 'show', '--no-all-versions',
-                'linux-image-amd64']).stdout
+                'linux-image-amd64'], error=NestedUnavailable).stdout
     m = re.search(r'^Depends:.*?(linux-image-\S+-amd64)(?:\s*\(=\s*([^)\s]+)\))?',
                   out, re.M)
     if not m:
-        raise NestedError('apt-cache knows no linux-image-amd64 '
-                          '(run apt-get update)')
+        raise NestedUnavailable('apt-cache knows no linux-image-amd64 '
+                                '(run apt-get update)')
     pkg, version = m.group(1), m.group(2)
     if not version:
-        out = _run(['apt-cache', 'show', '--no-all-versions', pkg]).stdout
+        out = _run(['apt-cache', 'show', '--no-all-versions', pkg],
+                   error=NestedUnavailable).stdout
         v = re.search(r'^Version:\s*(\S+)', out, re.M)
         if not v:
-            raise NestedError('apt-cache show %s: no version' % pkg)
+            raise NestedUnavailable('apt-cache show %s: no version' % pkg)
         version = v.group(1)
     return pkg, version
 
@@ -230,7 +240,7 @@ def _download_deb(pkg, dest):
     # apt's sandbox user cannot write to arbitrary dirs: download as the
     # caller, which works as root (a warning) and as a normal user.
     _run(['apt-get', 'download', '-o', 'APT::Sandbox::User=root', pkg],
-         cwd=dest)
+         error=NestedUnavailable, cwd=dest)
     debs = [f for f in os.listdir(dest) if f.startswith(pkg + '_')
             and f.endswith('.deb')]
     if not debs:
@@ -532,7 +542,11 @@ outpid=$!
 cat /run/err >&5 3<&- 4>&- &
 errpid=$!
 log "running payload"
-sh /nested/run/cmd.sh </run/in >/run/out 2>/run/err 3<&- 4>&- 5>&-
+# The FIFOs are opened in a child: an open blocks until the other end
+# comes, and a SIGCHLD to this shell (the stdin copier ends as soon as an
+# empty stdin is read) would interrupt it here (EINTR), so the payload
+# never ran and the copiers waited for it forever.
+( exec sh /nested/run/cmd.sh </run/in >/run/out 2>/run/err 3<&- 4>&- 5>&- )
 st=$?
 log "payload exit status $st"
 wait $outpid $errpid

@@ -7,31 +7,35 @@
  * MMIO accesses near the BARs and ROM BARs the guest may have programmed,
  * PCI configuration accesses through 0xcf8/0xcfc, clock steps that fire the
  * devices' timers (tests/unit/fake_timer.c), host input (keys, mouse, power
- * button, GPEs, system reset) and fw_cfg DMA descriptors in a small RAM.
+ * button, GPEs, system reset, bytes on COM1) and fw_cfg DMA descriptors in a
+ * small RAM.
  *
  * On the buses: i440FX (0xcf8/0xcfc, 0xcf9 passed to the reset control
  * register), PIIX3 as PIRQ router, PIIX4 PM (PM block where the guest puts
- * PMBA, APM 0xb2/0xb3, GPE0 0xafe0), the i8042 (0x60/0x64), the RTC/CMOS
- * (0x70/0x71), port 0x92, fw_cfg (0x510, DMA 0x514) and the POST port.
+ * PMBA, APM 0xb2/0xb3, GPE0 0xafe0), COM1 (16550A at 0x3f8), the i8042
+ * (0x60/0x64), the RTC/CMOS (0x70/0x71), port 0x92, fw_cfg (0x510, DMA
+ * 0x514) and the POST port; not IDE (fuzz_ide has it).
  * Two stand-in PCI functions (00:05.0, 00:06.0) bring I/O, 32-bit and
  * 64-bit memory BARs, expansion ROMs and INTx pins, so that BAR decoding
  * and PIRQ routing have something to move; none of the machine's own
  * functions has a BAR.  Machine resets requested by a device run after the
  * access that asked, in vmm/vm.c's order, as the main thread would.
  *
- * Checked after every operation: no crash or sanitizer report; each
- * interrupt line changes level only (PIIX3's ISA lines strictly alternate,
- * the others never rise twice); the PIRQ levels equal what the stand-ins
- * assert and every ISA line equals the OR of the PIRQs routed to it; the
- * SCI follows PM1/GPE0 status and enable, the RTC line register C's IRQF
- * and the i8042 lines its status register; register read-backs (0xcf8
- * latch, 0xcf9, 0x92, fw_cfg DMA signature, PM timer width, 8086:1237 at
- * 00:00.0); after a reset, everything at power-on state.  At the end: the
- * buses still dispatch and accept new regions, the read-only page is
- * untouched, and (ASan) nothing leaked.  Two things that are not crashes
- * are counted and printed by the runner: GSIs driven by two sources whose
- * last write disagrees with their OR (KVM_IRQ_LINE has one level per GSI),
- * and decodable ranges that stay off the bus although their place is free.
+ * The interrupt lines go through the machine's own wired-OR mux
+ * (vmm/irq_mux.c), with the sources the machine takes in its order
+ * (platform_wire_irqs()).  Checked after every operation, each a failure
+ * (abort, so the runner exits non-zero): no crash or sanitizer report; the
+ * mux tells its sink (KVM_IRQ_LINE) of changes only, and every GSI equals
+ * the OR of its sources; the PIRQ levels equal what the stand-ins assert
+ * and the router's source holds exactly the ISA lines the routed PIRQs
+ * name; every other source stays on its own line; the SCI follows
+ * PM1/GPE0 status and enable, the RTC line register C's IRQF and the i8042
+ * lines its status register; register read-backs (0xcf8 latch, 0xcf9,
+ * 0x92, fw_cfg DMA signature, PM timer width, 8086:1237 at 00:00.0); no
+ * range that should decode (a stand-in's I/O BAR, the PM block) stays off
+ * the bus while its place is free; after a reset, everything at power-on
+ * state.  At the end: the buses still dispatch and accept new regions, the
+ * read-only page is untouched, and (ASan) nothing leaked.
  *
  * Built like fuzz_fw_cfg: with -fsanitize=fuzzer as a libFuzzer target
  * (-Dfuzz=true), and with -DFUZZ_STANDALONE as a runner for the normal test
@@ -58,10 +62,12 @@
 #include "devices/port92.h"
 #include "devices/reset_control.h"
 #include "devices/rtc_cmos.h"
+#include "devices/uart16550.h"
 #include "tests/fuzz/fuzz_input.h"
 #include "tests/unit/fake_timer.h"
 #include "vmm/bus.h"
 #include "vmm/guest_mem.h"
+#include "vmm/irq_mux.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -71,6 +77,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define RTC_PORT   0x70
 #define RTC_GSI	   8
+#define COM1_GSI   4
+#define COM1_PORT  0x3f8
+#define UART_MCR   4
+#define MCR_OUT2   0x08
 #define PORT92	   0x92
 #define POST_PORT  0x80
 #define PC_PM_BASE 0x600
@@ -104,51 +114,41 @@ static struct guest_mem mem;
 
 /* ---- recorders ---- */
 
-struct line {
-	unsigned gsi;
-	bool level;
+/* The interrupt sources on the wired-OR ISA lines, in the order the machine
+ * takes them from its irq_mux (platform_wire_irqs()). */
+enum {
+	SRC_RTC,
+	SRC_COM1,
+	SRC_KBD,
+	SRC_AUX,
+	SRC_ROUTER, /* PIIX3: names the ISA IRQ per call */
+	SRC_IDE,    /* likewise, IRQ 14 and 15 */
+	SRC_SCI,
+	NR_SRC
 };
 
-static struct line isa_line[16]; /* PIIX3's outputs, by ISA IRQ */
-static struct line sci_line = {.gsi = PIIX4_PM_SCI_IRQ};
-static struct line rtc_line = {.gsi = RTC_GSI};
-static struct line kbd_line = {.gsi = I8042_KBD_IRQ};
-static struct line aux_line = {.gsi = I8042_AUX_IRQ};
-/* What KVM_IRQ_LINE would hold: the last level anyone wrote to the GSI. */
-static bool wire[16];
+/* What KVM_IRQ_LINE holds: the last level the mux wrote to each GSI. */
+static bool wire[IRQ_MUX_LINES];
 
 static bool reset_pending, a20_on;
 
 static unsigned long nr_ops, accesses, irq_edges, resets, exits, dma_runs, wp_calls, key_events,
-    mouse_events, shared_gsi_mismatch, stale_decodes, timer_ns_total;
+    mouse_events, com1_irq_ops, shared_line_ops, timer_ns_total;
 
 static bool piix3_irq_ok(unsigned irq)
 {
 	return irq >= 3 && irq <= 15 && irq != 8 && irq != 13;
 }
 
-static void rec_isa(void *opaque, unsigned gsi, bool level)
+/* The mux's sink, where the machine has kvm_set_irq(). */
+static void rec_gsi(void *opaque, unsigned gsi, bool level)
 {
 	(void)opaque;
-	CHECK(gsi < 16 && piix3_irq_ok(gsi));
-	/* The router counts PIRQs per IRQ and reports changes only. */
-	CHECK(isa_line[gsi].level != level);
-	isa_line[gsi].level = level;
+	CHECK(gsi < 16);
+	/* The mux tells its sink of changes only. */
+	CHECK(wire[gsi] != level);
 	wire[gsi] = level;
 	irq_edges++;
-}
-
-static void rec_line(void *opaque, unsigned gsi, bool level)
-{
-	struct line *l = opaque;
-
-	CHECK(gsi == l->gsi);
-	/* Resets force a line low whatever it was; a rise is always a change. */
-	CHECK(!(level && l->level));
-	if (level != l->level)
-		irq_edges++;
-	l->level = level;
-	wire[gsi] = level;
 }
 
 static void ev_reset(void *opaque)
@@ -195,6 +195,14 @@ static void sink_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 }
 
 static const struct bus_ops probe_ops = {.read = probe_read, .write = sink_write};
+
+static void com1_write(void *opaque, const uint8_t *buf, size_t len)
+{
+	(void)opaque;
+	CHECK(buf != NULL && len == 1);
+}
+
+static const struct uart16550_backend com1_be = {.write = com1_write};
 static const struct bus_ops post_ops = {.write = sink_write};
 
 /* ---- stand-in PCI functions ---- */
@@ -313,6 +321,8 @@ static void stub_create(struct pci_bus *pci, struct stub *s, unsigned which)
 /* ---- the platform ---- */
 
 struct platform {
+	struct irq_mux mux;
+	uint32_t src_bit[NR_SRC]; /* each source's bit in mux.level[] */
 	struct bus *pio, *mmio;
 	struct pci_bus *pci;
 	struct i440fx *host;
@@ -321,6 +331,7 @@ struct platform {
 	struct i8042 *kbc;
 	struct rtc_cmos *rtc;
 	struct fw_cfg *fw;
+	struct uart16550 *uart;
 	struct reset_control rc;
 	struct port92 p92;
 	struct stub stub[2];
@@ -370,25 +381,46 @@ static int place(struct bus *bus, uint64_t base, uint64_t len, const struct bus_
 	return id;
 }
 
+/* The machine's interrupt wiring, source for source: vmm/vm.c
+ * create_devices() puts one irq_mux in front of KVM_IRQ_LINE and takes a
+ * source for the RTC (IRQ 8), COM1 (4), the keyboard (1) and the mouse (12);
+ * then vmm/pc.c pc_create() takes one for the PIIX3 router and one for IDE
+ * (both name the IRQ per call) and one for the SCI (9).  IDE is not on the
+ * buses here, so its source stays low.  This is the one function to
+ * replace with the board's own wiring. */
+static void platform_wire_irqs(struct platform *p, struct irq_line line[NR_SRC])
+{
+	static const unsigned gsi[NR_SRC] = {
+	    [SRC_RTC] = RTC_GSI,       [SRC_COM1] = COM1_GSI,	     [SRC_KBD] = I8042_KBD_IRQ,
+	    [SRC_AUX] = I8042_AUX_IRQ, [SRC_SCI] = PIIX4_PM_SCI_IRQ,
+	};
+
+	irq_mux_init(&p->mux, rec_gsi, NULL);
+	for (unsigned s = 0; s < NR_SRC; s++) {
+		CHECK(irq_mux_line(&p->mux, gsi[s], &line[s]) == 0);
+		p->src_bit[s] = ((const struct irq_mux_source *)line[s].opaque)->bit;
+	}
+}
+
 /* flags: bit 0 PMBA preset to 0x600 (direct Linux boot), bit 1 fw_cfg
  * without DMA, bit 2 RTC in local time. */
 static void platform_create(struct platform *p, uint8_t flags)
 {
 	static const struct timespec epoch = {.tv_sec = 1700000000, .tv_nsec = 123456789};
 	struct machine_events ev = {.reset = ev_reset, .exit = ev_exit, .opaque = p};
-	struct irq_line isa_irq = {.set_level = rec_isa};
-	struct irq_line sci = {.set_level = rec_line, .opaque = &sci_line, .gsi = sci_line.gsi};
-	struct irq_line rtc_irq = {.set_level = rec_line, .opaque = &rtc_line, .gsi = RTC_GSI};
-	struct irq_line kbd = {.set_level = rec_line, .opaque = &kbd_line, .gsi = kbd_line.gsi};
-	struct irq_line aux = {.set_level = rec_line, .opaque = &aux_line, .gsi = aux_line.gsi};
+	struct irq_line irq[NR_SRC];
 
 	memset(p, 0, sizeof(*p));
+	platform_wire_irqs(p, irq);
 	p->pio = bus_create("pio", 0x10000);
 	p->mmio = bus_create("mmio", 0);
 	CHECK(p->pio && p->mmio);
 
 	/* vmm/vm.c create_devices() */
-	p->rtc = rtc_cmos_create_at(&rtc_irq, NULL, flags & 4, &epoch);
+	p->uart = uart16550_create(&irq[SRC_COM1], &com1_be, NULL);
+	CHECK(p->uart != NULL);
+	place(p->pio, COM1_PORT, UART16550_NR_REGS, &uart16550_bus_ops, p->uart, "com1");
+	p->rtc = rtc_cmos_create_at(&irq[SRC_RTC], NULL, flags & 4, &epoch);
 	CHECK(p->rtc != NULL);
 	rtc_cmos_set_byte(p->rtc, 0x17, 0x00);
 	rtc_cmos_set_byte(p->rtc, 0x5f, 1);
@@ -396,7 +428,7 @@ static void platform_create(struct platform *p, uint8_t flags)
 	reset_control_init(&p->rc, &ev);
 	port92_init(&p->p92, &ev);
 	place(p->pio, PORT92, 1, &port92_bus_ops, &p->p92, "port92");
-	p->kbc = i8042_create(&kbd, &aux, &ev);
+	p->kbc = i8042_create(&irq[SRC_KBD], &irq[SRC_AUX], &ev);
 	CHECK(p->kbc != NULL);
 	i8042_set_a20_handler(p->kbc, on_a20, NULL);
 	place(p->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, p->kbc, "i8042-data");
@@ -407,13 +439,13 @@ static void platform_create(struct platform *p, uint8_t flags)
 	CHECK(p->pci != NULL);
 	p->host = i440fx_create(p->pci);
 	CHECK(p->host != NULL);
-	p->isa = piix3_create(p->pci, &isa_irq);
+	p->isa = piix3_create(p->pci, &irq[SRC_ROUTER]);
 	CHECK(p->isa != NULL);
 	i440fx_set_cf9(p->host, &reset_control_bus_ops, &p->rc);
 	p->id_conf_addr =
 	    place(p->pio, PCI_CONF_ADDR_PORT, 4, &i440fx_conf_addr_ops, p->host, "pci-conf-addr");
 	place(p->pio, PCI_CONF_DATA_PORT, 4, &i440fx_conf_data_ops, p->host, "pci-conf-data");
-	p->pm = piix4_pm_create(p->pci, PIIX4_PM_DEVFN, p->pio, &sci, &ev, NULL);
+	p->pm = piix4_pm_create(p->pci, PIIX4_PM_DEVFN, p->pio, &irq[SRC_SCI], &ev, NULL);
 	CHECK(p->pm != NULL);
 	place(p->pio, PIIX4_PM_APM_PORT, PIIX4_PM_APM_NR_PORTS, &piix4_pm_apm_bus_ops, p->pm,
 	      "apm");
@@ -446,14 +478,17 @@ static void platform_destroy(struct platform *p)
 	i440fx_destroy(p->host);
 	pci_bus_destroy(p->pci);
 	rtc_cmos_destroy(p->rtc);
+	uart16550_destroy(p->uart);
 	i8042_destroy(p->kbc);
 	bus_destroy(p->pio);
 	bus_destroy(p->mmio);
+	irq_mux_destroy(&p->mux);
 }
 
 /* vmm/vm.c do_reset(): the reset hooks in registration order. */
 static void platform_reset(struct platform *p)
 {
+	uart16550_reset(p->uart);
 	rtc_cmos_reset(p->rtc);
 	reset_control_reset(&p->rc);
 	i8042_reset(p->kbc);
@@ -579,10 +614,11 @@ enum {
 	P_PM_TMR,
 	P_STUB_A_IO, /* + offset byte */
 	P_STUB_B_IO, /* + offset byte */
+	P_COM1,	     /* + offset byte */
 	P_RAW,	     /* + 16-bit port */
 	NR_SEL
 };
-static_assert(NR_SEL == 32, "the selector uses five bits");
+static_assert(NR_SEL <= 256, "the selector is one byte");
 
 static const uint16_t fixed_port[P_PM_ANY] = {
     [P_KBD_DATA] = I8042_DATA_PORT,
@@ -634,6 +670,8 @@ static uint32_t resolve_port(struct platform *p, struct input *in, uint8_t sel)
 		return (uint32_t)stub_io_base(p, 0) + in_u8(in) % 36;
 	case P_STUB_B_IO:
 		return (uint32_t)stub_io_base(p, 1) + in_u8(in) % 20;
+	case P_COM1:
+		return COM1_PORT + in_u8(in) % (UART16550_NR_REGS + 2);
 	default:
 		return in_u16(in);
 	}
@@ -809,9 +847,18 @@ static void op_host(struct platform *p, struct input *in, uint8_t op)
 	case 5:
 		reset_pending = true; /* system_reset from the control socket */
 		break;
-	default:
+	case 6:
 		key_press(p, in_u8(in));
 		break;
+	default: { /* bytes typed on COM1's console */
+		uint8_t b[UART16550_FIFO_SIZE + 4];
+		size_t n = in_u8(in) % sizeof(b);
+
+		for (size_t i = 0; i < n; i++)
+			b[i] = in_u8(in);
+		CHECK(uart16550_receive(p->uart, b, n) <= n);
+		break;
+	}
 	}
 }
 
@@ -899,9 +946,20 @@ static bool route_of(uint8_t route, unsigned *irq)
 	return !(route & 0x80) && piix3_irq_ok(*irq);
 }
 
+/* Source src holds line gsi high. */
+static bool src_level(const struct platform *p, unsigned src, unsigned gsi)
+{
+	return p->mux.level[gsi] & p->src_bit[src];
+}
+
 static void check_irqs(struct platform *p)
 {
+	static const unsigned fixed_gsi[NR_SRC] = {
+	    [SRC_RTC] = RTC_GSI,       [SRC_COM1] = COM1_GSI,	     [SRC_KBD] = I8042_KBD_IRQ,
+	    [SRC_AUX] = I8042_AUX_IRQ, [SRC_SCI] = PIIX4_PM_SCI_IRQ,
+	};
 	bool pirq[4] = {false}, isa[16] = {false};
+	uint32_t all = 0;
 
 	for (unsigned i = 0; i < 2; i++) {
 		struct stub *s = &p->stub[i];
@@ -921,46 +979,51 @@ static void check_irqs(struct platform *p)
 		    pirq[i])
 			isa[irq] = true;
 	}
-	for (unsigned i = 0; i < 16; i++)
-		CHECK(isa_line[i].level == isa[i]);
+	for (unsigned g = 0; g < IRQ_MUX_LINES; g++) {
+		uint32_t lv = p->mux.level[g];
+
+		/* The router drives exactly the IRQs its routed PIRQs name. */
+		CHECK(src_level(p, SRC_ROUTER, g) == (g < 16 && isa[g]));
+		/* Every other source stays on its own IRQ; IDE is not on the
+		 * buses. */
+		for (unsigned s = 0; s < NR_SRC; s++)
+			if (s != SRC_ROUTER && s != SRC_IDE && g != fixed_gsi[s])
+				CHECK(!src_level(p, s, g));
+		CHECK(!src_level(p, SRC_IDE, g));
+		/* The GSI (KVM_IRQ_LINE) is the wired OR of its sources. */
+		CHECK(wire[g] == (lv != 0));
+		if (lv & (lv - 1))
+			shared_line_ops++; /* two sources high on one line */
+		all |= lv;
+	}
+	CHECK((all & ~((p->src_bit[NR_SRC - 1] << 1) - 1)) == 0);
 
 	/* The SCI: any enabled PM1 or GPE0 event.  The level is taken before
 	 * the reads, which bring it up to date themselves; the timer sample
 	 * they do finds nothing new, as the fake clock fired every deadline. */
 	if (piix4_pm_io_base(p->pm)) {
-		bool sci = sci_line.level;
+		bool sci = src_level(p, SRC_SCI, PIIX4_PM_SCI_IRQ);
 		uint16_t base = piix4_pm_io_base(p->pm);
 		uint64_t sts = pio_read(p, base, 2), en = pio_read(p, base + 2u, 2);
 		uint64_t gsts = pio_read(p, PIIX4_GPE0_PORT, 2);
 		uint64_t gen = pio_read(p, PIIX4_GPE0_PORT + 2, 2);
 
 		CHECK(sci == ((sts & en & 0x0521) || (gsts & gen)));
-		CHECK(sci_line.level == sci);
+		CHECK(src_level(p, SRC_SCI, PIIX4_PM_SCI_IRQ) == sci);
 	}
-	CHECK(rtc_line.level == !!(rtc_cmos_get_byte(p->rtc, 0x0c) & 0x80));
+	CHECK(src_level(p, SRC_RTC, RTC_GSI) == !!(rtc_cmos_get_byte(p->rtc, 0x0c) & 0x80));
+	/* COM1 reaches the PIC only through OUT2 (reading MCR changes nothing). */
+	if (src_level(p, SRC_COM1, COM1_GSI)) {
+		CHECK(pio_read(p, COM1_PORT + UART_MCR, 1) & MCR_OUT2);
+		com1_irq_ops++;
+	}
 	{
 		uint64_t st = pio_read(p, I8042_CMD_PORT, 1);
 
-		if (kbd_line.level)
+		if (src_level(p, SRC_KBD, I8042_KBD_IRQ))
 			CHECK((st & 0x21) == 0x01);
-		if (aux_line.level)
+		if (src_level(p, SRC_AUX, I8042_AUX_IRQ))
 			CHECK((st & 0x21) == 0x21);
-	}
-
-	/* Two sources on one GSI: KVM keeps the last level written. */
-	for (unsigned g = 0; g < 16; g++) {
-		bool any = isa_line[g].level;
-
-		if (g == sci_line.gsi)
-			any |= sci_line.level;
-		if (g == rtc_line.gsi)
-			any |= rtc_line.level;
-		if (g == kbd_line.gsi)
-			any |= kbd_line.level;
-		if (g == aux_line.gsi)
-			any |= aux_line.level;
-		if (wire[g] != any)
-			shared_gsi_mismatch++;
 	}
 }
 
@@ -972,6 +1035,15 @@ static bool range_free(struct bus *bus, uint64_t base, uint64_t len)
 		return false;
 	CHECK(bus_unregister(bus, base) == 0);
 	return true;
+}
+
+static void stale_decode(const char *what, uint64_t at)
+{
+	fprintf(real_stderr,
+		"fuzz_platform: %s at 0x%llx should decode, its place is free, "
+		"and it is not on the bus\n",
+		what, (unsigned long long)at);
+	abort();
 }
 
 /* A range that should decode, is not on the bus, and could be. */
@@ -986,19 +1058,18 @@ static void check_stale_decodes(struct platform *p)
 
 		if ((cmd & PCI_COMMAND_IO) && io && io + s->bar[0].size <= 0x10000 &&
 		    !pci_dev_bar_addr(s->dev, 0) && range_free(p->pio, io, s->bar[0].size))
-			stale_decodes++;
+			stale_decode(i ? "stubB BAR0" : "stubA BAR0", io);
 	}
 	pmba = pci_config_read(p->pci, PIIX4_PM_DEVFN, 0x40, 2) & 0xffc0;
 	if ((pci_config_read(p->pci, PIIX4_PM_DEVFN, 0x80, 1) & 1) && pmba &&
 	    !piix4_pm_io_base(p->pm) && range_free(p->pio, pmba, PIIX4_PM_IO_SIZE))
-		stale_decodes++;
+		stale_decode("piix4-pm", pmba);
 }
 
 static void check_after_reset(struct platform *p)
 {
-	for (unsigned i = 0; i < 16; i++)
-		CHECK(!isa_line[i].level);
-	CHECK(!sci_line.level && !rtc_line.level && !kbd_line.level && !aux_line.level);
+	for (unsigned g = 0; g < IRQ_MUX_LINES; g++)
+		CHECK(p->mux.level[g] == 0 && !wire[g]);
 	CHECK(p->rc.value == 0 && p->p92.value == 0);
 	CHECK(a20_on);
 	CHECK(pio_read(p, PCI_CONF_ADDR_PORT, 4) == 0);
@@ -1062,9 +1133,6 @@ static void check_dispatch(struct platform *p)
 
 static void recorders_clear(void)
 {
-	for (unsigned i = 0; i < 16; i++)
-		isa_line[i] = (struct line){.gsi = i};
-	sci_line.level = rtc_line.level = kbd_line.level = aux_line.level = false;
 	memset(wire, 0, sizeof(wire));
 	reset_pending = false;
 	a20_on = true;
@@ -1161,13 +1229,13 @@ static uint8_t size_bits(unsigned size)
 	return size == 4 ? 2 : size == 2 ? 1 : 0;
 }
 
-/* Selectors P_PM_ANY, P_STUB_*_IO and P_RAW take an extra argument. */
+/* Selectors P_PM_ANY, P_STUB_*_IO, P_COM1 and P_RAW take an extra argument. */
 static void seed_sel(struct fuzz_seed *s, unsigned sel, unsigned arg)
 {
 	seed_u8(s, (uint8_t)sel);
 	if (sel == P_RAW)
 		seed_val(s, arg, 2);
-	else if (sel == P_PM_ANY || sel == P_STUB_A_IO || sel == P_STUB_B_IO)
+	else if (sel == P_PM_ANY || sel == P_STUB_A_IO || sel == P_STUB_B_IO || sel == P_COM1)
 		seed_u8(s, (uint8_t)arg);
 }
 
@@ -1482,6 +1550,18 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 		seed_out(s, P_STUB_A_IO, 0, 1, 0);
 		seed_cfg_write(s, 1, 0x60, 1, 0x0c); /* the mouse's IRQ */
 		seed_out(s, P_STUB_A_IO, 0, 1, 1);
+		/* COM1's THRE interrupt and PIRQA on IRQ 4, A dropping first */
+		seed_out(s, P_COM1, 1, 1, 0x02);
+		seed_out(s, P_COM1, UART_MCR, 1, MCR_OUT2);
+		seed_cfg_write(s, 1, 0x60, 1, COM1_GSI);
+		seed_out(s, P_STUB_A_IO, 0, 1, 0);
+		seed_in(s, P_COM1, 2, 1, 1); /* IIR: THRE acknowledged */
+		seed_out(s, P_COM1, 0, 1, 'x');
+		seed_host(s, 7);
+		seed_u8(s, 3);
+		seed_val(s, 0x0a6b6f, 3);
+		seed_out(s, P_COM1, 1, 1, 0x01);
+		seed_out(s, P_STUB_A_IO, 0, 1, 1);
 		seed_cfg_write(s, 1, 0x60, 1, 0x80);
 		seed_mmio(s, true, 1, 3, 0, 0);
 		seed_host(s, 5); /* system_reset with lines high */
@@ -1549,20 +1629,23 @@ int main(int argc, char **argv)
 	/* The seeds reach what they were written for. */
 	seed_resets = resets;
 	seed_exits = exits;
-	if (seed_resets < 4 || seed_exits < 1 || key_events < 3 || dma_runs < 3 || wp_calls < 1) {
+	if (seed_resets < 4 || seed_exits < 1 || key_events < 3 || dma_runs < 3 || wp_calls < 1 ||
+	    com1_irq_ops < 1 || shared_line_ops < 1) {
 		fprintf(stderr,
 			"fuzz_platform: seeds fell short: %lu resets, %lu exits, %lu key events, "
-			"%lu DMA runs, %lu write-pointer writes\n",
-			seed_resets, seed_exits, key_events, dma_runs, wp_calls);
+			"%lu DMA runs, %lu write-pointer writes, %lu operations with COM1's "
+			"interrupt, %lu with two sources on one line\n",
+			seed_resets, seed_exits, key_events, dma_runs, wp_calls, com1_irq_ops,
+			shared_line_ops);
 		return 1;
 	}
 	run_mutations(20000);
 	printf("fuzz_platform: %lu inputs, %lu operations, %lu bus accesses, %lu interrupt edges, "
 	       "%lu resets, %lu soft-offs, %lu DMA doorbells, %lu key and %lu mouse events, "
-	       "%.1f s of fake time; not crashes: %lu shared-GSI level mismatches, %lu stale "
-	       "decodes; no crash\n",
+	       "%.1f s of fake time, %lu operations with two sources on one line; no invariant "
+	       "violated\n",
 	       fuzz_runs(), nr_ops, accesses, irq_edges, resets, exits, dma_runs, key_events,
-	       mouse_events, (double)timer_ns_total / 1e9, shared_gsi_mismatch, stale_decodes);
+	       mouse_events, (double)timer_ns_total / 1e9, shared_line_ops);
 	return 0;
 }
 #endif

@@ -5,6 +5,12 @@ Linux guests (L2) booted by QEMU or by minivmm inside L1.
 
 Usage: nested_test.py TEST --tools DIR [--minivmm PATH]
 Exit status: 0 pass, 1 fail, 77 skipped (the reason is printed).
+
+Only a missing host capability skips: qemu-system-x86 (or another program
+or package) not installed, or a package apt cannot obtain (no network to
+Debian's archive) -- what tools/nested-run --prepare and tools/l2kit report
+with status 77.  Everything of our own that fails (the L1 image, the kit,
+the minivmm binary, a Python error here or in the runner) is a failure.
 """
 
 import argparse
@@ -17,9 +23,11 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SKIP = 77
+UNAVAILABLE = 77  # tools/nested-run --prepare, tools/l2kit: host lacks it
 RUN_TIMEOUT = 300
 # An L2 boot takes about 20 s here (QEMU in L1); a stuck guest should not
 # hold the suite for long.
@@ -58,9 +66,12 @@ class Ctx:
                             self.cache, '--prepare'],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True)
+        if r.returncode == UNAVAILABLE:
+            raise Skip('the host cannot provide the L1 image: ' +
+                       r.stdout.strip()[-1500:])
         if r.returncode != 0:
-            raise Skip('cannot build the L1 image (packages not '
-                       'downloadable?): ' + r.stdout.strip()[-1500:])
+            raise Fail('nested-run --prepare failed (status %d): %s'
+                       % (r.returncode, r.stdout.strip()[-3000:]))
 
     def run(self, cmd, stdin_file=None, timeout=RUN_TIMEOUT, extra=()):
         """Run cmd under nested-run; return (status, stdout, stderr, s)."""
@@ -88,8 +99,11 @@ class Ctx:
                            ['--file=%s:%s' % f for f in files],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
+        if r.returncode == UNAVAILABLE:
+            raise Skip('the host cannot provide the L2 kit: ' + r.stderr)
         if r.returncode != 0:
-            raise Fail('l2kit failed: ' + r.stderr)
+            raise Fail('l2kit failed (status %d): %s'
+                       % (r.returncode, r.stderr))
         paths = dict(line.split(' ', 1) for line in r.stdout.splitlines())
         return paths['kernel'], paths['initrd']
 
@@ -163,6 +177,48 @@ def t_runner_errors(ctx):
     check(dt < 60, 'timeout honoured (%.0f s)' % dt)
 
 
+def t_runner_prepare(ctx):
+    """A missing host capability is status 77 (a skip), a failure of our
+    own is 125 (a failure), and a test whose preparation fails fails.
+    Boots no L1: seconds."""
+    cache = os.path.join(ctx.tmp, 'cache')
+
+    def runner(*args, env=None):
+        r = subprocess.run([sys.executable, ctx.runner, '--cache', cache] +
+                           list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True,
+                           env=dict(os.environ, **(env or {})))
+        print('nested-run %s: status %d: %s' % (' '.join(args), r.returncode,
+                                                 r.stdout.strip()[-500:]))
+        return r.returncode, r.stdout
+
+    st, out = runner('--prepare', '--qemu', '/nonexistent/qemu-system-x86_64')
+    check(st == UNAVAILABLE and 'qemu-system-x86' in out,
+          'no QEMU: status 77 naming the package')
+    bad_deb = {'NESTED_KERNEL_DEB': os.path.join(ctx.tmp, 'no-such.deb')}
+    st, out = runner('--fetch-kernel', env=bad_deb)
+    check(st == 125 and 'no-such.deb' in out,
+          'a kernel .deb that does not unpack: status 125 naming it')
+    if shutil.which('qemu-system-x86_64'):
+        st, out = runner('--prepare', env=bad_deb)
+        check(st == 125, 'the L1 image from a bad .deb: status 125')
+    r = subprocess.run([sys.executable, ctx.runner, '--cache',
+                        '/dev/null/cache', '--fetch-kernel'],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    check(r.returncode == 125, 'an unusable cache directory: status 125')
+    # The whole test: a failed preparation is a failure, not a skip.
+    r = subprocess.run([sys.executable, os.path.abspath(__file__),
+                        'runner-basic', '--tools', ctx.tools],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, env=dict(os.environ, NESTED_CACHE=cache,
+                                           **bad_deb))
+    print(r.stdout.strip()[-800:])
+    want = 1 if shutil.which('qemu-system-x86_64') else SKIP
+    check(r.returncode == want, 'runner-basic with a bad kernel .deb '
+          'exits %d (got %d)' % (want, r.returncode))
+
+
 # --------------------------------------------------------- L2 guests
 
 # The boot, clock and com1 guests end with reboot -f and reboot=t (a triple
@@ -180,6 +236,18 @@ L2_CASES = {
 }
 
 
+def need_minivmm(ctx, *options):
+    """The minivmm binary is ours (meson builds it first): missing, or
+    without an option the tests use, is a failure, not a skip."""
+    if not ctx.minivmm or not os.path.isfile(ctx.minivmm):
+        raise Fail('minivmm binary not found: %s' % ctx.minivmm)
+    r = subprocess.run([ctx.minivmm, '--help'], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    for o in options:
+        if o not in r.stdout:
+            raise Fail('minivmm --help does not list %s' % o)
+
+
 def vmm_command(ctx, vmm, kernel, initrd, debug_exit, extra_append=''):
     append = ('console=ttyS0 quiet ' + extra_append).strip()
     if vmm == 'qemu':
@@ -189,12 +257,7 @@ def vmm_command(ctx, vmm, kernel, initrd, debug_exit, extra_append=''):
         if debug_exit:
             cmd += ['-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04']
         return cmd
-    if not ctx.minivmm or not os.path.isfile(ctx.minivmm):
-        raise Skip('minivmm binary not built')
-    r = subprocess.run([ctx.minivmm, '--help'], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True)
-    if '--kernel' not in r.stdout:
-        raise Skip('minivmm --kernel not available yet')
+    need_minivmm(ctx, '--kernel')
     cmd = [ctx.minivmm, '--kernel', kernel, '--initrd', initrd,
            '--append', append, '--serial', 'stdio', '--memory', '256M',
            '--no-reboot']
@@ -252,7 +315,7 @@ def t_l2(ctx, vmm, case):
     script, end, extra, want, debug_exit = L2_CASES[case]
     ctx.prepare()
     if vmm == 'minivmm':
-        vmm_command(ctx, vmm, '', '', False)  # skips early if not ready
+        need_minivmm(ctx, '--kernel')  # before the slow part
     kernel, initrd = ctx.l2kit(script, end=end)
     cmd = vmm_command(ctx, vmm, kernel, initrd, debug_exit, extra)
     if case == 'com1':
@@ -329,8 +392,10 @@ def isolinux_media(ctx):
     import nestedlib
     try:
         kernel = nestedlib.get_kernel(ctx.cache).vmlinuz
-    except nestedlib.NestedError as e:
+    except nestedlib.NestedUnavailable as e:
         raise Skip('no L2 kernel: %s' % e)
+    except nestedlib.NestedError as e:
+        raise Fail('no L2 kernel: %s' % e)
     shutil.copy(kernel, os.path.join(root, 'vmlinuz'))
     with open(sums, 'w') as f:
         for name in sorted(data) + ['vmlinuz']:
@@ -379,12 +444,7 @@ def t_isolinux(ctx, vmm):
     CPUs, no ACPI errors, and poweroff ending the VMM with status 0."""
     ctx.prepare()
     if vmm == 'minivmm':
-        if not ctx.minivmm or not os.path.isfile(ctx.minivmm):
-            raise Skip('minivmm binary not built')
-        r = subprocess.run([ctx.minivmm, '--help'], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-        if '--cdrom' not in r.stdout or '--boot' not in r.stdout:
-            raise Skip('minivmm --cdrom/--boot not available yet')
+        need_minivmm(ctx, '--cdrom', '--boot')
     iso, disk = isolinux_media(ctx)
     if vmm == 'qemu':
         cmd = ['qemu-system-x86_64', '-accel', 'kvm', '-cpu', 'host',
@@ -426,7 +486,7 @@ def t_acpi(ctx):
     itself give Linux both CPUs, the IOAPIC, the SCI and the PCI devices,
     and poweroff (S5) ends minivmm with status 0."""
     ctx.prepare()
-    vmm_command(ctx, 'minivmm', '', '', False)  # skips early if not ready
+    need_minivmm(ctx, '--kernel')  # before the slow part
     kernel, initrd = ctx.l2kit('l2_acpi.sh', ('ata_piix',), end='poweroff')
     cmd = vmm_command(ctx, 'minivmm', kernel, initrd, False)
     cmd = [c for c in cmd if c != '--no-reboot'] + ['--cpus', '2']
@@ -443,6 +503,7 @@ TESTS = {
     'minivmm-acpi': t_acpi,
     'runner-streams': t_runner_streams,
     'runner-errors': t_runner_errors,
+    'runner-prepare': t_runner_prepare,
 }
 for _vmm in ('qemu', 'minivmm'):
     for _case in L2_CASES:
@@ -468,6 +529,10 @@ def main():
         return SKIP
     except Fail as e:
         print('FAIL: %s' % e)
+        return 1
+    except Exception:  # a bug here: a failure, never a skip
+        traceback.print_exc()
+        print('FAIL: internal error (the traceback above)')
         return 1
     finally:
         shutil.rmtree(ctx.tmp, ignore_errors=True)

@@ -3,7 +3,9 @@
  * Direct Linux boot (vmm/linux_boot.c) against synthetic bzImages in fake
  * guest memory laid out like vmm/memmap.c's (RAM split around the VGA
  * window).  With --real-kernel the same loader runs on a real bzImage
- * ($MINIVMM_BZIMAGE or /boot/vmlinuz-*); that mode exits 77 without one.
+ * ($MINIVMM_BZIMAGE, else the nested tier's kernel in $NESTED_CACHE, else
+ * /boot/vmlinuz-*); that mode exits 77 without one, printing why
+ * ($MINIVMM_BZIMAGE_MISSING, which tests/run sets when it cannot fetch it).
  */
 #include <errno.h>
 #include <glob.h>
@@ -801,20 +803,46 @@ static void test_real_kernel(void **state)
 	free(fx);
 }
 
+/* The last path matching pattern (newest kernel version), or NULL. */
+static char *last_match(const char *pattern)
+{
+	char *path = NULL;
+	glob_t g;
+
+	if (glob(pattern, 0, NULL, &g) == 0) {
+		if (g.gl_pathc > 0)
+			path = strdup(g.gl_pathv[g.gl_pathc - 1]);
+		globfree(&g);
+	}
+	return path;
+}
+
 static int run_real_kernel(void)
 {
 	const struct CMUnitTest tests[] = { cmocka_unit_test(test_real_kernel) };
-	glob_t g;
+	const char *cache = getenv("NESTED_CACHE"), *why = getenv("MINIVMM_BZIMAGE_MISSING");
+	char pattern[4096];
 
+	/* $MINIVMM_BZIMAGE (tests/run fetches Debian's kernel), then the
+	 * nested tier's kernel cache, then the host's own kernels. */
 	real_kernel_path = getenv("MINIVMM_BZIMAGE");
 	if (!real_kernel_path || !*real_kernel_path) {
-		if (glob("/boot/vmlinuz-*", 0, NULL, &g) || g.gl_pathc == 0) {
-			printf("SKIP: no bzImage: set MINIVMM_BZIMAGE or install linux-image-amd64\n");
-			return 77;
-		}
-		real_kernel_path = strdup(g.gl_pathv[g.gl_pathc - 1]);
-		globfree(&g);
+		real_kernel_path = NULL;
+		if (cache && *cache &&
+		    (size_t)snprintf(pattern, sizeof(pattern), "%s/kernel-*/boot/vmlinuz-*", cache) <
+			sizeof(pattern))
+			real_kernel_path = last_match(pattern);
+		if (!real_kernel_path)
+			real_kernel_path = last_match("/boot/vmlinuz-*");
 	}
+	if (!real_kernel_path) {
+		printf("SKIP: no bzImage (not in $MINIVMM_BZIMAGE, %s/kernel-*, /boot): %s\n",
+		       cache && *cache ? cache : "$NESTED_CACHE",
+		       why && *why ? why
+				   : "run tools/nested-run --fetch-kernel or install linux-image-amd64");
+		return 77;
+	}
+	printf("bzImage: %s\n", real_kernel_path);
 	return cmocka_run_group_tests_name("linux_boot_real_kernel", tests, NULL, NULL);
 }
 

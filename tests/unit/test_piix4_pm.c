@@ -720,6 +720,59 @@ static void test_pmba_overlap_heals(void **state)
 	assert_int_equal(io_read(f, PMBASE, 1), 0x12);
 }
 
+/* A PCI function whose I/O BAR competes with the PM block for ports (found
+ * by fuzz_platform): whichever was refused for the overlap decodes as soon
+ * as the other moves away, in both directions. */
+static uint64_t bar_read(void *opaque, uint64_t offset, unsigned size)
+{
+	(void)opaque;
+	(void)offset;
+	(void)size;
+	return 0x34;
+}
+
+static const struct bus_ops bar_ops = {.read = bar_read};
+
+static void test_pmba_and_bar_heal(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_dev_info info = {
+	    .vendor = 0x1234, .device = 0x5678, .class_code = 0x078000, .name = "competitor"};
+	struct pci_dev *d = pci_dev_add(f->pci, PCI_DEVFN(5, 0), &info, NULL, NULL);
+	unsigned devfn = PCI_DEVFN(5, 0);
+
+	assert_non_null(d);
+	assert_int_equal(pci_dev_set_bar(d, 0, PCI_BAR_IO, false, 32, &bar_ops, NULL), 0);
+	bios_program(f, PMBASE);
+	/* The BAR inside the PM block is refused... */
+	pci_config_write(f->pci, devfn, PCI_BASE_ADDRESS_0, PMBASE + 0x20, 4);
+	pci_config_write(f->pci, devfn, PCI_COMMAND, PCI_COMMAND_IO, 2);
+	assert_int_equal(pci_dev_bar_addr(d, 0), 0);
+	/* ...and decodes once the PM block moves away. */
+	cfg_write(f, 0x40, 0x701, 4);
+	assert_int_equal(piix4_pm_io_base(f->pm), 0x700);
+	assert_int_equal(pci_dev_bar_addr(d, 0), PMBASE + 0x20);
+	assert_int_equal(io_read(f, PMBASE + 0x20, 1), 0x34);
+	/* The PM block back over the BAR is refused... */
+	cfg_write(f, 0x40, PMBASE | 1, 4);
+	assert_int_equal(piix4_pm_io_base(f->pm), 0);
+	assert_false(io_claimed(f, 0x700));
+	/* ...and decodes once the BAR moves away, or stops decoding. */
+	pci_config_write(f->pci, devfn, PCI_BASE_ADDRESS_0, 0xc000, 4);
+	assert_int_equal(piix4_pm_io_base(f->pm), PMBASE);
+	assert_int_equal(pci_dev_bar_addr(d, 0), 0xc000);
+	assert_true(pm_tmr(f) <= 0xffffff);
+	pci_config_write(f->pci, devfn, PCI_BASE_ADDRESS_0, PMBASE + 0x20, 4);
+	cfg_write(f, 0x80, 0x00, 1);
+	assert_int_equal(pci_dev_bar_addr(d, 0), PMBASE + 0x20);
+	cfg_write(f, 0x80, 0x01, 1);
+	assert_int_equal(piix4_pm_io_base(f->pm), 0);
+	pci_config_write(f->pci, devfn, PCI_COMMAND, 0, 2);
+	assert_int_equal(pci_dev_bar_addr(d, 0), 0);
+	assert_int_equal(piix4_pm_io_base(f->pm), PMBASE);
+	assert_true(io_claimed(f, PMBASE + 0x20));
+}
+
 static void test_hostile_accesses(void **state)
 {
 	struct fixture *f = *state;
@@ -858,6 +911,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_preset_survives_reset, setup_preset, teardown),
 	    cmocka_unit_test_setup_teardown(test_pmba_over_other_region, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pmba_overlap_heals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pmba_and_bar_heal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hostile_accesses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
