@@ -133,6 +133,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 			   size_t errlen)
 {
 	struct board *b = calloc(1, sizeof(*b));
+	struct pc_firmware_devices fw;
 	struct board_row *rows = NULL;
 	unsigned nr = 0;
 
@@ -168,7 +169,13 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 			goto fail;
 		b->dev[b->nr++] = (struct board_dev){ rows[i].e, state };
 	}
-	if (link_devices(b, err, errlen) < 0 || pc_firmware_setup(b, &b->ctx, err, errlen) < 0)
+	fw = (struct pc_firmware_devices){
+		.fw_cfg = board_find(b, "fw_cfg", &fw_cfg_type),
+		.rtc = board_find(b, "rtc", &rtc_cmos_type),
+		.ide = board_find(b, "ide", &piix_ide_type),
+		.pm = board_find(b, "pm", &piix4_pm_type),
+	};
+	if (link_devices(b, err, errlen) < 0 || pc_firmware_setup(&fw, &b->ctx, err, errlen) < 0)
 		goto fail;
 	/* What the config spaces hold now is the power-on state. */
 	pci_bus_seal(b->ctx.pci);

@@ -12,7 +12,7 @@
 #include "devices/rtc_cmos.h"
 #include "firmware/acpi.h"
 #include "firmware/smbios.h"
-#include "vmm/board.h"
+#include "vmm/device.h"
 #include "vmm/cli.h"
 #include "vmm/e820.h"
 #include "vmm/le.h"
@@ -173,23 +173,21 @@ static void cmos_preset(struct rtc_cmos *rtc, const struct dev_ctx *ctx)
 	rtc_cmos_set_byte(rtc, 0x5f, (uint8_t)(ctx->cfg->cpus - 1));
 }
 
-int pc_firmware_setup(struct board *b, const struct dev_ctx *ctx, char *err, size_t errlen)
+int pc_firmware_setup(const struct pc_firmware_devices *d, const struct dev_ctx *ctx, char *err,
+		      size_t errlen)
 {
-	struct fw_cfg *fw = board_find(b, "fw_cfg", &fw_cfg_type);
-	struct rtc_cmos *rtc = board_find(b, "rtc", &rtc_cmos_type);
-	struct piix_ide *ide = board_find(b, "ide", &piix_ide_type);
-	struct piix4_pm *pm = board_find(b, "pm", &piix4_pm_type);
+	struct fw_cfg *fw = d->fw_cfg;
 
-	if (!fw || !rtc || !ide || !pm) {
+	if (!d->fw_cfg || !d->rtc || !d->ide || !d->pm) {
 		snprintf(err, errlen, "the board lacks fw_cfg, the RTC, IDE or PM");
 		return -1;
 	}
-	cmos_preset(rtc, ctx);
+	cmos_preset(d->rtc, ctx);
 	if (ctx->cfg->kernel) {
 		/* Without a BIOS nobody turns the IDE channels' decoding on or
 		 * programs PMBA; the ACPI tables say PC_PM_BASE. */
-		piix_ide_preset_decode(ide);
-		piix4_pm_preset_pmba(pm, PC_PM_BASE);
+		piix_ide_preset_decode(d->ide);
+		piix4_pm_preset_pmba(d->pm, PC_PM_BASE);
 	}
 	if (setup_fw_cfg(fw, ctx) < 0) {
 		snprintf(err, errlen, "cannot set up fw_cfg");

@@ -11,11 +11,23 @@
 
 #include <stddef.h>
 
-struct board;
 struct dev_ctx;
+struct fw_cfg;
+struct rtc_cmos;
+struct piix_ide;
+struct piix4_pm;
+
+/* The devices whose registers firmware reads or programs. */
+struct pc_firmware_devices {
+	struct fw_cfg *fw_cfg;
+	struct rtc_cmos *rtc;
+	struct piix_ide *ide;
+	struct piix4_pm *pm;
+};
 
 /* Called once every device exists and before the PCI bus is sealed, so
  * that the presets are the power-on state every reset brings back. */
-int pc_firmware_setup(struct board *b, const struct dev_ctx *ctx, char *err, size_t errlen);
+int pc_firmware_setup(const struct pc_firmware_devices *d, const struct dev_ctx *ctx, char *err,
+		      size_t errlen);
 
 #endif
