@@ -157,12 +157,76 @@ int block_cache_parse(const char *s)
 
 /* ------------------------------------------------------------------ open */
 
+/*
+ * No format given: the best-scoring driver.  An image that comes out raw
+ * keeps a guard on its first sector, so that a guest cannot turn it into
+ * another format (a qcow2 header naming a host file as its backing file)
+ * for the next start.  A signature of a format we do not drive is refused
+ * rather than exposed as raw, since QEMU would have read it differently.
+ */
+static int probe_format(struct block_dev *bd, const struct block_driver **out, char *err,
+			size_t errlen)
+{
+	uint8_t probe[BLOCK_PROBE_BYTES];
+	const char *foreign;
+	int best = 0, ret;
+
+	ret = host_file_pread(&bd->file, 0, probe, sizeof(probe));
+	if (ret) {
+		block_errf(err, errlen, "could not read '%s': %s", bd->filename, strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		int s = drivers[i]->probe(probe, sizeof(probe));
+		if (s > best) {
+			best = s;
+			*out = drivers[i];
+		}
+	}
+	if (*out != &block_driver_raw)
+		return 0;
+	foreign = block_probe_foreign(probe);
+	if (foreign) {
+		block_errf(err, errlen,
+			   "'%s' looks like a %s image, a format minivmm does not support; give "
+			   "format=raw to use it as raw data",
+			   bd->filename, foreign);
+		return -ENOTSUP;
+	}
+	bd->probe_guard = true;
+	return 0;
+}
+
+/*
+ * The permissions QEMU 7.2 takes on an image file (seen in /proc/locks of
+ * qemu-io): read-write holds consistent read, write and resize and shares
+ * neither write nor resize; read-only (also every backing file) holds
+ * consistent read and shares everything but write and resize; force
+ * sharing holds consistent read and shares everything.
+ */
+static int lock_image(struct block_dev *bd, bool read_only, char *err, size_t errlen)
+{
+	unsigned perm = BLOCK_PERM_CONSISTENT_READ;
+	unsigned shared = BLOCK_PERM_ALL & ~(BLOCK_PERM_WRITE | BLOCK_PERM_RESIZE);
+
+	if (bd->force_share) {
+		if (!read_only) {
+			block_errf(err, errlen, "'%s': force_share needs a read-only open",
+				   bd->filename);
+			return -EINVAL;
+		}
+		shared = BLOCK_PERM_ALL;
+	} else if (!read_only) {
+		perm |= BLOCK_PERM_WRITE | BLOCK_PERM_RESIZE;
+	}
+	return host_file_lock(&bd->file, bd->filename, perm, shared, err, errlen);
+}
+
 static int open_chain(struct block_dev **out, const char *path, const struct block_opts *opts,
 		      const struct block_dev *overlay, unsigned depth, char *err, size_t errlen)
 {
 	const struct block_driver *drv = NULL;
 	struct block_dev *bd;
-	uint8_t probe[512];
 	int ret;
 
 	*out = NULL;
@@ -186,6 +250,7 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 	bd->chain_depth = depth;
 	pthread_mutex_init(&bd->lock, NULL);
 	pthread_cond_init(&bd->idle, NULL);
+	pthread_mutex_init(&bd->sector0_lock, NULL);
 	bd->done_tail = &bd->done_head;
 	bd->read_only = opts->read_only;
 	if (!bd->filename) {
@@ -212,32 +277,33 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 		}
 	}
 
+	bd->force_share = opts->force_share || (overlay && overlay->force_share);
+	ret = lock_image(bd, opts->read_only, err, errlen);
+	if (ret)
+		goto fail;
+
 	if (!drv) {
-		int best = 0;
-		ret = host_file_pread(&bd->file, 0, probe, sizeof(probe));
-		if (ret) {
-			block_errf(err, errlen, "could not read '%s': %s", path, strerror(-ret));
+		ret = probe_format(bd, &drv, err, errlen);
+		if (ret)
 			goto fail;
-		}
-		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
-			int s = drivers[i]->probe(probe, sizeof(probe));
-			if (s > best) {
-				best = s;
-				drv = drivers[i];
-			}
-		}
 	}
 	bd->drv = drv;
 	ret = drv->open(bd, opts, err, errlen);
 	if (ret)
 		goto fail;
 	bd->aio = resolve_aio(drv, opts->aio);
+	if (bd->probe_guard && !bd->read_only)
+		fprintf(stderr,
+			"minivmm: warning: '%s': no format given, probed as raw; writes to sector 0 "
+			"that would change the format are refused (give format=raw to allow them)\n",
+			path);
 	*out = bd;
 	return 0;
 fail:
 	host_file_close(&bd->file);
 	pthread_mutex_destroy(&bd->lock);
 	pthread_cond_destroy(&bd->idle);
+	pthread_mutex_destroy(&bd->sector0_lock);
 	free(bd->filename);
 	free(bd);
 	return ret;
@@ -373,6 +439,7 @@ void block_close(struct block_dev *bd)
 		close(bd->event_fd);
 	pthread_mutex_destroy(&bd->lock);
 	pthread_cond_destroy(&bd->idle);
+	pthread_mutex_destroy(&bd->sector0_lock);
 	free(bd->filename);
 	free(bd);
 }
@@ -414,6 +481,42 @@ int block_pread(struct block_dev *bd, uint64_t offset, void *buf, size_t len)
 	return bd->drv->pread(bd, offset, buf, len);
 }
 
+/*
+ * A write into the first sector of a probed raw image: what the sector
+ * would hold afterwards must still probe as raw, else -EPERM and nothing is
+ * written.  Such writes are serialised so that two cannot each pass the
+ * check and together make a signature.
+ */
+static int guarded_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t len)
+{
+	uint8_t sector[BLOCK_PROBE_BYTES] = {0};
+	uint64_t have = bd->size < sizeof(sector) ? bd->size : sizeof(sector);
+	size_t n = len < sizeof(sector) - offset ? len : (size_t)(sizeof(sector) - offset);
+	const char *foreign;
+	int ret;
+
+	pthread_mutex_lock(&bd->sector0_lock);
+	ret = (offset == 0 && len >= sizeof(sector)) ? 0 : bd->drv->pread(bd, 0, sector, have);
+	if (!ret) {
+		memcpy(sector + offset, buf, n);
+		foreign = block_probe_foreign(sector);
+		if (foreign) {
+			if (!bd->probe_refused_said) {
+				bd->probe_refused_said = true;
+				fprintf(stderr,
+					"minivmm: '%s': refused a write to sector 0 that would make "
+					"the image probe as %s (give format=raw to allow it)\n",
+					bd->filename, foreign);
+			}
+			ret = -EPERM;
+		}
+	}
+	if (!ret)
+		ret = bd->drv->pwrite(bd, offset, buf, len);
+	pthread_mutex_unlock(&bd->sector0_lock);
+	return ret;
+}
+
 int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t len)
 {
 	int ret;
@@ -423,6 +526,8 @@ int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t 
 	ret = check_range(bd, offset, len);
 	if (ret || !len)
 		return ret;
+	if (bd->probe_guard && offset < BLOCK_PROBE_BYTES)
+		return guarded_pwrite(bd, offset, buf, len);
 	return bd->drv->pwrite(bd, offset, buf, len);
 }
 
@@ -695,6 +800,8 @@ static bool uring_fits(struct block_dev *bd, struct block_req *r)
 		return !bd->drv->map && !bd->read_only && hf->cache != BLOCK_CACHE_UNSAFE;
 	if (r->op == REQ_DISCARD || !r->len || (r->op == REQ_WRITE && bd->read_only))
 		return false;
+	if (r->op == REQ_WRITE && bd->probe_guard && r->offset < BLOCK_PROBE_BYTES)
+		return false; /* block_pwrite looks at the first sector */
 	if (r->offset + r->len < r->offset || r->offset + r->len > bd->size)
 		return false; /* the workers report the error */
 	if (hf->direct) {

@@ -40,6 +40,13 @@ struct block_opts {
 	bool snapshot; /* writes go to a temporary overlay deleted at close */
 	bool no_backing; /* do not open backing files (fuzzing, info) */
 	bool repair; /* for check -r: open even an image marked corrupt */
+	/*
+	 * Read-only inspection of an image another process may be writing
+	 * (qemu-img -U): takes no lock that conflicts with a writer.  Without
+	 * it an open takes QEMU's image locks and fails when another process
+	 * (minivmm or QEMU) holds a conflicting one.
+	 */
+	bool force_share;
 	enum block_cache cache;
 	size_t l2_cache_bytes; /* qcow2 L2 table cache bound; 0 = default */
 	const char *internal_snapshot; /* qcow2: open this snapshot read-only */

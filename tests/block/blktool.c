@@ -15,6 +15,9 @@
  *   powerloss DIR SEED             replays prefixes of the recorded writes,
  *                                  as a power loss would leave them, through
  *                                  qemu-img check and a read-back
+ *   write IMG OFF FILE [FMT]       write FILE's bytes at OFF through the aio path,
+ *                                  print the format; exit 0 = written,
+ *                                  12 = refused with EPERM, 1 = other error
  *   repair-crashes IMG DIR         check -r all on IMG with its writes recorded;
  *                                  DIR/crash-N.qcow2 are the images a power
  *                                  loss at each barrier would leave
@@ -420,6 +423,39 @@ static int cmd_crash_verify(int argc, char **argv)
 }
 
 /* ------------------------------------------------------- error paths */
+
+static int cmd_write(int argc, char **argv)
+{
+	struct block_opts o = {.format = argc > 5 ? argv[5] : NULL};
+	struct block_dev *bd = open_or_die(argv[2], &o);
+	uint64_t off = strtoull(argv[3], NULL, 0);
+	struct aio_slot s = {0};
+	uint8_t *buf = malloc(1 << 20);
+	int fd = ref_fd(argv[4], false);
+	ssize_t n = read(fd, buf, 1 << 20);
+	struct iovec iov;
+	int ret;
+
+	close(fd);
+	if (n < 0) {
+		perror(argv[4]);
+		return 1;
+	}
+	printf("format=%s\n", block_format(bd));
+	iov.iov_base = buf;
+	iov.iov_len = (size_t)n;
+	ret = block_aio_write(bd, off, &iov, 1, aio_cb, &s);
+	if (!ret) {
+		block_drain(bd);
+		ret = s.done ? (int)(s.ret < 0 ? s.ret : 0) : -EIO;
+	}
+	if (!ret)
+		ret = block_flush(bd);
+	block_close(bd);
+	free(buf);
+	printf("write: %s\n", ret ? strerror(-ret) : "done");
+	return ret == -EPERM ? 12 : ret ? 1 : 0;
+}
 
 static int cmd_open(int argc, char **argv)
 {
@@ -1076,6 +1112,8 @@ int main(int argc, char **argv)
 		return cmd_crash_write(argc, argv);
 	if (argc >= 6 && !strcmp(argv[1], "crash-verify"))
 		return cmd_crash_verify(argc, argv);
+	if (argc >= 5 && !strcmp(argv[1], "write"))
+		return cmd_write(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "open"))
 		return cmd_open(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "snapshot"))

@@ -557,6 +557,76 @@ def t_rebuild(d):
     print("lazy refcounts after a crash: repaired")
 
 
+# ------------------------------------------------------ format probing
+
+def first_sector(path):
+    with open(path, "rb") as f:
+        return f.read(512)
+
+
+def t_probe_guard(d):
+    """A probed raw image cannot be turned into another format by its guest."""
+    img, hdr, mbr = f"{d}/disk.img", f"{d}/hdr.bin", f"{d}/mbr.bin"
+    make_ref(img, 4 * MB, seed=21, density=1.0)
+    with open(img, "r+b") as f:  # an ordinary boot sector first
+        f.write(bytes(446) + bytes(64) + b"\x55\xaa")
+    evil = f"{d}/evil.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", evil)
+    with open(hdr, "wb") as f:
+        f.write(first_sector(evil))
+    before = first_sector(img)
+
+    def write(path, off, data, fmt=None, want=0):
+        with open(f"{d}/data.bin", "wb") as f:
+            f.write(data)
+        p = blk("write", path, off, f"{d}/data.bin", *([fmt] if fmt else []), ok=(want,))
+        return p
+
+    # The whole header, a bare magic, a magic at an offset, a write spanning
+    # sector 0 into sector 1: all refused, the sector unchanged.
+    p = write(img, 0, open(hdr, "rb").read(), want=12)
+    assert "format=raw" in p.stdout, p.stdout
+    assert "no format given, probed as raw" in p.stderr, p.stderr
+    assert "refused a write to sector 0" in p.stderr, p.stderr
+    write(img, 0, b"QFI\xfb", want=12)
+    write(img, 64, b"\x7f\x10\xda\xbe", want=12)  # VDI
+    write(img, 0, b"conectix" + bytes(1024), want=12)  # VPC
+    write(img, 0, b"version=1\n", want=12)  # VMDK descriptor
+    assert first_sector(img) == before, "a refused write changed sector 0"
+    info = json.loads(run("qemu-img", "info", "--output=json", img).stdout)
+    assert info["format"] == "raw", info
+    # Ordinary writes to sector 0 and beyond still work.
+    write(img, 0, b"\xeb\x3c\x90MINIVMM" + bytes(501))
+    write(img, 100, b"QFI\xfb")  # not at a signature's place
+    write(img, 512, open(hdr, "rb").read())
+    p = write(img, 4096, b"x" * 4096)
+    assert "format=raw" in p.stdout
+    with open(img, "rb") as f:
+        s0 = f.read(512)
+        f.seek(512)
+        s1 = f.read(512)
+    assert s0[:10] == b"\xeb\x3c\x90MINIVMM" and s0[100:104] == b"QFI\xfb", s0[:16]
+    assert s1 == open(hdr, "rb").read()
+    # With format=raw nothing is guarded (and nothing is said).
+    p = write(img, 0, open(hdr, "rb").read(), fmt="raw")
+    assert "warning" not in p.stderr, p.stderr
+    assert first_sector(img) == open(hdr, "rb").read()
+    # A qcow2 image whose magic is damaged opens as probed raw, guarded.
+    bad = f"{d}/bad.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", bad, "8M")
+    with open(bad, "r+b") as f:
+        f.write(b"QFX")
+    p = write(bad, 65536, b"y" * 512)
+    assert "format=raw" in p.stdout and "probed as raw" in p.stderr, (p.stdout, p.stderr)
+    write(bad, 0, b"QFI", want=12)
+    # A file with another format's signature is refused when probed.
+    vmdk = f"{d}/x.vmdk"
+    run("qemu-img", "create", "-q", "-f", "vmdk", vmdk, "8M")
+    p = blk("open", vmdk, "rw", ok=(10,))
+    assert "vmdk" in p.stdout, p.stdout
+    print("probe guard: refused writes left sector 0 alone, format=raw allows them")
+
+
 # ------------------------------------------------------------ fuzz corpus
 
 def main():
@@ -587,6 +657,8 @@ def main():
             t_errors(d)
         elif test == "img":
             t_img(d)
+        elif test == "probe-guard":
+            t_probe_guard(d)
         elif test == "rebuild":
             t_rebuild(d)
         else:
