@@ -153,39 +153,45 @@ int host_file_lock(struct host_file *hf, const char *path, unsigned perm, unsign
 	}
 	if (ret == -EINVAL || ret == -ENOLCK || ret == -EOPNOTSUPP || ret == -ENOSYS)
 		return 0; /* no OFD locks on this file system: as QEMU's locking=auto */
+	/* What others hold that we do not grant: a writer is the usual one. */
 	for (unsigned i = 0; i < nperm && !ret; i++) {
 		int t;
 
-		if (perm & (1u << i)) {
-			t = byte_taken(hf->fd, LOCK_SHARED_BASE + i);
-			if (t > 0) {
-				block_errf(err, errlen,
-					   "'%s' is in use by another process (which does not share "
-					   "%s access); close it there first",
-					   path, perm_names[i]);
-				return -EBUSY;
-			}
-			ret = t < 0 ? t : 0;
+		if (shared & (1u << i))
+			continue;
+		t = byte_taken(hf->fd, LOCK_PERM_BASE + i);
+		if (t > 0 && (1u << i) == BLOCK_PERM_WRITE) {
+			block_errf(err, errlen,
+				   "'%s' is in use by another process (locked for writing); close "
+				   "it there first, or inspect it read-only with force sharing "
+				   "(qemu-img info -U)",
+				   path);
+			return -EBUSY;
 		}
-		if (!ret && !(shared & (1u << i))) {
-			t = byte_taken(hf->fd, LOCK_PERM_BASE + i);
-			if (t > 0 && (1u << i) == BLOCK_PERM_WRITE) {
-				block_errf(err, errlen,
-					   "'%s' is in use by another process (locked for writing); "
-					   "close it there first, or inspect it read-only with "
-					   "force sharing (qemu-img info -U)",
-					   path);
-				return -EBUSY;
-			}
-			if (t > 0) {
-				block_errf(err, errlen,
-					   "'%s' is in use by another process (locked for %s); close "
-					   "it there first",
-					   path, perm_names[i]);
-				return -EBUSY;
-			}
-			ret = t < 0 ? t : 0;
+		if (t > 0) {
+			block_errf(err, errlen,
+				   "'%s' is in use by another process (locked for %s); close it "
+				   "there first",
+				   path, perm_names[i]);
+			return -EBUSY;
 		}
+		ret = t < 0 ? t : 0;
+	}
+	/* What we hold that others do not grant. */
+	for (unsigned i = 0; i < nperm && !ret; i++) {
+		int t;
+
+		if (!(perm & (1u << i)))
+			continue;
+		t = byte_taken(hf->fd, LOCK_SHARED_BASE + i);
+		if (t > 0) {
+			block_errf(err, errlen,
+				   "'%s' is in use by another process (which does not share %s "
+				   "access); close it there first",
+				   path, perm_names[i]);
+			return -EBUSY;
+		}
+		ret = t < 0 ? t : 0;
 	}
 	if (ret == -EINVAL || ret == -EOPNOTSUPP || ret == -ENOSYS)
 		return 0;

@@ -7,7 +7,10 @@
  *                                  mirrored into the raw file REF
  *   crash-write IMG LOG SEED OPS   the crash test's writer (killed by the script)
  *   crash-verify IMG LOG SEED OPS  both promises of a flush after the kill
- *   open IMG [rw]                  open, read everything, write a little;
+ *   hold IMG rw|ro [FMT]           open IMG, print "holding", keep it open
+ *                                  until stdin closes
+ *   open IMG [rw|share]            open (share: read-only, force_share), read
+ *                                  everything, write a little (rw);
  *                                  exit 0 = opened, 10 = refused, 11 = I/O error
  *   snapshot IMG                   snapshot=on: writes visible, original untouched
  *   internal-snapshot IMG NAME REF read snapshot NAME and compare with REF
@@ -424,6 +427,26 @@ static int cmd_crash_verify(int argc, char **argv)
 
 /* ------------------------------------------------------- error paths */
 
+static int cmd_hold(int argc, char **argv)
+{
+	struct block_opts o = {.read_only = strcmp(argv[3], "rw") != 0,
+			       .format = argc > 4 ? argv[4] : NULL};
+	struct block_dev *bd;
+	char err[512], c;
+	int ret = block_open(&bd, argv[2], &o, err, sizeof(err));
+
+	if (ret) {
+		printf("refused: %s\n", err);
+		return 10;
+	}
+	printf("holding\n");
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	block_close(bd);
+	return 0;
+}
+
 static int cmd_write(int argc, char **argv)
 {
 	struct block_opts o = {.format = argc > 5 ? argv[5] : NULL};
@@ -460,7 +483,8 @@ static int cmd_write(int argc, char **argv)
 static int cmd_open(int argc, char **argv)
 {
 	bool rw = argc > 3 && !strcmp(argv[3], "rw");
-	struct block_opts o = {.read_only = !rw, .l2_cache_bytes = 1024};
+	bool share = argc > 3 && !strcmp(argv[3], "share");
+	struct block_opts o = {.read_only = !rw, .l2_cache_bytes = 1024, .force_share = share};
 	struct block_dev *bd;
 	char err[512];
 	int ret = block_open(&bd, argv[2], &o, err, sizeof(err));
@@ -1112,6 +1136,8 @@ int main(int argc, char **argv)
 		return cmd_crash_write(argc, argv);
 	if (argc >= 6 && !strcmp(argv[1], "crash-verify"))
 		return cmd_crash_verify(argc, argv);
+	if (argc >= 4 && !strcmp(argv[1], "hold"))
+		return cmd_hold(argc, argv);
 	if (argc >= 5 && !strcmp(argv[1], "write"))
 		return cmd_write(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "open"))

@@ -627,6 +627,96 @@ def t_probe_guard(d):
     print("probe guard: refused writes left sector 0 alone, format=raw allows them")
 
 
+# ------------------------------------------------------------ locking
+
+def hold(img, mode, fmt=None):
+    """Our block layer holding img open, until the returned process's stdin closes."""
+    p = subprocess.Popen([BLKTOOL, "hold", img, mode] + ([fmt] if fmt else []),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    assert line.strip() == "holding", line
+    return p
+
+
+def release(p):
+    p.stdin.close()
+    assert p.wait(timeout=30) == 0
+
+
+def qemu_holding(*args):
+    """qemu-io keeping an image open; returns once its locks are taken."""
+    p = subprocess.Popen(["qemu-io", *args, "-c", "sleep 20000"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    img = args[-1]
+    ino = os.stat(img).st_ino
+    for _ in range(200):
+        with open("/proc/locks") as f:
+            if any(f":{ino} " in line for line in f):
+                return p
+        time.sleep(0.05)
+    p.kill()
+    sys.exit("qemu-io took no lock")
+
+
+def t_locking(d):
+    img, base, top = f"{d}/a.qcow2", f"{d}/base.qcow2", f"{d}/top.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", img, "16M")
+    # We hold it read-write: QEMU's tools see the lock, -U looks anyway.
+    h = hold(img, "rw")
+    p = run("qemu-img", "info", img, ok=(1,))
+    assert 'Failed to get shared "write" lock' in p.stderr, p.stderr
+    run("qemu-img", "info", "-U", img)
+    p = run("qemu-io", "-c", "write 0 512", img, ok=None)
+    assert p.returncode != 0 and "lock" in p.stderr, p.stderr
+    # Two of our own opens conflict, read-write or read-only; force_share does not.
+    p = blk("open", img, "rw", ok=(10,))
+    assert f"'{img}' is in use by another process (locked for writing)" in p.stdout, p.stdout
+    assert len(p.stdout.strip().splitlines()) == 1, p.stdout
+    blk("open", img, ok=(10,))
+    blk("open", img, "share")
+    release(h)
+    blk("open", img, "rw")
+    # QEMU holds it read-write: our opens fail with the message.
+    q = qemu_holding("-f", "qcow2", img)
+    try:
+        p = blk("open", img, "rw", ok=(10,))
+        assert "in use by another process (locked for writing)" in p.stdout, p.stdout
+        p = run(IMG, "info", img, ok=(1,))
+        assert "in use by another process" in p.stderr, p.stderr
+        blk("open", img, "share")
+    finally:
+        q.kill()
+        q.wait()
+    # QEMU reads it (read-only, not sharing write): we may read, not write.
+    q = qemu_holding("-r", "-f", "qcow2", img)
+    try:
+        p = blk("open", img, "rw", ok=(10,))
+        assert "does not share write access" in p.stdout, p.stdout
+        blk("open", img)
+    finally:
+        q.kill()
+        q.wait()
+    # A raw image, the same.
+    raw = f"{d}/r.raw"
+    run("qemu-img", "create", "-q", "-f", "raw", raw, "4M")
+    h = hold(raw, "rw", "raw")
+    p = run("qemu-io", "-f", "raw", "-c", "write 0 512", raw, ok=None)
+    assert p.returncode != 0 and 'Failed to get "write" lock' in p.stderr, p.stderr
+    release(h)
+    # The backing chain is locked read-only: readers welcome, writers not.
+    run("qemu-img", "create", "-q", "-f", "qcow2", base, "16M")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top)
+    h = hold(top, "rw")
+    run("qemu-img", "info", base)
+    p = run("qemu-io", "-c", "write 0 512", base, ok=None)
+    assert p.returncode != 0 and "lock" in p.stderr, p.stderr
+    blk("open", base, ok=(0,))
+    blk("open", base, "rw", ok=(10,))
+    release(h)
+    run("qemu-io", "-c", "write 0 512", base)
+    print("locking: QEMU and minivmm see each other's locks")
+
+
 # ------------------------------------------------------------ fuzz corpus
 
 def main():
@@ -657,6 +747,8 @@ def main():
             t_errors(d)
         elif test == "img":
             t_img(d)
+        elif test == "locking":
+            t_locking(d)
         elif test == "probe-guard":
             t_probe_guard(d)
         elif test == "rebuild":
