@@ -251,6 +251,7 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 	pthread_mutex_init(&bd->lock, NULL);
 	pthread_cond_init(&bd->idle, NULL);
 	pthread_mutex_init(&bd->sector0_lock, NULL);
+	pthread_mutex_init(&bd->activate_lock, NULL);
 	bd->done_tail = &bd->done_head;
 	bd->read_only = opts->read_only;
 	if (!bd->filename) {
@@ -292,6 +293,7 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 	if (ret)
 		goto fail;
 	bd->aio = resolve_aio(drv, opts->aio);
+	atomic_store(&bd->activated, bd->read_only || !drv->activate);
 	if (bd->probe_guard && !bd->read_only)
 		fprintf(stderr,
 			"minivmm: warning: '%s': no format given, probed as raw; writes to sector 0 "
@@ -304,6 +306,7 @@ fail:
 	pthread_mutex_destroy(&bd->lock);
 	pthread_cond_destroy(&bd->idle);
 	pthread_mutex_destroy(&bd->sector0_lock);
+	pthread_mutex_destroy(&bd->activate_lock);
 	free(bd->filename);
 	free(bd);
 	return ret;
@@ -440,6 +443,7 @@ void block_close(struct block_dev *bd)
 	pthread_mutex_destroy(&bd->lock);
 	pthread_cond_destroy(&bd->idle);
 	pthread_mutex_destroy(&bd->sector0_lock);
+	pthread_mutex_destroy(&bd->activate_lock);
 	free(bd->filename);
 	free(bd);
 }
@@ -465,6 +469,23 @@ const char *block_format(const struct block_dev *bd)
 }
 
 /* ------------------------------------------------------- synchronous I/O */
+
+/* Before the first change to the image; see block_driver.activate. */
+static int activate(struct block_dev *bd)
+{
+	int ret;
+
+	if (atomic_load(&bd->activated))
+		return bd->activate_err;
+	pthread_mutex_lock(&bd->activate_lock);
+	if (!atomic_load(&bd->activated)) {
+		bd->activate_err = bd->drv->activate(bd);
+		atomic_store(&bd->activated, true);
+	}
+	ret = bd->activate_err;
+	pthread_mutex_unlock(&bd->activate_lock);
+	return ret;
+}
 
 static int check_range(struct block_dev *bd, uint64_t offset, uint64_t len)
 {
@@ -526,6 +547,9 @@ int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t 
 	ret = check_range(bd, offset, len);
 	if (ret || !len)
 		return ret;
+	ret = activate(bd);
+	if (ret)
+		return ret;
 	if (bd->probe_guard && offset < BLOCK_PROBE_BYTES)
 		return guarded_pwrite(bd, offset, buf, len);
 	return bd->drv->pwrite(bd, offset, buf, len);
@@ -547,17 +571,25 @@ int block_discard(struct block_dev *bd, uint64_t offset, uint64_t len)
 	ret = check_range(bd, offset, len);
 	if (ret || !len)
 		return ret;
+	ret = activate(bd);
+	if (ret)
+		return ret;
 	return bd->drv->discard(bd, offset, len);
 }
 
 int block_truncate(struct block_dev *bd, uint64_t size)
 {
+	int ret;
+
 	if (bd->read_only)
 		return -EROFS;
 	if (size < bd->size)
 		return -ENOTSUP;
 	if (size == bd->size)
 		return 0;
+	ret = activate(bd);
+	if (ret)
+		return ret;
 	return bd->drv->truncate(bd, size);
 }
 
@@ -802,6 +834,8 @@ static bool uring_fits(struct block_dev *bd, struct block_req *r)
 		return false;
 	if (r->op == REQ_WRITE && bd->probe_guard && r->offset < BLOCK_PROBE_BYTES)
 		return false; /* block_pwrite looks at the first sector */
+	if (r->op == REQ_WRITE && !atomic_load(&bd->activated))
+		return false; /* the first write activates the image, on a worker */
 	if (r->offset + r->len < r->offset || r->offset + r->len > bd->size)
 		return false; /* the workers report the error */
 	if (hf->direct) {

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -85,6 +86,13 @@ struct block_driver {
 	int (*map)(struct block_dev *bd, uint64_t off, uint64_t len, bool write, uint64_t *host,
 		   unsigned *token);
 	void (*unmap)(struct block_dev *bd, unsigned token);
+	/*
+	 * Runs once before the first change to the image (write, discard,
+	 * resize), never at open: an open and a close with no I/O between leave
+	 * the file as it was.  qcow2 repairs a dirty image here.  An error
+	 * refuses that change and every later one.
+	 */
+	int (*activate)(struct block_dev *bd);
 };
 
 struct block_worker_pool;
@@ -107,6 +115,9 @@ struct block_dev {
 	 */
 	bool probe_guard;
 	bool force_share; /* opened with force_share; so is the backing chain */
+	atomic_bool activated; /* drv->activate has run (or is not needed) */
+	int activate_err; /* its error, returned to every later change */
+	pthread_mutex_t activate_lock;
 	bool probe_refused_said; /* the refusal was reported once */
 	pthread_mutex_t sector0_lock;
 

@@ -588,35 +588,6 @@ static int qcow2_open(struct block_dev *bd, const struct block_opts *opts, char 
 	bd->size = q->size;
 	bd->read_only = read_only;
 
-	/* From here on the image is accepted and we may write to it. */
-	if (!read_only && !opts->repair && (q->incompat & QCOW2_INCOMPAT_DIRTY)) {
-		struct block_check_result res;
-		uint8_t feat[8];
-
-		/* Lazy refcounts left stale counts behind: rebuild them first. */
-		ret = qcow2_check(bd, BLOCK_REPAIR_ALL, &res, NULL, NULL);
-		if (ret || res.corruptions > res.corruptions_fixed) {
-			block_errf(err, errlen, "'%s' was not closed cleanly and its refcounts "
-						"could not be repaired",
-				   bd->filename);
-			ret = ret ? ret : -EIO;
-			bd->state = NULL;
-			goto fail;
-		}
-		/* qcow2_check made the counts stable and cleared the bit; keep ours in step. */
-		q->incompat &= ~QCOW2_INCOMPAT_DIRTY;
-		be64_put(feat, q->incompat);
-		if (!qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
-					      feat, 8))
-			qcow2_barrier(q);
-	}
-	if (!read_only && q->autoclear) {
-		/* Bits we do not understand must be cleared by writers (qcow2 spec). */
-		uint8_t feat[8] = {0};
-		q->autoclear = 0;
-		qcow2_write_header_field(q, offsetof(struct qcow2_header, autoclear_features),
-					 feat, 8);
-	}
 	free(cl0);
 	return 0;
 
@@ -625,6 +596,55 @@ fail_errno:
 fail:
 	free(cl0);
 	qcow2_free(q);
+	return ret;
+}
+
+/*
+ * Before the first change (block_driver.activate): nothing is written at
+ * open, so that a start that fails later leaves the image as it was.
+ * A dirty image (lazy refcounts, not closed cleanly) gets its refcounts
+ * rebuilt, which also clears the dirty bit; autoclear bits we do not know
+ * are cleared, as the spec asks of writers.
+ */
+static int qcow2_activate(struct block_dev *bd)
+{
+	struct qcow2 *q = bd->state;
+	int ret = 0;
+
+	if (q->snapshot_view)
+		return 0;
+	if (q->incompat & QCOW2_INCOMPAT_DIRTY) {
+		struct block_check_result res;
+
+		ret = qcow2_check(bd, BLOCK_REPAIR_ALL, &res, NULL, NULL);
+		if (ret || res.corruptions > res.corruptions_fixed) {
+			fprintf(stderr,
+				"minivmm: '%s' was not closed cleanly and its refcounts could not "
+				"be repaired; writes refused (try 'qemu-img check -r all')\n",
+				bd->filename);
+			return ret ? ret : -EIO;
+		}
+	}
+	pthread_mutex_lock(&q->lock);
+	if (q->incompat & QCOW2_INCOMPAT_DIRTY) {
+		/* Refcounts rebuilt and stable, but check left the bit (check errors). */
+		uint8_t feat[8];
+
+		q->incompat &= ~QCOW2_INCOMPAT_DIRTY;
+		be64_put(feat, q->incompat);
+		ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
+					       feat, 8);
+		if (!ret)
+			ret = qcow2_barrier(q);
+	}
+	if (!ret && q->autoclear) {
+		uint8_t feat[8] = {0};
+
+		q->autoclear = 0;
+		ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, autoclear_features),
+					       feat, 8);
+	}
+	pthread_mutex_unlock(&q->lock);
 	return ret;
 }
 
@@ -990,4 +1010,5 @@ const struct block_driver block_driver_qcow2 = {
 	.create = qcow2_create,
 	.map = qcow2_map,
 	.unmap = qcow2_unmap,
+	.activate = qcow2_activate,
 };

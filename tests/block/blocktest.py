@@ -627,6 +627,62 @@ def t_probe_guard(d):
     print("probe guard: refused writes left sector 0 alone, format=raw allows them")
 
 
+# --------------------------------------------- a failed start changes nothing
+
+def sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def header_incompat(img):
+    with open(img, "rb") as f:
+        f.seek(72)
+        return struct.unpack(">Q", f.read(8))[0]
+
+
+def t_open_unchanged(d):
+    # A dirty lazy-refcount image, left by a QEMU that died.
+    img = f"{d}/dirty.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=512,lazy_refcounts=on",
+        img, "8M")
+    run("qemu-io", "-f", "qcow2", "-c", "write -P 0x66 0 1M", "-c", "flush", "-c", "abort",
+        img, ok=None)
+    assert header_incompat(img) & 1, "qemu-io abort left no dirty bit"
+    # Unknown autoclear bits too: a writer clears them, an open must not.
+    with open(img, "r+b") as f:
+        f.seek(88)
+        f.write(struct.pack(">Q", 1 << 40))
+    before = sha(img)
+    release(hold(img, "rw"))  # open and close, no I/O
+    assert sha(img) == before, "open+close changed a dirty image"
+    blk("open", img)  # read-only, reading everything
+    assert sha(img) == before, "a read-only open changed the image"
+    minivmm = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(BLKTOOL)))), "vmm", "minivmm")
+    if os.path.exists(minivmm):
+        p = run(minivmm, "--disk", img, "--disk", f"{d}/nonexistent.img", ok=(2,))
+        assert "nonexistent.img" in p.stderr, p.stderr
+        assert sha(img) == before, "a failed minivmm start changed the image"
+        print("minivmm with a missing second disk: exit 2, image unchanged")
+    # The first write repairs it and clears the bits.
+    with open(f"{d}/data.bin", "wb") as f:
+        f.write(b"\x77" * 4096)
+    blk("write", img, 1 << 20, f"{d}/data.bin")
+    assert not header_incompat(img) & 1, "the first write left the dirty bit"
+    with open(img, "rb") as f:
+        f.seek(88)
+        assert struct.unpack(">Q", f.read(8))[0] == 0, "autoclear bits left"
+    qemu_check(img)
+    qemu_io(img, "qcow2", "read -P 0x66 0 1M", "read -P 0x77 1M 4k")
+    # A clean image: open+close leaves every byte, raw and qcow2.
+    for fmt in ("qcow2", "raw"):
+        p = f"{d}/clean.{fmt}"
+        run("qemu-img", "create", "-q", "-f", fmt, p, "8M")
+        before = sha(p)
+        release(hold(p, "rw", fmt))
+        assert sha(p) == before, f"open+close changed a clean {fmt} image"
+    print("open+close: images byte-for-byte unchanged; the first write repairs")
+
+
 # ------------------------------------------------------------ locking
 
 def hold(img, mode, fmt=None):
@@ -747,6 +803,8 @@ def main():
             t_errors(d)
         elif test == "img":
             t_img(d)
+        elif test == "open-unchanged":
+            t_open_unchanged(d)
         elif test == "locking":
             t_locking(d)
         elif test == "probe-guard":
