@@ -372,8 +372,8 @@ static int qcow2_open(struct block_dev *bd, const struct block_opts *opts, char 
 	q->corrupt = q->incompat & QCOW2_INCOMPAT_CORRUPT;
 	if (q->corrupt && !read_only && !opts->repair) {
 		block_errf(err, errlen,
-			   "'%s' is marked corrupt; open it read-only or repair it with "
-			   "'minivmm-img check -r all'",
+			   "'%s' is marked corrupt; open it read-only, or repair it with "
+			   "'qemu-img check -r all' or 'minivmm-img check -r all'",
 			   bd->filename);
 		ret = -EACCES;
 		goto fail;

@@ -627,6 +627,41 @@ def t_probe_guard(d):
     print("probe guard: refused writes left sector 0 alone, format=raw allows them")
 
 
+# ------------------------------------------------- corruption at run time
+
+def t_corrupt_report(d):
+    cases = {
+        "l2-past-eof": ({3: struct.pack(">Q", 0x7000000 | 1 << 63)},
+                        "L2 table offset 0x7000000 lies past the end of the file"),
+        "l2-unaligned": ({3: struct.pack(">Q", 0x40200 | 1 << 63)},
+                         "L2 table offset 0x40200 is not cluster aligned"),
+        "data-past-eof": ({4: struct.pack(">Q", 0x9990000 | 1 << 63)},
+                          "data cluster offset 0x9990000 lies past the end of the file"),
+    }
+    for name, (clusters, why) in cases.items():
+        img = f"{d}/{name}.qcow2"
+        write_image(img, *good_layout(clusters=clusters), total=7)
+        # Read-only: said once, the file untouched.
+        before = sha(img)
+        p = blk("open", img, ok=(11,))
+        assert p.stderr.count("qcow2 image is corrupt") == 1, p.stderr
+        assert sha(img) == before, f"{name}: a read-only open changed the file"
+        # Read-write: said once, naming the image, and the corrupt bit set.
+        p = blk("open", img, "rw", ok=(11,))
+        want = f"minivmm: '{img}': qcow2 image is corrupt: {why}; further access refused"
+        assert p.stderr.count("qcow2 image is corrupt") == 1, p.stderr
+        assert want in p.stderr, (want, p.stderr)
+        assert header_incompat(img) & 2, f"{name}: corrupt bit not set"
+        info = json.loads(run("qemu-img", "info", "-U", "--output=json", img).stdout)
+        assert info["format-specific"]["data"]["corrupt"] is True, info
+        # Marked: read-write opens are refused, pointing at the repair.
+        p = blk("open", img, "rw", ok=(10,))
+        assert "marked corrupt" in p.stdout and "qemu-img check -r all" in p.stdout, p.stdout
+        assert "minivmm-img check -r all" in p.stdout, p.stdout
+        blk("open", img, ok=(11,))
+        print(f"{name}: reported once, marked corrupt, read-write refused")
+
+
 # --------------------------------------------- a failed start changes nothing
 
 def sha(path):
@@ -803,6 +838,8 @@ def main():
             t_errors(d)
         elif test == "img":
             t_img(d)
+        elif test == "corrupt-report":
+            t_corrupt_report(d)
         elif test == "open-unchanged":
             t_open_unchanged(d)
         elif test == "locking":
