@@ -74,10 +74,14 @@ struct block_worker_pool {
 	struct block_req *head, **tail;
 	bool stop;
 	unsigned nthreads;
+	unsigned started; /* workers past their start-up, waiting for work */
+	pthread_cond_t started_cond;
 	pthread_t threads[];
 };
 
 static void uring_stop(struct block_dev *bd);
+static int start_async(struct block_dev *bd, const struct block_opts *opts, char *err,
+		       size_t errlen);
 
 static const struct block_driver *const drivers[] = {
 	&block_driver_qcow2,
@@ -247,6 +251,7 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 		return -ENOMEM;
 	bd->filename = strdup(path);
 	bd->event_fd = -1;
+	bd->nworkers = BLOCK_DEFAULT_WORKERS;
 	bd->chain_depth = depth;
 	pthread_mutex_init(&bd->lock, NULL);
 	pthread_cond_init(&bd->idle, NULL);
@@ -394,14 +399,24 @@ int block_open(struct block_dev **out, const char *path, const struct block_opts
 	       char *err, size_t errlen)
 {
 	static const struct block_opts defaults;
+	int ret;
 
 	if (!opts)
 		opts = &defaults;
 	if (err && errlen)
 		err[0] = 0;
 	if (opts->snapshot && !opts->read_only)
-		return open_snapshot(out, path, opts, err, errlen);
-	return open_chain(out, path, opts, NULL, 0, err, errlen);
+		ret = open_snapshot(out, path, opts, err, errlen);
+	else
+		ret = open_chain(out, path, opts, NULL, 0, err, errlen);
+	if (ret)
+		return ret;
+	ret = start_async(*out, opts, err, errlen);
+	if (ret) {
+		block_close(*out);
+		*out = NULL;
+	}
+	return ret;
 }
 
 static void pool_stop(struct block_worker_pool *pool)
@@ -414,6 +429,7 @@ static void pool_stop(struct block_worker_pool *pool)
 		pthread_join(pool->threads[i], NULL);
 	pthread_mutex_destroy(&pool->lock);
 	pthread_cond_destroy(&pool->cond);
+	pthread_cond_destroy(&pool->started_cond);
 	free(pool);
 }
 
@@ -714,7 +730,11 @@ static void *worker_main(void *arg)
 {
 	struct block_worker_pool *pool = arg;
 
+	/* The thread's malloc arena now, not under a later seccomp filter. */
+	free(malloc(64));
 	pthread_mutex_lock(&pool->lock);
+	pool->started++;
+	pthread_cond_broadcast(&pool->started_cond);
 	for (;;) {
 		struct block_req *r;
 
@@ -744,6 +764,7 @@ static int pool_start(struct block_dev *bd, unsigned n)
 		return -ENOMEM;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
+	pthread_cond_init(&pool->started_cond, NULL);
 	pool->tail = &pool->head;
 	for (unsigned i = 0; i < n; i++) {
 		if (pthread_create(&pool->threads[i], NULL, worker_main, pool))
@@ -751,9 +772,15 @@ static int pool_start(struct block_dev *bd, unsigned n)
 		pool->nthreads++;
 	}
 	if (!pool->nthreads) {
+		pthread_cond_destroy(&pool->started_cond);
 		free(pool);
 		return -EAGAIN;
 	}
+	/* Every worker has finished starting (a sandbox may follow at once). */
+	pthread_mutex_lock(&pool->lock);
+	while (pool->started < pool->nthreads)
+		pthread_cond_wait(&pool->started_cond, &pool->lock);
+	pthread_mutex_unlock(&pool->lock);
 	bd->pool = pool;
 	return 0;
 }
@@ -1026,7 +1053,11 @@ static struct block_req *uring_reap(struct block_dev *bd)
 }
 #endif
 
-/* Lazily, so that backing files and tools never start threads or rings. */
+/*
+ * block_open starts them (start_async) for the image it returns; backing
+ * files are read by the top image's workers and need none.  Here they are
+ * only checked for.
+ */
 static int ensure_event_fd(struct block_dev *bd)
 {
 	int ret = 0;
@@ -1054,13 +1085,34 @@ static int ensure_pool(struct block_dev *bd)
 
 	pthread_mutex_lock(&bd->lock);
 	if (!bd->pool) {
-		const char *env = getenv("MINIVMM_BLOCK_WORKERS");
-		unsigned n = BLOCK_DEFAULT_WORKERS;
-		if (env && atoi(env) > 0 && atoi(env) <= 64)
-			n = (unsigned)atoi(env);
-		ret = pool_start(bd, n);
+		ret = pool_start(bd, bd->nworkers);
 	}
 	pthread_mutex_unlock(&bd->lock);
+	return ret;
+}
+
+/*
+ * The completion eventfd, the io_uring ring and every worker, fully started
+ * before block_open returns: block_completion_fd() is valid at once, and a
+ * seccomp filter installed after start-up finds nothing half-made.
+ */
+static int start_async(struct block_dev *bd, const struct block_opts *opts, char *err,
+		       size_t errlen)
+{
+	const char *env = getenv("MINIVMM_BLOCK_WORKERS");
+	int ret;
+
+	bd->nworkers = BLOCK_DEFAULT_WORKERS;
+	if (opts->workers)
+		bd->nworkers = opts->workers < 64 ? opts->workers : 64;
+	else if (env && atoi(env) > 0 && atoi(env) <= 64)
+		bd->nworkers = (unsigned)atoi(env);
+	ret = ensure_event_fd(bd);
+	if (!ret)
+		ret = ensure_pool(bd);
+	if (ret)
+		block_errf(err, errlen, "'%s': could not start its I/O threads: %s", bd->filename,
+			   strerror(-ret));
 	return ret;
 }
 

@@ -130,7 +130,8 @@ struct block_dev {
 	int event_fd;
 	struct block_worker_pool *pool;
 	enum block_aio aio; /* THREADS or IO_URING once opened */
-	struct block_uring *uring; /* started at the first request */
+	struct block_uring *uring; /* started by block_open */
+	unsigned nworkers; /* pool size: block_opts.workers or the default */
 	unsigned uring_inflight; /* queued to the ring, completion not reaped */
 };
 

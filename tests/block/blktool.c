@@ -18,6 +18,8 @@
  *   powerloss DIR SEED             replays prefixes of the recorded writes,
  *                                  as a power loss would leave them, through
  *                                  qemu-img check and a read-back
+ *   async-ready IMG                right after block_open, before any I/O:
+ *                                  the completion fd, threads, io_uring fds
  *   write IMG OFF FILE [FMT]       write FILE's bytes at OFF through the aio path,
  *                                  print the format; exit 0 = written,
  *                                  12 = refused with EPERM, 1 = other error
@@ -25,6 +27,7 @@
  *                                  DIR/crash-N.qcow2 are the images a power
  *                                  loss at each barrier would leave
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -426,6 +429,47 @@ static int cmd_crash_verify(int argc, char **argv)
 }
 
 /* ------------------------------------------------------- error paths */
+
+static int count_dir(const char *dir, const char *link_prefix)
+{
+	char path[512], target[256];
+	int n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (!link_prefix) {
+			n++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = 0;
+			n += !strncmp(target, link_prefix, strlen(link_prefix));
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static int cmd_async_ready(int argc, char **argv)
+{
+	struct block_opts o = {0};
+	struct block_dev *bd = open_or_die(argv[2], &o);
+
+	printf("fd=%d threads=%d rings=%d aio=%s\n", block_completion_fd(bd) >= 0,
+	       count_dir("/proc/self/task", NULL),
+	       count_dir("/proc/self/fd", "anon_inode:[io_uring]"), block_aio_name(bd));
+	block_close(bd);
+	return 0;
+}
 
 static int cmd_hold(int argc, char **argv)
 {
@@ -1136,6 +1180,8 @@ int main(int argc, char **argv)
 		return cmd_crash_write(argc, argv);
 	if (argc >= 6 && !strcmp(argv[1], "crash-verify"))
 		return cmd_crash_verify(argc, argv);
+	if (argc >= 3 && !strcmp(argv[1], "async-ready"))
+		return cmd_async_ready(argc, argv);
 	if (argc >= 4 && !strcmp(argv[1], "hold"))
 		return cmd_hold(argc, argv);
 	if (argc >= 5 && !strcmp(argv[1], "write"))

@@ -718,6 +718,24 @@ def t_open_unchanged(d):
     print("open+close: images byte-for-byte unchanged; the first write repairs")
 
 
+# ------------------------------------------- asynchronous I/O ready at open
+
+def t_async_ready(d):
+    for fmt in ("raw", "qcow2"):
+        img = f"{d}/a.{fmt}"
+        run("qemu-img", "create", "-q", "-f", fmt, img, "8M")
+        env = dict(os.environ, MINIVMM_BLOCK_WORKERS="3")
+        p = subprocess.run([BLKTOOL, "async-ready", img], capture_output=True, text=True,
+                           env=env)
+        assert p.returncode == 0, p.stderr
+        f = dict(kv.split("=") for kv in p.stdout.split())
+        assert f["fd"] == "1", p.stdout  # block_completion_fd valid before any request
+        assert f["threads"] == "4", p.stdout  # main + 3 workers, all started
+        if f["aio"] == "io_uring":
+            assert f["rings"] == "1", p.stdout
+        print(f"{fmt}: {p.stdout.strip()}")
+
+
 # ------------------------------------------------------------ locking
 
 def hold(img, mode, fmt=None):
@@ -842,6 +860,8 @@ def main():
             t_corrupt_report(d)
         elif test == "open-unchanged":
             t_open_unchanged(d)
+        elif test == "async-ready":
+            t_async_ready(d)
         elif test == "locking":
             t_locking(d)
         elif test == "probe-guard":

@@ -29,7 +29,7 @@ static uint64_t mix(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct block_opts o = {.no_backing = true, .l2_cache_bytes = 4096};
+	struct block_opts o = {.no_backing = true, .l2_cache_bytes = 4096, .workers = 1};
 	struct block_check_result res;
 	struct block_dev *bd;
 	char path[64], err[256];
