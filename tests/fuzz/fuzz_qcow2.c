@@ -93,19 +93,24 @@ static void shadow_store(uint64_t off, const uint8_t *buf, size_t len, int how)
 /* A read's result against the shadow; what was not known becomes known. */
 static void shadow_check_read(uint64_t off, const uint8_t *buf, size_t len, bool enforce)
 {
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len;) {
 		struct shadow_page *p = page_get((off + i) / PAGE, true);
 		size_t in = (size_t)((off + i) % PAGE);
+		size_t n = PAGE - in < len - i ? PAGE - in : len - i;
 
-		if (p->known[in] && p->data[in] != buf[i] && enforce) {
-			fprintf(stderr,
-				"fuzz_qcow2: read-back mismatch at offset %llu: 0x%02x, expected "
-				"0x%02x\n",
-				(unsigned long long)(off + i), buf[i], p->data[in]);
-			abort();
+		for (size_t k = 0; enforce && k < n; k++) {
+			if (p->known[in + k] && p->data[in + k] != buf[i + k]) {
+				fprintf(stderr,
+					"fuzz_qcow2: read-back mismatch at offset %llu: 0x%02x, "
+					"expected 0x%02x\n",
+					(unsigned long long)(off + i + k), buf[i + k],
+					p->data[in + k]);
+				abort();
+			}
 		}
-		p->data[in] = buf[i];
-		p->known[in] = 1;
+		memcpy(p->data + in, buf + i, n);
+		memset(p->known + in, 1, n);
+		i += n;
 	}
 }
 
@@ -140,7 +145,9 @@ static void read_and_check(struct block_dev *bd, uint64_t off, size_t n, uint8_t
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct block_opts o = {.no_backing = true, .l2_cache_bytes = 4096, .workers = 1};
+	/* Synchronous calls only: one worker and no io_uring ring to set up per input. */
+	struct block_opts o = {
+		.no_backing = true, .l2_cache_bytes = 4096, .workers = 1, .aio = BLOCK_AIO_THREADS};
 	struct block_check_result res;
 	struct block_dev *bd;
 	char path[64], err[256];
