@@ -649,10 +649,12 @@ static int qcow2_activate(struct block_dev *bd)
 	if (q->snapshot_view)
 		return 0;
 	if (q->incompat & QCOW2_INCOMPAT_DIRTY) {
-		struct block_check_result res;
+		struct block_check_result res = {0}; /* qcow2_check adds to it */
 
+		/* Clears the dirty bit once the counts are rebuilt and stable. */
 		ret = qcow2_check(bd, BLOCK_REPAIR_ALL, &res, NULL, NULL);
-		if (ret || res.corruptions > res.corruptions_fixed) {
+		if (ret || res.corruptions > res.corruptions_fixed || res.check_errors ||
+		    (q->incompat & QCOW2_INCOMPAT_DIRTY)) {
 			fprintf(stderr,
 				"minivmm: '%s' was not closed cleanly and its refcounts could not "
 				"be repaired; writes refused (try 'qemu-img check -r all')\n",
@@ -661,18 +663,7 @@ static int qcow2_activate(struct block_dev *bd)
 		}
 	}
 	pthread_mutex_lock(&q->lock);
-	if (q->incompat & QCOW2_INCOMPAT_DIRTY) {
-		/* Refcounts rebuilt and stable, but check left the bit (check errors). */
-		uint8_t feat[8];
-
-		q->incompat &= ~QCOW2_INCOMPAT_DIRTY;
-		be64_put(feat, q->incompat);
-		ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
-					       feat, 8);
-		if (!ret)
-			ret = qcow2_barrier(q);
-	}
-	if (!ret && q->autoclear) {
+	if (q->autoclear) {
 		uint8_t feat[8] = {0};
 
 		q->autoclear = 0;
