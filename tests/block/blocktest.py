@@ -624,6 +624,18 @@ def t_probe_guard(d):
     run("qemu-img", "create", "-q", "-f", "vmdk", vmdk, "8M")
     p = blk("open", vmdk, "rw", ok=(10,))
     assert "vmdk" in p.stdout, p.stdout
+    # A backing file without a backing format is probed the same way: raw
+    # data works, another format's signature is refused.
+    base, top = f"{d}/base.img", f"{d}/top.qcow2"
+    make_ref(base, MB, seed=22)
+    run(IMG, "create", "-f", "qcow2", "-o", "compat=0.10", "-b", "base.img", top)
+    info = json.loads(run("qemu-img", "info", "-U", "--output=json", top).stdout)
+    assert "backing-filename-format" not in info, info  # v2: no format stored
+    blk("open", top, "rw")
+    with open(base, "r+b") as f:
+        f.write(b"KDMV")
+    p = blk("open", top, "rw", ok=(10,))
+    assert "looks like a vmdk image" in p.stdout and "base.img" in p.stdout, p.stdout
     print("probe guard: refused writes left sector 0 alone, format=raw allows them")
 
 
