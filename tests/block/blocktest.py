@@ -805,6 +805,13 @@ def t_locking(d):
         p = run(IMG, "info", img, ok=(1,))
         assert "in use by another process" in p.stderr, p.stderr
         blk("open", img, "share")
+        minivmm = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(BLKTOOL)))), "vmm", "minivmm")
+        if os.path.exists(minivmm):
+            p = run(minivmm, "--disk", img, ok=(2,))
+            assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+            assert f"'{img}' is in use by another process (locked for writing)" in p.stderr
+            print(f"minivmm: {p.stderr.strip()}")
     finally:
         q.kill()
         q.wait()
