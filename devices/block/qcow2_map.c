@@ -312,11 +312,11 @@ int qcow2_signal_corruption(struct qcow2 *q, const char *fmt, ...)
 	q->corrupt = true;
 	q->incompat |= QCOW2_INCOMPAT_CORRUPT;
 	{
+		unsigned field = offsetof(struct qcow2_header, incompatible_features);
 		uint8_t feat[8];
 
 		be64_put(feat, q->incompat);
-		if (!qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
-					      feat, 8))
+		if (!qcow2_write_header_field(q, field, feat, 8))
 			qcow2_barrier(q);
 	}
 	return -EIO;
