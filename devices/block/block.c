@@ -590,6 +590,13 @@ int block_discard(struct block_dev *bd, uint64_t offset, uint64_t len)
 	ret = activate(bd);
 	if (ret)
 		return ret;
+	if (bd->probe_guard && offset < BLOCK_PROBE_BYTES) {
+		/* Zeros under a guarded write's feet could complete a signature. */
+		pthread_mutex_lock(&bd->sector0_lock);
+		ret = bd->drv->discard(bd, offset, len);
+		pthread_mutex_unlock(&bd->sector0_lock);
+		return ret;
+	}
 	return bd->drv->discard(bd, offset, len);
 }
 
