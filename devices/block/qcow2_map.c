@@ -353,8 +353,8 @@ static bool l2e_normal(uint64_t e)
 
 static bool l2_offset_ok(struct qcow2 *q, uint64_t off)
 {
-	return qcow2_is_aligned(q, off) && !qcow2_overlaps_fixed_metadata(q, off, q->cluster_size) &&
-	       off < q->file_size;
+	return !bad_cluster_offset(q, off, q->cluster_size) &&
+	       !qcow2_overlaps_fixed_metadata(q, off, q->cluster_size);
 }
 
 static int check_l2_offset(struct qcow2 *q, uint64_t off)
@@ -363,7 +363,7 @@ static int check_l2_offset(struct qcow2 *q, uint64_t off)
 
 	if (l2_offset_ok(q, off))
 		return 0;
-	why = bad_cluster_offset(q, off, 1);
+	why = bad_cluster_offset(q, off, q->cluster_size);
 	return qcow2_signal_corruption(q, "L2 table offset 0x%llx %s", (unsigned long long)off,
 				       why ? why : "overlaps other metadata");
 }

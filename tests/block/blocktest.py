@@ -650,9 +650,12 @@ def t_corrupt_report(d):
         "data-past-eof": ({4: struct.pack(">Q", 0x9990000 | 1 << 63)},
                           "data cluster offset 0x9990000 lies past the end of the file"),
     }
+    cases["l2-truncated"] = ({}, "L2 table offset 0x40000 lies past the end of the file")
     for name, (clusters, why) in cases.items():
         img = f"{d}/{name}.qcow2"
         write_image(img, *good_layout(clusters=clusters), total=7)
+        if name == "l2-truncated":
+            os.truncate(img, 0x48000)  # half of the L2 table, none of the data
         # Read-only: said once, the file untouched.
         before = sha(img)
         p = blk("open", img, ok=(11,))
