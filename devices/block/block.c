@@ -74,10 +74,14 @@ struct block_worker_pool {
 	struct block_req *head, **tail;
 	bool stop;
 	unsigned nthreads;
+	unsigned started; /* workers past their start-up, waiting for work */
+	pthread_cond_t started_cond;
 	pthread_t threads[];
 };
 
 static void uring_stop(struct block_dev *bd);
+static int start_async(struct block_dev *bd, const struct block_opts *opts, char *err,
+		       size_t errlen);
 
 static const struct block_driver *const drivers[] = {
 	&block_driver_qcow2,
@@ -157,12 +161,76 @@ int block_cache_parse(const char *s)
 
 /* ------------------------------------------------------------------ open */
 
+/*
+ * No format given: the best-scoring driver.  An image that comes out raw
+ * keeps a guard on its first sector, so that a guest cannot turn it into
+ * another format (a qcow2 header naming a host file as its backing file)
+ * for the next start.  A signature of a format we do not drive is refused
+ * rather than exposed as raw, since QEMU would have read it differently.
+ */
+static int probe_format(struct block_dev *bd, const struct block_driver **out, char *err,
+			size_t errlen)
+{
+	uint8_t probe[BLOCK_PROBE_BYTES];
+	const char *foreign;
+	int best = 0, ret;
+
+	ret = host_file_pread(&bd->file, 0, probe, sizeof(probe));
+	if (ret) {
+		block_errf(err, errlen, "could not read '%s': %s", bd->filename, strerror(-ret));
+		return ret;
+	}
+	for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+		int s = drivers[i]->probe(probe, sizeof(probe));
+		if (s > best) {
+			best = s;
+			*out = drivers[i];
+		}
+	}
+	if (*out != &block_driver_raw)
+		return 0;
+	foreign = block_probe_foreign(probe);
+	if (foreign) {
+		block_errf(err, errlen,
+			   "'%s' looks like a %s image, a format minivmm does not support; give "
+			   "format=raw to use it as raw data",
+			   bd->filename, foreign);
+		return -ENOTSUP;
+	}
+	bd->probe_guard = true;
+	return 0;
+}
+
+/*
+ * The permissions QEMU 7.2 takes on an image file (seen in /proc/locks of
+ * qemu-io): read-write holds consistent read, write and resize and shares
+ * neither write nor resize; read-only (also every backing file) holds
+ * consistent read and shares everything but write and resize; force
+ * sharing holds consistent read and shares everything.
+ */
+static int lock_image(struct block_dev *bd, bool read_only, char *err, size_t errlen)
+{
+	unsigned perm = BLOCK_PERM_CONSISTENT_READ;
+	unsigned shared = BLOCK_PERM_ALL & ~(BLOCK_PERM_WRITE | BLOCK_PERM_RESIZE);
+
+	if (bd->force_share) {
+		if (!read_only) {
+			block_errf(err, errlen, "'%s': force_share needs a read-only open",
+				   bd->filename);
+			return -EINVAL;
+		}
+		shared = BLOCK_PERM_ALL;
+	} else if (!read_only) {
+		perm |= BLOCK_PERM_WRITE | BLOCK_PERM_RESIZE;
+	}
+	return host_file_lock(&bd->file, bd->filename, perm, shared, err, errlen);
+}
+
 static int open_chain(struct block_dev **out, const char *path, const struct block_opts *opts,
 		      const struct block_dev *overlay, unsigned depth, char *err, size_t errlen)
 {
 	const struct block_driver *drv = NULL;
 	struct block_dev *bd;
-	uint8_t probe[512];
 	int ret;
 
 	*out = NULL;
@@ -183,9 +251,12 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 		return -ENOMEM;
 	bd->filename = strdup(path);
 	bd->event_fd = -1;
+	bd->nworkers = BLOCK_DEFAULT_WORKERS;
 	bd->chain_depth = depth;
 	pthread_mutex_init(&bd->lock, NULL);
 	pthread_cond_init(&bd->idle, NULL);
+	pthread_mutex_init(&bd->sector0_lock, NULL);
+	pthread_mutex_init(&bd->activate_lock, NULL);
 	bd->done_tail = &bd->done_head;
 	bd->read_only = opts->read_only;
 	if (!bd->filename) {
@@ -212,32 +283,35 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 		}
 	}
 
+	bd->force_share = opts->force_share || (overlay && overlay->force_share);
+	ret = lock_image(bd, opts->read_only, err, errlen);
+	if (ret)
+		goto fail;
+
 	if (!drv) {
-		int best = 0;
-		ret = host_file_pread(&bd->file, 0, probe, sizeof(probe));
-		if (ret) {
-			block_errf(err, errlen, "could not read '%s': %s", path, strerror(-ret));
+		ret = probe_format(bd, &drv, err, errlen);
+		if (ret)
 			goto fail;
-		}
-		for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
-			int s = drivers[i]->probe(probe, sizeof(probe));
-			if (s > best) {
-				best = s;
-				drv = drivers[i];
-			}
-		}
 	}
 	bd->drv = drv;
 	ret = drv->open(bd, opts, err, errlen);
 	if (ret)
 		goto fail;
 	bd->aio = resolve_aio(drv, opts->aio);
+	atomic_store(&bd->activated, bd->read_only || !drv->activate);
+	if (bd->probe_guard && !bd->read_only)
+		fprintf(stderr,
+			"minivmm: warning: '%s': no format given, probed as raw; writes to sector 0 "
+			"that would change the format are refused (give format=raw to allow them)\n",
+			path);
 	*out = bd;
 	return 0;
 fail:
 	host_file_close(&bd->file);
 	pthread_mutex_destroy(&bd->lock);
 	pthread_cond_destroy(&bd->idle);
+	pthread_mutex_destroy(&bd->sector0_lock);
+	pthread_mutex_destroy(&bd->activate_lock);
 	free(bd->filename);
 	free(bd);
 	return ret;
@@ -325,14 +399,24 @@ int block_open(struct block_dev **out, const char *path, const struct block_opts
 	       char *err, size_t errlen)
 {
 	static const struct block_opts defaults;
+	int ret;
 
 	if (!opts)
 		opts = &defaults;
 	if (err && errlen)
 		err[0] = 0;
 	if (opts->snapshot && !opts->read_only)
-		return open_snapshot(out, path, opts, err, errlen);
-	return open_chain(out, path, opts, NULL, 0, err, errlen);
+		ret = open_snapshot(out, path, opts, err, errlen);
+	else
+		ret = open_chain(out, path, opts, NULL, 0, err, errlen);
+	if (ret)
+		return ret;
+	ret = start_async(*out, opts, err, errlen);
+	if (ret) {
+		block_close(*out);
+		*out = NULL;
+	}
+	return ret;
 }
 
 static void pool_stop(struct block_worker_pool *pool)
@@ -345,6 +429,7 @@ static void pool_stop(struct block_worker_pool *pool)
 		pthread_join(pool->threads[i], NULL);
 	pthread_mutex_destroy(&pool->lock);
 	pthread_cond_destroy(&pool->cond);
+	pthread_cond_destroy(&pool->started_cond);
 	free(pool);
 }
 
@@ -373,6 +458,8 @@ void block_close(struct block_dev *bd)
 		close(bd->event_fd);
 	pthread_mutex_destroy(&bd->lock);
 	pthread_cond_destroy(&bd->idle);
+	pthread_mutex_destroy(&bd->sector0_lock);
+	pthread_mutex_destroy(&bd->activate_lock);
 	free(bd->filename);
 	free(bd);
 }
@@ -399,6 +486,23 @@ const char *block_format(const struct block_dev *bd)
 
 /* ------------------------------------------------------- synchronous I/O */
 
+/* Before the first change to the image; see block_driver.activate. */
+static int activate(struct block_dev *bd)
+{
+	int ret;
+
+	if (atomic_load(&bd->activated))
+		return bd->activate_err;
+	pthread_mutex_lock(&bd->activate_lock);
+	if (!atomic_load(&bd->activated)) {
+		bd->activate_err = bd->drv->activate(bd);
+		atomic_store(&bd->activated, true);
+	}
+	ret = bd->activate_err;
+	pthread_mutex_unlock(&bd->activate_lock);
+	return ret;
+}
+
 static int check_range(struct block_dev *bd, uint64_t offset, uint64_t len)
 {
 	if (offset + len < offset || offset + len > bd->size)
@@ -414,6 +518,42 @@ int block_pread(struct block_dev *bd, uint64_t offset, void *buf, size_t len)
 	return bd->drv->pread(bd, offset, buf, len);
 }
 
+/*
+ * A write into the first sector of a probed raw image: what the sector
+ * would hold afterwards must still probe as raw, else -EPERM and nothing is
+ * written.  Such writes are serialised so that two cannot each pass the
+ * check and together make a signature.
+ */
+static int guarded_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t len)
+{
+	uint8_t sector[BLOCK_PROBE_BYTES] = {0};
+	uint64_t have = bd->size < sizeof(sector) ? bd->size : sizeof(sector);
+	size_t n = len < sizeof(sector) - offset ? len : (size_t)(sizeof(sector) - offset);
+	const char *foreign;
+	int ret;
+
+	pthread_mutex_lock(&bd->sector0_lock);
+	ret = (offset == 0 && len >= sizeof(sector)) ? 0 : bd->drv->pread(bd, 0, sector, have);
+	if (!ret) {
+		memcpy(sector + offset, buf, n);
+		foreign = block_probe_foreign(sector);
+		if (foreign) {
+			if (!bd->probe_refused_said) {
+				bd->probe_refused_said = true;
+				fprintf(stderr,
+					"minivmm: '%s': refused a write to sector 0 that would make "
+					"the image probe as %s (give format=raw to allow it)\n",
+					bd->filename, foreign);
+			}
+			ret = -EPERM;
+		}
+	}
+	if (!ret)
+		ret = bd->drv->pwrite(bd, offset, buf, len);
+	pthread_mutex_unlock(&bd->sector0_lock);
+	return ret;
+}
+
 int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t len)
 {
 	int ret;
@@ -423,6 +563,11 @@ int block_pwrite(struct block_dev *bd, uint64_t offset, const void *buf, size_t 
 	ret = check_range(bd, offset, len);
 	if (ret || !len)
 		return ret;
+	ret = activate(bd);
+	if (ret)
+		return ret;
+	if (bd->probe_guard && offset < BLOCK_PROBE_BYTES)
+		return guarded_pwrite(bd, offset, buf, len);
 	return bd->drv->pwrite(bd, offset, buf, len);
 }
 
@@ -442,17 +587,32 @@ int block_discard(struct block_dev *bd, uint64_t offset, uint64_t len)
 	ret = check_range(bd, offset, len);
 	if (ret || !len)
 		return ret;
+	ret = activate(bd);
+	if (ret)
+		return ret;
+	if (bd->probe_guard && offset < BLOCK_PROBE_BYTES) {
+		/* Zeros under a guarded write's feet could complete a signature. */
+		pthread_mutex_lock(&bd->sector0_lock);
+		ret = bd->drv->discard(bd, offset, len);
+		pthread_mutex_unlock(&bd->sector0_lock);
+		return ret;
+	}
 	return bd->drv->discard(bd, offset, len);
 }
 
 int block_truncate(struct block_dev *bd, uint64_t size)
 {
+	int ret;
+
 	if (bd->read_only)
 		return -EROFS;
 	if (size < bd->size)
 		return -ENOTSUP;
 	if (size == bd->size)
 		return 0;
+	ret = activate(bd);
+	if (ret)
+		return ret;
 	return bd->drv->truncate(bd, size);
 }
 
@@ -577,7 +737,11 @@ static void *worker_main(void *arg)
 {
 	struct block_worker_pool *pool = arg;
 
+	/* The thread's malloc arena now, not under a later seccomp filter. */
+	free(malloc(64));
 	pthread_mutex_lock(&pool->lock);
+	pool->started++;
+	pthread_cond_broadcast(&pool->started_cond);
 	for (;;) {
 		struct block_req *r;
 
@@ -607,6 +771,7 @@ static int pool_start(struct block_dev *bd, unsigned n)
 		return -ENOMEM;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
+	pthread_cond_init(&pool->started_cond, NULL);
 	pool->tail = &pool->head;
 	for (unsigned i = 0; i < n; i++) {
 		if (pthread_create(&pool->threads[i], NULL, worker_main, pool))
@@ -614,9 +779,15 @@ static int pool_start(struct block_dev *bd, unsigned n)
 		pool->nthreads++;
 	}
 	if (!pool->nthreads) {
+		pthread_cond_destroy(&pool->started_cond);
 		free(pool);
 		return -EAGAIN;
 	}
+	/* Every worker has finished starting (a sandbox may follow at once). */
+	pthread_mutex_lock(&pool->lock);
+	while (pool->started < pool->nthreads)
+		pthread_cond_wait(&pool->started_cond, &pool->lock);
+	pthread_mutex_unlock(&pool->lock);
 	bd->pool = pool;
 	return 0;
 }
@@ -695,6 +866,10 @@ static bool uring_fits(struct block_dev *bd, struct block_req *r)
 		return !bd->drv->map && !bd->read_only && hf->cache != BLOCK_CACHE_UNSAFE;
 	if (r->op == REQ_DISCARD || !r->len || (r->op == REQ_WRITE && bd->read_only))
 		return false;
+	if (r->op == REQ_WRITE && bd->probe_guard && r->offset < BLOCK_PROBE_BYTES)
+		return false; /* block_pwrite looks at the first sector */
+	if (r->op == REQ_WRITE && !atomic_load(&bd->activated))
+		return false; /* the first write activates the image, on a worker */
 	if (r->offset + r->len < r->offset || r->offset + r->len > bd->size)
 		return false; /* the workers report the error */
 	if (hf->direct) {
@@ -885,7 +1060,11 @@ static struct block_req *uring_reap(struct block_dev *bd)
 }
 #endif
 
-/* Lazily, so that backing files and tools never start threads or rings. */
+/*
+ * block_open starts them (start_async) for the image it returns; backing
+ * files are read by the top image's workers and need none.  Here they are
+ * only checked for.
+ */
 static int ensure_event_fd(struct block_dev *bd)
 {
 	int ret = 0;
@@ -913,13 +1092,34 @@ static int ensure_pool(struct block_dev *bd)
 
 	pthread_mutex_lock(&bd->lock);
 	if (!bd->pool) {
-		const char *env = getenv("MINIVMM_BLOCK_WORKERS");
-		unsigned n = BLOCK_DEFAULT_WORKERS;
-		if (env && atoi(env) > 0 && atoi(env) <= 64)
-			n = (unsigned)atoi(env);
-		ret = pool_start(bd, n);
+		ret = pool_start(bd, bd->nworkers);
 	}
 	pthread_mutex_unlock(&bd->lock);
+	return ret;
+}
+
+/*
+ * The completion eventfd, the io_uring ring and every worker, fully started
+ * before block_open returns: block_completion_fd() is valid at once, and a
+ * seccomp filter installed after start-up finds nothing half-made.
+ */
+static int start_async(struct block_dev *bd, const struct block_opts *opts, char *err,
+		       size_t errlen)
+{
+	const char *env = getenv("MINIVMM_BLOCK_WORKERS");
+	int ret;
+
+	bd->nworkers = BLOCK_DEFAULT_WORKERS;
+	if (opts->workers)
+		bd->nworkers = opts->workers < 64 ? opts->workers : 64;
+	else if (env && atoi(env) > 0 && atoi(env) <= 64)
+		bd->nworkers = (unsigned)atoi(env);
+	ret = ensure_event_fd(bd);
+	if (!ret)
+		ret = ensure_pool(bd);
+	if (ret)
+		block_errf(err, errlen, "'%s': could not start its I/O threads: %s", bd->filename,
+			   strerror(-ret));
 	return ret;
 }
 

@@ -35,11 +35,23 @@ enum block_aio {
 };
 
 struct block_opts {
-	const char *format; /* "raw", "qcow2" or NULL to probe */
+	/*
+	 * "raw", "qcow2" or NULL to probe.  An image probed as raw warns on
+	 * stderr (when writable), and a write that would make its first sector
+	 * probe as another format fails with -EPERM (the rest works).
+	 */
+	const char *format;
 	bool read_only;
 	bool snapshot; /* writes go to a temporary overlay deleted at close */
 	bool no_backing; /* do not open backing files (fuzzing, info) */
 	bool repair; /* for check -r: open even an image marked corrupt */
+	/*
+	 * Read-only inspection of an image another process may be writing
+	 * (qemu-img -U): takes no lock that conflicts with a writer.  Without
+	 * it an open takes QEMU's image locks and fails when another process
+	 * (minivmm or QEMU) holds a conflicting one.
+	 */
+	bool force_share;
 	enum block_cache cache;
 	size_t l2_cache_bytes; /* qcow2 L2 table cache bound; 0 = default */
 	const char *internal_snapshot; /* qcow2: open this snapshot read-only */
@@ -52,6 +64,12 @@ struct block_dev;
 /* ret is the number of bytes transferred (0 for flush/discard) or -errno. */
 typedef void block_cb(void *opaque, int64_t ret);
 
+/*
+ * Writes nothing to the image (a qcow2 image left dirty is repaired at the
+ * first write, discard or resize), takes QEMU-compatible locks (-EBUSY when
+ * another process holds a conflicting one) and starts the asynchronous
+ * machinery.
+ */
 int block_open(struct block_dev **out, const char *path, const struct block_opts *opts,
 	       char *err, size_t errlen);
 /* Waits for in-flight requests (without running their callbacks) and closes. */
@@ -72,7 +90,10 @@ int block_aio_flush(struct block_dev *bd, block_cb *cb, void *opaque);
 int block_aio_discard(struct block_dev *bd, uint64_t offset, uint64_t len, block_cb *cb,
 		      void *opaque);
 
-/* Readable when completions are waiting; then call block_complete(). */
+/*
+ * Readable when completions are waiting; then call block_complete().  Valid
+ * from block_open on: the ring and the workers are running by then.
+ */
 int block_completion_fd(const struct block_dev *bd);
 /* Runs the callbacks of finished requests; returns how many ran. */
 int block_complete(struct block_dev *bd);

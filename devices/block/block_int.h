@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -35,6 +36,21 @@ int host_file_flush(struct host_file *hf);
 int host_file_length(struct host_file *hf, uint64_t *len);
 int host_file_truncate(struct host_file *hf, uint64_t len);
 int host_file_discard(struct host_file *hf, uint64_t off, uint64_t len);
+/*
+ * Image locking compatible with QEMU's file-posix driver: permissions are
+ * QEMU's BLK_PERM_* bits; for each one held a shared OFD lock on byte
+ * 100 + bit, for each one not granted to others a shared lock on 200 + bit.
+ * Takes the locks, then tests for a conflict with another open file
+ * description (another process, or another open in this one); the locks
+ * go with the file descriptor.
+ */
+#define BLOCK_PERM_CONSISTENT_READ 0x01u
+#define BLOCK_PERM_WRITE 0x02u
+#define BLOCK_PERM_WRITE_UNCHANGED 0x04u
+#define BLOCK_PERM_RESIZE 0x08u
+#define BLOCK_PERM_ALL 0x0fu
+int host_file_lock(struct host_file *hf, const char *path, unsigned perm, unsigned shared,
+		   char *err, size_t errlen);
 /* The test hook (block_set_trace); for paths that bypass host_file_pwrite. */
 void host_file_trace(struct host_file *hf, enum block_trace_op op, uint64_t off, const void *buf,
 		     size_t len);
@@ -70,6 +86,13 @@ struct block_driver {
 	int (*map)(struct block_dev *bd, uint64_t off, uint64_t len, bool write, uint64_t *host,
 		   unsigned *token);
 	void (*unmap)(struct block_dev *bd, unsigned token);
+	/*
+	 * Runs once before the first change to the image (write, discard,
+	 * resize), never at open: an open and a close with no I/O between leave
+	 * the file as it was.  qcow2 repairs a dirty image here.  An error
+	 * refuses that change and every later one.
+	 */
+	int (*activate)(struct block_dev *bd);
 };
 
 struct block_worker_pool;
@@ -85,6 +108,18 @@ struct block_dev {
 	unsigned chain_depth; /* how many overlays sit above this image */
 	const struct block_dev *overlay; /* the image whose backing file we are */
 	char *snapshot_tmp; /* snapshot=on: the overlay's path, already unlinked */
+	/*
+	 * The format was probed and came out raw: a write must not make the
+	 * first sector probe as another format (CVE-2008-2004), see
+	 * block_probe_foreign().  sector0_lock serialises such writes.
+	 */
+	bool probe_guard;
+	bool force_share; /* opened with force_share; so is the backing chain */
+	atomic_bool activated; /* drv->activate has run (or is not needed) */
+	int activate_err; /* its error, returned to every later change */
+	pthread_mutex_t activate_lock;
+	bool probe_refused_said; /* the refusal was reported once */
+	pthread_mutex_t sector0_lock;
 
 	/* Asynchronous requests. */
 	pthread_mutex_t lock;
@@ -95,9 +130,20 @@ struct block_dev {
 	int event_fd;
 	struct block_worker_pool *pool;
 	enum block_aio aio; /* THREADS or IO_URING once opened */
-	struct block_uring *uring; /* started at the first request */
+	struct block_uring *uring; /* started by block_open */
+	unsigned nworkers; /* pool size: block_opts.workers or the default */
 	unsigned uring_inflight; /* queued to the ring, completion not reaped */
 };
+
+/* The first sector's size, what probing looks at. */
+#define BLOCK_PROBE_BYTES 512
+
+/*
+ * The name of the image format (one QEMU can probe: qcow, qcow2, QED, VMDK,
+ * VDI, VHDX, VPC, LUKS, parallels, bochs, cloop) whose signature the first
+ * BLOCK_PROBE_BYTES of buf carry, or NULL when they look like raw data.
+ */
+const char *block_probe_foreign(const uint8_t *buf);
 
 extern const struct block_driver block_driver_raw;
 extern const struct block_driver block_driver_qcow2;

@@ -113,6 +113,93 @@ void host_file_close(struct host_file *hf)
 	hf->fd = -1;
 }
 
+/* ------------------------------------------------------------ locking */
+
+#define LOCK_PERM_BASE 100
+#define LOCK_SHARED_BASE 200
+
+static const char *const perm_names[] = {"consistent read", "write", "write unchanged",
+					 "resize"};
+
+static int lock_byte(int fd, unsigned off)
+{
+	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = off, .l_len = 1};
+
+	return fcntl(fd, F_OFD_SETLK, &fl) < 0 ? -errno : 0;
+}
+
+/* 1 when another open file description holds byte off, 0 when none, -errno. */
+static int byte_taken(int fd, unsigned off)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = off, .l_len = 1};
+
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return -errno;
+	return fl.l_type != F_UNLCK;
+}
+
+int host_file_lock(struct host_file *hf, const char *path, unsigned perm, unsigned shared,
+		   char *err, size_t errlen)
+{
+	unsigned nperm = sizeof(perm_names) / sizeof(perm_names[0]);
+	int ret = 0;
+
+	/* Take ours first, then look: of two racing opens, one sees the other. */
+	for (unsigned i = 0; i < nperm && !ret; i++) {
+		if (perm & (1u << i))
+			ret = lock_byte(hf->fd, LOCK_PERM_BASE + i);
+		if (!ret && !(shared & (1u << i)))
+			ret = lock_byte(hf->fd, LOCK_SHARED_BASE + i);
+	}
+	if (ret == -EINVAL || ret == -ENOLCK || ret == -EOPNOTSUPP || ret == -ENOSYS)
+		return 0; /* no OFD locks on this file system: as QEMU's locking=auto */
+	/* What others hold that we do not grant: a writer is the usual one. */
+	for (unsigned i = 0; i < nperm && !ret; i++) {
+		int t;
+
+		if (shared & (1u << i))
+			continue;
+		t = byte_taken(hf->fd, LOCK_PERM_BASE + i);
+		if (t > 0 && (1u << i) == BLOCK_PERM_WRITE) {
+			block_errf(err, errlen,
+				   "'%s' is in use by another process (locked for writing); close "
+				   "it there first, or inspect it read-only with force sharing "
+				   "(qemu-img info -U)",
+				   path);
+			return -EBUSY;
+		}
+		if (t > 0) {
+			block_errf(err, errlen,
+				   "'%s' is in use by another process (locked for %s); close it "
+				   "there first",
+				   path, perm_names[i]);
+			return -EBUSY;
+		}
+		ret = t < 0 ? t : 0;
+	}
+	/* What we hold that others do not grant. */
+	for (unsigned i = 0; i < nperm && !ret; i++) {
+		int t;
+
+		if (!(perm & (1u << i)))
+			continue;
+		t = byte_taken(hf->fd, LOCK_SHARED_BASE + i);
+		if (t > 0) {
+			block_errf(err, errlen,
+				   "'%s' is in use by another process (which does not share %s "
+				   "access); close it there first",
+				   path, perm_names[i]);
+			return -EBUSY;
+		}
+		ret = t < 0 ? t : 0;
+	}
+	if (ret == -EINVAL || ret == -EOPNOTSUPP || ret == -ENOSYS)
+		return 0;
+	if (ret)
+		block_errf(err, errlen, "could not lock '%s': %s", path, strerror(-ret));
+	return ret;
+}
+
 static int full_pread(int fd, uint64_t off, void *buf, size_t len)
 {
 	uint8_t *p = buf;

@@ -257,14 +257,340 @@ static int read_table(struct qcow2 *q, uint64_t offset, uint64_t entries, uint64
 	return 0;
 }
 
+/* ---------------------------------------------------------------- open */
+
+/* A failed read of the image file, as every open step reports it. */
+static int read_failed(struct qcow2 *q, int ret, char *err, size_t errlen)
+{
+	block_errf(err, errlen, "could not read '%s': %s", q->bd->filename, strerror(-ret));
+	return ret;
+}
+
+static int check_incompat_features(struct qcow2 *q, char *err, size_t errlen)
+{
+	uint64_t unknown = q->incompat & ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT |
+					   QCOW2_INCOMPAT_COMPRESSION);
+	int ret;
+
+	if (unknown) {
+		unsigned bit = (unsigned)__builtin_ctzll(unknown);
+		const char *name = incompat_name(bit);
+		if (name)
+			block_errf(err, errlen, "'%s': unsupported qcow2 feature: %s",
+				   q->bd->filename, name);
+		else
+			block_errf(err, errlen,
+				   "'%s': unsupported qcow2 feature: unknown "
+				   "incompatible feature bit %u",
+				   q->bd->filename, bit);
+		return -ENOTSUP;
+	}
+	if (q->incompat & QCOW2_INCOMPAT_COMPRESSION) {
+		uint8_t type = 0;
+		if (q->header_length > 104) {
+			ret = host_file_pread(q->f, 104, &type, 1);
+			if (ret)
+				return read_failed(q, ret, err, errlen);
+		}
+		if (type != 0) {
+			block_errf(err, errlen,
+				   "'%s': unsupported qcow2 feature: compression type %u (only "
+				   "zlib)",
+				   q->bd->filename, type);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The fixed header: version, geometry, features, virtual size, and the
+ * numbers derived from them.  Reads h; checks every field it keeps.
+ */
+static int parse_header(struct qcow2 *q, struct qcow2_header *h, const struct block_opts *opts,
+			char *err, size_t errlen)
+{
+	const char *name = q->bd->filename;
+	uint64_t rb_entries;
+	int ret;
+
+	ret = host_file_length(q->f, &q->file_size);
+	if (ret)
+		return read_failed(q, ret, err, errlen);
+	if (q->file_size < 72) {
+		block_errf(err, errlen, "'%s' is too short to be a qcow2 image", name);
+		return -EINVAL;
+	}
+	memset(h, 0, sizeof(*h));
+	ret = host_file_pread(q->f, 0, h, sizeof(*h));
+	if (ret)
+		return read_failed(q, ret, err, errlen);
+	if (be32_get(&h->magic) != QCOW2_MAGIC) {
+		block_errf(err, errlen, "'%s' is not a qcow2 image", name);
+		return -EINVAL;
+	}
+	q->version = (int)be32_get(&h->version);
+	if (q->version != 2 && q->version != 3) {
+		block_errf(err, errlen, "qcow2 version %d is not supported", q->version);
+		return -ENOTSUP;
+	}
+	q->cluster_bits = be32_get(&h->cluster_bits);
+	if (q->cluster_bits < 9 || q->cluster_bits > 21) {
+		block_errf(err, errlen, "cluster size 2^%u is invalid (512 B..2 MiB)",
+			   q->cluster_bits);
+		return -EINVAL;
+	}
+	q->cluster_size = 1ull << q->cluster_bits;
+	q->l2_bits = q->cluster_bits - 3;
+	q->l2_entries = 1ull << q->l2_bits;
+	if (be32_get(&h->crypt_method)) {
+		block_errf(err, errlen, "'%s': encryption is not supported", name);
+		return -ENOTSUP;
+	}
+	if (q->version == 2) {
+		q->header_length = 72;
+		q->refcount_order = 4;
+	} else {
+		q->header_length = be32_get(&h->header_length);
+		q->incompat = be64_get(&h->incompatible_features);
+		q->compat = be64_get(&h->compatible_features);
+		q->autoclear = be64_get(&h->autoclear_features);
+		q->refcount_order = be32_get(&h->refcount_order);
+		if (q->header_length < 104 || q->header_length > q->cluster_size ||
+		    q->header_length % 8) {
+			block_errf(err, errlen, "header length %u is invalid", q->header_length);
+			return -EINVAL;
+		}
+		if (q->refcount_order > 6) {
+			block_errf(err, errlen, "refcount order %u is invalid", q->refcount_order);
+			return -EINVAL;
+		}
+	}
+	ret = check_incompat_features(q, err, errlen);
+	if (ret)
+		return ret;
+	q->corrupt = q->incompat & QCOW2_INCOMPAT_CORRUPT;
+	if (q->corrupt && !opts->read_only && !opts->repair) {
+		block_errf(err, errlen,
+			   "'%s' is marked corrupt; open it read-only, or repair it with "
+			   "'qemu-img check -r all' or 'minivmm-img check -r all'",
+			   name);
+		return -EACCES;
+	}
+
+	q->size = be64_get(&h->size);
+	if (q->size > (1ull << 62)) {
+		block_errf(err, errlen, "virtual size %llu is too large",
+			   (unsigned long long)q->size);
+		return -EINVAL;
+	}
+	q->refcount_max =
+		q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
+	rb_entries = (q->cluster_size * 8) >> q->refcount_order;
+	q->rb_bits = (unsigned)__builtin_ctzll(rb_entries);
+	q->csize_shift = 62 - (q->cluster_bits - 8);
+	q->csize_mask = (1ull << (q->cluster_bits - 8)) - 1;
+	q->coffset_mask = (1ull << q->csize_shift) - 1;
+	return 0;
+}
+
+/* Where the active L1 table and the refcount table lie: sizes, bounds, overlap. */
+static int check_tables(struct qcow2 *q, const struct qcow2_header *h, char *err,
+			size_t errlen)
+{
+	uint64_t per_l1 = q->cluster_size * q->l2_entries;
+	uint64_t l1_needed = q->size / per_l1 + (q->size % per_l1 != 0);
+	int ret;
+
+	q->l1_size = be32_get(&h->l1_size);
+	q->l1_offset = be64_get(&h->l1_table_offset);
+	if ((uint64_t)q->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
+		block_errf(err, errlen, "L1 table of %u entries is too large", q->l1_size);
+		return -EFBIG;
+	}
+	if (q->l1_size < l1_needed) {
+		block_errf(err, errlen, "L1 table of %u entries is too small for %llu bytes",
+			   q->l1_size, (unsigned long long)q->size);
+		return -EINVAL;
+	}
+	if (q->l1_size) {
+		ret = check_table(q, "L1 table", q->l1_offset, (uint64_t)q->l1_size * 8, err,
+				  errlen);
+		if (ret)
+			return ret;
+	}
+
+	q->rt_offset = be64_get(&h->refcount_table_offset);
+	q->rt_clusters = be32_get(&h->refcount_table_clusters);
+	if (q->rt_clusters == 0 ||
+	    (uint64_t)q->rt_clusters * q->cluster_size > QCOW2_MAX_REFTABLE_BYTES) {
+		block_errf(err, errlen, "refcount table of %u clusters is invalid",
+			   q->rt_clusters);
+		return -EINVAL;
+	}
+	q->rt_entries = (uint64_t)q->rt_clusters * q->cluster_size / 8;
+	ret = check_table(q, "refcount table", q->rt_offset,
+			  (uint64_t)q->rt_clusters * q->cluster_size, err, errlen);
+	if (ret)
+		return ret;
+	if (ranges_overlap(q->rt_offset, q->rt_entries * 8, q->l1_offset,
+			   (uint64_t)q->l1_size * 8)) {
+		block_errf(err, errlen, "overlapping metadata: the L1 table overlaps the "
+					"refcount table");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The rest of cluster 0: the backing file name and the header extensions. */
+static int read_header_cluster(struct qcow2 *q, const struct qcow2_header *h, char *err,
+			       size_t errlen)
+{
+	uint64_t bo = be64_get(&h->backing_file_offset);
+	uint32_t bs = be32_get(&h->backing_file_size);
+	uint64_t hdr_end = q->cluster_size;
+	uint8_t *cl0 = calloc(1, q->cluster_size);
+	int ret = 0;
+
+	if (!cl0)
+		return -ENOMEM;
+	ret = host_file_pread(q->f, 0, cl0, q->cluster_size);
+	if (ret) {
+		free(cl0);
+		return read_failed(q, ret, err, errlen);
+	}
+	if (bo) {
+		if (bs == 0 || bs > 1023 || bo < q->header_length || bo > q->cluster_size ||
+		    bs > q->cluster_size - bo) {
+			block_errf(err, errlen, "backing file name is out of bounds");
+			ret = -EINVAL;
+			goto out;
+		}
+		q->backing_file = strndup_checked(cl0 + bo, bs);
+		if (!q->backing_file) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		hdr_end = bo;
+	}
+	if (q->version == 3)
+		ret = parse_extensions(q, cl0, hdr_end, err, errlen);
+out:
+	free(cl0);
+	return ret;
+}
+
+/* The L1 table to read through: the active one, or an internal snapshot's. */
+static int load_l1(struct qcow2 *q, const struct block_opts *opts, char *err, size_t errlen)
+{
+	uint64_t l1_off = q->l1_offset;
+	uint32_t l1_size = q->l1_size;
+	int ret;
+
+	if (opts->internal_snapshot) {
+		struct qcow2_snapshot *s = NULL;
+		for (uint32_t i = 0; i < q->nb_snapshots; i++)
+			if (!strcmp(q->snapshots[i].id, opts->internal_snapshot) ||
+			    !strcmp(q->snapshots[i].name, opts->internal_snapshot))
+				s = &q->snapshots[i];
+		if (!s) {
+			block_errf(err, errlen, "'%s' has no snapshot '%s'", q->bd->filename,
+				   opts->internal_snapshot);
+			return -ENOENT;
+		}
+		if ((uint64_t)s->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
+			block_errf(err, errlen, "snapshot L1 table is too large");
+			return -EFBIG;
+		}
+		l1_off = s->l1_table_offset;
+		l1_size = s->l1_size;
+		if (s->disk_size > (1ull << 62) ||
+		    (uint64_t)l1_size * q->cluster_size * q->l2_entries < s->disk_size) {
+			block_errf(err, errlen, "snapshot '%s' is malformed",
+				   opts->internal_snapshot);
+			return -EINVAL;
+		}
+		q->size = s->disk_size;
+		q->snapshot_view = true;
+		if (l1_size) {
+			ret = check_table(q, "snapshot L1 table", l1_off, (uint64_t)l1_size * 8,
+					  err, errlen);
+			if (ret)
+				return ret;
+		}
+	}
+	ret = read_table(q, l1_off, l1_size, &q->l1);
+	if (ret)
+		return read_failed(q, ret, err, errlen);
+	if (q->snapshot_view) {
+		/* Keep the active L1 as the fixed metadata to protect. */
+		q->l1_size = l1_size;
+		q->l1_offset = l1_off;
+	}
+	return 0;
+}
+
+static int init_caches(struct qcow2 *q, const struct block_opts *opts)
+{
+	size_t bytes = opts->l2_cache_bytes ? opts->l2_cache_bytes : QCOW2_DEFAULT_L2_CACHE;
+	uint64_t n = bytes / q->cluster_size;
+	int ret;
+
+	if (n < 2)
+		n = 2;
+	if (n > 4096)
+		n = 4096;
+	ret = qcow2_cache_init(&q->l2_cache, (unsigned)n, q->cluster_size);
+	if (!ret)
+		ret = qcow2_cache_init(&q->rb_cache, 16, q->cluster_size);
+	return ret;
+}
+
+/*
+ * The backing file, read-only, in the format the image names (else probed,
+ * see block.c), its name relative to the image's directory.
+ */
+static int open_backing(struct qcow2 *q, const struct block_opts *opts, char *err,
+			size_t errlen)
+{
+	struct block_dev *bd = q->bd;
+	const char *fmt = q->backing_format[0] ? q->backing_format : NULL;
+	enum block_cache bc = opts->cache;
+	char path[PATH_MAX], sub[512];
+	int ret;
+
+	if (q->backing_file[0] != '/' && strchr(bd->filename, '/')) {
+		const char *slash = strrchr(bd->filename, '/');
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - bd->filename), bd->filename,
+			 q->backing_file);
+	} else {
+		snprintf(path, sizeof(path), "%s", q->backing_file);
+	}
+	if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
+		block_errf(err, errlen, "backing file format '%s' is not supported", fmt);
+		return -ENOTSUP;
+	}
+	/* A read-only backing file needs no O_DSYNC; keep the O_DIRECT choice. */
+	if (bc == BLOCK_CACHE_WRITETHROUGH || bc == BLOCK_CACHE_UNSAFE)
+		bc = BLOCK_CACHE_WRITEBACK;
+	if (bc == BLOCK_CACHE_DIRECTSYNC)
+		bc = BLOCK_CACHE_NONE;
+	ret = block_open_backing(&q->backing, bd, path, fmt, bc, sub, sizeof(sub));
+	if (ret)
+		block_errf(err, errlen, "could not open backing file of '%s': %s", bd->filename,
+			   sub);
+	return ret;
+}
+
+/*
+ * Every step checks what it takes from the file before the next uses it;
+ * nothing is written (see qcow2_activate for what the first write does).
+ */
 static int qcow2_open(struct block_dev *bd, const struct block_opts *opts, char *err,
 		      size_t errlen)
 {
-	struct qcow2 *q;
 	struct qcow2_header h;
-	uint8_t *cl0 = NULL;
-	uint64_t l1_needed, rb_entries, hdr_end;
-	bool read_only = opts->read_only;
+	struct qcow2 *q;
 	int ret;
 
 	q = calloc(1, sizeof(*q));
@@ -276,355 +602,75 @@ static int qcow2_open(struct block_dev *bd, const struct block_opts *opts, char 
 	q->f = &bd->file;
 	q->zcache_entry = UINT64_MAX;
 
-	ret = host_file_length(q->f, &q->file_size);
-	if (ret)
-		goto fail_errno;
-	if (q->file_size < 72) {
-		block_errf(err, errlen, "'%s' is too short to be a qcow2 image", bd->filename);
-		ret = -EINVAL;
-		goto fail;
+	ret = parse_header(q, &h, opts, err, errlen);
+	if (!ret)
+		ret = check_tables(q, &h, err, errlen);
+	if (!ret)
+		ret = read_header_cluster(q, &h, err, errlen);
+	if (!ret) {
+		q->nb_snapshots = be32_get(&h.nb_snapshots);
+		q->snapshots_offset = be64_get(&h.snapshots_offset);
+		ret = read_snapshots(q, err, errlen);
 	}
-	memset(&h, 0, sizeof(h));
-	ret = host_file_pread(q->f, 0, &h, sizeof(h));
-	if (ret)
-		goto fail_errno;
-	if (be32_get(&h.magic) != QCOW2_MAGIC) {
-		block_errf(err, errlen, "'%s' is not a qcow2 image", bd->filename);
-		ret = -EINVAL;
-		goto fail;
-	}
-	q->version = (int)be32_get(&h.version);
-	if (q->version != 2 && q->version != 3) {
-		block_errf(err, errlen, "qcow2 version %d is not supported", q->version);
-		ret = -ENOTSUP;
-		goto fail;
-	}
-	q->cluster_bits = be32_get(&h.cluster_bits);
-	if (q->cluster_bits < 9 || q->cluster_bits > 21) {
-		block_errf(err, errlen, "cluster size 2^%u is invalid (512 B..2 MiB)",
-			   q->cluster_bits);
-		ret = -EINVAL;
-		goto fail;
-	}
-	q->cluster_size = 1ull << q->cluster_bits;
-	q->l2_bits = q->cluster_bits - 3;
-	q->l2_entries = 1ull << q->l2_bits;
-	if (be32_get(&h.crypt_method)) {
-		block_errf(err, errlen, "'%s': encryption is not supported", bd->filename);
-		ret = -ENOTSUP;
-		goto fail;
-	}
-	if (q->version == 2) {
-		q->header_length = 72;
-		q->refcount_order = 4;
-	} else {
-		q->header_length = be32_get(&h.header_length);
-		q->incompat = be64_get(&h.incompatible_features);
-		q->compat = be64_get(&h.compatible_features);
-		q->autoclear = be64_get(&h.autoclear_features);
-		q->refcount_order = be32_get(&h.refcount_order);
-		if (q->header_length < 104 || q->header_length > q->cluster_size ||
-		    q->header_length % 8) {
-			block_errf(err, errlen, "header length %u is invalid", q->header_length);
-			ret = -EINVAL;
-			goto fail;
-		}
-		if (q->refcount_order > 6) {
-			block_errf(err, errlen, "refcount order %u is invalid", q->refcount_order);
-			ret = -EINVAL;
-			goto fail;
-		}
-	}
-	{
-		uint64_t unknown = q->incompat & ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT |
-						   QCOW2_INCOMPAT_COMPRESSION);
-		if (unknown) {
-			unsigned bit = (unsigned)__builtin_ctzll(unknown);
-			const char *name = incompat_name(bit);
-			if (name)
-				block_errf(err, errlen, "'%s': unsupported qcow2 feature: %s",
-					   bd->filename, name);
-			else
-				block_errf(err, errlen,
-					   "'%s': unsupported qcow2 feature: unknown "
-					   "incompatible feature bit %u",
-					   bd->filename, bit);
-			ret = -ENOTSUP;
-			goto fail;
-		}
-	}
-	if (q->incompat & QCOW2_INCOMPAT_COMPRESSION) {
-		uint8_t type = 0;
-		if (q->header_length > 104) {
-			ret = host_file_pread(q->f, 104, &type, 1);
-			if (ret)
-				goto fail_errno;
-		}
-		if (type != 0) {
-			block_errf(err, errlen,
-				   "'%s': unsupported qcow2 feature: compression type %u (only "
-				   "zlib)",
-				   bd->filename, type);
-			ret = -ENOTSUP;
-			goto fail;
-		}
-	}
-	q->corrupt = q->incompat & QCOW2_INCOMPAT_CORRUPT;
-	if (q->corrupt && !read_only && !opts->repair) {
-		block_errf(err, errlen,
-			   "'%s' is marked corrupt; open it read-only or repair it with "
-			   "'minivmm-img check -r all'",
-			   bd->filename);
-		ret = -EACCES;
-		goto fail;
-	}
-
-	q->size = be64_get(&h.size);
-	if (q->size > (1ull << 62)) {
-		block_errf(err, errlen, "virtual size %llu is too large",
-			   (unsigned long long)q->size);
-		ret = -EINVAL;
-		goto fail;
-	}
-	q->refcount_max =
-		q->refcount_order == 6 ? UINT64_MAX : (1ull << (1u << q->refcount_order)) - 1;
-	rb_entries = (q->cluster_size * 8) >> q->refcount_order;
-	q->rb_bits = (unsigned)__builtin_ctzll(rb_entries);
-	q->csize_shift = 62 - (q->cluster_bits - 8);
-	q->csize_mask = (1ull << (q->cluster_bits - 8)) - 1;
-	q->coffset_mask = (1ull << q->csize_shift) - 1;
-
-	/* L1 table. */
-	q->l1_size = be32_get(&h.l1_size);
-	q->l1_offset = be64_get(&h.l1_table_offset);
-	{
-		uint64_t per_l1 = q->cluster_size * q->l2_entries;
-		l1_needed = q->size / per_l1 + (q->size % per_l1 != 0);
-	}
-	if ((uint64_t)q->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
-		block_errf(err, errlen, "L1 table of %u entries is too large", q->l1_size);
-		ret = -EFBIG;
-		goto fail;
-	}
-	if (q->l1_size < l1_needed) {
-		block_errf(err, errlen, "L1 table of %u entries is too small for %llu bytes",
-			   q->l1_size, (unsigned long long)q->size);
-		ret = -EINVAL;
-		goto fail;
-	}
-	if (q->l1_size) {
-		ret = check_table(q, "L1 table", q->l1_offset, (uint64_t)q->l1_size * 8, err,
-				  errlen);
+	if (!ret)
+		ret = load_l1(q, opts, err, errlen);
+	if (!ret) {
+		ret = read_table(q, q->rt_offset, q->rt_entries, &q->rt);
 		if (ret)
-			goto fail;
+			read_failed(q, ret, err, errlen);
 	}
-
-	/* Refcount table. */
-	q->rt_offset = be64_get(&h.refcount_table_offset);
-	q->rt_clusters = be32_get(&h.refcount_table_clusters);
-	if (q->rt_clusters == 0 ||
-	    (uint64_t)q->rt_clusters * q->cluster_size > QCOW2_MAX_REFTABLE_BYTES) {
-		block_errf(err, errlen, "refcount table of %u clusters is invalid",
-			   q->rt_clusters);
-		ret = -EINVAL;
-		goto fail;
-	}
-	q->rt_entries = (uint64_t)q->rt_clusters * q->cluster_size / 8;
-	ret = check_table(q, "refcount table", q->rt_offset,
-			  (uint64_t)q->rt_clusters * q->cluster_size, err, errlen);
-	if (ret)
-		goto fail;
-	if (ranges_overlap(q->rt_offset, q->rt_entries * 8, q->l1_offset,
-			   (uint64_t)q->l1_size * 8)) {
-		block_errf(err, errlen, "overlapping metadata: the L1 table overlaps the "
-					"refcount table");
-		ret = -EINVAL;
-		goto fail;
-	}
-
-	/* Header extensions and the backing file name, all in cluster 0. */
-	cl0 = calloc(1, q->cluster_size);
-	if (!cl0) {
-		ret = -ENOMEM;
-		goto fail;
-	}
-	ret = host_file_pread(q->f, 0, cl0, q->cluster_size);
-	if (ret)
-		goto fail_errno;
-	{
-		uint64_t bo = be64_get(&h.backing_file_offset);
-		uint32_t bs = be32_get(&h.backing_file_size);
-
-		hdr_end = q->cluster_size;
-		if (bo) {
-			if (bs == 0 || bs > 1023 || bo < q->header_length ||
-			    bo > q->cluster_size || bs > q->cluster_size - bo) {
-				block_errf(err, errlen, "backing file name is out of bounds");
-				ret = -EINVAL;
-				goto fail;
-			}
-			q->backing_file = strndup_checked(cl0 + bo, bs);
-			if (!q->backing_file) {
-				ret = -ENOMEM;
-				goto fail;
-			}
-			hdr_end = bo;
-		}
-		if (q->version == 3) {
-			ret = parse_extensions(q, cl0, hdr_end, err, errlen);
-			if (ret)
-				goto fail;
-		}
-	}
-
-	q->nb_snapshots = be32_get(&h.nb_snapshots);
-	q->snapshots_offset = be64_get(&h.snapshots_offset);
-	ret = read_snapshots(q, err, errlen);
-	if (ret)
-		goto fail;
-
-	{
-		uint64_t l1_off = q->l1_offset;
-		uint32_t l1_size = q->l1_size;
-
-		if (opts->internal_snapshot) {
-			struct qcow2_snapshot *s = NULL;
-			for (uint32_t i = 0; i < q->nb_snapshots; i++)
-				if (!strcmp(q->snapshots[i].id, opts->internal_snapshot) ||
-				    !strcmp(q->snapshots[i].name, opts->internal_snapshot))
-					s = &q->snapshots[i];
-			if (!s) {
-				block_errf(err, errlen, "'%s' has no snapshot '%s'", bd->filename,
-					   opts->internal_snapshot);
-				ret = -ENOENT;
-				goto fail;
-			}
-			if ((uint64_t)s->l1_size * 8 > QCOW2_MAX_L1_BYTES) {
-				block_errf(err, errlen, "snapshot L1 table is too large");
-				ret = -EFBIG;
-				goto fail;
-			}
-			l1_off = s->l1_table_offset;
-			l1_size = s->l1_size;
-			if (s->disk_size > (1ull << 62) ||
-			    (uint64_t)l1_size * q->cluster_size * q->l2_entries < s->disk_size) {
-				block_errf(err, errlen, "snapshot '%s' is malformed",
-					   opts->internal_snapshot);
-				ret = -EINVAL;
-				goto fail;
-			}
-			q->size = s->disk_size;
-			q->snapshot_view = true;
-			read_only = true;
-			if (l1_size) {
-				ret = check_table(q, "snapshot L1 table", l1_off,
-						  (uint64_t)l1_size * 8, err, errlen);
-				if (ret)
-					goto fail;
-			}
-		}
-		ret = read_table(q, l1_off, l1_size, &q->l1);
-		if (ret)
-			goto fail_errno;
-		if (q->snapshot_view) {
-			/* Keep the active L1 as the fixed metadata to protect. */
-			q->l1_size = l1_size;
-			q->l1_offset = l1_off;
-		}
-	}
-	ret = read_table(q, q->rt_offset, q->rt_entries, &q->rt);
-	if (ret)
-		goto fail_errno;
-
-	{
-		size_t bytes = opts->l2_cache_bytes ? opts->l2_cache_bytes : QCOW2_DEFAULT_L2_CACHE;
-		uint64_t n = bytes / q->cluster_size;
-		if (n < 2)
-			n = 2;
-		if (n > 4096)
-			n = 4096;
-		ret = qcow2_cache_init(&q->l2_cache, (unsigned)n, q->cluster_size);
-		if (!ret)
-			ret = qcow2_cache_init(&q->rb_cache, 16, q->cluster_size);
-		if (ret)
-			goto fail;
-	}
+	if (!ret)
+		ret = init_caches(q, opts);
 	q->free_hint = 0;
-
-	if (q->backing_file && !opts->no_backing) {
-		char path[PATH_MAX];
-		const char *fmt = q->backing_format[0] ? q->backing_format : NULL;
-
-		if (q->backing_file[0] != '/' && strchr(bd->filename, '/')) {
-			/* Relative names are relative to the overlay's directory. */
-			const char *slash = strrchr(bd->filename, '/');
-			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - bd->filename),
-				 bd->filename, q->backing_file);
-		} else {
-			snprintf(path, sizeof(path), "%s", q->backing_file);
-		}
-		if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
-			block_errf(err, errlen, "backing file format '%s' is not supported", fmt);
-			ret = -ENOTSUP;
-			goto fail;
-		}
-		{
-			char sub[512];
-			enum block_cache bc = opts->cache;
-			if (bc == BLOCK_CACHE_WRITETHROUGH || bc == BLOCK_CACHE_UNSAFE)
-				bc = BLOCK_CACHE_WRITEBACK;
-			if (bc == BLOCK_CACHE_DIRECTSYNC)
-				bc = BLOCK_CACHE_NONE;
-			ret = block_open_backing(&q->backing, bd, path, fmt, bc, sub, sizeof(sub));
-			if (ret) {
-				block_errf(err, errlen, "could not open backing file of '%s': %s",
-					   bd->filename, sub);
-				goto fail;
-			}
-		}
+	if (!ret && q->backing_file && !opts->no_backing)
+		ret = open_backing(q, opts, err, errlen);
+	if (ret) {
+		qcow2_free(q);
+		return ret;
 	}
-
 	bd->state = q;
 	bd->size = q->size;
-	bd->read_only = read_only;
-
-	/* From here on the image is accepted and we may write to it. */
-	if (!read_only && !opts->repair && (q->incompat & QCOW2_INCOMPAT_DIRTY)) {
-		struct block_check_result res;
-		uint8_t feat[8];
-
-		/* Lazy refcounts left stale counts behind: rebuild them first. */
-		ret = qcow2_check(bd, BLOCK_REPAIR_ALL, &res, NULL, NULL);
-		if (ret || res.corruptions > res.corruptions_fixed) {
-			block_errf(err, errlen, "'%s' was not closed cleanly and its refcounts "
-						"could not be repaired",
-				   bd->filename);
-			ret = ret ? ret : -EIO;
-			bd->state = NULL;
-			goto fail;
-		}
-		/* qcow2_check made the counts stable and cleared the bit; keep ours in step. */
-		q->incompat &= ~QCOW2_INCOMPAT_DIRTY;
-		be64_put(feat, q->incompat);
-		if (!qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
-					      feat, 8))
-			qcow2_barrier(q);
-	}
-	if (!read_only && q->autoclear) {
-		/* Bits we do not understand must be cleared by writers (qcow2 spec). */
-		uint8_t feat[8] = {0};
-		q->autoclear = 0;
-		qcow2_write_header_field(q, offsetof(struct qcow2_header, autoclear_features),
-					 feat, 8);
-	}
-	free(cl0);
+	bd->read_only = opts->read_only || q->snapshot_view;
 	return 0;
+}
 
-fail_errno:
-	block_errf(err, errlen, "could not read '%s': %s", bd->filename, strerror(-ret));
-fail:
-	free(cl0);
-	qcow2_free(q);
+/*
+ * Before the first change (block_driver.activate): nothing is written at
+ * open, so that a start that fails later leaves the image as it was.
+ * A dirty image (lazy refcounts, not closed cleanly) gets its refcounts
+ * rebuilt, which also clears the dirty bit; autoclear bits we do not know
+ * are cleared, as the spec asks of writers.
+ */
+static int qcow2_activate(struct block_dev *bd)
+{
+	struct qcow2 *q = bd->state;
+	int ret = 0;
+
+	if (q->snapshot_view)
+		return 0;
+	if (q->incompat & QCOW2_INCOMPAT_DIRTY) {
+		struct block_check_result res = {0}; /* qcow2_check adds to it */
+
+		/* Clears the dirty bit once the counts are rebuilt and stable. */
+		ret = qcow2_check(bd, BLOCK_REPAIR_ALL, &res, NULL, NULL);
+		if (ret || res.corruptions > res.corruptions_fixed || res.check_errors ||
+		    (q->incompat & QCOW2_INCOMPAT_DIRTY)) {
+			fprintf(stderr,
+				"minivmm: '%s' was not closed cleanly and its refcounts could not "
+				"be repaired; writes refused (try 'qemu-img check -r all')\n",
+				bd->filename);
+			return ret ? ret : -EIO;
+		}
+	}
+	pthread_mutex_lock(&q->lock);
+	if (q->autoclear) {
+		uint8_t feat[8] = {0};
+
+		q->autoclear = 0;
+		ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, autoclear_features),
+					       feat, 8);
+	}
+	pthread_mutex_unlock(&q->lock);
 	return ret;
 }
 
@@ -990,4 +1036,5 @@ const struct block_driver block_driver_qcow2 = {
 	.create = qcow2_create,
 	.map = qcow2_map,
 	.unmap = qcow2_unmap,
+	.activate = qcow2_activate,
 };

@@ -162,6 +162,7 @@ struct qcow2 {
 	uint64_t file_size; /* bytes; grows as clusters are allocated */
 	uint64_t free_hint; /* cluster index where the free-cluster search starts */
 	bool corrupt;
+	bool broken; /* corruption found at run time: all access refused */
 	bool snapshot_view; /* opened an internal snapshot */
 
 	/* Writeback state, see the top of this file. */
@@ -216,6 +217,13 @@ void qcow2_rt_dirty(struct qcow2 *q, uint64_t idx);
 int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_check_result *res,
 		void (*report)(void *, const char *), void *opaque);
 void qcow2_mark_corrupt(struct qcow2 *q, const char *why);
+/*
+ * Corrupt metadata met at run time (under the lock): said once on stderr
+ * naming the image, the corrupt bit set in a writable v3 header (as QEMU
+ * does), every later request refused with -EIO.  Returns -EIO.
+ */
+__attribute__((format(printf, 2, 3))) int qcow2_signal_corruption(struct qcow2 *q,
+								   const char *fmt, ...);
 
 /* qcow2_map.c */
 int qcow2_cache_init(struct qcow2_cache *c, unsigned n, uint64_t size);

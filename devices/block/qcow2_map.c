@@ -12,6 +12,8 @@
  * workers and go to io_uring after a translation here (qcow2_map).
  */
 #include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -286,6 +288,50 @@ int qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset, boo
 	return 0;
 }
 
+/* -------------------------------------------------------- corruption */
+
+int qcow2_signal_corruption(struct qcow2 *q, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	if (q->broken)
+		return -EIO;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	q->broken = true;
+	fprintf(stderr, "minivmm: '%s': qcow2 image is corrupt: %s; further access refused\n",
+		q->bd->filename, why);
+	if (q->bd->read_only || q->snapshot_view || q->version < 3 ||
+	    (q->incompat & QCOW2_INCOMPAT_CORRUPT)) {
+		q->corrupt = true;
+		return -EIO;
+	}
+	/* Only the bit: nothing else of the metadata is trusted any more. */
+	q->corrupt = true;
+	q->incompat |= QCOW2_INCOMPAT_CORRUPT;
+	{
+		unsigned field = offsetof(struct qcow2_header, incompatible_features);
+		uint8_t feat[8];
+
+		be64_put(feat, q->incompat);
+		if (!qcow2_write_header_field(q, field, feat, 8))
+			qcow2_barrier(q);
+	}
+	return -EIO;
+}
+
+/* Where a cluster-sized table or data cluster cannot be: what is wrong, or NULL. */
+static const char *bad_cluster_offset(struct qcow2 *q, uint64_t off, uint64_t len)
+{
+	if (!qcow2_is_aligned(q, off))
+		return "is not cluster aligned";
+	if (off >= QCOW2_MAX_HOST_OFFSET || off > q->file_size || len > q->file_size - off)
+		return "lies past the end of the file";
+	return NULL;
+}
+
 /* ---------------------------------------------------------- L2 tables */
 
 static uint64_t l2e_get(const uint8_t *tab, uint64_t idx)
@@ -305,12 +351,21 @@ static bool l2e_normal(uint64_t e)
 	       (e & QCOW2_L2E_OFFSET_MASK);
 }
 
+static bool l2_offset_ok(struct qcow2 *q, uint64_t off)
+{
+	return !bad_cluster_offset(q, off, q->cluster_size) &&
+	       !qcow2_overlaps_fixed_metadata(q, off, q->cluster_size);
+}
+
 static int check_l2_offset(struct qcow2 *q, uint64_t off)
 {
-	if (!qcow2_is_aligned(q, off) || qcow2_overlaps_fixed_metadata(q, off, q->cluster_size) ||
-	    off >= q->file_size)
-		return -EIO;
-	return 0;
+	const char *why;
+
+	if (l2_offset_ok(q, off))
+		return 0;
+	why = bad_cluster_offset(q, off, q->cluster_size);
+	return qcow2_signal_corruption(q, "L2 table offset 0x%llx %s", (unsigned long long)off,
+				       why ? why : "overlaps other metadata");
 }
 
 /*
@@ -324,6 +379,8 @@ static int get_l2(struct qcow2 *q, uint64_t l1_idx, bool for_write, uint8_t **ta
 	uint8_t *old = NULL, *t;
 	int ret;
 
+	if (q->broken)
+		return -EIO;
 	if (l1_idx >= q->l1_size)
 		return -EIO;
 	l1e = q->l1[l1_idx];
@@ -393,7 +450,10 @@ static int read_compressed(struct qcow2 *q, uint64_t e, uint8_t **out)
 		if (!q->zbuf || !q->zin)
 			return -ENOMEM;
 	}
-	if (coff >= q->file_size || csize > q->cluster_size * 2)
+	if (coff >= q->file_size)
+		return qcow2_signal_corruption(q, "compressed cluster offset 0x%llx lies past the "
+						  "end of the file", (unsigned long long)coff);
+	if (csize > q->cluster_size * 2)
 		return -EIO;
 	q->zcache_entry = UINT64_MAX;
 	ret = host_file_pread(q->f, coff, q->zin, csize);
@@ -435,12 +495,19 @@ static int read_backing(struct qcow2 *q, uint64_t voff, uint8_t *dst, uint64_t l
 	return 0;
 }
 
+static bool data_offset_ok(struct qcow2 *q, uint64_t host, uint64_t len)
+{
+	return !bad_cluster_offset(q, host, len);
+}
+
 static int check_data_offset(struct qcow2 *q, uint64_t host, uint64_t len)
 {
-	if (!qcow2_is_aligned(q, host) || host >= QCOW2_MAX_HOST_OFFSET ||
-	    host > q->file_size || len > q->file_size - host)
-		return -EIO;
-	return 0;
+	const char *why = bad_cluster_offset(q, host, len);
+
+	if (!why)
+		return 0;
+	return qcow2_signal_corruption(q, "data cluster offset 0x%llx %s",
+				       (unsigned long long)host, why);
 }
 
 /* Reads part of one guest cluster, given its L2 entry, under the lock. */
@@ -452,7 +519,7 @@ static int read_cluster_part(struct qcow2 *q, uint64_t e, uint64_t vcluster, uin
 	if (!len)
 		return 0;
 	if (e & QCOW2_OFLAG_COMPRESSED) {
-		uint8_t *z;
+		uint8_t *z = NULL;
 		ret = read_compressed(q, e, &z);
 		if (!ret)
 			memcpy(dst, z + from, len);
@@ -704,7 +771,7 @@ static int write_locked(struct qcow2 *q, uint64_t off, const uint8_t *buf, uint6
 		uint64_t n_req, k, bytes = 0, e, l2_off;
 		uint8_t *tab;
 
-		if (q->corrupt)
+		if (q->corrupt || q->broken)
 			return -EIO;
 		ret = get_l2(q, l1_idx, true, &tab, &l2_off);
 		if (ret)
@@ -723,12 +790,13 @@ static int write_locked(struct qcow2 *q, uint64_t off, const uint8_t *buf, uint6
 			bytes = k * q->cluster_size - in_off;
 			if (bytes > len)
 				bytes = len;
-			if (check_data_offset(q, host, k * q->cluster_size) ||
-			    qcow2_overlaps_fixed_metadata(q, host, k * q->cluster_size)) {
-				qcow2_mark_corrupt(q, "data cluster overlaps metadata or lies past "
-						      "the end of the file");
+			if (check_data_offset(q, host, k * q->cluster_size))
 				return -EIO;
-			}
+			if (qcow2_overlaps_fixed_metadata(q, host, k * q->cluster_size))
+				return qcow2_signal_corruption(
+					q, "data cluster offset 0x%llx overlaps metadata; a write "
+					   "there was stopped",
+					(unsigned long long)host);
 			user_enter(q);
 			ret = host_file_pwrite(q->f, host + in_off, buf, bytes);
 			user_leave(q);
@@ -912,8 +980,9 @@ static int map_locked(struct qcow2 *q, uint64_t off, uint64_t len, bool write, u
 	l1e = q->l1[l1_idx];
 	l2_off = l1e & QCOW2_L1E_OFFSET_MASK;
 	/* A write to a shared L2 table copies it first: not here. */
-	if (!l2_off || (write && !(l1e & QCOW2_OFLAG_COPIED)) || check_l2_offset(q, l2_off))
-		return -EAGAIN;
+	if (q->broken || !l2_off || (write && !(l1e & QCOW2_OFLAG_COPIED)) ||
+	    !l2_offset_ok(q, l2_off))
+		return -EAGAIN; /* the workers report a bad offset */
 	tab = cache_peek(&q->l2_cache, l2_off);
 	if (!tab)
 		return -EAGAIN;
@@ -924,7 +993,7 @@ static int map_locked(struct qcow2 *q, uint64_t off, uint64_t len, bool write, u
 		    (e & QCOW2_L2E_OFFSET_MASK) != first + i * q->cluster_size)
 			return -EAGAIN;
 	}
-	if (check_data_offset(q, first, n * q->cluster_size))
+	if (!data_offset_ok(q, first, n * q->cluster_size))
 		return -EAGAIN;
 	if (write && qcow2_overlaps_fixed_metadata(q, first, n * q->cluster_size))
 		return -EAGAIN; /* the workers mark the image corrupt */

@@ -7,7 +7,10 @@
  *                                  mirrored into the raw file REF
  *   crash-write IMG LOG SEED OPS   the crash test's writer (killed by the script)
  *   crash-verify IMG LOG SEED OPS  both promises of a flush after the kill
- *   open IMG [rw]                  open, read everything, write a little;
+ *   hold IMG rw|ro [FMT]           open IMG, print "holding", keep it open
+ *                                  until stdin closes
+ *   open IMG [rw|share]            open (share: read-only, force_share), read
+ *                                  everything, write a little (rw);
  *                                  exit 0 = opened, 10 = refused, 11 = I/O error
  *   snapshot IMG                   snapshot=on: writes visible, original untouched
  *   internal-snapshot IMG NAME REF read snapshot NAME and compare with REF
@@ -15,10 +18,16 @@
  *   powerloss DIR SEED             replays prefixes of the recorded writes,
  *                                  as a power loss would leave them, through
  *                                  qemu-img check and a read-back
+ *   async-ready IMG                right after block_open, before any I/O:
+ *                                  the completion fd, threads, io_uring fds
+ *   write IMG OFF FILE [FMT]       write FILE's bytes at OFF through the aio path,
+ *                                  print the format; exit 0 = written,
+ *                                  12 = refused with EPERM, 1 = other error
  *   repair-crashes IMG DIR         check -r all on IMG with its writes recorded;
  *                                  DIR/crash-N.qcow2 are the images a power
  *                                  loss at each barrier would leave
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -421,10 +430,105 @@ static int cmd_crash_verify(int argc, char **argv)
 
 /* ------------------------------------------------------- error paths */
 
+static int count_dir(const char *dir, const char *link_prefix)
+{
+	char path[512], target[256];
+	int n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (!link_prefix) {
+			n++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = 0;
+			n += !strncmp(target, link_prefix, strlen(link_prefix));
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static int cmd_async_ready(int argc, char **argv)
+{
+	struct block_opts o = {0};
+	struct block_dev *bd = open_or_die(argv[2], &o);
+
+	printf("fd=%d threads=%d rings=%d aio=%s\n", block_completion_fd(bd) >= 0,
+	       count_dir("/proc/self/task", NULL),
+	       count_dir("/proc/self/fd", "anon_inode:[io_uring]"), block_aio_name(bd));
+	block_close(bd);
+	return 0;
+}
+
+static int cmd_hold(int argc, char **argv)
+{
+	struct block_opts o = {.read_only = strcmp(argv[3], "rw") != 0,
+			       .format = argc > 4 ? argv[4] : NULL};
+	struct block_dev *bd;
+	char err[512], c;
+	int ret = block_open(&bd, argv[2], &o, err, sizeof(err));
+
+	if (ret) {
+		printf("refused: %s\n", err);
+		return 10;
+	}
+	printf("holding\n");
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	block_close(bd);
+	return 0;
+}
+
+static int cmd_write(int argc, char **argv)
+{
+	struct block_opts o = {.format = argc > 5 ? argv[5] : NULL};
+	struct block_dev *bd = open_or_die(argv[2], &o);
+	uint64_t off = strtoull(argv[3], NULL, 0);
+	struct aio_slot s = {0};
+	uint8_t *buf = malloc(1 << 20);
+	int fd = ref_fd(argv[4], false);
+	ssize_t n = read(fd, buf, 1 << 20);
+	struct iovec iov;
+	int ret;
+
+	close(fd);
+	if (n < 0) {
+		perror(argv[4]);
+		return 1;
+	}
+	printf("format=%s\n", block_format(bd));
+	iov.iov_base = buf;
+	iov.iov_len = (size_t)n;
+	ret = block_aio_write(bd, off, &iov, 1, aio_cb, &s);
+	if (!ret) {
+		block_drain(bd);
+		ret = s.done ? (int)(s.ret < 0 ? s.ret : 0) : -EIO;
+	}
+	if (!ret)
+		ret = block_flush(bd);
+	block_close(bd);
+	free(buf);
+	printf("write: %s\n", ret ? strerror(-ret) : "done");
+	return ret == -EPERM ? 12 : ret ? 1 : 0;
+}
+
 static int cmd_open(int argc, char **argv)
 {
 	bool rw = argc > 3 && !strcmp(argv[3], "rw");
-	struct block_opts o = {.read_only = !rw, .l2_cache_bytes = 1024};
+	bool share = argc > 3 && !strcmp(argv[3], "share");
+	struct block_opts o = {.read_only = !rw, .l2_cache_bytes = 1024, .force_share = share};
 	struct block_dev *bd;
 	char err[512];
 	int ret = block_open(&bd, argv[2], &o, err, sizeof(err));
@@ -1076,6 +1180,12 @@ int main(int argc, char **argv)
 		return cmd_crash_write(argc, argv);
 	if (argc >= 6 && !strcmp(argv[1], "crash-verify"))
 		return cmd_crash_verify(argc, argv);
+	if (argc >= 3 && !strcmp(argv[1], "async-ready"))
+		return cmd_async_ready(argc, argv);
+	if (argc >= 4 && !strcmp(argv[1], "hold"))
+		return cmd_hold(argc, argv);
+	if (argc >= 5 && !strcmp(argv[1], "write"))
+		return cmd_write(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "open"))
 		return cmd_open(argc, argv);
 	if (argc >= 3 && !strcmp(argv[1], "snapshot"))

@@ -557,6 +557,297 @@ def t_rebuild(d):
     print("lazy refcounts after a crash: repaired")
 
 
+# ------------------------------------------------------ format probing
+
+def first_sector(path):
+    with open(path, "rb") as f:
+        return f.read(512)
+
+
+def t_probe_guard(d):
+    """A probed raw image cannot be turned into another format by its guest."""
+    img, hdr, mbr = f"{d}/disk.img", f"{d}/hdr.bin", f"{d}/mbr.bin"
+    make_ref(img, 4 * MB, seed=21, density=1.0)
+    with open(img, "r+b") as f:  # an ordinary boot sector first
+        f.write(bytes(446) + bytes(64) + b"\x55\xaa")
+    evil = f"{d}/evil.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "/etc/passwd", "-F", "raw", evil)
+    with open(hdr, "wb") as f:
+        f.write(first_sector(evil))
+    before = first_sector(img)
+
+    def write(path, off, data, fmt=None, want=0):
+        with open(f"{d}/data.bin", "wb") as f:
+            f.write(data)
+        p = blk("write", path, off, f"{d}/data.bin", *([fmt] if fmt else []), ok=(want,))
+        return p
+
+    # The whole header, a bare magic, a magic at an offset, a write spanning
+    # sector 0 into sector 1: all refused, the sector unchanged.
+    p = write(img, 0, open(hdr, "rb").read(), want=12)
+    assert "format=raw" in p.stdout, p.stdout
+    assert "no format given, probed as raw" in p.stderr, p.stderr
+    assert "refused a write to sector 0" in p.stderr, p.stderr
+    write(img, 0, b"QFI\xfb", want=12)
+    write(img, 64, b"\x7f\x10\xda\xbe", want=12)  # VDI
+    write(img, 0, b"conectix" + bytes(1024), want=12)  # VPC
+    write(img, 0, b"version=1\n", want=12)  # VMDK descriptor
+    assert first_sector(img) == before, "a refused write changed sector 0"
+    info = json.loads(run("qemu-img", "info", "--output=json", img).stdout)
+    assert info["format"] == "raw", info
+    # Ordinary writes to sector 0 and beyond still work.
+    write(img, 0, b"\xeb\x3c\x90MINIVMM" + bytes(501))
+    write(img, 100, b"QFI\xfb")  # not at a signature's place
+    write(img, 512, open(hdr, "rb").read())
+    p = write(img, 4096, b"x" * 4096)
+    assert "format=raw" in p.stdout
+    with open(img, "rb") as f:
+        s0 = f.read(512)
+        f.seek(512)
+        s1 = f.read(512)
+    assert s0[:10] == b"\xeb\x3c\x90MINIVMM" and s0[100:104] == b"QFI\xfb", s0[:16]
+    assert s1 == open(hdr, "rb").read()
+    # With format=raw nothing is guarded (and nothing is said).
+    p = write(img, 0, open(hdr, "rb").read(), fmt="raw")
+    assert "warning" not in p.stderr, p.stderr
+    assert first_sector(img) == open(hdr, "rb").read()
+    # A qcow2 image whose magic is damaged opens as probed raw, guarded.
+    bad = f"{d}/bad.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", bad, "8M")
+    with open(bad, "r+b") as f:
+        f.write(b"QFX")
+    p = write(bad, 65536, b"y" * 512)
+    assert "format=raw" in p.stdout and "probed as raw" in p.stderr, (p.stdout, p.stderr)
+    write(bad, 0, b"QFI", want=12)
+    # A file with another format's signature is refused when probed.
+    vmdk = f"{d}/x.vmdk"
+    run("qemu-img", "create", "-q", "-f", "vmdk", vmdk, "8M")
+    p = blk("open", vmdk, "rw", ok=(10,))
+    assert "vmdk" in p.stdout, p.stdout
+    # A backing file without a backing format is probed the same way: raw
+    # data works, another format's signature is refused.
+    base, top = f"{d}/base.img", f"{d}/top.qcow2"
+    make_ref(base, MB, seed=22)
+    run(IMG, "create", "-f", "qcow2", "-o", "compat=0.10", "-b", "base.img", top)
+    info = json.loads(run("qemu-img", "info", "-U", "--output=json", top).stdout)
+    assert "backing-filename-format" not in info, info  # v2: no format stored
+    blk("open", top, "rw")
+    with open(base, "r+b") as f:
+        f.write(b"KDMV")
+    p = blk("open", top, "rw", ok=(10,))
+    assert "looks like a vmdk image" in p.stdout and "base.img" in p.stdout, p.stdout
+    print("probe guard: refused writes left sector 0 alone, format=raw allows them")
+
+
+# ------------------------------------------------- corruption at run time
+
+def t_corrupt_report(d):
+    cases = {
+        "l2-past-eof": ({3: struct.pack(">Q", 0x7000000 | 1 << 63)},
+                        "L2 table offset 0x7000000 lies past the end of the file"),
+        "l2-unaligned": ({3: struct.pack(">Q", 0x40200 | 1 << 63)},
+                         "L2 table offset 0x40200 is not cluster aligned"),
+        "data-past-eof": ({4: struct.pack(">Q", 0x9990000 | 1 << 63)},
+                          "data cluster offset 0x9990000 lies past the end of the file"),
+    }
+    cases["l2-truncated"] = ({}, "L2 table offset 0x40000 lies past the end of the file")
+    for name, (clusters, why) in cases.items():
+        img = f"{d}/{name}.qcow2"
+        write_image(img, *good_layout(clusters=clusters), total=7)
+        if name == "l2-truncated":
+            os.truncate(img, 0x48000)  # half of the L2 table, none of the data
+        # Read-only: said once, the file untouched.
+        before = sha(img)
+        p = blk("open", img, ok=(11,))
+        assert p.stderr.count("qcow2 image is corrupt") == 1, p.stderr
+        assert sha(img) == before, f"{name}: a read-only open changed the file"
+        # Read-write: said once, naming the image, and the corrupt bit set.
+        p = blk("open", img, "rw", ok=(11,))
+        want = f"minivmm: '{img}': qcow2 image is corrupt: {why}; further access refused"
+        assert p.stderr.count("qcow2 image is corrupt") == 1, p.stderr
+        assert want in p.stderr, (want, p.stderr)
+        assert header_incompat(img) & 2, f"{name}: corrupt bit not set"
+        info = json.loads(run("qemu-img", "info", "-U", "--output=json", img).stdout)
+        assert info["format-specific"]["data"]["corrupt"] is True, info
+        # Marked: read-write opens are refused, pointing at the repair.
+        p = blk("open", img, "rw", ok=(10,))
+        assert "marked corrupt" in p.stdout and "qemu-img check -r all" in p.stdout, p.stdout
+        assert "minivmm-img check -r all" in p.stdout, p.stdout
+        blk("open", img, ok=(11,))
+        print(f"{name}: reported once, marked corrupt, read-write refused")
+
+
+# --------------------------------------------- a failed start changes nothing
+
+def sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def header_incompat(img):
+    with open(img, "rb") as f:
+        f.seek(72)
+        return struct.unpack(">Q", f.read(8))[0]
+
+
+def t_open_unchanged(d):
+    # A dirty lazy-refcount image, left by a QEMU that died.
+    img = f"{d}/dirty.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-o", "cluster_size=512,lazy_refcounts=on",
+        img, "8M")
+    run("qemu-io", "-f", "qcow2", "-c", "write -P 0x66 0 1M", "-c", "flush", "-c", "abort",
+        img, ok=None)
+    assert header_incompat(img) & 1, "qemu-io abort left no dirty bit"
+    # Unknown autoclear bits too: a writer clears them, an open must not.
+    with open(img, "r+b") as f:
+        f.seek(88)
+        f.write(struct.pack(">Q", 1 << 40))
+    before = sha(img)
+    release(hold(img, "rw"))  # open and close, no I/O
+    assert sha(img) == before, "open+close changed a dirty image"
+    blk("open", img)  # read-only, reading everything
+    assert sha(img) == before, "a read-only open changed the image"
+    minivmm = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(BLKTOOL)))), "vmm", "minivmm")
+    if os.path.exists(minivmm):
+        p = run(minivmm, "--disk", img, "--disk", f"{d}/nonexistent.img", ok=(2,))
+        assert "nonexistent.img" in p.stderr, p.stderr
+        assert sha(img) == before, "a failed minivmm start changed the image"
+        print("minivmm with a missing second disk: exit 2, image unchanged")
+    # The first write repairs it and clears the bits.
+    with open(f"{d}/data.bin", "wb") as f:
+        f.write(b"\x77" * 4096)
+    blk("write", img, 1 << 20, f"{d}/data.bin")
+    assert not header_incompat(img) & 1, "the first write left the dirty bit"
+    with open(img, "rb") as f:
+        f.seek(88)
+        assert struct.unpack(">Q", f.read(8))[0] == 0, "autoclear bits left"
+    qemu_check(img)
+    qemu_io(img, "qcow2", "read -P 0x66 0 1M", "read -P 0x77 1M 4k")
+    # A clean image: open+close leaves every byte, raw and qcow2.
+    for fmt in ("qcow2", "raw"):
+        p = f"{d}/clean.{fmt}"
+        run("qemu-img", "create", "-q", "-f", fmt, p, "8M")
+        before = sha(p)
+        release(hold(p, "rw", fmt))
+        assert sha(p) == before, f"open+close changed a clean {fmt} image"
+    print("open+close: images byte-for-byte unchanged; the first write repairs")
+
+
+# ------------------------------------------- asynchronous I/O ready at open
+
+def t_async_ready(d):
+    for fmt in ("raw", "qcow2"):
+        img = f"{d}/a.{fmt}"
+        run("qemu-img", "create", "-q", "-f", fmt, img, "8M")
+        env = dict(os.environ, MINIVMM_BLOCK_WORKERS="3")
+        p = subprocess.run([BLKTOOL, "async-ready", img], capture_output=True, text=True,
+                           env=env)
+        assert p.returncode == 0, p.stderr
+        f = dict(kv.split("=") for kv in p.stdout.split())
+        assert f["fd"] == "1", p.stdout  # block_completion_fd valid before any request
+        assert f["threads"] == "4", p.stdout  # main + 3 workers, all started
+        if f["aio"] == "io_uring":
+            assert f["rings"] == "1", p.stdout
+        print(f"{fmt}: {p.stdout.strip()}")
+
+
+# ------------------------------------------------------------ locking
+
+def hold(img, mode, fmt=None):
+    """Our block layer holding img open, until the returned process's stdin closes."""
+    p = subprocess.Popen([BLKTOOL, "hold", img, mode] + ([fmt] if fmt else []),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    assert line.strip() == "holding", line
+    return p
+
+
+def release(p):
+    p.stdin.close()
+    assert p.wait(timeout=30) == 0
+
+
+def qemu_holding(*args):
+    """qemu-io keeping an image open; returns once its locks are taken."""
+    p = subprocess.Popen(["qemu-io", *args, "-c", "sleep 20000"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    img = args[-1]
+    ino = os.stat(img).st_ino
+    for _ in range(200):
+        with open("/proc/locks") as f:
+            if any(f":{ino} " in line for line in f):
+                return p
+        time.sleep(0.05)
+    p.kill()
+    sys.exit("qemu-io took no lock")
+
+
+def t_locking(d):
+    img, base, top = f"{d}/a.qcow2", f"{d}/base.qcow2", f"{d}/top.qcow2"
+    run("qemu-img", "create", "-q", "-f", "qcow2", img, "16M")
+    # We hold it read-write: QEMU's tools see the lock, -U looks anyway.
+    h = hold(img, "rw")
+    p = run("qemu-img", "info", img, ok=(1,))
+    assert 'Failed to get shared "write" lock' in p.stderr, p.stderr
+    run("qemu-img", "info", "-U", img)
+    p = run("qemu-io", "-c", "write 0 512", img, ok=None)
+    assert p.returncode != 0 and "lock" in p.stderr, p.stderr
+    # Two of our own opens conflict, read-write or read-only; force_share does not.
+    p = blk("open", img, "rw", ok=(10,))
+    assert f"'{img}' is in use by another process (locked for writing)" in p.stdout, p.stdout
+    assert len(p.stdout.strip().splitlines()) == 1, p.stdout
+    blk("open", img, ok=(10,))
+    blk("open", img, "share")
+    release(h)
+    blk("open", img, "rw")
+    # QEMU holds it read-write: our opens fail with the message.
+    q = qemu_holding("-f", "qcow2", img)
+    try:
+        p = blk("open", img, "rw", ok=(10,))
+        assert "in use by another process (locked for writing)" in p.stdout, p.stdout
+        p = run(IMG, "info", img, ok=(1,))
+        assert "in use by another process" in p.stderr, p.stderr
+        blk("open", img, "share")
+        minivmm = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+            os.path.abspath(BLKTOOL)))), "vmm", "minivmm")
+        if os.path.exists(minivmm):
+            p = run(minivmm, "--disk", img, ok=(2,))
+            assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+            assert f"'{img}' is in use by another process (locked for writing)" in p.stderr
+            print(f"minivmm: {p.stderr.strip()}")
+    finally:
+        q.kill()
+        q.wait()
+    # QEMU reads it (read-only, not sharing write): we may read, not write.
+    q = qemu_holding("-r", "-f", "qcow2", img)
+    try:
+        p = blk("open", img, "rw", ok=(10,))
+        assert "does not share write access" in p.stdout, p.stdout
+        blk("open", img)
+    finally:
+        q.kill()
+        q.wait()
+    # A raw image, the same.
+    raw = f"{d}/r.raw"
+    run("qemu-img", "create", "-q", "-f", "raw", raw, "4M")
+    h = hold(raw, "rw", "raw")
+    p = run("qemu-io", "-f", "raw", "-c", "write 0 512", raw, ok=None)
+    assert p.returncode != 0 and 'Failed to get "write" lock' in p.stderr, p.stderr
+    release(h)
+    # The backing chain is locked read-only: readers welcome, writers not.
+    run("qemu-img", "create", "-q", "-f", "qcow2", base, "16M")
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2", top)
+    h = hold(top, "rw")
+    run("qemu-img", "info", base)
+    p = run("qemu-io", "-c", "write 0 512", base, ok=None)
+    assert p.returncode != 0 and "lock" in p.stderr, p.stderr
+    blk("open", base, ok=(0,))
+    blk("open", base, "rw", ok=(10,))
+    release(h)
+    run("qemu-io", "-c", "write 0 512", base)
+    print("locking: QEMU and minivmm see each other's locks")
+
+
 # ------------------------------------------------------------ fuzz corpus
 
 def main():
@@ -587,6 +878,16 @@ def main():
             t_errors(d)
         elif test == "img":
             t_img(d)
+        elif test == "corrupt-report":
+            t_corrupt_report(d)
+        elif test == "open-unchanged":
+            t_open_unchanged(d)
+        elif test == "async-ready":
+            t_async_ready(d)
+        elif test == "locking":
+            t_locking(d)
+        elif test == "probe-guard":
+            t_probe_guard(d)
         elif test == "rebuild":
             t_rebuild(d)
         else:

@@ -184,7 +184,8 @@ static int make_image(char *path, const char *tmpl, uint64_t size, unsigned kind
 
 static int open_image(struct block_dev **bd, const char *path, bool ro)
 {
-	struct block_opts o = {.format = "raw", .read_only = ro};
+	/* Read-only opens share the disk the fixture holds read-write. */
+	struct block_opts o = {.format = "raw", .read_only = ro, .force_share = ro};
 	char err[256];
 
 	return block_open(bd, path, &o, err, sizeof(err));
