@@ -467,9 +467,7 @@ static int register_medium(struct ide_channel *ch, struct block_dev *bd)
 {
 	if (!ch->loop || !bd)
 		return 0;
-	/* Until block_open() makes the completion fd, an empty read does (drop these 3 lines). */
-	if (block_completion_fd(bd) < 0 && !block_aio_read(bd, 0, &(struct iovec){0}, 1, 0, 0))
-		block_drain(bd);
+	/* block_open() made the completion fd. */
 	if (block_completion_fd(bd) < 0)
 		return -EIO;
 	return event_loop_add_fd(ch->loop, block_completion_fd(bd), EPOLLIN, block_ready, bd);

@@ -18,6 +18,10 @@ Cases:
   menu       --boot menu=on: SeaBIOS offers its boot menu, then boots
   bad-drives missing, truncated and corrupt images, a directory as CD:
              one line naming the problem, exit status 2, image unchanged
+  probe-guard a boot sector writes a qcow2 header over sector 0 of its raw
+             disk through INT 13h: without format= the write is refused,
+             the image is unchanged and the next start still sees raw;
+             with format=raw the write goes through
 
 Skips (exit 77) with the reason printed when /dev/kvm, SeaBIOS, xorriso or
 qemu-img is missing.
@@ -161,6 +165,7 @@ def main():
     ap.add_argument("--disk-boot", required=True)
     ap.add_argument("--cd-boot", required=True)
     ap.add_argument("--bios", default=None)
+    ap.add_argument("--guard-boot", default=None)
     a = ap.parse_args()
 
     try:
@@ -231,6 +236,29 @@ def main():
                 fail("SeaBIOS did not offer its boot menu", out, err)
             if "BOOT-FROM disk" not in boot:
                 fail("no boot after the menu timed out", out, err)
+        elif a.case == "probe-guard":
+            with open(a.guard_boot, "rb") as f:
+                guard = f.read()
+            raw = os.path.join(tmp, "guard.img")
+            make_disk(raw, guard)
+            with open(raw, "rb") as f:
+                before = f.read()
+            for attempt in (1, 2):  # the second start must still see raw
+                boot, out, err = run(a, ["--disk", raw])
+                if "BOOT-GUARD refused" not in boot:
+                    fail("start %d: the guest turned its raw disk into another format"
+                         % attempt, out, err)
+                if "probed as raw" not in err:
+                    fail("no warning that the format was guessed", out, err)
+                with open(raw, "rb") as f:
+                    if f.read() != before:
+                        fail("the refused write changed the image", out, err)
+            boot, out, err = run(a, ["--disk", "file=%s,format=raw" % raw])
+            if "BOOT-GUARD written" not in boot:
+                fail("with format=raw the guest's own sector 0 write was refused", out, err)
+            with open(raw, "rb") as f:
+                if f.read(4) != b"QFI\xfb":
+                    fail("with format=raw the write did not reach the image", out, err)
         elif a.case == "bad-drives":
             short = os.path.join(tmp, "short.qcow2")
             with open(short, "wb") as f:
