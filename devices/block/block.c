@@ -167,8 +167,10 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 
 	*out = NULL;
 	if (depth > BLOCK_MAX_CHAIN) {
-		block_errf(err, errlen, "backing chain of '%s' is deeper than %d images", path,
-			   BLOCK_MAX_CHAIN);
+		/* The reason first; a long name keeps only its end. */
+		size_t n = strlen(path);
+		block_errf(err, errlen, "backing chain too deep (more than %d images) at '%s%s'",
+			   BLOCK_MAX_CHAIN, n > 48 ? "..." : "", n > 48 ? path + n - 45 : path);
 		return -ELOOP;
 	}
 	if (opts->format) {
