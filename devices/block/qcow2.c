@@ -916,9 +916,8 @@ static int create_layout(struct qcow2_layout *lay, char *err, size_t errlen)
 		block_errf(err, errlen, "image size too large for cluster size %u", lay->cs);
 		return -EFBIG;
 	}
+	/* An empty image has no L1 table (offset 0), as qemu-img makes it. */
 	lay->l1_clusters = (lay->l1_entries * 8 + cs - 1) / cs;
-	if (!lay->l1_clusters)
-		lay->l1_clusters = 1;
 	lay->rb_entries = cs * 8 >> lay->refcount_order;
 	lay->rt_clusters = lay->rb_count = 1;
 	for (int i = 0; i < 64; i++) {
@@ -951,7 +950,7 @@ static int create_header(uint8_t *buf, const struct qcow2_layout *lay,
 	be32_put(buf + 20, lay->bits);
 	be64_put(buf + 24, lay->size);
 	be32_put(buf + 36, (uint32_t)lay->l1_entries);
-	be64_put(buf + 40, (1 + lay->rt_clusters + lay->rb_count) * cs);
+	be64_put(buf + 40, lay->l1_clusters ? (1 + lay->rt_clusters + lay->rb_count) * cs : 0);
 	be64_put(buf + 48, cs);
 	be32_put(buf + 56, (uint32_t)lay->rt_clusters);
 	if (lay->version == 3) {
