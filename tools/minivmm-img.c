@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -403,6 +404,17 @@ static json_t *info_qcow2_json(const struct block_info *info)
 	return fs;
 }
 
+/* The backing file name as the image's readers resolve it (qemu-img's "actual path"). */
+static void full_backing(char *out, size_t len, const char *image, const char *backing)
+{
+	const char *slash = strrchr(image, '/');
+
+	if (backing[0] != '/' && slash)
+		snprintf(out, len, "%.*s/%s", (int)(slash - image), image, backing);
+	else
+		snprintf(out, len, "%s", backing);
+}
+
 static void info_json(const char *name, const struct block_info *info, uint64_t actual)
 {
 	json_t *o = json_object();
@@ -418,6 +430,9 @@ static void info_json(const char *name, const struct block_info *info, uint64_t 
 	if (!strcmp(info->format, "qcow2"))
 		json_object_set_new(o, "dirty-flag", json_boolean(info->dirty));
 	if (info->backing_file[0]) {
+		char full[PATH_MAX];
+		full_backing(full, sizeof(full), name, info->backing_file);
+		json_object_set_new(o, "full-backing-filename", json_string(full));
 		json_object_set_new(o, "backing-filename", json_string(info->backing_file));
 		if (info->backing_format[0])
 			json_object_set_new(o, "backing-filename-format",
@@ -489,7 +504,12 @@ static void info_human(const char *name, const struct block_info *info, uint64_t
 	if (info->cluster_size)
 		printf("cluster_size: %u\n", info->cluster_size);
 	if (info->backing_file[0]) {
-		printf("backing file: %s\n", info->backing_file);
+		char full[PATH_MAX];
+		full_backing(full, sizeof(full), name, info->backing_file);
+		if (strcmp(full, info->backing_file))
+			printf("backing file: %s (actual path: %s)\n", info->backing_file, full);
+		else
+			printf("backing file: %s\n", info->backing_file);
 		if (info->backing_format[0])
 			printf("backing file format: %s\n", info->backing_format);
 	}
@@ -968,6 +988,8 @@ int main(int argc, char **argv)
 	}
 	argc--;
 	argv++;
+	if (argc > 1 && is_help(argv[1])) /* "create --help" as "create -h" */
+		return cmd_help();
 	if (!strcmp(argv[0], "create"))
 		ret = cmd_create(argc, argv);
 	else if (!strcmp(argv[0], "info"))
