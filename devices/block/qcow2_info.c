@@ -59,16 +59,18 @@ static int describe_extensions(const uint8_t *buf, uint64_t pos, uint64_t end,
 static int describe_v3(const uint8_t *buf, size_t len, struct block_info *info, uint32_t *hlen,
 		       char *err, size_t errlen)
 {
-	uint64_t incompat = be64_get(buf + offsetof(struct qcow2_header, incompatible_features));
-	uint64_t compat = be64_get(buf + offsetof(struct qcow2_header, compatible_features));
-	uint64_t autoclear = be64_get(buf + offsetof(struct qcow2_header, autoclear_features));
-	uint32_t order = be32_get(buf + offsetof(struct qcow2_header, refcount_order));
+	uint64_t incompat, compat, autoclear;
+	uint32_t order;
 	uint8_t ctype = 0;
 
 	if (len < sizeof(struct qcow2_header)) {
 		block_errf(err, errlen, "the qcow2 v3 header is truncated");
 		return -EINVAL;
 	}
+	incompat = be64_get(buf + offsetof(struct qcow2_header, incompatible_features));
+	compat = be64_get(buf + offsetof(struct qcow2_header, compatible_features));
+	autoclear = be64_get(buf + offsetof(struct qcow2_header, autoclear_features));
+	order = be32_get(buf + offsetof(struct qcow2_header, refcount_order));
 	*hlen = be32_get(buf + offsetof(struct qcow2_header, header_length));
 	if (*hlen < sizeof(struct qcow2_header) || *hlen % 8 || *hlen > info->cluster_size ||
 	    *hlen > len) {
