@@ -614,6 +614,7 @@ static int cmd_check(int argc, char **argv)
 	};
 	const char *output = "human";
 	struct open_args a = {.no_backing = true};
+	char format[16];
 	enum block_repair repair = BLOCK_REPAIR_NONE;
 	struct block_check_result res;
 	struct block_dev *bd;
@@ -670,6 +671,7 @@ static int cmd_check(int argc, char **argv)
 	a.rw = a.repair = repair != BLOCK_REPAIR_NONE;
 	if (open_image(&bd, argv[optind], &a))
 		return 1;
+	snprintf(format, sizeof(format), "%s", block_format(bd));
 	ret = block_check(bd, repair, &res, check_report, &quiet);
 	if (ret == -ENOTSUP) {
 		fprintf(stderr, "minivmm-img: this image format does not support checks\n");
@@ -705,7 +707,7 @@ static int cmd_check(int argc, char **argv)
 		json_object_set_new(o, "leaks", json_integer((json_int_t)res.leaks));
 		json_object_set_new(o, "corruptions", json_integer((json_int_t)res.corruptions));
 		json_object_set_new(o, "filename", json_string(argv[optind]));
-		json_object_set_new(o, "format", json_string(a.fmt ? a.fmt : "qcow2"));
+		json_object_set_new(o, "format", json_string(format));
 		json_dumpf(o, stdout, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
 		printf("\n");
 		json_decref(o);

@@ -77,6 +77,13 @@ static int describe_v3(const uint8_t *buf, size_t len, struct block_info *info, 
 		block_errf(err, errlen, "header length %u is invalid", *hlen);
 		return -EINVAL;
 	}
+	if (incompat & ~(QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DATA_FILE |
+			 QCOW2_INCOMPAT_COMPRESSION | QCOW2_INCOMPAT_EXTL2)) {
+		/* Bits no one knows: qemu-img refuses to describe those too. */
+		block_errf(err, errlen, "unsupported qcow2 feature: unknown incompatible feature "
+					"bit %d", __builtin_ctzll(incompat & ~0x1full));
+		return -ENOTSUP;
+	}
 	if (order > 6) {
 		block_errf(err, errlen, "refcount order %u is invalid", order);
 		return -EINVAL;

@@ -332,6 +332,12 @@ def t_info_features(d):
         f.seek(104)
         f.write(b"\x07")
     img("info", f"{d}/zstd.qcow2", ok=(1,))
+    # So is an incompatible feature no one knows (qemu-img refuses it too).
+    with open(f"{d}/extl2.qcow2", "r+b") as f:
+        f.seek(72)
+        f.write((1 << 4 | 1 << 10).to_bytes(8, "big"))
+    run("qemu-img", "info", f"{d}/extl2.qcow2", ok=(1,))
+    refused("info", f"{d}/extl2.qcow2", want="unsupported qcow2 feature")
 
 
 # ---------------------------------- 7: create -b prints the backing's size
