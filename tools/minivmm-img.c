@@ -26,7 +26,8 @@ static void usage(FILE *f)
 		"  create [-q] [-f FMT] [-b BACKING [-F BACKING_FMT]] [-o OPTIONS] FILE [SIZE]\n"
 		"  info [-f FMT] [--output=human|json] [-U] FILE\n"
 		"  check [-q] [-f FMT] [-r leaks|all] [--output=human|json] [-U] FILE\n"
-		"  convert [-p|-q] [-f FMT] [-O OUTPUT_FMT] [-o OPTIONS] [-t CACHE] [-U] SOURCE TARGET\n"
+		"  convert [-p|-q] [-f FMT] [-O OUTPUT_FMT] [-o OPTIONS] [-t CACHE] [-U]\n"
+		"          SOURCE TARGET\n"
 		"  resize [-q] [-f FMT] FILE [+]SIZE\n"
 		"\n"
 		"Every command also takes -h/--help.\n"
@@ -37,8 +38,9 @@ static void usage(FILE *f)
 		"                  unsafe (convert)\n"
 		"  -U, --force-share  open the image even if another process uses it\n"
 		"                  (read-only commands and the convert source)\n"
-		"SIZE is a number of bytes, a multiple of 512, optionally with one of the suffixes\n"
-		"  k, M, G, T, P, E (powers of 1024; also K, m, g, t, p, e; b or B for bytes).\n"
+		"SIZE is a number of bytes, a multiple of 512, optionally with one of the\n"
+		"  suffixes k, M, G, T, P, E (powers of 1024; also K, m, g, t, p, e; b or B\n"
+		"  for bytes).\n"
 		"OPTIONS (-o, comma separated; qcow2 only):\n"
 		"  cluster_size=SIZE      a power of two from 512 to 2M (default 64k)\n"
 		"  compat=0.10|1.1        the qcow2 version, also v2|v3 (default 1.1)\n"
@@ -167,8 +169,8 @@ static int parse_o_one(const char *key, char *val, struct block_create_opts *c, 
 	if (!strcmp(key, "cluster_size")) {
 		if (parse_size(val, &v) || v < 512 || v > (2u << 20) || (v & (v - 1))) {
 			fprintf(stderr,
-				"minivmm-img: invalid cluster_size '%s': a power of two from 512 to "
-				"2M is needed\n",
+				"minivmm-img: invalid cluster_size '%s': a power of two from 512 "
+				"to 2M is needed\n",
 				val);
 			return -1;
 		}
@@ -363,7 +365,8 @@ static json_t *info_snapshots_json(const struct block_info *info)
 		json_t *so = json_object();
 		json_object_set_new(so, "id", json_string(s->id));
 		json_object_set_new(so, "name", json_string(s->name));
-		json_object_set_new(so, "vm-state-size", json_integer((json_int_t)s->vm_state_size));
+		json_object_set_new(so, "vm-state-size",
+				    json_integer((json_int_t)s->vm_state_size));
 		json_object_set_new(so, "date-sec", json_integer(s->date_sec));
 		json_object_set_new(so, "date-nsec", json_integer(s->date_nsec));
 		json_object_set_new(so, "vm-clock-sec",

@@ -811,8 +811,8 @@ static uint64_t count_refcount_structure(struct check_ctx *c)
 		if (!off)
 			continue;
 		if (!qcow2_is_aligned(q, off) || off >= q->file_size) {
-			creport(c, "ERROR refcount block %" PRIu64 " offset 0x%" PRIx64 " is invalid",
-				i, off);
+			creport(c, "ERROR refcount block %" PRIu64 " offset 0x%" PRIx64
+				   " is invalid", i, off);
 			c->res->corruptions++;
 			unusable++;
 			continue;
@@ -862,8 +862,8 @@ static uint64_t find_missing_refblocks(struct check_ctx *c)
 	for (uint64_t k = 0; k < c->nclusters; k++) {
 		if (!c->counts[k] || refblock_usable(q, k >> q->rb_bits))
 			continue;
-		creport(c, "ERROR cluster %" PRIu64 " refcount=0 reference=%u (no refcount block)", k,
-			c->counts[k]);
+		creport(c, "ERROR cluster %" PRIu64 " refcount=0 reference=%u (no refcount "
+			   "block)", k, c->counts[k]);
 		c->res->corruptions++;
 		missing++;
 	}
@@ -914,10 +914,11 @@ static void find_leaks_past_end(struct check_ctx *c)
 	uint64_t per = 1ull << q->rb_bits;
 
 	for (uint64_t i = 0; i < q->rt_entries; i++) {
-		uint64_t first = i << q->rb_bits;
+		uint64_t first = i << q->rb_bits, from;
 		if (!(q->rt[i] & QCOW2_REFT_OFFSET_MASK) || first + per <= c->nclusters)
 			continue;
-		for (uint64_t k = first > c->nclusters ? first : c->nclusters; k < first + per; k++) {
+		from = first > c->nclusters ? first : c->nclusters;
+		for (uint64_t k = from; k < first + per; k++) {
 			uint64_t rc;
 			if (qcow2_refcount_get(q, k, &rc) || !rc)
 				continue;

@@ -142,8 +142,8 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 	if (which == 4) {
 		pos = 72;
 	} else {
-		uint64_t incompat = which == 1 ? 1u << 3 : which == 2 ? 1u << 2 : which == 3 ? 1u << 4 : 0;
-		be64(b + 72, incompat);
+		static const uint64_t incompat[] = {0, 1u << 3, 1u << 2, 1u << 4};
+		be64(b + 72, incompat[which]);
 		be64(b + 88, which == 2 ? 2 : 0);
 		be32(b + 96, 4);
 		be32(b + 100, 112);
