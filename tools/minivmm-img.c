@@ -333,7 +333,6 @@ static int cmd_create(int argc, char **argv)
 struct open_args {
 	const char *fmt;
 	bool rw, no_backing, repair, force_share;
-	bool quiet; /* the caller reports the error */
 };
 
 static int open_image(struct block_dev **bd, const char *path, const struct open_args *a)
@@ -346,7 +345,7 @@ static int open_image(struct block_dev **bd, const char *path, const struct open
 	char err[512];
 	int ret = block_open(bd, path, &o, err, sizeof(err));
 
-	if (ret && !a->quiet)
+	if (ret)
 		fprintf(stderr, "minivmm-img: %s\n", err[0] ? err : strerror(-ret));
 	return ret;
 }
