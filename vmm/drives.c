@@ -15,6 +15,7 @@ static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **
 		.read_only = d->read_only || cdrom,
 		.snapshot = d->snapshot,
 		.cache = (enum block_cache)d->cache,
+		.quiet_probe = true, /* warned once every drive has opened */
 	};
 	char why[256];
 
@@ -52,6 +53,9 @@ int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t
 			goto fail;
 		d->has_cdrom = true;
 	}
+	/* Only now, so that a start that fails says one thing: what failed. */
+	for (unsigned i = 0; i < d->nr_disks; i++)
+		block_warn_probed(d->disk[i]);
 	return 0;
 fail:
 	drives_close(d);

@@ -235,8 +235,10 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 
 	*out = NULL;
 	if (depth > BLOCK_MAX_CHAIN) {
-		block_errf(err, errlen, "backing chain of '%s' is deeper than %d images", path,
-			   BLOCK_MAX_CHAIN);
+		/* The reason first; a long name keeps only its end. */
+		size_t n = strlen(path);
+		block_errf(err, errlen, "backing chain too deep (more than %d images) at '%s%s'",
+			   BLOCK_MAX_CHAIN, n > 48 ? "..." : "", n > 48 ? path + n - 45 : path);
 		return -ELOOP;
 	}
 	if (opts->format) {
@@ -299,11 +301,8 @@ static int open_chain(struct block_dev **out, const char *path, const struct blo
 		goto fail;
 	bd->aio = resolve_aio(drv, opts->aio);
 	atomic_store(&bd->activated, bd->read_only || !drv->activate);
-	if (bd->probe_guard && !bd->read_only)
-		fprintf(stderr,
-			"minivmm: warning: '%s': no format given, probed as raw; writes to sector 0 "
-			"that would change the format are refused (give format=raw to allow them)\n",
-			path);
+	if (!opts->quiet_probe)
+		block_warn_probed(bd);
 	*out = bd;
 	return 0;
 fail:
@@ -477,6 +476,20 @@ bool block_read_only(const struct block_dev *bd)
 const char *block_name(const struct block_dev *bd)
 {
 	return bd->filename;
+}
+
+bool block_probe_guarded(const struct block_dev *bd)
+{
+	return bd->probe_guard && !bd->read_only;
+}
+
+void block_warn_probed(const struct block_dev *bd)
+{
+	if (block_probe_guarded(bd))
+		fprintf(stderr,
+			"minivmm: warning: '%s': no format given, probed as raw; writes to sector 0 "
+			"that would change the format are refused (give format=raw to allow them)\n",
+			bd->filename);
 }
 
 const char *block_format(const struct block_dev *bd)

@@ -45,6 +45,7 @@ struct block_opts {
 	bool snapshot; /* writes go to a temporary overlay deleted at close */
 	bool no_backing; /* do not open backing files (fuzzing, info) */
 	bool repair; /* for check -r: open even an image marked corrupt */
+	bool quiet_probe; /* the caller reports block_probe_guarded() itself */
 	/*
 	 * Read-only inspection of an image another process may be writing
 	 * (qemu-img -U): takes no lock that conflicts with a writer.  Without
@@ -80,6 +81,11 @@ bool block_read_only(const struct block_dev *bd);
 /* A short name for messages: the file name given to block_open. */
 const char *block_name(const struct block_dev *bd);
 const char *block_format(const struct block_dev *bd);
+/* The format was probed and came out raw, and the image is writable: writes
+ * that would make sector 0 look like another format are refused. */
+bool block_probe_guarded(const struct block_dev *bd);
+/* The one-line warning for such an image (nothing for any other). */
+void block_warn_probed(const struct block_dev *bd);
 
 int block_aio_read(struct block_dev *bd, uint64_t offset, const struct iovec *iov, int iovcnt,
 		   block_cb *cb, void *opaque);
@@ -115,6 +121,7 @@ struct block_create_opts {
 	unsigned cluster_size; /* qcow2, 0 = 65536 */
 	int compat; /* qcow2 version: 2 or 3 (0 = 3) */
 	bool lazy_refcounts;
+	unsigned refcount_bits; /* qcow2: 1, 2, 4, ... 64 (0 = 16; 16 only with compat 2) */
 	const char *backing_file; /* qcow2 only, stored as given */
 	const char *backing_format; /* NULL = probe */
 };
@@ -138,10 +145,32 @@ struct block_info {
 	unsigned refcount_bits;
 	char backing_file[1024];
 	char backing_format[32];
+	/* qcow2 features minivmm describes but cannot do I/O with. */
+	char compression_type[8]; /* qcow2 v3: "zlib", "zstd" */
+	char encryption[8]; /* "" (none), "aes", "luks" */
+	char data_file[1024]; /* external data file, "" = none */
+	bool data_file_raw, extended_l2;
+	bool header_only; /* from block_describe: no snapshot list, not opened */
 	unsigned nb_snapshots;
 	struct block_snapshot_info *snapshots; /* freed by block_info_free */
 };
 int block_get_info(struct block_dev *bd, struct block_info *info);
+/*
+ * The same facts read from the image header alone, without opening the
+ * image for I/O: for "minivmm-img info" of qcow2 images whose features
+ * block_open refuses (encryption, zstd, an external data file, extended L2
+ * entries).  format NULL probes; -ENOTSUP when the file is not qcow2.
+ */
+int block_describe(const char *path, const char *format, struct block_info *info, char *err,
+		   size_t errlen);
+/* The header parser of block_describe, on the first bytes of the file (fuzzed). */
+int qcow2_describe_buf(const uint8_t *buf, size_t len, struct block_info *info, char *err,
+		       size_t errlen);
+/*
+ * Is the file (st_dev, st_ino) bd's image or any image of its backing chain?
+ * Returns its depth (0 = bd itself) or -1.
+ */
+int block_chain_find(const struct block_dev *bd, uint64_t dev, uint64_t ino);
 void block_info_free(struct block_info *info);
 
 /* Consistency check of the image metadata (qcow2; raw has nothing to check). */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/block/qcow2.h"
@@ -576,7 +577,9 @@ static int open_backing(struct qcow2 *q, const struct block_opts *opts, char *er
 	if (bc == BLOCK_CACHE_DIRECTSYNC)
 		bc = BLOCK_CACHE_NONE;
 	ret = block_open_backing(&q->backing, bd, path, fmt, bc, sub, sizeof(sub));
-	if (ret)
+	if (ret == -ELOOP) /* a chain limit: one message, not one per image */
+		block_errf(err, errlen, "%s", sub);
+	else if (ret)
 		block_errf(err, errlen, "could not open backing file of '%s': %s", bd->filename,
 			   sub);
 	return ret;
@@ -811,6 +814,8 @@ static int qcow2_info(struct block_dev *bd, struct block_info *info)
 	info->dirty = q->incompat & QCOW2_INCOMPAT_DIRTY;
 	info->corrupt = q->corrupt;
 	info->refcount_bits = 1u << q->refcount_order;
+	if (q->version == 3) /* qcow2_open accepts zlib only */
+		snprintf(info->compression_type, sizeof(info->compression_type), "zlib");
 	if (q->backing_file)
 		snprintf(info->backing_file, sizeof(info->backing_file), "%s", q->backing_file);
 	snprintf(info->backing_format, sizeof(info->backing_format), "%s", q->backing_format);
@@ -834,7 +839,199 @@ static int qcow2_info(struct block_dev *bd, struct block_info *info)
 
 /* ------------------------------------------------------------- create */
 
-static int put_refcount(uint8_t *rb, unsigned order, uint64_t idx, uint64_t v)
+/*
+ * A new image is one contiguous run of clusters, every one in use once:
+ * header (with extensions and the backing file name), refcount table,
+ * refcount blocks, L1 table.
+ */
+struct qcow2_layout {
+	int version;
+	unsigned cs, bits; /* cluster size and its log2 */
+	unsigned refcount_order;
+	uint64_t size;
+	uint64_t l1_entries, l1_clusters;
+	uint64_t rb_entries; /* refcounts per refcount block */
+	uint64_t rt_clusters, rb_count;
+	uint64_t total; /* clusters */
+};
+
+static int create_check_opts(const struct block_create_opts *opts, struct qcow2_layout *lay,
+			     char *err, size_t errlen)
+{
+	unsigned rbits = opts->refcount_bits ? opts->refcount_bits : 16;
+
+	lay->cs = opts->cluster_size ? opts->cluster_size : 65536;
+	lay->version = opts->compat ? opts->compat : 3;
+	if (lay->cs < 512 || lay->cs > (2u << 20) || (lay->cs & (lay->cs - 1))) {
+		block_errf(err, errlen,
+			   "cluster_size must be a power of two between 512 and 2097152 bytes");
+		return -EINVAL;
+	}
+	lay->bits = (unsigned)__builtin_ctz(lay->cs);
+	if (lay->version != 2 && lay->version != 3) {
+		block_errf(err, errlen, "compat must be 0.10 or 1.1");
+		return -EINVAL;
+	}
+	if (lay->version == 2 && opts->lazy_refcounts) {
+		block_errf(err, errlen, "lazy_refcounts=on needs compat=1.1");
+		return -EINVAL;
+	}
+	if (rbits > 64 || (rbits & (rbits - 1))) {
+		block_errf(err, errlen, "refcount_bits must be a power of two up to 64");
+		return -EINVAL;
+	}
+	if (lay->version == 2 && rbits != 16) {
+		block_errf(err, errlen, "refcount_bits other than 16 need compat=1.1");
+		return -EINVAL;
+	}
+	lay->refcount_order = (unsigned)__builtin_ctz(rbits);
+	return 0;
+}
+
+/* The backing file name as a reader of the new image at path resolves it. */
+static void backing_path(char *out, size_t len, const char *path, const char *backing)
+{
+	if (backing[0] != '/' && strchr(path, '/')) {
+		const char *slash = strrchr(path, '/');
+		snprintf(out, len, "%.*s/%s", (int)(slash - path), path, backing);
+	} else {
+		snprintf(out, len, "%s", backing);
+	}
+}
+
+/*
+ * Opens the backing chain of the new image: its size when none was given,
+ * its format, and a refusal to create over any file of that chain (creating
+ * truncates the file, so the new image would destroy what it is backed by).
+ */
+static int create_probe_backing(const char *path, const struct block_create_opts *opts,
+				uint64_t *size, char *fmt, size_t fmtlen, char *err,
+				size_t errlen)
+{
+	struct block_opts bo = {.format = opts->backing_format, .read_only = true};
+	struct block_dev *b;
+	char sub[512], rpath[PATH_MAX];
+	struct stat st;
+	int ret, depth = -1;
+
+	if (strlen(opts->backing_file) > 1023) {
+		block_errf(err, errlen, "backing file name too long");
+		return -EINVAL;
+	}
+	backing_path(rpath, sizeof(rpath), path, opts->backing_file);
+	ret = block_open(&b, rpath, &bo, sub, sizeof(sub));
+	if (ret) {
+		block_errf(err, errlen, "could not open backing file: %s", sub);
+		return ret;
+	}
+	if (stat(path, &st) == 0)
+		depth = block_chain_find(b, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+	if (!*size)
+		*size = block_size(b);
+	snprintf(fmt, fmtlen, "%s", block_format(b));
+	block_close(b);
+	if (depth == 0) {
+		block_errf(err, errlen, "%s: Error: Trying to create an image with the same "
+					"filename as the backing file", path);
+		return -EINVAL;
+	}
+	if (depth > 0) {
+		block_errf(err, errlen,
+			   "%s: Error: Trying to create an image over image %d of its own "
+			   "backing chain", path, depth);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The size of each part, for lay->size; refcount blocks that count themselves. */
+static int create_layout(struct qcow2_layout *lay, char *err, size_t errlen)
+{
+	uint64_t cs = lay->cs, per_l1 = cs * (cs / 8);
+
+	if (lay->size % 512) {
+		block_errf(err, errlen, "image size must be a multiple of 512 bytes");
+		return -EINVAL;
+	}
+	if (lay->size > (1ull << 62)) {
+		block_errf(err, errlen, "image size too large");
+		return -EFBIG;
+	}
+	lay->l1_entries = lay->size / per_l1 + (lay->size % per_l1 != 0);
+	if (lay->l1_entries * 8 > QCOW2_MAX_L1_BYTES) {
+		block_errf(err, errlen, "image size too large for cluster size %u", lay->cs);
+		return -EFBIG;
+	}
+	/* An empty image has no L1 table (offset 0), as qemu-img makes it. */
+	lay->l1_clusters = (lay->l1_entries * 8 + cs - 1) / cs;
+	lay->rb_entries = cs * 8 >> lay->refcount_order;
+	lay->rt_clusters = lay->rb_count = 1;
+	for (int i = 0; i < 64; i++) {
+		uint64_t total = 1 + lay->rt_clusters + lay->rb_count + lay->l1_clusters;
+		uint64_t nrb = (total + lay->rb_entries - 1) / lay->rb_entries;
+		uint64_t nrt = (nrb * 8 + cs - 1) / cs;
+		if (nrb == lay->rb_count && nrt == lay->rt_clusters)
+			break;
+		lay->rb_count = nrb;
+		lay->rt_clusters = nrt;
+	}
+	lay->total = 1 + lay->rt_clusters + lay->rb_count + lay->l1_clusters;
+	if (lay->rt_clusters * cs > QCOW2_MAX_REFTABLE_BYTES) {
+		block_errf(err, errlen, "image size too large for cluster size %u", lay->cs);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+/* Cluster 0: the header, the extensions, the backing file name. */
+static int create_header(uint8_t *buf, const struct qcow2_layout *lay,
+			 const struct block_create_opts *opts, const char *probed_fmt, char *err,
+			 size_t errlen)
+{
+	uint64_t cs = lay->cs;
+	size_t pos = 72;
+
+	be32_put(buf + 0, QCOW2_MAGIC);
+	be32_put(buf + 4, (uint32_t)lay->version);
+	be32_put(buf + 20, lay->bits);
+	be64_put(buf + 24, lay->size);
+	be32_put(buf + 36, (uint32_t)lay->l1_entries);
+	be64_put(buf + 40, lay->l1_clusters ? (1 + lay->rt_clusters + lay->rb_count) * cs : 0);
+	be64_put(buf + 48, cs);
+	be32_put(buf + 56, (uint32_t)lay->rt_clusters);
+	if (lay->version == 3) {
+		be64_put(buf + 80, opts->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
+		be32_put(buf + 96, lay->refcount_order);
+		be32_put(buf + 100, 104);
+		pos = 104;
+	}
+	if (opts->backing_file) {
+		const char *fmt = opts->backing_format ? opts->backing_format : probed_fmt;
+		size_t flen = strlen(fmt), blen = strlen(opts->backing_file);
+
+		if (lay->version == 3 || opts->backing_format) {
+			be32_put(buf + pos, QCOW2_EXT_BACKING_FORMAT);
+			be32_put(buf + pos + 4, (uint32_t)flen);
+			memcpy(buf + pos + 8, fmt, flen);
+			pos += 8 + ((flen + 7) & ~(size_t)7);
+		}
+		be32_put(buf + pos, QCOW2_EXT_END);
+		be32_put(buf + pos + 4, 0);
+		pos += 8;
+		if (pos + blen > cs) {
+			block_errf(err, errlen, "backing file name does not fit in the header");
+			return -EINVAL;
+		}
+		be64_put(buf + 8, pos);
+		be32_put(buf + 16, (uint32_t)blen);
+		memcpy(buf + pos, opts->backing_file, blen);
+	} else if (lay->version == 3) {
+		be32_put(buf + pos, QCOW2_EXT_END);
+	}
+	return 0;
+}
+
+static void put_refcount(uint8_t *rb, unsigned order, uint64_t idx, uint64_t v)
 {
 	unsigned bits = 1u << order;
 
@@ -846,177 +1043,74 @@ static int put_refcount(uint8_t *rb, unsigned order, uint64_t idx, uint64_t v)
 		uint64_t bit = idx * bits;
 		rb[bit / 8] |= (uint8_t)(v << (bit % 8));
 	}
-	return 0;
 }
 
-static int qcow2_create(const char *path, const struct block_create_opts *opts, char *err,
+/* The refcount table and blocks: every cluster of the layout is in use once. */
+static void create_refcounts(uint8_t *buf, const struct qcow2_layout *lay)
+{
+	uint64_t cs = lay->cs;
+
+	for (uint64_t i = 0; i < lay->rb_count; i++) {
+		uint8_t *rb = buf + (1 + lay->rt_clusters + i) * cs;
+		be64_put(buf + cs + i * 8, (1 + lay->rt_clusters + i) * cs);
+		for (uint64_t c = i * lay->rb_entries;
+		     c < (i + 1) * lay->rb_entries && c < lay->total; c++)
+			put_refcount(rb, lay->refcount_order, c - i * lay->rb_entries, 1);
+	}
+}
+
+static int create_write(const char *path, const uint8_t *buf, uint64_t len, char *err,
 			size_t errlen)
 {
-	unsigned cs = opts->cluster_size ? opts->cluster_size : 65536;
-	int version = opts->compat ? opts->compat : 3;
-	unsigned bits = (unsigned)__builtin_ctz(cs);
-	uint64_t size = opts->size;
-	uint64_t l1_entries, l1_clusters, rb_entries, rt_clusters = 1, rb_count = 1, total;
-	uint8_t *buf = NULL;
-	uint64_t pos;
-	size_t hlen;
+	uint64_t done = 0;
 	int fd, ret = 0;
-	char bfmt[16] = "";
-
-	if (cs < 512 || cs > (2u << 20) || (cs & (cs - 1))) {
-		block_errf(err, errlen,
-			   "cluster size must be a power of two between 512 and 2097152 bytes");
-		return -EINVAL;
-	}
-	if (version != 2 && version != 3) {
-		block_errf(err, errlen, "compat must be 0.10 or 1.1");
-		return -EINVAL;
-	}
-	if (version == 2 && opts->lazy_refcounts) {
-		block_errf(err, errlen, "lazy refcounts need compat=1.1");
-		return -EINVAL;
-	}
-	if (opts->backing_file) {
-		struct block_dev *b;
-		struct block_opts bo = {.format = opts->backing_format, .read_only = true};
-		char sub[512];
-		char rpath[PATH_MAX];
-
-		if (strlen(opts->backing_file) > 1023) {
-			block_errf(err, errlen, "backing file name too long");
-			return -EINVAL;
-		}
-		/* The name is stored as given, so resolve it as a reader will. */
-		if (opts->backing_file[0] != '/' && strchr(path, '/')) {
-			const char *slash = strrchr(path, '/');
-			snprintf(rpath, sizeof(rpath), "%.*s/%s", (int)(slash - path), path,
-				 opts->backing_file);
-		} else {
-			snprintf(rpath, sizeof(rpath), "%s", opts->backing_file);
-		}
-		ret = block_open(&b, rpath, &bo, sub, sizeof(sub));
-		if (ret) {
-			block_errf(err, errlen, "could not open backing file: %s", sub);
-			return ret;
-		}
-		if (!size)
-			size = block_size(b);
-		snprintf(bfmt, sizeof(bfmt), "%s", block_format(b));
-		block_close(b);
-	}
-	if (size % 512) {
-		block_errf(err, errlen, "image size must be a multiple of 512 bytes");
-		return -EINVAL;
-	}
-	if (size > (1ull << 62)) {
-		block_errf(err, errlen, "image size too large");
-		return -EFBIG;
-	}
-	{
-		uint64_t per_l1 = (uint64_t)cs * (cs / 8);
-		l1_entries = size / per_l1 + (size % per_l1 != 0);
-	}
-	if (l1_entries * 8 > QCOW2_MAX_L1_BYTES) {
-		block_errf(err, errlen, "image size too large for cluster size %u", cs);
-		return -EFBIG;
-	}
-	l1_clusters = (l1_entries * 8 + cs - 1) / cs;
-	if (!l1_clusters)
-		l1_clusters = 1;
-	rb_entries = (uint64_t)cs * 8 / 16;
-	/* Layout: header, refcount table, refcount blocks, L1 table. */
-	for (int i = 0; i < 64; i++) {
-		total = 1 + rt_clusters + rb_count + l1_clusters;
-		uint64_t nrb = (total + rb_entries - 1) / rb_entries;
-		uint64_t nrt = (nrb * 8 + cs - 1) / cs;
-		if (nrb == rb_count && nrt == rt_clusters)
-			break;
-		rb_count = nrb;
-		rt_clusters = nrt;
-	}
-	total = 1 + rt_clusters + rb_count + l1_clusters;
-	if (rt_clusters * cs > QCOW2_MAX_REFTABLE_BYTES) {
-		block_errf(err, errlen, "image size too large for cluster size %u", cs);
-		return -EFBIG;
-	}
-	buf = calloc(total, cs);
-	if (!buf)
-		return -ENOMEM;
-
-	/* Header. */
-	be32_put(buf + 0, QCOW2_MAGIC);
-	be32_put(buf + 4, (uint32_t)version);
-	be32_put(buf + 20, bits);
-	be64_put(buf + 24, size);
-	be32_put(buf + 36, (uint32_t)l1_entries);
-	be64_put(buf + 40, (uint64_t)(1 + rt_clusters + rb_count) * cs);
-	be64_put(buf + 48, (uint64_t)cs);
-	be32_put(buf + 56, (uint32_t)rt_clusters);
-	hlen = 72;
-	if (version == 3) {
-		be64_put(buf + 80, opts->lazy_refcounts ? QCOW2_COMPAT_LAZY_REFCOUNTS : 0);
-		be32_put(buf + 96, 4);
-		be32_put(buf + 100, 104);
-		hlen = 104;
-	}
-	pos = hlen;
-	if (opts->backing_file) {
-		const char *fmt = opts->backing_format ? opts->backing_format : bfmt;
-		size_t flen = strlen(fmt);
-		size_t blen = strlen(opts->backing_file);
-
-		if (version == 3 || opts->backing_format) {
-			be32_put(buf + pos, QCOW2_EXT_BACKING_FORMAT);
-			be32_put(buf + pos + 4, (uint32_t)flen);
-			memcpy(buf + pos + 8, fmt, flen);
-			pos += 8 + ((flen + 7) & ~(size_t)7);
-		}
-		be32_put(buf + pos, QCOW2_EXT_END);
-		be32_put(buf + pos + 4, 0);
-		pos += 8;
-		if (pos + blen > cs) {
-			free(buf);
-			block_errf(err, errlen, "backing file name does not fit in the header");
-			return -EINVAL;
-		}
-		be64_put(buf + 8, pos);
-		be32_put(buf + 16, (uint32_t)blen);
-		memcpy(buf + pos, opts->backing_file, blen);
-	} else if (version == 3) {
-		be32_put(buf + pos, QCOW2_EXT_END);
-	}
-
-	/* Refcount table and blocks: every cluster of this layout is in use once. */
-	for (uint64_t i = 0; i < rb_count; i++) {
-		be64_put(buf + (uint64_t)cs + i * 8, (1 + rt_clusters + i) * cs);
-		for (uint64_t c = i * rb_entries; c < (i + 1) * rb_entries && c < total; c++)
-			put_refcount(buf + (1 + rt_clusters + i) * cs, 4, c - i * rb_entries, 1);
-	}
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		ret = -errno;
 		block_errf(err, errlen, "could not create '%s': %s", path, strerror(errno));
-		free(buf);
 		return ret;
 	}
-	{
-		uint64_t len = total * cs, done = 0;
-		while (done < len) {
-			ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
-			if (n <= 0) {
-				ret = n < 0 ? -errno : -EIO;
-				break;
-			}
-			done += (uint64_t)n;
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, (off_t)done);
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			break;
 		}
+		done += (uint64_t)n;
 	}
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	close(fd);
-	free(buf);
 	if (ret)
 		block_errf(err, errlen, "could not write '%s': %s", path, strerror(-ret));
+	return ret;
+}
+
+static int qcow2_create(const char *path, const struct block_create_opts *opts, char *err,
+			size_t errlen)
+{
+	struct qcow2_layout lay = {.size = opts->size};
+	char bfmt[16] = "";
+	uint8_t *buf;
+	int ret;
+
+	ret = create_check_opts(opts, &lay, err, errlen);
+	if (!ret && opts->backing_file)
+		ret = create_probe_backing(path, opts, &lay.size, bfmt, sizeof(bfmt), err, errlen);
+	if (!ret)
+		ret = create_layout(&lay, err, errlen);
+	if (ret)
+		return ret;
+	buf = calloc(lay.total, lay.cs);
+	if (!buf)
+		return -ENOMEM;
+	ret = create_header(buf, &lay, opts, bfmt, err, errlen);
+	if (!ret) {
+		create_refcounts(buf, &lay);
+		ret = create_write(path, buf, lay.total * lay.cs, err, errlen);
+	}
+	free(buf);
 	return ret;
 }
 

@@ -799,158 +799,219 @@ static int rebuild_refcounts(struct check_ctx *c)
 	return 0;
 }
 
+/* The refcount table and its blocks are in use too; notes blocks that cannot be used. */
+static uint64_t count_refcount_structure(struct check_ctx *c)
+{
+	struct qcow2 *q = c->q;
+	uint64_t unusable = 0;
+
+	inc_range(c, q->rt_offset, (uint64_t)q->rt_clusters * q->cluster_size, "refcount table");
+	for (uint64_t i = 0; i < q->rt_entries; i++) {
+		uint64_t off = q->rt[i] & QCOW2_REFT_OFFSET_MASK;
+		if (!off)
+			continue;
+		if (!qcow2_is_aligned(q, off) || off >= q->file_size) {
+			creport(c, "ERROR refcount block %" PRIu64 " offset 0x%" PRIx64
+				   " is invalid", i, off);
+			c->res->corruptions++;
+			unusable++;
+			continue;
+		}
+		if (!refblock_usable(q, i)) {
+			creport(c, "ERROR refcount block %" PRIu64 " at 0x%" PRIx64
+				   " overlaps other metadata", i, off);
+			c->res->corruptions++;
+			unusable++;
+		}
+		inc_range(c, off, q->cluster_size, "refcount block");
+	}
+	return unusable;
+}
+
+/*
+ * Counts every reference the image makes: the header, the active L1 table
+ * and those of the snapshots with their L2 tables and data, the snapshot
+ * table, the refcount structure.  Sets *unusable to the refcount blocks that
+ * cannot be used.
+ */
+static int count_references(struct check_ctx *c, uint64_t *unusable)
+{
+	struct qcow2 *q = c->q;
+	uint8_t h[12];
+	int ret;
+
+	inc_range(c, 0, q->cluster_size, "header");
+	/* The active L1 table from the header, even in a snapshot view. */
+	ret = host_file_pread(q->f, offsetof(struct qcow2_header, l1_size), h, 12);
+	if (!ret)
+		ret = check_l1(c, be64_get(h + 4), be32_get(h), true);
+	for (uint32_t i = 0; i < q->nb_snapshots && !ret; i++)
+		ret = check_l1(c, q->snapshots[i].l1_table_offset, q->snapshots[i].l1_size, false);
+	if (q->nb_snapshots)
+		inc_range(c, q->snapshots_offset, q->snapshots_size, "snapshot table");
+	*unusable = count_refcount_structure(c);
+	return ret;
+}
+
+/* Clusters in use that no usable refcount block describes. */
+static uint64_t find_missing_refblocks(struct check_ctx *c)
+{
+	struct qcow2 *q = c->q;
+	uint64_t missing = 0;
+
+	for (uint64_t k = 0; k < c->nclusters; k++) {
+		if (!c->counts[k] || refblock_usable(q, k >> q->rb_bits))
+			continue;
+		creport(c, "ERROR cluster %" PRIu64 " refcount=0 reference=%u (no refcount "
+			   "block)", k, c->counts[k]);
+		c->res->corruptions++;
+		missing++;
+	}
+	return missing;
+}
+
+/*
+ * The stored count of cluster k against the computed one: more is a leak,
+ * less a corruption; repaired as asked.
+ */
+static void compare_refcount(struct check_ctx *c, uint64_t k)
+{
+	struct qcow2 *q = c->q;
+	struct block_check_result *res = c->res;
+	uint64_t rc, want = c->counts[k];
+
+	if (qcow2_refcount_get(q, k, &rc)) {
+		res->check_errors++;
+		return;
+	}
+	if (rc)
+		res->allocated_clusters++;
+	if (rc == want || (want == UINT16_MAX && rc > want))
+		return;
+	if (rc > want) {
+		creport(c, "Leaked cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64, k,
+			rc, want);
+		res->leaks++;
+		if (c->repair != BLOCK_REPAIR_NONE && !refcount_write(q, k, want, false)) {
+			res->leaks_fixed++;
+			if (!want && k < q->free_hint)
+				q->free_hint = k;
+		}
+	} else {
+		creport(c, "ERROR cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64, k,
+			rc, want);
+		res->corruptions++;
+		if (c->repair == BLOCK_REPAIR_ALL && want <= q->refcount_max &&
+		    !refcount_write(q, k, want, false))
+			res->corruptions_fixed++;
+	}
+}
+
+/* Counts stored for clusters past the end of the file are leaks. */
+static void find_leaks_past_end(struct check_ctx *c)
+{
+	struct qcow2 *q = c->q;
+	uint64_t per = 1ull << q->rb_bits;
+
+	for (uint64_t i = 0; i < q->rt_entries; i++) {
+		uint64_t first = i << q->rb_bits, from;
+		if (!(q->rt[i] & QCOW2_REFT_OFFSET_MASK) || first + per <= c->nclusters)
+			continue;
+		from = first > c->nclusters ? first : c->nclusters;
+		for (uint64_t k = from; k < first + per; k++) {
+			uint64_t rc;
+			if (qcow2_refcount_get(q, k, &rc) || !rc)
+				continue;
+			creport(c, "Leaked cluster %" PRIu64 " refcount=%" PRIu64 " reference=0", k,
+				rc);
+			c->res->leaks++;
+			if (c->repair != BLOCK_REPAIR_NONE && !refcount_write(q, k, 0, false))
+				c->res->leaks_fixed++;
+		}
+	}
+}
+
+/*
+ * After a repair: the repaired refcounts are stable before the header says
+ * they are good, and the corrupt and dirty bits go when nothing is left.
+ */
+static int finish_repair(struct check_ctx *c)
+{
+	struct qcow2 *q = c->q;
+	struct block_check_result *res = c->res;
+	uint8_t feat[8];
+	int ret;
+
+	if (c->repair == BLOCK_REPAIR_NONE)
+		return 0;
+	ret = qcow2_meta_flush(q, QCOW2_FLUSH_FREES | QCOW2_FLUSH_SYNC);
+	if (ret || c->repair != BLOCK_REPAIR_ALL || res->corruptions != res->corruptions_fixed ||
+	    res->check_errors || !(q->incompat & (QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY)))
+		return ret;
+	q->incompat &= ~(QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY);
+	q->corrupt = false;
+	be64_put(feat, q->incompat);
+	ret = qcow2_write_header_field(q, offsetof(struct qcow2_header, incompatible_features),
+				       feat, 8);
+	if (!ret)
+		ret = qcow2_barrier(q);
+	return ret;
+}
+
+/* Under the lock: counts every reference, then compares and repairs. */
+static int check_locked(struct check_ctx *c)
+{
+	struct qcow2 *q = c->q;
+	uint64_t unusable, missing;
+	int ret;
+
+	c->nclusters = (q->file_size + q->cluster_size - 1) >> q->cluster_bits;
+	c->counts = calloc(c->nclusters ? c->nclusters : 1, sizeof(uint16_t));
+	if (!c->counts)
+		return -ENOMEM;
+	ret = count_references(c, &unusable);
+	if (ret)
+		return ret;
+	missing = find_missing_refblocks(c);
+	if ((unusable || missing) && c->repair == BLOCK_REPAIR_ALL) {
+		ret = rebuild_refcounts(c);
+		if (!ret) {
+			c->res->corruptions_fixed += unusable + missing;
+			unusable = missing = 0;
+		} else if (ret != -EINVAL && ret != -EFBIG) {
+			return ret;
+		}
+	}
+	for (uint64_t k = 0; k < c->nclusters; k++) {
+		/* Clusters without a usable refcount block were reported above. */
+		if (!(unusable || missing) || refblock_usable(q, k >> q->rb_bits))
+			compare_refcount(c, k);
+	}
+	find_leaks_past_end(c);
+	ret = check_copied(c);
+	c->res->total_clusters = q->size >> q->cluster_bits;
+	c->res->image_end_offset = q->file_size;
+	if (!ret)
+		ret = finish_repair(c);
+	return ret;
+}
+
 int qcow2_check(struct block_dev *bd, enum block_repair repair, struct block_check_result *res,
 		void (*report)(void *, const char *), void *opaque)
 {
 	struct qcow2 *q = bd->state;
 	struct check_ctx c = {
 		.q = q, .res = res, .report = report, .opaque = opaque, .repair = repair};
-	uint64_t file_clusters, unusable = 0, missing = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(&q->lock);
-	if (repair != BLOCK_REPAIR_NONE && q->snapshot_view) {
-		pthread_mutex_unlock(&q->lock);
-		return -EROFS;
-	}
-	if (!bd->read_only && !q->snapshot_view) {
+	if (repair != BLOCK_REPAIR_NONE && q->snapshot_view)
+		ret = -EROFS;
+	else if (!bd->read_only && !q->snapshot_view)
 		/* Count against what is on disk, with every settled free applied. */
 		ret = qcow2_meta_flush(q, QCOW2_FLUSH_FREES);
-		if (ret) {
-			pthread_mutex_unlock(&q->lock);
-			return ret;
-		}
-	}
-	file_clusters = (q->file_size + q->cluster_size - 1) >> q->cluster_bits;
-	c.nclusters = file_clusters;
-	c.counts = calloc(c.nclusters ? c.nclusters : 1, sizeof(uint16_t));
-	if (!c.counts) {
-		pthread_mutex_unlock(&q->lock);
-		return -ENOMEM;
-	}
-
-	inc_range(&c, 0, q->cluster_size, "header");
-	{
-		/* The active L1 table from the header, even in a snapshot view. */
-		uint8_t h[12];
-		ret = host_file_pread(q->f, offsetof(struct qcow2_header, l1_size), h, 12);
-		if (!ret)
-			ret = check_l1(&c, be64_get(h + 4), be32_get(h), true);
-	}
-	for (uint32_t i = 0; i < q->nb_snapshots && !ret; i++)
-		ret = check_l1(&c, q->snapshots[i].l1_table_offset, q->snapshots[i].l1_size,
-			       false);
-	if (q->nb_snapshots)
-		inc_range(&c, q->snapshots_offset, q->snapshots_size, "snapshot table");
-	inc_range(&c, q->rt_offset, (uint64_t)q->rt_clusters * q->cluster_size,
-		  "refcount table");
-	for (uint64_t i = 0; i < q->rt_entries; i++) {
-		uint64_t off = q->rt[i] & QCOW2_REFT_OFFSET_MASK;
-		if (!off)
-			continue;
-		if (!qcow2_is_aligned(q, off) || off >= q->file_size) {
-			creport(&c, "ERROR refcount block %" PRIu64 " offset 0x%" PRIx64
-				    " is invalid", i, off);
-			res->corruptions++;
-			unusable++;
-			continue;
-		}
-		if (!refblock_usable(q, i)) {
-			creport(&c, "ERROR refcount block %" PRIu64 " at 0x%" PRIx64
-				    " overlaps other metadata", i, off);
-			res->corruptions++;
-			unusable++;
-		}
-		inc_range(&c, off, q->cluster_size, "refcount block");
-	}
-	if (ret)
-		goto out;
-
-	/* Clusters in use that no usable refcount block describes. */
-	for (uint64_t k = 0; k < c.nclusters; k++) {
-		if (!c.counts[k] || refblock_usable(q, k >> q->rb_bits))
-			continue;
-		creport(&c, "ERROR cluster %" PRIu64 " refcount=0 reference=%u (no refcount "
-			    "block)", k, c.counts[k]);
-		res->corruptions++;
-		missing++;
-	}
-	if ((unusable || missing) && repair == BLOCK_REPAIR_ALL) {
-		ret = rebuild_refcounts(&c);
-		if (!ret) {
-			res->corruptions_fixed += unusable + missing;
-			unusable = missing = 0;
-		} else if (ret != -EINVAL && ret != -EFBIG) {
-			goto out;
-		}
-		ret = 0;
-	}
-
-	/* Compare with the stored counts. */
-	for (uint64_t k = 0; k < c.nclusters; k++) {
-		uint64_t rc, want = c.counts[k];
-		if ((unusable || missing) && !refblock_usable(q, k >> q->rb_bits))
-			continue; /* reported above */
-		if (qcow2_refcount_get(q, k, &rc)) {
-			res->check_errors++;
-			continue;
-		}
-		if (rc)
-			res->allocated_clusters++;
-		if (rc == want || (want == UINT16_MAX && rc > want))
-			continue;
-		if (rc > want) {
-			creport(&c, "Leaked cluster %" PRIu64 " refcount=%" PRIu64
-				    " reference=%" PRIu64, k, rc, want);
-			res->leaks++;
-			if (repair != BLOCK_REPAIR_NONE && !refcount_write(q, k, want, false)) {
-				res->leaks_fixed++;
-				if (!want && k < q->free_hint)
-					q->free_hint = k;
-			}
-		} else {
-			creport(&c, "ERROR cluster %" PRIu64 " refcount=%" PRIu64
-				    " reference=%" PRIu64, k, rc, want);
-			res->corruptions++;
-			if (repair == BLOCK_REPAIR_ALL && want <= q->refcount_max &&
-			    !refcount_write(q, k, want, false))
-				res->corruptions_fixed++;
-		}
-	}
-	/* Counts stored for clusters past the end of the file are leaks. */
-	for (uint64_t i = 0; i < q->rt_entries; i++) {
-		uint64_t first = i << q->rb_bits, per = 1ull << q->rb_bits;
-		if (!(q->rt[i] & QCOW2_REFT_OFFSET_MASK) || first + per <= c.nclusters)
-			continue;
-		for (uint64_t k = first > c.nclusters ? first : c.nclusters; k < first + per; k++) {
-			uint64_t rc;
-			if (qcow2_refcount_get(q, k, &rc) || !rc)
-				continue;
-			creport(&c, "Leaked cluster %" PRIu64 " refcount=%" PRIu64 " reference=0",
-				k, rc);
-			res->leaks++;
-			if (repair != BLOCK_REPAIR_NONE && !refcount_write(q, k, 0, false))
-				res->leaks_fixed++;
-		}
-	}
-	ret = check_copied(&c);
-	res->total_clusters = q->size >> q->cluster_bits;
-	res->image_end_offset = q->file_size;
-	/* The repaired refcounts are stable before the header says they are good. */
-	if (repair != BLOCK_REPAIR_NONE && !ret)
-		ret = qcow2_meta_flush(q, QCOW2_FLUSH_FREES | QCOW2_FLUSH_SYNC);
-	if (repair == BLOCK_REPAIR_ALL && !ret && res->corruptions == res->corruptions_fixed &&
-	    !res->check_errors && (q->incompat & (QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY))) {
-		uint8_t feat[8];
-		q->incompat &= ~(QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_DIRTY);
-		q->corrupt = false;
-		be64_put(feat, q->incompat);
-		ret = qcow2_write_header_field(
-			q, offsetof(struct qcow2_header, incompatible_features), feat, 8);
-		if (!ret)
-			ret = qcow2_barrier(q);
-	}
-out:
+	if (!ret)
+		ret = check_locked(&c);
 	free(c.counts);
 	pthread_mutex_unlock(&q->lock);
 	return ret;
