@@ -7,9 +7,6 @@
 
 static uint64_t debug_exit_read(void *opaque, uint64_t offset, unsigned size)
 {
-	(void)opaque;
-	(void)offset;
-	(void)size;
 	return ~0ULL;
 }
 
@@ -17,8 +14,6 @@ static void debug_exit_write(void *opaque, uint64_t offset, uint64_t value, unsi
 {
 	const struct machine_events *ev = opaque;
 
-	(void)offset;
-	(void)size;
 	/* The exit status is a byte: only V's low 7 bits survive, as in QEMU. */
 	ev->exit(ev->opaque, (int)(((value << 1) | 1) & 0xff));
 }

@@ -826,7 +826,6 @@ static uint64_t i8042_data_read(void *opaque, uint64_t offset, unsigned size)
 	struct i8042 *d = opaque;
 	uint8_t v;
 
-	(void)size;
 	if (offset)
 		return ~0ULL;
 	pthread_mutex_lock(&d->lock);
@@ -859,7 +858,6 @@ static void port_write(struct i8042 *d, uint64_t offset, uint8_t value, bool cmd
 
 static void i8042_data_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
-	(void)size;
 	port_write(opaque, offset, (uint8_t)value, false);
 }
 
@@ -868,7 +866,6 @@ static uint64_t i8042_status_read(void *opaque, uint64_t offset, unsigned size)
 	struct i8042 *d = opaque;
 	uint8_t st = ST_KEYLOCK;
 
-	(void)size;
 	if (offset)
 		return ~0ULL;
 	pthread_mutex_lock(&d->lock);
@@ -884,7 +881,6 @@ static uint64_t i8042_status_read(void *opaque, uint64_t offset, unsigned size)
 
 static void i8042_command_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
-	(void)size;
 	port_write(opaque, offset, (uint8_t)value, true);
 }
 

@@ -81,15 +81,12 @@ static void sync_routes(struct piix3 *p)
 static void piix3_config_write(void *opaque, struct pci_dev *dev, unsigned off, unsigned size,
 			       uint32_t old)
 {
-	(void)dev;
-	(void)old;
 	if (off < PIIX3_PIRQRC + 4 && off + size > PIIX3_PIRQRC)
 		sync_routes(opaque);
 }
 
 static void piix3_reset(void *opaque, struct pci_dev *dev)
 {
-	(void)dev;
 	sync_routes(opaque);
 }
 

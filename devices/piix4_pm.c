@@ -393,7 +393,6 @@ static uint64_t pm_io_decode(void *opaque, struct pci_dev *dev)
 {
 	const uint8_t *cfg = pci_dev_config(dev);
 
-	(void)opaque;
 	if (!(cfg[CFG_PMREGMISC] & PMREGMISC_PMIOSE))
 		return 0;
 	return cfg_get32(cfg, CFG_PMBA) & PMBA_MASK;
@@ -424,7 +423,6 @@ void piix4_pm_reset(struct piix4_pm *pm)
 
 static void piix4_pm_pci_reset(void *opaque, struct pci_dev *dev)
 {
-	(void)dev;
 	/* The core has restored PMBA and PMREGMISC to their power-on values
 	 * and re-decoded the PM I/O block. */
 	piix4_pm_reset(opaque);

@@ -71,7 +71,6 @@ static void piix_ide_reset(void *opaque, struct pci_dev *dev)
 {
 	struct piix_ide *ide = opaque;
 
-	(void)dev;
 	piix_ide_quiesce(ide);
 	ide_channel_reset(ide->ch[0]);
 	ide_channel_reset(ide->ch[1]);

@@ -25,8 +25,6 @@ static uint64_t port92_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct port92 *p = opaque;
 
-	(void)offset;
-	(void)size;
 	return __atomic_load_n(&p->value, __ATOMIC_RELAXED);
 }
 
@@ -36,8 +34,6 @@ static void port92_write(void *opaque, uint64_t offset, uint64_t value, unsigned
 	uint8_t old = __atomic_exchange_n(&p->value, (uint8_t)(value & (PORT92_A20 | PORT92_RESET)),
 					  __ATOMIC_RELAXED);
 
-	(void)offset;
-	(void)size;
 	if (!(old & PORT92_RESET) && (value & PORT92_RESET))
 		p->events.reset(p->events.opaque);
 }

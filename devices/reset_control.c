@@ -28,8 +28,6 @@ static uint64_t reset_control_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct reset_control *rc = opaque;
 
-	(void)offset;
-	(void)size;
 	return __atomic_load_n(&rc->value, __ATOMIC_RELAXED);
 }
 
@@ -37,8 +35,6 @@ static void reset_control_write(void *opaque, uint64_t offset, uint64_t value, u
 {
 	struct reset_control *rc = opaque;
 
-	(void)offset;
-	(void)size;
 	__atomic_store_n(&rc->value, (uint8_t)(value & (RCR_SYS_RST | RCR_FULL_RST)),
 			 __ATOMIC_RELAXED);
 	if (value & RCR_RST_CPU)

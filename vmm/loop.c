@@ -77,7 +77,6 @@ static void stop_ready(void *opaque, uint32_t events)
 	struct event_loop *loop = opaque;
 	uint64_t v;
 
-	(void)events;
 	if (read(loop->stop_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		perror("minivmm: eventfd");
 }
@@ -325,7 +324,6 @@ static void timer_ready(void *opaque, uint32_t events)
 	struct vm_timer *t = opaque;
 	uint64_t expirations;
 
-	(void)events;
 	if (read(t->fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return; /* disarmed or re-armed since epoll saw it */
 	if (t->loop->timers_held) {

@@ -101,7 +101,6 @@ static void input_ready(void *opaque, uint32_t events)
 	uint8_t buf[sizeof(s->pending)];
 	ssize_t n = read(s->in_fd, buf, sizeof(buf));
 
-	(void)events;
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -136,7 +135,6 @@ static void room_ready(void *opaque, uint32_t events)
 	struct serial_backend *s = opaque;
 	uint64_t v;
 
-	(void)events;
 	if (read(s->ready_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	if (push_pending(s) && s->in_fd >= 0)

@@ -264,14 +264,11 @@ static enum vcpu_action handle_mmio(struct vcpu *v, uint64_t t0)
 
 static enum vcpu_action handle_continue(struct vcpu *v, uint64_t t0)
 {
-	(void)v;
-	(void)t0;
 	return VCPU_CONTINUE;
 }
 
 static enum vcpu_action handle_shutdown(struct vcpu *v, uint64_t t0)
 {
-	(void)t0;
 	/* Triple fault: a PC resets. */
 	vm_request_reset(v->vm);
 	return VCPU_CONTINUE;
@@ -279,7 +276,6 @@ static enum vcpu_action handle_shutdown(struct vcpu *v, uint64_t t0)
 
 static enum vcpu_action handle_system_event(struct vcpu *v, uint64_t t0)
 {
-	(void)t0;
 	switch (v->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_RESET:
 		vm_request_reset(v->vm);
@@ -310,7 +306,6 @@ static void report_registers(struct vcpu *v)
 
 static enum vcpu_action handle_fail_entry(struct vcpu *v, uint64_t t0)
 {
-	(void)t0;
 	fprintf(stderr, "minivmm: vCPU %u: KVM could not enter the guest (hardware reason 0x%llx)\n",
 		v->id, (unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
 	report_registers(v);
@@ -322,7 +317,6 @@ static enum vcpu_action handle_internal_error(struct vcpu *v, uint64_t t0)
 {
 	struct kvm_run *run = v->run;
 
-	(void)t0;
 	fprintf(stderr, "minivmm: vCPU %u: KVM internal error, suberror %u%s\n", v->id,
 		run->internal.suberror,
 		run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (emulation failure)" : "");
@@ -408,7 +402,6 @@ static void *vcpu_thread(void *opaque)
 
 static void kick_signal(int sig)
 {
-	(void)sig;
 }
 
 static void install_kick_handler(void)

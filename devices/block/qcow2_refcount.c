@@ -548,8 +548,6 @@ static int check_l2(struct check_ctx *c, uint64_t l2_off, bool active, uint64_t 
 		}
 	}
 	free(copy);
-	(void)active;
-	(void)l1_idx;
 	return 0;
 }
 

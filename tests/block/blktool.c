@@ -599,14 +599,12 @@ static int cmd_internal_snapshot(int argc, char **argv)
 	struct block_opts o = {.read_only = true, .internal_snapshot = argv[3]};
 	struct block_dev *bd = open_or_die(argv[2], &o);
 	uint8_t b[4096];
-	char *args[] = {argv[0], "compare", argv[2], argv[4], NULL};
 
 	if (block_pwrite(bd, 0, b, sizeof(b)) != -EROFS) {
 		fprintf(stderr, "snapshot view accepted a write\n");
 		return 1;
 	}
 	block_close(bd);
-	(void)args;
 	{
 		/* compare through the snapshot */
 		struct block_dev *s = open_or_die(argv[2], &o);

@@ -80,7 +80,6 @@ static uint16_t in_key(struct input *in)
 
 static void on_write(void *opaque, const uint8_t *d, uint32_t size, uint32_t offset, uint32_t len)
 {
-	(void)opaque;
 	CHECK(size == WP_SIZE);
 	CHECK(len > 0 && offset <= size && len <= size - offset);
 	CHECK(d != NULL);

@@ -75,33 +75,22 @@ static bool fx_level, fm_level; /* what each function asked for on INTx */
 
 static uint64_t reg_read(void *opaque, uint64_t off, unsigned size)
 {
-	(void)opaque;
-	(void)size;
 	return off * 0x0101010101010101ULL;
 }
 
 static void reg_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-	(void)opaque;
-	(void)off;
-	(void)val;
-	(void)size;
 }
 
 static const struct bus_ops reg_ops = { .read = reg_read, .write = reg_write };
 
 static void isa_set(void *opaque, unsigned irq, bool level)
 {
-	(void)opaque;
-	(void)level;
 	CHECK(irq < 16);
 }
 
 static void sink(void *opaque, uint64_t addr, uint32_t data)
 {
-	(void)opaque;
-	(void)addr;
-	(void)data;
 	/* Config space is not locked against us: single-threaded here. */
 	CHECK((pci_dev_config(fx.dev)[PCI_COMMAND] & PCI_COMMAND_MASTER) ||
 	      (pci_dev_config(fm.dev)[PCI_COMMAND] & PCI_COMMAND_MASTER));
@@ -150,7 +139,6 @@ static uint64_t region_decode(void *opaque, struct pci_dev *dev)
 {
 	const uint8_t *c = pci_dev_config(dev);
 
-	(void)opaque;
 	return (c[CFG_REGION] & 1) ? ((c[CFG_REGION] | c[CFG_REGION + 1] << 8) & 0xfff0) : 0;
 }
 

@@ -143,7 +143,6 @@ static bool piix3_irq_ok(unsigned irq)
 /* The mux's sink, where the machine has kvm_set_irq(). */
 static void rec_gsi(void *opaque, unsigned gsi, bool level)
 {
-	(void)opaque;
 	CHECK(gsi < 16);
 	/* The mux tells its sink of changes only. */
 	CHECK(wire[gsi] != level);
@@ -153,27 +152,23 @@ static void rec_gsi(void *opaque, unsigned gsi, bool level)
 
 static void ev_reset(void *opaque)
 {
-	(void)opaque;
 	reset_pending = true;
 }
 
 static void ev_exit(void *opaque, int status)
 {
-	(void)opaque;
 	CHECK(status == 0); /* only S5 soft-off asks */
 	exits++;
 }
 
 static void on_a20(void *opaque, bool on)
 {
-	(void)opaque;
 	a20_on = on;
 }
 
 static void on_wp_write(void *opaque, const uint8_t *d, uint32_t size, uint32_t offset,
 			uint32_t len)
 {
-	(void)opaque;
 	CHECK(d != NULL && size == WP_SIZE);
 	CHECK(len > 0 && offset <= size && len <= size - offset);
 	wp_calls++;
@@ -181,24 +176,17 @@ static void on_wp_write(void *opaque, const uint8_t *d, uint32_t size, uint32_t 
 
 static uint64_t probe_read(void *opaque, uint64_t offset, unsigned size)
 {
-	(void)opaque;
-	(void)size;
 	return 0x5a00 + offset;
 }
 
 static void sink_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
-	(void)opaque;
-	(void)offset;
-	(void)value;
-	(void)size;
 }
 
 static const struct bus_ops probe_ops = {.read = probe_read, .write = sink_write};
 
 static void com1_write(void *opaque, const uint8_t *buf, size_t len)
 {
-	(void)opaque;
 	CHECK(buf != NULL && len == 1);
 }
 

@@ -24,7 +24,6 @@ struct vm_timer *vm_timer_new(struct event_loop *loop, vm_timer_fn fn, void *opa
 {
 	struct vm_timer *t = calloc(1, sizeof(*t));
 
-	(void)loop;
 	if (!t)
 		return NULL;
 	t->fn = fn;

@@ -43,7 +43,6 @@ static void test_defaults(void **state)
 {
 	struct vm_config c;
 
-	(void)state;
 	assert_int_equal(parse(&c, "--bios", "fw.bin", NULL), CLI_RUN);
 	assert_string_equal(c.bios, "fw.bin");
 	assert_int_equal(c.memory, 512ULL << 20);
@@ -59,7 +58,6 @@ static void test_all_options(void **state)
 {
 	struct vm_config c;
 
-	(void)state;
 	assert_int_equal(parse(&c, "--bios", "x", "-m", "1G", "--cpus", "64", "--serial",
 			       "file:/tmp/log", "--debug-exit", "--no-reboot", "--stats=json:/tmp/s.json",
 			       NULL),
@@ -88,7 +86,6 @@ static void test_sizes(void **state)
 {
 	uint64_t v;
 
-	(void)state;
 	assert_int_equal(cli_parse_size("64K", &v), 0);
 	assert_int_equal(v, 65536);
 	assert_int_equal(cli_parse_size("2g", &v), 0);
@@ -120,7 +117,6 @@ static void test_errors(void **state)
 {
 	struct vm_config c;
 
-	(void)state;
 	expect_error("--memory", parse(&c, "--bios", "x", "--memory", "lots", NULL));
 	expect_error("2M..1T", parse(&c, "--bios", "x", "--memory", "1M", NULL));
 	expect_error("2M..1T", parse(&c, "--bios", "x", "--memory", "2T", NULL));
@@ -154,7 +150,6 @@ static void test_drives_and_boot(void **state)
 {
 	struct vm_config c;
 
-	(void)state;
 	assert_int_equal(parse(&c, NULL), CLI_RUN);
 	assert_string_equal(c.bios, CLI_DEFAULT_BIOS);
 	assert_true(c.bios_default);
@@ -205,7 +200,6 @@ static void test_help_tells_every_option(void **state)
 					    "--no-dirty-log", "media=" };
 	struct vm_config c;
 
-	(void)state;
 	assert_int_equal(parse(&c, "--help", NULL), CLI_EXIT_OK);
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (!strstr(out_buf, opts[i]))
@@ -221,7 +215,6 @@ static void test_media(void **state)
 {
 	struct vm_config c;
 
-	(void)state;
 	assert_int_equal(parse(&c, "--cdrom", "file=d.img,media=disk", NULL), CLI_RUN);
 	assert_int_equal(c.nr_disks, 1);
 	assert_false(c.has_cdrom);
@@ -257,7 +250,6 @@ static void test_accel(void **state)
 {
 	struct vm_config c;
 
-	(void)state;
 	assert_int_equal(parse(&c, NULL), CLI_RUN);
 	assert_true(c.accel.ioeventfd && c.accel.irqfd && c.accel.coalesced_mmio &&
 		    c.accel.dirty_log);
@@ -280,7 +272,6 @@ static void test_hostile_values(void **state)
 {
 	struct vm_config c;
 
-	(void)state;
 	expect_error("--cpus", parse(&c, "--cpus", "0", NULL));
 	expect_error("--cpus", parse(&c, "--cpus", "999999", NULL));
 	expect_error("--cpus", parse(&c, "--cpus", "-1", NULL));
@@ -373,7 +364,6 @@ static void test_help_matches_parser(void **state)
 	char help[sizeof(out_buf)];
 	unsigned found = 0;
 
-	(void)state;
 	assert_int_equal(parse(&c, "--help", NULL), CLI_EXIT_OK);
 	memcpy(help, out_buf, sizeof(help));
 	for (const char *h = strstr(help, "--"); h; h = strstr(h + 2, "--")) {
@@ -466,7 +456,6 @@ static void test_check_files(void **state)
 	char log[128], other[128], sub[128], kernel[128], missing[128], err[512];
 	struct vm_config c;
 
-	(void)state;
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_cli.XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	tmp_path(log, sizeof(log), "log");

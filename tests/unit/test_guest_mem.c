@@ -61,7 +61,6 @@ static void test_add_checks(void **state)
 	struct guest_mem mem = {0};
 	uint8_t buf[16];
 
-	(void)state;
 	assert_int_equal(guest_mem_add(&mem, 0x1000, 0, buf, false, "empty"), -EINVAL);
 	assert_int_equal(guest_mem_add(&mem, 0x1000, 16, NULL, false, "nohva"), -EINVAL);
 	assert_int_equal(guest_mem_add(&mem, UINT64_MAX, 2, buf, false, "wrap"), -EINVAL);
@@ -263,7 +262,6 @@ static void test_map_iov_refusals(void **state)
 
 static int reset(void **state)
 {
-	(void)state;
 	fill();
 	return 0;
 }

@@ -66,8 +66,6 @@ static void record_reset(void *opaque)
 
 static void record_exit(void *opaque, int status)
 {
-	(void)opaque;
-	(void)status;
 	fail_msg("the i8042 never asks for an exit");
 }
 

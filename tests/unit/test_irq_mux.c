@@ -15,7 +15,6 @@ static bool level[IRQ_MUX_LINES];
 
 static void sink(void *opaque, unsigned gsi, bool l)
 {
-	(void)opaque;
 	calls[gsi]++;
 	level[gsi] = l;
 }
@@ -25,7 +24,6 @@ static void test_wired_or(void **state)
 	struct irq_mux mux;
 	struct irq_line router, sci, mouse;
 
-	(void)state;
 	irq_mux_init(&mux, sink, NULL);
 	assert_int_equal(irq_mux_line(&mux, 0, &router), 0);
 	assert_int_equal(irq_mux_line(&mux, 9, &sci), 0);
@@ -69,7 +67,6 @@ static void test_sources_run_out(void **state)
 	struct irq_mux mux;
 	struct irq_line l;
 
-	(void)state;
 	irq_mux_init(&mux, sink, NULL);
 	for (unsigned i = 0; i < IRQ_MUX_SOURCES; i++)
 		assert_int_equal(irq_mux_line(&mux, 5, &l), 0);

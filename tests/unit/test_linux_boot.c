@@ -763,7 +763,6 @@ static void test_real_kernel(void **state)
 	size_t setup;
 	long size;
 
-	(void)state;
 	assert_non_null(fp);
 	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
 	size = ftell(fp);

@@ -73,7 +73,6 @@ static void many_ready(void *opaque, uint32_t events)
 
 static void test_many_fds(void **state)
 {
-	(void)state;
 	memset(&many, 0, sizeof(many));
 	many.loop = event_loop_new();
 	assert_non_null(many.loop);
@@ -101,8 +100,6 @@ static void test_many_fds(void **state)
 
 static void nop_ready(void *opaque, uint32_t events)
 {
-	(void)opaque;
-	(void)events;
 }
 
 static void test_add_errors(void **state)
@@ -112,7 +109,6 @@ static void test_add_errors(void **state)
 	char path[] = "/tmp/minivmm-test-loop-XXXXXX";
 	int file = mkstemp(path);
 
-	(void)state;
 	assert_non_null(loop);
 	assert_true(file >= 0);
 	unlink(path);
@@ -171,13 +167,11 @@ static int hook(void *opaque)
 
 static int lazy_hook(void *opaque)
 {
-	(void)opaque;
 	return -1;
 }
 
 static int slow_hook(void *opaque)
 {
-	(void)opaque;
 	return 5000;
 }
 
@@ -185,7 +179,6 @@ static void test_prepoll_timeout(void **state)
 {
 	struct hook_rec r = { .stop_after = 4, .timeout = 30 };
 
-	(void)state;
 	r.loop = event_loop_new();
 	assert_non_null(r.loop);
 	/* Other hooks ask for nothing or for longer: the smallest wins. */
@@ -206,8 +199,6 @@ static struct hook_rec order;
 
 static void order_ready(void *opaque, uint32_t events)
 {
-	(void)opaque;
-	(void)events;
 	drain(order.fd);
 	hook_log(&order, 'F');
 	if (order.len < 6)
@@ -216,7 +207,6 @@ static void order_ready(void *opaque, uint32_t events)
 
 static void test_prepoll_before_each_wait(void **state)
 {
-	(void)state;
 	memset(&order, 0, sizeof(order));
 	order.timeout = -1;
 	order.stop_after = 4;
@@ -239,7 +229,6 @@ static unsigned self_calls, added_calls;
 
 static int added_hook(void *opaque)
 {
-	(void)opaque;
 	if (++added_calls == 2)
 		event_loop_stop(self_loop);
 	return 0;
@@ -247,7 +236,6 @@ static int added_hook(void *opaque)
 
 static int self_removing_hook(void *opaque)
 {
-	(void)opaque;
 	self_calls++;
 	assert_int_equal(event_loop_del_prepoll(self_loop, self_removing_hook, NULL), 0);
 	assert_int_equal(event_loop_add_prepoll(self_loop, added_hook, NULL), 0);
@@ -256,7 +244,6 @@ static int self_removing_hook(void *opaque)
 
 static void test_prepoll_changes_inside_hook(void **state)
 {
-	(void)state;
 	self_calls = added_calls = 0;
 	self_loop = event_loop_new();
 	assert_int_equal(event_loop_add_prepoll(self_loop, self_removing_hook, NULL), 0);
@@ -281,7 +268,6 @@ static void pair_ready(void *opaque, uint32_t events)
 {
 	unsigned i = (unsigned)(uintptr_t)opaque;
 
-	(void)events;
 	pair.hits[i]++;
 	/* Both were ready in the same batch: the other one must not run now
 	 * that it is removed, and this one removes itself too. */
@@ -293,7 +279,6 @@ static void pair_ready(void *opaque, uint32_t events)
 
 static int pair_hook(void *opaque)
 {
-	(void)opaque;
 	if (pair.rounds++ == 2)
 		event_loop_stop(pair.loop);
 	return 10;
@@ -301,7 +286,6 @@ static int pair_hook(void *opaque)
 
 static void test_del_inside_callback(void **state)
 {
-	(void)state;
 	memset(&pair, 0, sizeof(pair));
 	pair.loop = event_loop_new();
 	for (unsigned i = 0; i < 2; i++) {
@@ -333,22 +317,18 @@ static struct remote remote;
 
 static void remote_timer_fired(void *opaque)
 {
-	(void)opaque;
 	remote.timer_hits++;
 	event_loop_stop(remote.loop);
 }
 
 static void remote_ready(void *opaque, uint32_t events)
 {
-	(void)opaque;
-	(void)events;
 	drain(remote.fd);
 	remote.fd_hits++;
 }
 
 static void *remote_thread(void *arg)
 {
-	(void)arg;
 	/* Add, modify and kick an fd, then arm a timer, all while the loop
 	 * runs on the main thread. */
 	usleep(10000);
@@ -363,7 +343,6 @@ static void test_other_threads(void **state)
 {
 	pthread_t t;
 
-	(void)state;
 	memset(&remote, 0, sizeof(remote));
 	remote.loop = event_loop_new();
 	remote.fd = new_efd();
@@ -386,7 +365,6 @@ static unsigned cancelled_hits;
 
 static void cancelled_fired(void *opaque)
 {
-	(void)opaque;
 	cancelled_hits++;
 }
 
@@ -404,7 +382,6 @@ static void test_timer_cancel(void **state)
 	struct event_loop *loop = event_loop_new();
 	struct vm_timer *t = vm_timer_new(loop, cancelled_fired, NULL);
 
-	(void)state;
 	cancelled_hits = cancel_rounds = 0;
 	assert_non_null(t);
 	vm_timer_mod(t, vm_clock_ns() + 1000000ULL);

@@ -18,7 +18,6 @@ static void test_small_ram(void **state)
 {
 	struct memmap m;
 
-	(void)state;
 	assert_int_equal(memmap_plan(&m, 512ULL << 20, 0, err, sizeof(err)), 0);
 	assert_int_equal(m.low_size, 512ULL << 20);
 	assert_int_equal(m.high_size, 0);
@@ -28,7 +27,6 @@ static void test_split_at_3_5g(void **state)
 {
 	struct memmap m;
 
-	(void)state;
 	assert_int_equal(memmap_plan(&m, 6ULL << 30, 256 << 10, err, sizeof(err)), 0);
 	assert_int_equal(m.low_size, MEMMAP_LOWMEM_MAX);
 	assert_int_equal(m.high_size, (6ULL << 30) - MEMMAP_LOWMEM_MAX);
@@ -39,7 +37,6 @@ static void test_bad_sizes(void **state)
 {
 	struct memmap m;
 
-	(void)state;
 	assert_int_equal(memmap_plan(&m, 1ULL << 20, 0, err, sizeof(err)), -EINVAL);
 	assert_int_equal(memmap_plan(&m, (64ULL << 20) + 1, 0, err, sizeof(err)), -EINVAL);
 	assert_int_equal(memmap_plan(&m, 64ULL << 20, 1000, err, sizeof(err)), -EINVAL);
@@ -56,7 +53,6 @@ static void test_e820(void **state)
 	unsigned n;
 	uint64_t ram = 0;
 
-	(void)state;
 	assert_int_equal(memmap_plan(&m, 5ULL << 30, 256 << 10, err, sizeof(err)), 0);
 	n = memmap_e820(&m, e, E820_MAX_ENTRIES);
 	for (unsigned i = 0; i < n; i++) {
@@ -85,7 +81,6 @@ static void test_ram_and_bios_copy(void **state)
 	struct guest_mem mem;
 	uint8_t *p;
 
-	(void)state;
 	assert_int_equal(memmap_plan(&m, 16ULL << 20, 256 << 10, err, sizeof(err)), 0);
 	assert_int_equal(guest_ram_alloc(&r, &m, err, sizeof(err)), 0);
 	for (unsigned i = 0; i < m.bios_size; i++)
@@ -112,7 +107,6 @@ static void test_unmappable(void **state)
 	struct memmap m;
 	struct guest_ram r;
 
-	(void)state;
 	/* More than any test machine has: refused with a message, not a crash. */
 	assert_int_equal(memmap_plan(&m, 1ULL << 40, 0, err, sizeof(err)), 0);
 	if (guest_ram_alloc(&r, &m, err, sizeof(err)) == 0) {

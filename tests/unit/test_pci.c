@@ -192,7 +192,6 @@ static int setup(void **state)
 {
 	struct irq_line line = { .set_level = irq_rec_set, .opaque = &m.irq };
 
-	(void)state;
 	memset(&m, 0, sizeof(m));
 	m.rom[0] = 0x55;
 	m.rom[1] = 0xaa;
@@ -222,7 +221,6 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	(void)state;
 	pci_bus_destroy(m.pci);
 	piix3_destroy(m.isa);
 	i440fx_destroy(m.host);
@@ -328,7 +326,6 @@ static void seabios_pirq_setup(void)
 
 static void test_conf_probe(void **state)
 {
-	(void)state;
 	/* SeaBIOS's pci_probe_host(): write 0x80000000, read it back. */
 	outx(0xcf8, 0x80000000u, 4);
 	assert_int_equal(inx(0xcf8, 4), 0x80000000u);
@@ -351,7 +348,6 @@ static void test_conf_probe(void **state)
 
 static void test_conf_data_widths(void **state)
 {
-	(void)state;
 	outx(0xcf8, cfg_addr(DEVFN_HOST, 0), 4);
 	assert_int_equal(inx(0xcfc, 4), 0x12378086u);
 	assert_int_equal(inx(0xcfc, 2), 0x8086);
@@ -378,7 +374,6 @@ static void test_conf_data_widths(void **state)
 
 static void test_conf_disabled_and_other_bus(void **state)
 {
-	(void)state;
 	/* Enable bit clear. */
 	outx(0xcf8, DEVFN_HOST << 8, 4);
 	assert_int_equal(inx(0xcfc, 4), 0xffffffffu);
@@ -400,7 +395,6 @@ static void test_conf_disabled_and_other_bus(void **state)
 
 static void test_conf_absent(void **state)
 {
-	(void)state;
 	static const unsigned absent[] = { PCI_DEVFN(0, 1), PCI_DEVFN(1, 1), PCI_DEVFN(2, 0),
 					   PCI_DEVFN(31, 7), 0xff };
 
@@ -417,7 +411,6 @@ static void test_conf_absent(void **state)
 
 static void test_host_bridge_ids(void **state)
 {
-	(void)state;
 	assert_int_equal(cfg_read(DEVFN_HOST, PCI_VENDOR_ID, 2), 0x8086);
 	assert_int_equal(cfg_read(DEVFN_HOST, PCI_DEVICE_ID, 2), 0x1237);
 	assert_int_equal(cfg_read(DEVFN_HOST, PCI_CLASS_DEVICE, 2), 0x0600);
@@ -436,7 +429,6 @@ static void test_host_bridge_ids(void **state)
 
 static void test_piix3_ids(void **state)
 {
-	(void)state;
 	assert_int_equal(cfg_read(DEVFN_ISA, 0, 4), 0x70008086u);
 	assert_int_equal(cfg_read(DEVFN_ISA, PCI_HEADER_TYPE, 1), 0x80);
 	assert_int_equal(cfg_read(DEVFN_ISA, PCI_CLASS_DEVICE, 2), 0x0601);
@@ -451,7 +443,6 @@ static void test_piix3_ids(void **state)
 
 static void test_readonly_fields(void **state)
 {
-	(void)state;
 	cfg_write(DEVFN_HOST, 0, 0xffffffffu, 4);
 	assert_int_equal(cfg_read(DEVFN_HOST, 0, 4), 0x12378086u);
 	cfg_write(DEVFN_HOST, PCI_VENDOR_ID, 0, 2);
@@ -480,7 +471,6 @@ static void test_pam_smram(void **state)
 {
 	uint32_t d58, d5c;
 
-	(void)state;
 	/* Power-on: PAM all 0, SMRAM 0x02. */
 	assert_int_equal(cfg_read(DEVFN_HOST, 0x59, 1), 0x00);
 	assert_int_equal(cfg_read(DEVFN_HOST, 0x72, 1), 0x02);
@@ -522,7 +512,6 @@ static void test_cf9_forwarding(void **state)
 {
 	struct cf9_rec rec = { 0 };
 
-	(void)state;
 	/* Nothing behind 0xcf9 yet: reads all ones, writes dropped. */
 	outx(0xcf9, 0x06, 1);
 	assert_int_equal(inx(0xcf9, 1), 0xff);
@@ -554,7 +543,6 @@ static void test_cf9_forwarding(void **state)
 
 static void test_bar_sizing(void **state)
 {
-	(void)state;
 	/* Power-on values carry the type bits. */
 	assert_int_equal(cfg_read(DEVFN_TEST, 0x10, 4), 0x1);
 	assert_int_equal(cfg_read(DEVFN_TEST, 0x14, 4), 0x0);
@@ -604,7 +592,6 @@ static void test_bar_decode(void **state)
 	struct testdev *td = &m.td[0];
 	uint64_t v;
 
-	(void)state;
 	program_bars(DEVFN_TEST, 0xc000, 0xfebff000u, 0xfebf8000u);
 	assert_int_equal(cfg_read(DEVFN_TEST, 0x10, 4), 0xc001);
 	assert_int_equal(cfg_read(DEVFN_TEST, 0x18, 4), 0xfebf800cu);
@@ -681,7 +668,6 @@ static void test_bar_move(void **state)
 {
 	struct testdev *td = &m.td[0];
 
-	(void)state;
 	program_bars(DEVFN_TEST, 0xc000, 0xfebff000u, 0xfebf8000u);
 	cfg_write(DEVFN_TEST, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
 	assert_true(pio_claimed(0xc000));
@@ -723,7 +709,6 @@ static void test_rom_bar(void **state)
 	const uint32_t rom = 0xfebc0000u;
 	uint64_t v;
 
-	(void)state;
 	cfg_write(DEVFN_TEST, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
 	/* Address without the enable bit: not decoded. */
 	cfg_write(DEVFN_TEST, PCI_ROM_ADDRESS, rom, 4);
@@ -770,7 +755,6 @@ static void test_capabilities(void **state)
 	unsigned devfn = PCI_DEVFN(5, 0);
 	unsigned ids[3] = { 0 }, n = 0, ptr;
 
-	(void)state;
 	assert_non_null(d);
 	assert_int_equal(cfg_read(devfn, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST, 0);
 	assert_int_equal(pci_dev_add_cap(d, 0x09, 8), 0x40);
@@ -814,7 +798,6 @@ static void test_cap_len_overflow(void **state)
 {
 	struct pci_dev *d = add_plain(PCI_DEVFN(5, 0), 0);
 
-	(void)state;
 	assert_non_null(d);
 	assert_int_equal(pci_dev_add_cap(d, 0x09, UINT_MAX), -ENOSPC);
 	assert_int_equal(pci_dev_add_cap(d, 0x09, UINT_MAX - 0x3f), -ENOSPC);
@@ -824,7 +807,6 @@ static void test_status_w1c(void **state)
 {
 	uint8_t *cfg = pci_dev_config(m.td[0].dev);
 
-	(void)state;
 	/* The device reports errors: parity, signalled/received aborts, SERR. */
 	cfg[PCI_STATUS + 1] = 0xf9;
 	assert_int_equal(cfg_read(DEVFN_TEST, PCI_STATUS, 2), 0xf900);
@@ -857,7 +839,6 @@ static void test_intx_swizzle(void **state)
 	static const uint8_t irq_of[4] = { 5, 9, 10, 11 };
 	struct pci_dev *d[4][4];
 
-	(void)state;
 	for (unsigned i = 0; i < 4; i++)
 		cfg_write(DEVFN_ISA, 0x60 + i, irq_of[i], 1);
 	assert_int_equal(cfg_read(DEVFN_ISA, 0x60, 4), 0x0b0a0905u);
@@ -908,7 +889,6 @@ static void test_intx_seabios_routes(void **state)
 	struct pci_dev *a = m.td[0].dev; /* slot 3 INTA: PIRQ C -> 11 */
 	struct pci_dev *b = add_plain(PCI_DEVFN(6, 0), 1); /* slot 6 INTA: PIRQ B -> 10 */
 
-	(void)state;
 	assert_non_null(b);
 	/* Routes disabled at power-on: nothing reaches the ISA side. */
 	pci_set_irq(a, true);
@@ -950,7 +930,6 @@ static void test_intx_sharing(void **state)
 	struct pci_dev *b = add_plain(PCI_DEVFN(3, 1), 1);   /* 03.1 INTA: PIRQ C */
 	struct pci_dev *c = m.td[1].dev;		     /* 04.0 INTA: PIRQ D */
 
-	(void)state;
 	assert_non_null(b);
 	seabios_pirq_setup(); /* C and D both on IRQ 11 */
 	/* Two functions on one PIRQ. */
@@ -982,7 +961,6 @@ static void test_intx_reroute(void **state)
 	struct pci_dev *a = m.td[0].dev; /* PIRQ C */
 	struct pci_dev *c = m.td[1].dev; /* PIRQ D */
 
-	(void)state;
 	seabios_pirq_setup();
 	pci_set_irq(a, true);
 	assert_true(m.irq.level[11]);
@@ -1024,7 +1002,6 @@ static void test_intx_disabled_and_invalid_routes(void **state)
 	static const uint8_t bad[] = { 0x80, 0x8b, 0x8a, 0x00, 0x01, 0x02, 0x08, 0x0d, 0xff };
 	struct pci_dev *a = m.td[0].dev; /* PIRQ C */
 
-	(void)state;
 	for (unsigned i = 0; i < sizeof(bad); i++) {
 		cfg_write(DEVFN_ISA, 0x62, bad[i], 1);
 		assert_int_equal(cfg_read(DEVFN_ISA, 0x62, 1), bad[i]);
@@ -1059,7 +1036,6 @@ static void test_intx_command_disable(void **state)
 {
 	struct pci_dev *a = m.td[0].dev;
 
-	(void)state;
 	seabios_pirq_setup();
 	pci_set_irq(a, true);
 	assert_true(m.irq.level[11]);
@@ -1101,7 +1077,6 @@ static void test_seal_and_reset(void **state)
 	static const unsigned devfns[] = { DEVFN_HOST, DEVFN_ISA, DEVFN_TEST, DEVFN_TEST2 };
 	uint32_t before[4][64], after[64];
 
-	(void)state;
 	for (unsigned i = 0; i < 4; i++)
 		snapshot(devfns[i], before[i]);
 	/* What firmware and a driver leave behind. */
@@ -1161,7 +1136,6 @@ static void test_overlapping_bars(void **state)
 	struct testdev *a = &m.td[0], *b = &m.td[1];
 	uint64_t v;
 
-	(void)state;
 	program_bars(DEVFN_TEST, 0xc000, 0xfe000000u, 0xfd000000u);
 	cfg_write(DEVFN_TEST, PCI_COMMAND, 0x3, 2);
 	/* The second function claims the same addresses. */
@@ -1214,7 +1188,6 @@ static void test_overlap_heals(void **state)
 {
 	struct testdev *a = &m.td[0], *b = &m.td[1];
 
-	(void)state;
 	program_bars(DEVFN_TEST, 0xc000, 0xfe000000u, 0xfd000000u);
 	cfg_write(DEVFN_TEST, PCI_COMMAND, 0x3, 2);
 	program_bars(DEVFN_TEST2, 0xc100, 0xfe000000u, 0xfd100000u);
@@ -1230,7 +1203,6 @@ static void test_bar_top_of_space(void **state)
 {
 	struct testdev *td = &m.td[0];
 
-	(void)state;
 	cfg_write(DEVFN_TEST, PCI_COMMAND, 0x3, 2);
 	/* The last 4 KiB below 4 GiB is a valid place for a 32-bit BAR. */
 	cfg_write(DEVFN_TEST, 0x14, 0xfffff000u, 4);
@@ -1269,7 +1241,6 @@ static void test_config_api_bounds(void **state)
 {
 	uint32_t before[64], after[64];
 
-	(void)state;
 	snapshot(DEVFN_TEST, before);
 	/* Accesses that run past the 256 bytes read all ones, write nothing. */
 	assert_int_equal(pci_config_read(m.pci, DEVFN_TEST, 255, 2), 0xffff);
@@ -1362,13 +1333,11 @@ static void huge_reg(void)
  */
 static void test_config_api_wide_size(void **state)
 {
-	(void)state;
 	assert_child_survives(wide_read);
 }
 
 static void test_config_api_reg_wrap(void **state)
 {
-	(void)state;
 	assert_child_survives(huge_reg);
 }
 
@@ -1378,7 +1347,6 @@ static void test_add_api_errors(void **state)
 	struct pci_dev *d;
 	uint8_t byte = 0;
 
-	(void)state;
 	assert_null(pci_dev_add(m.pci, DEVFN_TEST, &info, NULL, NULL)); /* taken */
 	assert_null(pci_dev_add(m.pci, 256, &info, NULL, NULL));
 	assert_null(pci_dev_add(m.pci, PCI_DEVFN(7, 0), &info, NULL, NULL)); /* pin 5 */
@@ -1506,7 +1474,6 @@ static void test_random_storm(void **state)
 	bool wish[NR_TESTDEV] = { false };
 	uint64_t v;
 
-	(void)state;
 	rng_state = 0x9e3779b97f4a7c15ULL;
 	i440fx_set_cf9(m.host, &cf9_ops, &cf9);
 	seabios_pirq_setup();
@@ -1628,7 +1595,6 @@ static void test_random_storm(void **state)
  * read-only bytes, changes what the bridges report. */
 static void test_exhaustive_bytes(void **state)
 {
-	(void)state;
 	for (unsigned devfn = 0; devfn < 256; devfn++) {
 		if (devfn == DEVFN_TEST || devfn == DEVFN_TEST2)
 			continue;
@@ -1667,7 +1633,6 @@ static void test_threads(void **state)
 	static const uint8_t routes[] = { 10, 11, 5, 0x80, 13, 9, 0x8b };
 	pthread_t t;
 
-	(void)state;
 	seabios_pirq_setup();
 	assert_int_equal(pthread_create(&t, NULL, irq_thread, m.td[0].dev), 0);
 	rng_state = 12345;
@@ -1698,7 +1663,6 @@ static void test_slot_alloc(void **state)
 	struct pci_bus *bus = pci_bus_create(m.pio, m.mmio);
 	int s;
 
-	(void)state;
 	/* The machine: 00 and 01 fixed, 02 kept for VGA, 03 and 04 taken by
 	 * the test devices: options start at 05, in order. */
 	assert_int_equal(pci_bus_alloc_slot(m.pci, PCI_SLOT_FIRST_OPTION), 5);
@@ -1765,7 +1729,6 @@ static void test_bar_notifier(void **state)
 {
 	struct bar_rec a = { .dev = m.td[0].dev }, b = { .dev = m.td[1].dev };
 
-	(void)state;
 	pci_dev_set_bar_notifier(m.td[0].dev, bar_notified, &a);
 	pci_dev_set_bar_notifier(m.td[1].dev, bar_notified, &b);
 	cfg_write(DEVFN_TEST, PCI_BASE_ADDRESS_0 + 4, 0xfe000000u, 4);
@@ -1853,7 +1816,6 @@ static void msi_notified(void *opaque, struct pci_dev *dev, bool msix, unsigned 
 {
 	struct msi_note *r = opaque;
 
-	(void)dev;
 	r->n++;
 	r->msix = msix;
 	r->vector = vector;
@@ -1908,7 +1870,6 @@ static void test_msix_layout(void **state)
 {
 	struct pci_dev *d = add_msix_dev();
 
-	(void)state;
 	assert_int_equal(cfg_read(DEVFN_MSIX, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST,
 			 PCI_STATUS_CAP_LIST);
 	assert_int_equal(cfg_read(DEVFN_MSIX, PCI_CAPABILITY_LIST, 1), 0x40);
@@ -1955,7 +1916,6 @@ static void test_msix_delivery(void **state)
 	struct pci_dev *d = add_msix_dev();
 	struct pci_msi_msg msg;
 
-	(void)state;
 	msix_bring_up();
 	/* Not enabled: the device must use INTx. */
 	assert_int_equal(pci_msix_notify(d, 0), -ENODEV);
@@ -2050,7 +2010,6 @@ static void test_msix_hostile(void **state)
 	struct pci_dev *d = add_msix_dev();
 	uint64_t before[2];
 
-	(void)state;
 	msix_bring_up();
 	cfg_write(DEVFN_MSIX, 0x42, 0x8000, 2);
 	mmio_wr(ENTRY(1), 0xfee00000u, 4);
@@ -2099,7 +2058,6 @@ static void test_msix_add_errors(void **state)
 {
 	struct pci_dev *d = add_plain(PCI_DEVFN(7, 0), 1);
 
-	(void)state;
 	assert_int_equal(pci_dev_set_bar(d, 0, PCI_BAR_IO, false, 0x100, &region_ops, NULL), 0);
 	assert_int_equal(pci_dev_set_bar(d, 1, PCI_BAR_MEM32, false, 0x1000, NULL, NULL), 0);
 	assert_int_equal(pci_dev_set_bar(d, 2, PCI_BAR_MEM64, false, 0x2000, NULL, NULL), 0);
@@ -2140,7 +2098,6 @@ static void test_msi(void **state)
 	struct pci_dev *d = add_plain(DEVFN_MSI, 1);
 	unsigned cap;
 
-	(void)state;
 	memset(&msi_sent, 0, sizeof(msi_sent));
 	memset(&msi_noted, 0, sizeof(msi_noted));
 	pci_bus_set_msi_sink(m.pci, msi_sink, &msi_sent);
@@ -2237,7 +2194,6 @@ static void *msix_notify_thread(void *arg)
 
 static void msi_sink_checked(void *opaque, uint64_t addr, uint32_t data)
 {
-	(void)opaque;
 	/* Only what the guest wrote: address 0xfee0000X, data 0x40VV. */
 	if ((addr & ~0xf0ULL) != 0xfee00000u || (data & ~0xffu) != 0x4000)
 		abort();
@@ -2249,7 +2205,6 @@ static void test_msix_threads(void **state)
 	struct pci_dev *d = add_msix_dev();
 	pthread_t t;
 
-	(void)state;
 	pci_bus_set_msi_sink(m.pci, msi_sink_checked, NULL);
 	pci_dev_set_msi_notifier(d, NULL, NULL);
 	msix_bring_up();
@@ -2324,7 +2279,6 @@ static void test_intx_gsi(void **state)
 	struct intx_rec a = { 0 }, b = { 0 };
 	struct pci_dev *nopin = add_plain(PCI_DEVFN(5, 0), 0);
 
-	(void)state;
 	/* Slot 3 INTA → PIRQ C (0x62), slot 4 INTA → PIRQ D (0x63). */
 	assert_int_equal(pci_dev_intx_gsi(m.td[0].dev), -1);
 	pci_dev_set_intx_notifier(m.td[0].dev, intx_notified, &a);

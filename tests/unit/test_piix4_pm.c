@@ -649,9 +649,6 @@ static void test_preset_survives_reset(void **state)
 
 static uint64_t other_read(void *opaque, uint64_t offset, unsigned size)
 {
-	(void)opaque;
-	(void)offset;
-	(void)size;
 	return 0x12;
 }
 
@@ -725,9 +722,6 @@ static void test_pmba_overlap_heals(void **state)
  * as the other moves away, in both directions. */
 static uint64_t bar_read(void *opaque, uint64_t offset, unsigned size)
 {
-	(void)opaque;
-	(void)offset;
-	(void)size;
 	return 0x34;
 }
 

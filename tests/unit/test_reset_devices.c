@@ -17,13 +17,11 @@ static int resets, exits, last_status;
 
 static void on_reset(void *opaque)
 {
-	(void)opaque;
 	resets++;
 }
 
 static void on_exit_status(void *opaque, int status)
 {
-	(void)opaque;
 	exits++;
 	last_status = status;
 }
@@ -32,14 +30,12 @@ static const struct machine_events ev = { .reset = on_reset, .exit = on_exit_sta
 
 static int setup(void **state)
 {
-	(void)state;
 	resets = exits = last_status = 0;
 	return 0;
 }
 
 static void test_debug_exit(void **state)
 {
-	(void)state;
 	assert_int_equal(debug_exit_bus_ops.read((void *)&ev, 0, 1), ~0ULL);
 	debug_exit_bus_ops.write((void *)&ev, 0, 0x10, 1);
 	assert_int_equal(exits, 1);
@@ -53,7 +49,6 @@ static void test_reset_control(void **state)
 {
 	struct reset_control rc;
 
-	(void)state;
 	reset_control_init(&rc, &ev);
 	reset_control_bus_ops.write(&rc, 0, 0x02, 1); /* SYS_RST alone: no reset */
 	assert_int_equal(resets, 0);
@@ -70,7 +65,6 @@ static void test_port92(void **state)
 {
 	struct port92 p;
 
-	(void)state;
 	port92_init(&p, &ev);
 	port92_bus_ops.write(&p, 0, 0x02, 1); /* A20 on */
 	assert_int_equal(port92_bus_ops.read(&p, 0, 1), 0x02);

@@ -226,7 +226,6 @@ static void test_localtime(void **state)
 	struct tm summer = {.tm_year = 123, .tm_mon = 6, .tm_mday = 1, .tm_hour = 12};
 	char *old = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
 
-	(void)state;
 	setenv("TZ", "<+0530>-5:30", 1);
 	tzset();
 	f = fixture_new(true, test_time());
@@ -751,7 +750,6 @@ static void test_host_clock(void **state)
 	struct tm tm1, tm2;
 	uint8_t year;
 
-	(void)state;
 	assert_non_null(rtc);
 	gmtime_r(&t1, &tm1);
 	gmtime_r(&t2, &tm2);

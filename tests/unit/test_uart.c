@@ -782,7 +782,6 @@ static void test_create_without_irq_or_backend(void **state)
 {
 	struct uart16550 *u = uart16550_create(NULL, NULL, NULL);
 
-	(void)state;
 	assert_non_null(u);
 	uart16550_bus_ops.write(u, 4, OUT2, 1);
 	uart16550_bus_ops.write(u, 1, 0x0f, 1);
@@ -854,7 +853,6 @@ static void test_threaded_stream(void **state)
 	pthread_t producer;
 	size_t got = 0;
 
-	(void)state;
 	st.u = uart16550_create(NULL, &be, NULL);
 	assert_non_null(st.u);
 	uart16550_bus_ops.write(st.u, FCR, 0x87, 1);
