@@ -8,6 +8,7 @@
 #include "vmm/board.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
+#include "vmm/qmp.h"
 #include "vmm/serial_backend.h"
 #include "vmm/vcpu.h"
 
@@ -61,7 +62,6 @@ void vm_request_exit(struct vm *vm, int status)
 
 void vm_vcpu_park(struct vm *vm, struct vcpu *vcpu)
 {
-	(void)vcpu;
 	pthread_mutex_lock(&vm->lock);
 	vm->parked++;
 	pthread_cond_broadcast(&vm->cond);
@@ -256,6 +256,11 @@ int vm_prepare(struct vm *vm, const struct vm_config *cfg, char *err, size_t err
 		snprintf(err, errlen, "cannot create the event loop: %s", strerror(errno));
 		return -1;
 	}
+	vm->qmp = qmp_new(vm->loop);
+	if (!vm->qmp) {
+		snprintf(err, errlen, "cannot create the control interface: %s", strerror(errno));
+		return -1;
+	}
 	vm->serial = serial_backend_open(cfg->serial, cfg->serial_path, vm->loop, err, errlen);
 	if (!vm->serial)
 		return -1;
@@ -394,7 +399,6 @@ static void on_request(void *opaque, uint32_t events)
 	uint64_t v;
 	bool reset;
 
-	(void)events;
 	if (read(vm->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&vm->lock);
@@ -498,7 +502,6 @@ static void signal_ready(void *opaque, uint32_t events)
 	struct signal_watch *w = opaque;
 	struct signalfd_siginfo si;
 
-	(void)events;
 	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	serial_backend_close(w->vm->serial);
@@ -584,5 +587,6 @@ void vm_destroy(struct vm *vm)
 	kvm_close(&vm->kvm);
 	guest_ram_free(&vm->ram);
 	serial_backend_free(vm->serial);
+	qmp_free(vm->qmp);
 	event_loop_free(vm->loop);
 }

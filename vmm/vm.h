@@ -31,6 +31,7 @@ struct vcpu;
 struct event_loop;
 struct serial_backend;
 struct board;
+struct qmp;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -49,6 +50,7 @@ struct vm {
 	struct drives drives;
 	FILE *debugcon;
 	struct board *board; /* every device (vmm/board.c) */
+	struct qmp *qmp;     /* commands and events (vmm/qmp.h) */
 
 	/* Run control (lock protects parked and the pending requests). */
 	pthread_mutex_t lock;
