@@ -143,7 +143,8 @@ json_t *qmp_dispatch(struct qmp *q, const char *name, json_t *args, struct qmp_e
 	err->cls = NULL;
 	err->desc[0] = '\0';
 	if (!c) {
-		qmp_error_set(err, QMP_ERR_NOT_FOUND, "The command %.200s has not been found", name);
+		qmp_error_set(err, QMP_ERR_NOT_FOUND, "The command %.200s has not been found",
+			      name);
 		return NULL;
 	}
 	if (!args)
@@ -284,8 +285,8 @@ int qmp_arg_string(json_t *args, const char *name, bool required, const char **o
 		return -1;
 	}
 	if (!json_is_string(v)) {
-		qmp_error_set(err, QMP_ERR_GENERIC, "Invalid parameter type for '%s', expected: string",
-			      name);
+		qmp_error_set(err, QMP_ERR_GENERIC,
+			      "Invalid parameter type for '%s', expected: string", name);
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -316,14 +317,16 @@ int qmp_args_only(json_t *args, const char *const *allowed, struct qmp_error *er
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(args, key, v) {
+	json_object_foreach(args, key, v)
+	{
 		size_t i;
 
 		for (i = 0; allowed && allowed[i]; i++)
 			if (!strcmp(key, allowed[i]))
 				break;
 		if (!allowed || !allowed[i]) {
-			qmp_error_set(err, QMP_ERR_GENERIC, "Parameter '%.200s' is unexpected", key);
+			qmp_error_set(err, QMP_ERR_GENERIC, "Parameter '%.200s' is unexpected",
+				      key);
 			return -1;
 		}
 	}

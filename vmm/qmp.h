@@ -24,8 +24,8 @@ struct event_loop;
 struct qmp;
 
 /* QEMU's error classes. */
-#define QMP_ERR_GENERIC "GenericError"
-#define QMP_ERR_NOT_FOUND "CommandNotFound"
+#define QMP_ERR_GENERIC		 "GenericError"
+#define QMP_ERR_NOT_FOUND	 "CommandNotFound"
 #define QMP_ERR_DEVICE_NOT_FOUND "DeviceNotFound"
 
 struct qmp_error {
@@ -34,7 +34,7 @@ struct qmp_error {
 };
 
 __attribute__((format(printf, 3, 4))) void qmp_error_set(struct qmp_error *e, const char *cls,
-							  const char *fmt, ...);
+							 const char *fmt, ...);
 
 /*
  * A command: args is the "arguments" object (never NULL: an empty object
@@ -81,8 +81,7 @@ void qmp_flush_events(struct qmp *q);
  * the wrong type; 0 otherwise (*out untouched when absent and optional). */
 int qmp_arg_string(json_t *args, const char *name, bool required, const char **out,
 		   struct qmp_error *err);
-int qmp_arg_bool(json_t *args, const char *name, bool required, bool *out,
-		 struct qmp_error *err);
+int qmp_arg_bool(json_t *args, const char *name, bool required, bool *out, struct qmp_error *err);
 /* Refuses any member of args not in the NULL-terminated list, as QEMU does
  * ("Parameter 'x' is unexpected"). */
 int qmp_args_only(json_t *args, const char *const *allowed, struct qmp_error *err);

@@ -16,7 +16,7 @@
 
 static json_t *cmd_echo(void *opaque, json_t *args, struct qmp_error *err)
 {
-	static const char *const allowed[] = { "text", "loud", NULL };
+	static const char *const allowed[] = {"text", "loud", NULL};
 	const char *text = NULL;
 	bool loud = false;
 
@@ -122,7 +122,8 @@ static void listen_fn(void *opaque, json_t *ev)
 	assert_non_null(json_object_get(ts, "seconds"));
 	assert_true(json_integer_value(json_object_get(ts, "microseconds")) < 1000000);
 	if (s->n < 16)
-		snprintf(s->names[s->n++], 32, "%s", json_string_value(json_object_get(ev, "event")));
+		snprintf(s->names[s->n++], 32, "%s",
+			 json_string_value(json_object_get(ev, "event")));
 	if (s->send_more) {
 		s->send_more = false;
 		qmp_event(s->q, "LATER", NULL); /* from within a listener: after this one */
@@ -134,7 +135,7 @@ static void listen_fn(void *opaque, json_t *ev)
 static void test_events_direct(void **state)
 {
 	struct qmp *q = qmp_new(NULL);
-	struct seen a = { .q = q, .send_more = true }, b = { .q = q, .remove_self = true };
+	struct seen a = {.q = q, .send_more = true}, b = {.q = q, .remove_self = true};
 
 	assert_int_equal(qmp_add_listener(q, listen_fn, &a), 0);
 	assert_int_equal(qmp_add_listener(q, listen_fn, &b), 0);
@@ -180,7 +181,7 @@ static void loop_listener(void *opaque, json_t *ev)
 
 static void test_events_from_another_thread(void **state)
 {
-	struct loop_seen s = { .caller = pthread_self() };
+	struct loop_seen s = {.caller = pthread_self()};
 	struct qmp *q;
 	pthread_t t;
 
@@ -200,10 +201,10 @@ static void test_events_from_another_thread(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_registry),
-		cmocka_unit_test(test_dispatch),
-		cmocka_unit_test(test_events_direct),
-		cmocka_unit_test(test_events_from_another_thread),
+	    cmocka_unit_test(test_registry),
+	    cmocka_unit_test(test_dispatch),
+	    cmocka_unit_test(test_events_direct),
+	    cmocka_unit_test(test_events_from_another_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
