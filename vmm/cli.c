@@ -68,6 +68,8 @@ static const char usage[] =
 	"                         with stdio on a terminal, Ctrl-A x quits\n"
 	"      --debug-exit       a write of V to port 0xf4 ends minivmm with\n"
 	"                         exit status (V << 1) | 1\n"
+	"      --testdev          the fast-path test device (ports 0x520-0x53f, IRQ 5,\n"
+	"                         MMIO 0xfef00000), for tests of the KVM fast paths\n"
 	"\n"
 	"KVM fast paths (all on by default):\n"
 	"      --no-ioeventfd, --no-irqfd, --no-coalesced-mmio, --no-dirty-log\n"
@@ -164,7 +166,7 @@ enum {
 	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
-	OPT_END
+	OPT_TESTDEV, OPT_END
 };
 
 static const struct option options[] = {
@@ -181,6 +183,7 @@ static const struct option options[] = {
 	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "testdev", no_argument, NULL, OPT_TESTDEV },
 	{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
 	{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 	{ "no-coalesced-mmio", no_argument, NULL, OPT_NO_COALESCED_MMIO },
@@ -513,6 +516,9 @@ static int parse_device_option(struct parser *p, int c, const char *arg)
 		return 0;
 	case OPT_DEBUG_EXIT:
 		cfg->debug_exit = true;
+		return 0;
+	case OPT_TESTDEV:
+		cfg->testdev = true;
 		return 0;
 	}
 	return 1;

@@ -37,6 +37,7 @@ struct vm_config {
 	enum serial_mode serial;
 	const char *serial_path;
 	bool debug_exit;
+	bool testdev; /* --testdev: devices/testdev.h */
 	bool no_reboot;
 	enum stats_mode stats;
 	const char *stats_path;

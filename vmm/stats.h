@@ -14,6 +14,8 @@
 
 #include "vmm/bus.h"
 
+struct fastpath;
+
 #define STATS_HIST_BUCKETS 40 /* bucket i: [2^i, 2^(i+1)) ns; bucket 0 also holds 0 */
 #define STATS_MAX_REASON 64
 
@@ -48,11 +50,12 @@ void stats_mmio(struct exit_stats *s, int region, bool write, uint64_t ns);
 /* Adds src into dst (dst may start empty). */
 void stats_merge(struct exit_stats *dst, const struct exit_stats *src);
 
-/* Human-readable table and JSON.  The buses name the regions. */
+/* Human-readable table and JSON.  The buses name the regions; fp (may be
+ * NULL) adds which fast paths are on and what went through them ("accel"). */
 void stats_print_table(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		       FILE *f);
+		       const struct fastpath *fp, FILE *f);
 int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		     const char *path);
+		     const struct fastpath *fp, const char *path);
 
 const char *stats_reason_name(unsigned reason);
 

@@ -15,6 +15,8 @@ struct vcpu {
 	unsigned id;
 	int fd;
 	struct kvm_run *run;
+	struct kvm_coalesced_mmio_ring *coalesced; /* the VM's ring in run's mapping, or NULL */
+	unsigned coalesced_max;
 	pthread_t thread;
 	bool started;
 	struct exit_stats *stats;

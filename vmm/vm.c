@@ -6,6 +6,7 @@
 #include "vmm/vm.h"
 #include "devices/uart16550.h"
 #include "vmm/board.h"
+#include "vmm/fastpath.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
 #include "vmm/qmp.h"
@@ -297,6 +298,12 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory creating the buses");
 		return -1;
 	}
+	vm->fastpath = fastpath_new(&kvm_fastpath_host, &vm->kvm, &vm->cfg->accel, vm->loop,
+				    vm->pio, vm->mmio);
+	if (!vm->fastpath) {
+		snprintf(err, errlen, "out of memory creating the fast paths");
+		return -1;
+	}
 	ctx = (struct dev_ctx){
 		.pio = vm->pio,
 		.mmio = vm->mmio,
@@ -306,6 +313,7 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		.events = &vm->events,
 		.cfg = vm->cfg,
 		.map = &vm->ram.map,
+		.fastpath = vm->fastpath,
 	};
 	serial_backend_callbacks(vm->serial, &be.com1);
 	vm->board = board_create(&ctx, &be, err, errlen);
@@ -562,8 +570,8 @@ void vm_report_stats(struct vm *vm)
 		if (vm->vcpus[i].stats)
 			stats_merge(all, vm->vcpus[i].stats);
 	if (vm->cfg->stats == STATS_TABLE)
-		stats_print_table(all, vm->pio, vm->mmio, stderr);
-	else if (stats_write_json(all, vm->pio, vm->mmio, vm->cfg->stats_path) < 0)
+		stats_print_table(all, vm->pio, vm->mmio, vm->fastpath, stderr);
+	else if (stats_write_json(all, vm->pio, vm->mmio, vm->fastpath, vm->cfg->stats_path) < 0)
 		fprintf(stderr, "minivmm: cannot write statistics to '%s'\n", vm->cfg->stats_path);
 	stats_free(all);
 }
@@ -575,6 +583,7 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	board_destroy(vm->board);
+	fastpath_free(vm->fastpath);
 	drives_close(&vm->drives);
 	if (vm->debugcon)
 		fclose(vm->debugcon);

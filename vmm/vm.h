@@ -32,6 +32,7 @@ struct event_loop;
 struct serial_backend;
 struct board;
 struct qmp;
+struct fastpath;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -51,6 +52,7 @@ struct vm {
 	FILE *debugcon;
 	struct board *board; /* every device (vmm/board.c) */
 	struct qmp *qmp;     /* commands and events (vmm/qmp.h) */
+	struct fastpath *fastpath; /* the KVM fast paths devices use (vmm/fastpath.h) */
 
 	/* Run control (lock protects parked and the pending requests). */
 	pthread_mutex_t lock;
