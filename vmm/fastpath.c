@@ -249,8 +249,11 @@ static void doorbell_ready(void *opaque, uint32_t events)
 
 	if (read(d->efd, &n, sizeof(n)) != sizeof(n) || !n)
 		return;
+	/* Rings by exit were counted as they came; the rest were KVM's.  A
+	 * ring by exit may land in the next read: only an ioeventfd ever
+	 * counts as one. */
 	slow = atomic_exchange(&d->slow_pending, 0);
-	if (n > slow)
+	if (d->fast && n > slow)
 		count(&d->fp->n.doorbell_ioeventfd, n - slow);
 	d->fn(d->opaque, n);
 }
