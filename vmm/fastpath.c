@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -113,6 +114,27 @@ static bool path_on(const struct fastpath *fp, enum fastpath_path p)
 	return fp->state[p] == FP_ON;
 }
 
+/* What the host offers, as --stats names it. */
+static const struct {
+	const char *name;
+	size_t off;
+} cap_names[] = {
+    {"ioeventfd", offsetof(struct fastpath_caps, ioeventfd)},
+    {"ioeventfd_any_length", offsetof(struct fastpath_caps, ioeventfd_any_len)},
+    {"irqfd", offsetof(struct fastpath_caps, irqfd)},
+    {"irqfd_resample", offsetof(struct fastpath_caps, irqfd_resample)},
+    {"gsi_routing", offsetof(struct fastpath_caps, irq_routing)},
+    {"signal_msi", offsetof(struct fastpath_caps, signal_msi)},
+    {"coalesced_mmio", offsetof(struct fastpath_caps, coalesced_mmio)},
+    {"coalesced_pio", offsetof(struct fastpath_caps, coalesced_pio)},
+    {"dirty_log", offsetof(struct fastpath_caps, dirty_log)},
+};
+
+static bool cap_have(const struct fastpath *fp, unsigned i)
+{
+	return *(const bool *)((const uint8_t *)&fp->caps + cap_names[i].off);
+}
+
 #define N(x) ((unsigned long long)atomic_load(&fp->n.x))
 
 void fastpath_print(const struct fastpath *fp, FILE *f)
@@ -129,15 +151,22 @@ void fastpath_print(const struct fastpath *fp, FILE *f)
 		N(irq_irqfd), N(irq_line), N(msi_signal), N(intx_resample));
 	fprintf(f, "  coalesced writes drained: %llu; dirty-page queries: %llu\n", N(coalesced),
 		N(dirty_reads));
+	fprintf(f, "  host:");
+	for (unsigned i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		fprintf(f, " %s %s", cap_names[i].name, cap_have(fp, i) ? "yes" : "no");
+	fputc('\n', f);
 }
 
 json_t *fastpath_json(const struct fastpath *fp)
 {
-	json_t *o = json_object(), *paths = json_object();
+	json_t *o = json_object(), *paths = json_object(), *host = json_object();
 
 	for (unsigned p = 0; p < FP_NR_PATHS; p++)
 		json_object_set_new(paths, path_names[p], json_string(state_name(fp->state[p])));
 	json_object_set_new(o, "paths", paths);
+	for (unsigned i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++)
+		json_object_set_new(host, cap_names[i].name, json_boolean(cap_have(fp, i)));
+	json_object_set_new(o, "host", host);
 	json_object_set_new(
 	    o, "events",
 	    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "doorbell_ioeventfd",
