@@ -823,6 +823,10 @@ unsigned fastpath_coalesced_drain(struct fastpath *fp, struct kvm_coalesced_mmio
 
 	if (!ring || !max)
 		return 0;
+	/* The common case on every exit: nothing queued, no lock taken. */
+	if (__atomic_load_n(&ring->first, __ATOMIC_RELAXED) ==
+	    __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
+		return 0;
 	pthread_mutex_lock(&fp->drain_lock);
 	/* At most one ring's worth per call: KVM may refill it meanwhile. */
 	while (n < max) {
