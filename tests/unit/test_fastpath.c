@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "devices/pci.h"
+#include "devices/piix3.h"
 #include "vmm/fastpath.h"
 #include "vmm/loop.h"
 
@@ -436,6 +437,11 @@ static void bar_write(void *opaque, uint64_t off, uint64_t value, unsigned size)
 
 static const struct bus_ops bar_ops = {.read = bar_read, .write = bar_write};
 
+static void isa_set(void *opaque, unsigned gsi, bool level)
+{
+	(*(unsigned *)opaque)++;
+}
+
 static struct pci_dev *add_pci_dev(struct pci_bus *bus)
 {
 	static const struct pci_dev_info info = {
@@ -607,6 +613,42 @@ static void test_intx_slow(void **state)
 	pci_set_irq(dev, false);
 	assert_false(rt.level[2]);
 	fastpath_intx_detach(x);
+	pci_bus_destroy(bus);
+	stop();
+}
+
+/* The machine's router: the PIIX3's PIRQ registers, as the firmware
+ * programs them, move the irqfd to the ISA IRQ they name. */
+static void test_intx_piix3(void **state)
+{
+	struct fastpath *fp = start(&all_caps, VM_ACCEL_DEFAULT);
+	struct pci_bus *bus = pci_bus_create(env.pio, env.mmio);
+	unsigned isa_calls = 0;
+	struct irq_line line = {isa_set, &isa_calls, 0};
+	struct piix3 *router = piix3_create(bus, &line);
+	struct pci_dev *dev = add_pci_dev(bus);
+	unsigned pirq_reg = PIIX3_PIRQRC + ((3 + 1 - 2) & 3); /* slot 3 INTA: PIRQC */
+	char err[128];
+	struct fp_intx *x;
+
+	assert_non_null(router);
+	x = fastpath_intx_attach(fp, dev, err, sizeof(err));
+	assert_non_null(x);
+	assert_int_equal(fk.irq_live, 0); /* PIRQs start disabled */
+	pci_config_write(bus, PCI_DEVFN(1, 0), pirq_reg, 11, 1);
+	assert_int_equal(fk.irq_live, 1);
+	assert_int_equal(fk.irq_gsi, 11);
+	pci_set_irq(dev, true);
+	assert_int_equal(drain_fd(fk.irq_fd), 1);
+	assert_int_equal(isa_calls, 0); /* the ISA line is not driven */
+	pci_config_write(bus, PCI_DEVFN(1, 0), pirq_reg, 10, 1);
+	assert_int_equal(fk.irq_gsi, 10);
+	assert_int_equal(drain_fd(fk.irq_fd), 1);
+	pci_config_write(bus, PCI_DEVFN(1, 0), pirq_reg, 0x80, 1);
+	assert_int_equal(fk.irq_live, 0);
+	pci_set_irq(dev, false);
+	fastpath_intx_detach(x);
+	piix3_destroy(router);
 	pci_bus_destroy(bus);
 	stop();
 }
@@ -885,12 +927,19 @@ static void test_no_host(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_paths),	  cmocka_unit_test(test_doorbell_ioeventfd),
-	    cmocka_unit_test(test_doorbell_exit), cmocka_unit_test(test_doorbell_refused),
-	    cmocka_unit_test(test_follow_bar),	  cmocka_unit_test(test_intx),
-	    cmocka_unit_test(test_intx_slow),	  cmocka_unit_test(test_irq_gsi),
-	    cmocka_unit_test(test_irq_msi),	  cmocka_unit_test(test_coalesced),
-	    cmocka_unit_test(test_slot),	  cmocka_unit_test(test_no_host),
+		cmocka_unit_test(test_paths),
+		cmocka_unit_test(test_doorbell_ioeventfd),
+		cmocka_unit_test(test_doorbell_exit),
+		cmocka_unit_test(test_doorbell_refused),
+		cmocka_unit_test(test_follow_bar),
+		cmocka_unit_test(test_intx),
+		cmocka_unit_test(test_intx_slow),
+		cmocka_unit_test(test_intx_piix3),
+		cmocka_unit_test(test_irq_gsi),
+		cmocka_unit_test(test_irq_msi),
+		cmocka_unit_test(test_coalesced),
+		cmocka_unit_test(test_slot),
+		cmocka_unit_test(test_no_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
