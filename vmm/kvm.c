@@ -438,7 +438,8 @@ static int init_routes(struct kvm *kvm)
 
 	if (!kvm->caps.irq_routing)
 		return 0;
-	r = calloc(1, sizeof(*r) + kvm->caps.nr_gsis * 2 * sizeof(r->entries[0]));
+	kvm->routes_cap = 64; /* the 40 irqchip routes and a few MSIs; grows */
+	r = calloc(1, sizeof(*r) + kvm->routes_cap * sizeof(r->entries[0]));
 	if (!r)
 		return -1;
 	for (unsigned gsi = 0; gsi < KVM_IRQCHIP_GSIS; gsi++) {
@@ -494,6 +495,18 @@ int kvm_msi_route_add(struct kvm *kvm, uint64_t addr, uint32_t data)
 	for (unsigned gsi = KVM_IRQCHIP_GSIS; gsi < kvm->caps.nr_gsis; gsi++) {
 		if (kvm->gsi_used[gsi / 8] & (1u << (gsi % 8)))
 			continue;
+		if (kvm->routes->nr == kvm->routes_cap) {
+			unsigned cap = kvm->routes_cap * 2;
+			struct kvm_irq_routing *r =
+				realloc(kvm->routes, sizeof(*r) + cap * sizeof(r->entries[0]));
+
+			if (!r) {
+				ret = -ENOMEM;
+				break;
+			}
+			kvm->routes = r;
+			kvm->routes_cap = cap;
+		}
 		set_msi(&kvm->routes->entries[kvm->routes->nr++], gsi, addr, data);
 		if (ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, kvm->routes) < 0) {
 			ret = -errno;

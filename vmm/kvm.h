@@ -49,6 +49,7 @@ struct kvm {
 	/* The GSI routing table as last given to KVM: the irqchip routes of
 	 * GSIs 0-23, then one MSI route per GSI in use from 24 on. */
 	struct kvm_irq_routing *routes;
+	unsigned routes_cap; /* entries routes has room for; grows with MSI routes */
 	uint8_t gsi_used[KVM_GSIS_MAX / 8];
 	struct kvm_cpuid2 *supported_cpuid;
 	struct kvm_msr_list *msr_list;

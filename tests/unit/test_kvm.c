@@ -269,6 +269,12 @@ static void test_msi_routes(void **state)
 	assert_int_equal(kvm_msi_route_add(&m->kvm, 0xfee00000, 0x4033), gsi);
 	assert_int_equal(kvm_msi_route_del(&m->kvm, (unsigned)gsi), 0);
 	assert_int_equal(kvm_msi_route_del(&m->kvm, (unsigned)gsi2), 0);
+	/* More routes than the table first has room for. */
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(kvm_msi_route_add(&m->kvm, 0xfee00000, 0x4000 + (uint32_t)i),
+				 KVM_IRQCHIP_GSIS + i);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(kvm_msi_route_del(&m->kvm, (unsigned)(KVM_IRQCHIP_GSIS + i)), 0);
 	/* The irqchip routes stay: an irqfd on GSI 5 still works. */
 	if (m->kvm.caps.signal_msi)
 		assert_true(kvm_signal_msi(&m->kvm, 0xfee00000, 0x4030) >= 0);
