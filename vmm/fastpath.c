@@ -221,7 +221,7 @@ struct fp_doorbell {
 	bool watched;
 	pthread_mutex_t lock; /* guards addr, fast, on_bus */
 	uint64_t addr;
-	bool fast;		    /* an ioeventfd at addr */
+	atomic_bool fast; /* an ioeventfd at addr (read by the loop thread too) */
 	bool on_bus;		    /* claimed [addr, addr + span) */
 	atomic_ullong slow_pending; /* rings by exit not yet seen by the loop */
 };
@@ -302,7 +302,8 @@ static void doorbell_unplace(struct fp_doorbell *d)
 			     d->s.value, false);
 	if (d->on_bus)
 		bus_unregister(doorbell_bus(d), d->addr);
-	d->fast = d->on_bus = false;
+	d->on_bus = false;
+	atomic_store(&d->fast, false);
 	d->addr = 0;
 }
 

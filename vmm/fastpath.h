@@ -30,7 +30,10 @@
  * - The PCI bus's MSI sink: KVM_SIGNAL_MSI (fastpath_msi_sink()).
  *
  * Threads: everything may be called from any thread unless said; doorbell
- * and resample callbacks run on the I/O thread.
+ * and resample callbacks run on the I/O thread.  A doorbell rung just
+ * before the VM was paused may still call back while it is paused: a device
+ * that must not touch guest memory then notes the ring and acts on it when
+ * it is resumed.
  *
  * The host side (KVM or a test's fake) is a table of functions, struct
  * fastpath_host: vmm/kvm.c provides kvm_fastpath_host.

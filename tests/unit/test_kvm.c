@@ -151,6 +151,32 @@ static void test_ioeventfd(void **state)
 	close(fd);
 }
 
+/* MMIO, any length, no datamatch: a byte and a word write to 0xd0008 both
+ * signal; a write next to it exits. */
+static void test_ioeventfd_mmio(void **state)
+{
+	static const uint8_t code[] = {
+		0xb8, 0x00, 0xd0,	      /* mov ax, 0xd000 */
+		0x8e, 0xd8,		      /* mov ds, ax */
+		0xc6, 0x06, 0x08, 0x00, 0x01, /* mov byte [8], 1 */
+		0xc7, 0x06, 0x08, 0x00, 0x34, 0x12, /* mov word [8], 0x1234 */
+		0xc6, 0x06, 0x0c, 0x00, 0x02, /* mov byte [0xc], 2 */
+		0xeb, 0xfe,
+	};
+	struct machine *m = *state;
+	int fd = eventfd(0, EFD_NONBLOCK);
+
+	if (!m->kvm.caps.ioeventfd || !m->kvm.caps.ioeventfd_any)
+		skip();
+	assert_int_equal(kvm_ioeventfd(&m->kvm, fd, false, 0xd0008, 0, true, 1, true), -EINVAL);
+	assert_int_equal(kvm_ioeventfd(&m->kvm, fd, false, 0xd0008, 0, false, 0, true), 0);
+	assert_int_equal(run_code(m, code, sizeof(code)), KVM_EXIT_MMIO);
+	assert_int_equal(m->run->mmio.phys_addr, 0xd000c);
+	assert_int_equal(read_counter(fd), 2);
+	assert_int_equal(kvm_ioeventfd(&m->kvm, fd, false, 0xd0008, 0, false, 0, false), 0);
+	close(fd);
+}
+
 static bool pic_irr(struct machine *m, unsigned irq)
 {
 	struct kvm_irqchip chip = {.chip_id = KVM_IRQCHIP_PIC_MASTER};
@@ -321,9 +347,13 @@ static void test_coalesced_ring(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_caps),       cmocka_unit_test(test_ioeventfd),
-	    cmocka_unit_test(test_irqfd),      cmocka_unit_test(test_slots_and_dirty_log),
-	    cmocka_unit_test(test_msi_routes), cmocka_unit_test(test_coalesced_ring),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_ioeventfd),
+		cmocka_unit_test(test_ioeventfd_mmio),
+		cmocka_unit_test(test_irqfd),
+		cmocka_unit_test(test_slots_and_dirty_log),
+		cmocka_unit_test(test_msi_routes),
+		cmocka_unit_test(test_coalesced_ring),
 	};
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
