@@ -222,6 +222,49 @@ static void test_irqfd(void **state)
 	close(rfd);
 }
 
+/*
+ * A level line through an irqfd with a resample fd, end to end: the guest
+ * programs the PIC (IRQ 7 level-triggered through ELCR, vector 0x0f) and
+ * halts; the host raises the line through the irqfd; the guest's ISR sends
+ * EOI, and KVM lowers the line and signals the resample fd.
+ *
+ *	cli; xor ax, ax; mov ds, ax; mov ss, ax; mov sp, 0xff0
+ *	mov word [0x3c], isr; mov word [0x3e], 0
+ *	ICW1-4: 0x11, 0x08, 0x04, 0x01; OCW1 0x7f; ELCR 0x4d0 = 0x80
+ *	out 0x80, al; sti; .wait: hlt; jmp .wait
+ * isr:	mov al, 0x20; out 0x20, al; out 0x81, al; iret
+ */
+static void test_irqfd_resample_eoi(void **state)
+{
+	static const uint8_t code[] = {
+		0xfa, 0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xd0, 0xbc, 0xf0, 0x0f, 0xc7, 0x06, 0x3c,
+		0x00, 0x36, 0x10, 0xc7, 0x06, 0x3e, 0x00, 0x00, 0x00, 0xb0, 0x11, 0xe6, 0x20,
+		0xb0, 0x08, 0xe6, 0x21, 0xb0, 0x04, 0xe6, 0x21, 0xb0, 0x01, 0xe6, 0x21, 0xb0,
+		0x7f, 0xe6, 0x21, 0xba, 0xd0, 0x04, 0xb0, 0x80, 0xee, 0xe6, 0x80, 0xfb, 0xf4,
+		0xeb, 0xfd, 0xb0, 0x20, 0xe6, 0x20, 0xe6, 0x81, 0xcf,
+	};
+	struct machine *m = *state;
+	int fd = eventfd(0, EFD_NONBLOCK), rfd = eventfd(0, EFD_NONBLOCK);
+	uint64_t one = 1;
+
+	if (!m->kvm.caps.irqfd || !m->kvm.caps.irqfd_resample)
+		skip();
+	assert_int_equal(kvm_reset_irqchip(&m->kvm), 0);
+	assert_int_equal(kvm_irqfd(&m->kvm, fd, 7, rfd, true), 0);
+	assert_io_exit(m, run_code(m, code, sizeof(code)), 0x80);
+	assert_int_equal(write(fd, &one, sizeof(one)), sizeof(one));
+	do
+		assert_int_equal(ioctl(m->vcpu, KVM_RUN, 0), 0);
+	while (m->run->exit_reason == KVM_EXIT_INTR);
+	assert_io_exit(m, m->run->exit_reason, 0x81);
+	assert_int_equal(read_counter(rfd), 1);
+	assert_false(pic_irr(m, 7)); /* lowered at the EOI */
+	assert_int_equal(kvm_irqfd(&m->kvm, fd, 7, rfd, false), 0);
+	assert_int_equal(kvm_reset_irqchip(&m->kvm), 0);
+	close(fd);
+	close(rfd);
+}
+
 /* DS = 0x1000; mov byte [0x2000], 0x5a; out 0x80; mov al, [ds:0x2000]
  * (after the slot moved: DS = 0x2000); out 0x81. */
 static void test_slots_and_dirty_log(void **state)
@@ -351,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_ioeventfd),
 		cmocka_unit_test(test_ioeventfd_mmio),
 		cmocka_unit_test(test_irqfd),
+		cmocka_unit_test(test_irqfd_resample_eoi),
 		cmocka_unit_test(test_slots_and_dirty_log),
 		cmocka_unit_test(test_msi_routes),
 		cmocka_unit_test(test_coalesced_ring),
