@@ -221,7 +221,7 @@ struct fp_doorbell {
 	bool watched;
 	pthread_mutex_t lock; /* guards addr, fast, on_bus */
 	uint64_t addr;
-	atomic_bool fast; /* an ioeventfd at addr (read by the loop thread too) */
+	atomic_bool fast;	    /* an ioeventfd at addr (read by the loop thread too) */
 	bool on_bus;		    /* claimed [addr, addr + span) */
 	atomic_ullong slow_pending; /* rings by exit not yet seen by the loop */
 };
@@ -622,6 +622,105 @@ void fastpath_msi_sink(void *opaque, uint64_t addr, uint32_t data)
 			data, strerror(-ret));
 	else
 		count(&fp->n.msi_signal, 1);
+}
+
+/* ---- PCI MSI and MSI-X through irqfds ---- */
+
+#define FP_MSI_SLOTS (PCI_MSIX_MAX_VECTORS + PCI_MSI_MAX_VECTORS)
+
+struct fp_msi {
+	struct fastpath *fp;
+	struct pci_dev *dev;
+	bool fast;
+	/* Written by the notifier (under the PCI interrupt lock), read by
+	 * fastpath_msi_notify() on any thread: atomic pointers. */
+	struct fp_irq *vec[FP_MSI_SLOTS]; /* MSI-X vectors, then MSI vectors */
+};
+
+static int msi_slot(bool msix, unsigned vector)
+{
+	if (msix)
+		return vector < PCI_MSIX_MAX_VECTORS ? (int)vector : -1;
+	return vector < PCI_MSI_MAX_VECTORS ? (int)(PCI_MSIX_MAX_VECTORS + vector) : -1;
+}
+
+/* A vector's message or mask changed (PCI interrupt lock held). */
+static void msi_noted(void *opaque, struct pci_dev *dev, bool msix, unsigned vector,
+		      const struct pci_msi_msg *msg)
+{
+	struct fp_msi *m = opaque;
+	int i = msi_slot(msix, vector);
+	struct fp_irq *irq;
+	char err[128];
+
+	if (i < 0)
+		return;
+	irq = __atomic_load_n(&m->vec[i], __ATOMIC_ACQUIRE);
+	if (!irq) {
+		if (msg->masked)
+			return; /* no route until the guest unmasks it */
+		irq = fastpath_irq_msi(m->fp, "msi", err, sizeof(err));
+		if (!irq)
+			return; /* the core's path still works */
+		__atomic_store_n(&m->vec[i], irq, __ATOMIC_RELEASE);
+	}
+	fastpath_irq_set_msi(irq, msg->addr, msg->data, msg->masked);
+}
+
+struct fp_msi *fastpath_msi_attach(struct fastpath *fp, struct pci_dev *dev, char *err,
+				   size_t errlen)
+{
+	struct fp_msi *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->fp = fp;
+	m->dev = dev;
+	m->fast = path_on(fp, FP_IRQFD) && fp->caps.irq_routing;
+	if (m->fast)
+		pci_dev_set_msi_notifier(dev, msi_noted, m);
+	return m;
+}
+
+/* The irqfd of an unmasked vector with a route; false: not sent. */
+static bool irq_send_fast(struct fp_irq *irq)
+{
+	bool sent = false;
+
+	pthread_mutex_lock(&irq->lock);
+	if (!irq->masked && irq->gsi >= 0) {
+		signal_fd(irq->efd);
+		sent = true;
+	}
+	pthread_mutex_unlock(&irq->lock);
+	if (sent)
+		count(&irq->fp->n.irq_irqfd, 1);
+	return sent;
+}
+
+int fastpath_msi_notify(struct fp_msi *m, bool msix, unsigned vector)
+{
+	int i = msi_slot(msix, vector);
+	struct fp_irq *irq = i < 0 ? NULL : __atomic_load_n(&m->vec[i], __ATOMIC_ACQUIRE);
+
+	/* Bus mastering off drops the message, as the core does. */
+	if (irq && (pci_dev_config(m->dev)[PCI_COMMAND] & PCI_COMMAND_MASTER) &&
+	    (msix ? pci_msix_enabled(m->dev) : pci_msi_enabled(m->dev)) && irq_send_fast(irq))
+		return 0;
+	return msix ? pci_msix_notify(m->dev, vector) : pci_msi_notify(m->dev, vector);
+}
+
+void fastpath_msi_detach(struct fp_msi *m)
+{
+	if (!m)
+		return;
+	if (m->fast)
+		pci_dev_set_msi_notifier(m->dev, NULL, NULL);
+	for (unsigned i = 0; i < FP_MSI_SLOTS; i++)
+		fastpath_irq_free(m->vec[i]);
+	free(m);
 }
 
 /* ---- PCI INTx with a resample irqfd ---- */

@@ -188,6 +188,20 @@ bool fastpath_intx_fast(const struct fp_intx *x);
 /* Gives the pin back to the router (loop thread, or loop not running). */
 void fastpath_intx_detach(struct fp_intx *x);
 
+/* MSI and MSI-X of PCI function dev through irqfds: one GSI route and irqfd
+ * per vector the guest unmasks, following its message (the PCI core's MSI
+ * notifier of dev, which this takes over).  fastpath_msi_notify() sends a
+ * vector through its irqfd when it is unmasked and bus mastering is on, and
+ * otherwise through the PCI core (pci_msix_notify()/pci_msi_notify(): the
+ * pending bit, or KVM_SIGNAL_MSI through the bus's sink), which is also
+ * the whole path without irqfd or GSI routing.  Returns what the core
+ * would (0, -ENODEV when the capability is off, -EINVAL). */
+struct fp_msi;
+struct fp_msi *fastpath_msi_attach(struct fastpath *fp, struct pci_dev *dev, char *err,
+				   size_t errlen);
+int fastpath_msi_notify(struct fp_msi *m, bool msix, unsigned vector);
+void fastpath_msi_detach(struct fp_msi *m);
+
 /* The PCI bus's MSI sink (pci_bus_set_msi_sink(bus, fastpath_msi_sink, fp)). */
 void fastpath_msi_sink(void *fp, uint64_t addr, uint32_t data);
 

@@ -653,6 +653,113 @@ static void test_intx_piix3(void **state)
 	stop();
 }
 
+/* MSI-X of a PCI function: an irqfd per vector the guest unmasks, the
+ * core's pending bits and KVM_SIGNAL_MSI otherwise. */
+/* Returns the MSI-X capability's offset. */
+static unsigned msix_setup(struct pci_bus *bus, struct pci_dev **devp)
+{
+	static const struct pci_dev_info info = {
+		.vendor = 0x1af4, .device = 0x1041, .class_code = 0x020000, .name = "msix",
+	};
+	struct pci_dev *dev = pci_dev_add(bus, TEST_DEVFN, &info, NULL, NULL);
+	int cap;
+
+	assert_non_null(dev);
+	assert_int_equal(pci_dev_set_bar(dev, 0, PCI_BAR_MEM32, false, 0x1000, &bar_ops, NULL), 0);
+	cap = pci_dev_add_msix(dev, 4, 0, 0, 0, 0x800);
+	assert_true(cap > 0);
+	pci_bus_set_msi_sink(bus, fastpath_msi_sink, env.fp);
+	pci_config_write(bus, TEST_DEVFN, PCI_BASE_ADDRESS_0, 0xfe000000, 4);
+	pci_config_write(bus, TEST_DEVFN, PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	*devp = dev;
+	return (unsigned)cap;
+}
+
+static void msix_entry(unsigned v, uint32_t data, bool masked)
+{
+	bus_write(env.mmio, 0xfe000000 + 16 * v, 0xfee00000, 4);
+	bus_write(env.mmio, 0xfe000000 + 16 * v + 4, 0, 4);
+	bus_write(env.mmio, 0xfe000000 + 16 * v + 8, data, 4);
+	bus_write(env.mmio, 0xfe000000 + 16 * v + 12, masked ? 1 : 0, 4);
+}
+
+static void test_msix(void **state)
+{
+	struct fastpath *fp = start(&all_caps, VM_ACCEL_DEFAULT);
+	struct pci_bus *bus = pci_bus_create(env.pio, env.mmio);
+	struct pci_dev *dev;
+	struct fp_msi *m;
+	char err[128];
+	uint64_t pba;
+	unsigned cap = msix_setup(bus, &dev);
+
+	m = fastpath_msi_attach(fp, dev, err, sizeof(err));
+	assert_non_null(m);
+	/* Not enabled yet: the core says so. */
+	assert_int_equal(fastpath_msi_notify(m, true, 0), -ENODEV);
+	pci_config_write(bus, TEST_DEVFN, cap + 2, 0x8000, 2); /* MSI-X enable */
+	msix_entry(1, 0x4041, false);
+	assert_int_equal(fk.routes, 1);
+	assert_int_equal(fk.route_data, 0x4041);
+	assert_int_equal(fk.irq_live, 1);
+	assert_int_equal(fastpath_msi_notify(m, true, 1), 0);
+	assert_int_equal(drain_fd(fk.irq_fd), 1);
+	assert_int_equal(fk.msis, 0);
+	/* A new message: the route follows. */
+	bus_write(env.mmio, 0xfe000000 + 16 + 8, 0x4042, 4);
+	assert_int_equal(fk.route_data, 0x4042);
+	/* Masked: pending in the PBA, sent by the core at unmask. */
+	bus_write(env.mmio, 0xfe000000 + 16 + 12, 1, 4);
+	assert_int_equal(fastpath_msi_notify(m, true, 1), 0);
+	assert_int_equal(drain_fd(fk.irq_fd), 0);
+	bus_read(env.mmio, 0xfe000800, 8, &pba);
+	assert_int_equal(pba, 1u << 1);
+	bus_write(env.mmio, 0xfe000000 + 16 + 12, 0, 4);
+	assert_int_equal(fk.msis, 1);
+	assert_int_equal(fk.msi_data, 0x4042);
+	/* A vector never unmasked has no route: the core sends it. */
+	assert_int_equal(fastpath_msi_notify(m, true, 2), 0);
+	bus_read(env.mmio, 0xfe000800, 8, &pba);
+	assert_int_equal(pba, 1u << 2);
+	/* Bus mastering off: dropped, as the core does. */
+	pci_config_write(bus, TEST_DEVFN, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(fastpath_msi_notify(m, true, 1), 0);
+	assert_int_equal(drain_fd(fk.irq_fd), 0);
+	assert_int_equal(fk.msis, 1);
+	assert_int_equal(fastpath_msi_notify(m, true, 4), -EINVAL);
+	fastpath_msi_detach(m);
+	assert_int_equal(fk.routes, 0);
+	assert_int_equal(fk.irq_live, 0);
+	pci_bus_destroy(bus);
+	stop();
+}
+
+static void test_msix_slow(void **state)
+{
+	struct vm_accel accel = VM_ACCEL_DEFAULT;
+	struct fastpath *fp;
+	struct pci_bus *bus;
+	struct pci_dev *dev;
+	struct fp_msi *m;
+	char err[128];
+	unsigned cap;
+
+	accel.irqfd = false;
+	fp = start(&all_caps, accel);
+	bus = pci_bus_create(env.pio, env.mmio);
+	cap = msix_setup(bus, &dev);
+	m = fastpath_msi_attach(fp, dev, err, sizeof(err));
+	pci_config_write(bus, TEST_DEVFN, cap + 2, 0x8000, 2);
+	msix_entry(0, 0x4051, false);
+	assert_int_equal(fk.routes, 0);
+	assert_int_equal(fastpath_msi_notify(m, true, 0), 0);
+	assert_int_equal(fk.msis, 1);
+	assert_int_equal(fk.msi_data, 0x4051);
+	fastpath_msi_detach(m);
+	pci_bus_destroy(bus);
+	stop();
+}
+
 /* ---- edge and MSI sources ---- */
 
 struct line_rec {
@@ -935,6 +1042,8 @@ int main(void)
 		cmocka_unit_test(test_intx),
 		cmocka_unit_test(test_intx_slow),
 		cmocka_unit_test(test_intx_piix3),
+		cmocka_unit_test(test_msix),
+		cmocka_unit_test(test_msix_slow),
 		cmocka_unit_test(test_irq_gsi),
 		cmocka_unit_test(test_irq_msi),
 		cmocka_unit_test(test_coalesced),
