@@ -348,17 +348,18 @@ int qmp_server_listen(struct qmp_server *s, const char *path, char *err, size_t 
 		close(fd);
 		return -1;
 	}
-	if (lstat(path, &st) < 0 || listen(fd, 16) < 0 ||
+	strcpy(s->path, sa.sun_path);
+	if (lstat(s->path, &st) < 0 || listen(fd, 16) < 0 ||
 	    (s->loop && event_loop_add_fd(s->loop, fd, EPOLLIN, on_accept, s) < 0)) {
-		fail(err, errlen, "--qmp: cannot listen on '%s': %s", path, strerror(errno));
-		unlink(path);
+		fail(err, errlen, "--qmp: cannot listen on '%s': %s", s->path, strerror(errno));
+		unlink(s->path);
 		close(fd);
+		s->path[0] = '\0';
 		return -1;
 	}
 	s->listen_fd = fd;
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
-	strcpy(s->path, path);
 	return 0;
 }
 
