@@ -74,6 +74,15 @@ static const char usage[] =
 	"                         turn off a KVM fast path (for comparing exit paths);\n"
 	"                         the device falls back to ordinary exits\n"
 	"\n"
+	"Control:\n"
+	"      --qmp unix:PATH[,server=on][,wait=on|off]\n"
+	"                         a QMP control socket at PATH (QEMU's spelling),\n"
+	"                         created 0600, a stale one replaced; wait=on (the\n"
+	"                         default, as in QEMU) holds the VM before its first\n"
+	"                         instruction until a client connects; 'server' and\n"
+	"                         'nowait' are the old spellings; ',,' is a comma\n"
+	"      --name NAME        the VM's name (query-name, the process title)\n"
+	"\n"
 	"Behaviour:\n"
 	"      --no-reboot        exit with status 0 instead of rebooting\n"
 	"      --stats            at exit, print VM-exit statistics to stderr\n"
@@ -164,7 +173,7 @@ enum {
 	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
-	OPT_END
+	OPT_QMP, OPT_NAME, OPT_END
 };
 
 static const struct option options[] = {
@@ -187,6 +196,8 @@ static const struct option options[] = {
 	{ "no-dirty-log", no_argument, NULL, OPT_NO_DIRTY_LOG },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "stats", optional_argument, NULL, OPT_STATS },
+	{ "qmp", required_argument, NULL, OPT_QMP },
+	{ "name", required_argument, NULL, OPT_NAME },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -554,6 +565,90 @@ static int parse_behaviour_option(struct parser *p, int c, const char *arg)
 	return 1;
 }
 
+/* ---- control: --qmp unix:PATH[,server=on|off][,wait=on|off], --name ---- */
+
+/* One option of --qmp after the path: server=, wait=, or the old bare
+ * "server", "nowait" and "wait" of QEMU. */
+static int qmp_key(struct parser *p, const char *kv)
+{
+	const char *v = strchr(kv, '=');
+	size_t n = v ? (size_t)(v - kv) : strlen(kv);
+	bool b = true;
+
+	if (strcmp(kv, "nowait") && !(n == 4 && !strncmp(kv, "wait", 4)) &&
+	    !(n == 6 && !strncmp(kv, "server", 6)))
+		return bad(p, "--qmp: unknown option '%s' (server=on, wait=on|off)", kv);
+	if (v && !on_off(v + 1, &b))
+		return bad(p, "--qmp: unknown or bad option '%s' (use on or off)", kv);
+	if (!strcmp(kv, "nowait")) {
+		p->cfg->qmp_wait = false;
+		return 0;
+	}
+	if (n == 4 && !strncmp(kv, "wait", 4)) {
+		p->cfg->qmp_wait = b;
+		return 0;
+	}
+	if (!b)
+		return bad(p, "--qmp: server=off is not supported: minivmm listens on the socket "
+			      "(server=on)");
+	return 0;
+}
+
+static int parse_qmp(struct parser *p, const char *arg)
+{
+	char *path = p->cfg->qmp_path, opts[256];
+	size_t n = 0, o = 0;
+	const char *s;
+
+	if (strncmp(arg, "unix:", 5))
+		return bad(p, "--qmp: '%s': only unix:PATH[,server=on][,wait=on|off] is supported",
+			   arg);
+	/* The path ends at the first single comma; ",," is a comma in it. */
+	for (s = arg + 5; *s && !(s[0] == ',' && s[1] != ','); s++) {
+		if (s[0] == ',')
+			s++;
+		if (n + 1 >= sizeof(p->cfg->qmp_path))
+			return bad(p, "--qmp: the path is too long for a UNIX socket (at most %zu "
+				      "bytes)", sizeof(p->cfg->qmp_path) - 1);
+		path[n++] = *s;
+	}
+	path[n] = '\0';
+	if (!n)
+		return bad(p, "--qmp: the socket path is empty (unix:PATH)");
+	p->cfg->qmp_wait = true; /* QEMU's default */
+	if (!*s)
+		return 0;
+	if (strlen(s + 1) >= sizeof(opts))
+		return bad(p, "--qmp: argument too long");
+	strcpy(opts, s + 1);
+	for (char *save = NULL, *kv = strtok_r(opts, ",", &save); kv;
+	     kv = strtok_r(NULL, ",", &save), o++)
+		if (qmp_key(p, kv) < 0)
+			return -1;
+	if (!o)
+		return bad(p, "--qmp: '%s': an empty option", arg);
+	return 0;
+}
+
+static int parse_control_option(struct parser *p, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_QMP:
+		return parse_qmp(p, arg);
+	case OPT_NAME:
+		if (!*arg)
+			return bad(p, "--name: the name is empty");
+		if (strlen(arg) > 256)
+			return bad(p, "--name: longer than 256 bytes");
+		for (const char *s = arg; *s; s++)
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				return bad(p, "--name: control characters are not allowed");
+		p->cfg->name = arg;
+		return 0;
+	}
+	return 1;
+}
+
 /* ---- the whole line ---- */
 
 /* getopt_long takes any unambiguous prefix ("--mem"); we take only the
@@ -585,7 +680,7 @@ static int check_combinations(struct parser *p)
  * message), 1 not one of mine. */
 static int (*const families[])(struct parser *p, int c, const char *arg) = {
 	parse_machine_option, parse_drive_option, parse_boot_option, parse_device_option,
-	parse_behaviour_option,
+	parse_behaviour_option, parse_control_option,
 };
 
 /* "--no-reboot=1": an unknown option, or a flag given a value? */

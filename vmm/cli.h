@@ -52,6 +52,9 @@ struct vm_config {
 	bool rtc_localtime;
 	const char *debugcon_path; /* SeaBIOS debug port 0x402 log */
 	struct vm_accel accel; /* --no-ioeventfd and friends; default all on */
+	char qmp_path[108];    /* --qmp unix:PATH (sun_path's size); "" none */
+	bool qmp_wait;	       /* wait=on: no instruction runs before a client */
+	const char *name;      /* --name: query-name, the process title */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };
