@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "vmm/cli.h"
+#include "vmm/log_name.h"
 #include "vmm/qmp_server.h"
 #include "vmm/serial_backend.h"
 #include "vmm/vm.h"
@@ -91,8 +92,12 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
-	if (cfg.name)
+	if (cfg.name) {
 		prctl(PR_SET_NAME, cfg.name); /* the kernel keeps the first 15 bytes */
+		/* Every stderr line from here on names the VM (a farm's log). */
+		if (log_name_install(&stderr, STDERR_FILENO, cfg.name) < 0)
+			perror("minivmm: --name on stderr");
+	}
 	if (cli_check_files(&cfg, err, sizeof(err)) < 0 ||
 	    (cfg.qmp_path[0] && qmp_server_check_path(cfg.qmp_path, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "minivmm: %s\n", err);
