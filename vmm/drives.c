@@ -49,7 +49,7 @@ int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t
 		d->nr_disks = i + 1;
 	}
 	if (cfg->has_cdrom) {
-		if (open_drive(&cfg->cdrom, true, &d->cdrom, err, errlen) < 0)
+		if (*cfg->cdrom.path && open_drive(&cfg->cdrom, true, &d->cdrom, err, errlen) < 0)
 			goto fail;
 		d->has_cdrom = true;
 	}

@@ -12,7 +12,7 @@ struct block_dev;
 struct drives {
 	struct block_dev *disk[CLI_MAX_DISKS]; /* in --disk order */
 	unsigned nr_disks;
-	struct block_dev *cdrom;	       /* NULL: no CD-ROM drive */
+	struct block_dev *cdrom;	       /* NULL: no CD-ROM drive, or an empty one */
 	bool has_cdrom;
 };
 
