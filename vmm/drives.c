@@ -6,6 +6,8 @@
 
 #include "devices/block/block.h"
 
+const unsigned drives_disk_pos[CLI_MAX_DISKS][2] = { { 0, 0 }, { 0, 1 }, { 1, 1 } };
+
 static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **out, char *err,
 		      size_t errlen)
 {

@@ -16,6 +16,12 @@ struct drives {
 	bool has_cdrom;
 };
 
+/* Where the IDE drives sit, as QEMU's -hda..-hdd and -cdrom: disk i on
+ * drives_disk_pos[i] = {channel, unit}, the CD-ROM on DRIVES_CDROM_POS. */
+extern const unsigned drives_disk_pos[CLI_MAX_DISKS][2];
+#define DRIVES_CDROM_CHANNEL 1
+#define DRIVES_CDROM_UNIT    0
+
 /* Opens every drive of cfg; on failure a one-line reason naming the option
  * and the image is in err, and whatever was opened is closed again. */
 int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t errlen);
