@@ -233,6 +233,9 @@ static struct block_dev *open_medium(const struct dc_drive *d, const char *filen
 		return NULL;
 	}
 	if (block_open(&bd, filename, &o, why, sizeof(why)) < 0) {
+		/* QEMU's capital: "Could not open 'x': No such file or directory" */
+		if (!strncmp(why, "could not ", 10))
+			why[0] = 'C';
 		if (strstr(why, filename))
 			qmp_error_set(err, QMP_ERR_GENERIC, "%s", why);
 		else
