@@ -88,8 +88,8 @@ int __wrap_block_aio_read(struct block_dev *bd, uint64_t offset, const struct io
 	reads_submitted++;
 	if (!hold_reads || nr_held == MAX_HELD || iovcnt > 16 || iovcnt < 0)
 		return __real_block_aio_read(bd, offset, iov, iovcnt, cb, opaque);
-	*h = (struct held_read){.bd = bd, .offset = offset, .iovcnt = iovcnt, .cb = cb,
-				.opaque = opaque};
+	*h = (struct held_read){
+	    .bd = bd, .offset = offset, .iovcnt = iovcnt, .cb = cb, .opaque = opaque};
 	memcpy(h->iov, iov, (size_t)iovcnt * sizeof(*iov));
 	nr_held++;
 	return 0;
@@ -843,8 +843,7 @@ static void test_piix_quiesce_and_reset(void **state)
 	assert_non_null(mmio);
 	pci = pci_bus_create(pio, mmio);
 	assert_non_null(pci);
-	ide = piix_ide_create(pci, PCI_DEVFN(1, 1), pio, &f->line, &f->mem, NULL, err,
-			      sizeof(err));
+	ide = piix_ide_create(pci, PCI_DEVFN(1, 1), pio, &f->line, &f->mem, NULL, err, sizeof(err));
 	assert_non_null(ide);
 	assert_int_equal(open_image(&ro, f->disk_path, true), 0);
 	ch = piix_ide_channel(ide, 1);
@@ -1517,7 +1516,8 @@ static void test_tray_cuts_commands(void **state)
 	send_packet(f, rd, 0xfffe, false);
 	assert_int_equal(settle(f) & 0x08, 0x08);
 	for (unsigned i = 0; i < 16; i++)
-		assert_int_equal(inw(f->ch), cd_byte(10, 2 * i, 77) | cd_byte(10, 2 * i + 1, 77) << 8);
+		assert_int_equal(inw(f->ch), cd_byte(10, 2 * i, 77) | cd_byte(10, 2 * i + 1, 77)
+									  << 8);
 	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
 	assert_int_equal(inb(f->ch, R_STATUS), 0x41);
 	assert_int_equal(inw(f->ch), 0);
