@@ -408,8 +408,13 @@ static json_t *inserted_json(const struct dc_drive *d)
 					    "iops_rd", "iops_wr", "write_threshold"};
 	for (size_t i = 0; ins && i < sizeof(zeros) / sizeof(zeros[0]); i++)
 		json_object_set_new(ins, zeros[i], json_integer(0));
-	if (ins && *info.backing_file)
-		json_object_set_new(ins, "backing_file", json_string(info.backing_file));
+	if (ins && *info.backing_file) {
+		char full[2048];
+
+		/* QEMU gives the resolved name here, the stored one in image. */
+		resolve_backing(block_name(bd), info.backing_file, full, sizeof(full));
+		json_object_set_new(ins, "backing_file", json_string(full));
+	}
 	block_info_free(&info);
 	return ins;
 }

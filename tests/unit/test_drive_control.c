@@ -635,8 +635,90 @@ static void test_empty_drive(void **state)
 	qmp_free(q);
 }
 
-int main(void)
+/* ---- transcript mode, for the comparison with QEMU 7.2 ---- */
+
+static void print_event(void *opaque, json_t *event)
 {
+	json_t *copy = json_deep_copy(event);
+
+	json_object_del(copy, "timestamp");
+	json_dumpf(copy, stdout, JSON_SORT_KEYS | JSON_COMPACT);
+	putchar('\n');
+	json_decref(copy);
+}
+
+/*
+ * test_drive_control --transcript MINIVMM-OPTIONS...: the drives of those
+ * options on two IDE channels, then one QMP command per line of stdin
+ * ({"execute": ..., "arguments": ...}), each answered on stdout as QEMU
+ * answers it on its QMP socket (events, without timestamps, before the
+ * reply).  tests/guest/qmp_block_test.py runs the same lines through QEMU.
+ */
+static int transcript(int argc, char **argv)
+{
+	static struct vm_config cfg;
+	static struct drives d;
+	static uint8_t ram[4096];
+	struct guest_mem mem = {0};
+	struct ide_channel *ch[2];
+	struct drive_control *dc;
+	struct qmp *q = qmp_new(NULL);
+	char err[512], line[65536];
+
+	if (cli_parse(argc, argv, &cfg, stdout, stderr) != CLI_RUN)
+		return 2;
+	if (drives_open(&d, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (guest_mem_add(&mem, 0, sizeof(ram), ram, false, "ram") < 0)
+		return 1;
+	for (unsigned c = 0; c < 2; c++)
+		if (!(ch[c] = ide_channel_create(NULL, &mem, NULL)))
+			return 1;
+	for (unsigned i = 0; i < d.nr_disks; i++)
+		if (ide_attach_disk(ch[drives_disk_pos[i][0]], drives_disk_pos[i][1], d.disk[i]) <
+		    0)
+			return 1;
+	if (d.has_cdrom &&
+	    ide_attach_cdrom(ch[DRIVES_CDROM_CHANNEL], DRIVES_CDROM_UNIT, d.cdrom) < 0)
+		return 1;
+	dc = drive_control_new(&d, &cfg, ch, q);
+	if (!dc || drive_control_register(q, dc) < 0 || qmp_add_listener(q, print_event, NULL) < 0)
+		return 1;
+	while (fgets(line, sizeof(line), stdin)) {
+		json_t *cmd = json_loads(line, 0, NULL), *args, *ret, *reply;
+		struct qmp_error qe = {0};
+
+		if (!cmd)
+			continue;
+		args = json_object_get(cmd, "arguments");
+		args = args ? json_incref(args) : json_object();
+		ret =
+		    qmp_dispatch(q, json_string_value(json_object_get(cmd, "execute")), args, &qe);
+		reply =
+		    ret ? json_pack("{s:o}", "return", ret)
+			: json_pack("{s:{s:s, s:s}}", "error", "class", qe.cls, "desc", qe.desc);
+		json_dumpf(reply, stdout, JSON_SORT_KEYS | JSON_COMPACT);
+		putchar('\n');
+		fflush(stdout);
+		json_decref(reply);
+		json_decref(args);
+		json_decref(cmd);
+	}
+	for (unsigned c = 0; c < 2; c++)
+		ide_channel_destroy(ch[c]);
+	drive_control_free(dc);
+	drives_close(&d);
+	qmp_free(q);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "--transcript"))
+		return transcript(argc - 1, argv + 1);
+
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_query_block, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
