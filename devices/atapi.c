@@ -338,6 +338,12 @@ void atapi_close_tray(struct ide_unit *u)
 		tray_closed(u, true);
 }
 
+void atapi_medium_inserted(struct ide_unit *u)
+{
+	if (!u->tray_open)
+		tray_closed(u, true);
+}
+
 void atapi_medium_swapped(struct ide_unit *u)
 {
 	u->swapped = true;

@@ -23,5 +23,7 @@ int atapi_open_tray(struct ide_unit *u, bool force);
 void atapi_close_tray(struct ide_unit *u);
 /* u->bd was just taken out of the open tray (a new one goes in next). */
 void atapi_medium_swapped(struct ide_unit *u);
+/* The new medium is in; the tray is normally still open. */
+void atapi_medium_inserted(struct ide_unit *u);
 
 #endif

@@ -676,10 +676,10 @@ int ide_cdrom_get_state(struct ide_channel *ch, unsigned unit, struct ide_cdrom_
 
 	if (!u)
 		return -EINVAL;
-	*st = (struct ide_cdrom_state){ .bd = u->bd,
-					.tray_open = u->tray_open,
-					.locked = u->locked,
-					.eject_requested = u->ev_eject_request };
+	*st = (struct ide_cdrom_state){.bd = u->bd,
+				       .tray_open = u->tray_open,
+				       .locked = u->locked,
+				       .eject_requested = u->ev_eject_request};
 	pthread_mutex_unlock(&ch->lock);
 	return 0;
 }
@@ -719,19 +719,21 @@ int ide_cdrom_swap_medium(struct ide_channel *ch, unsigned unit, struct block_de
 		*old = NULL;
 	if (bd && block_size(bd) < CD_SECTOR)
 		return -EINVAL;
-	u = lock_cdrom(ch, unit);
-	if (!u)
+	if (!lock_cdrom(ch, unit))
 		return -EINVAL;
-	ret = u->tray_open ? 0 : -EBUSY;
 	pthread_mutex_unlock(&ch->lock);
-	if (ret)
-		return ret;
 	/* The new medium's completions first: a failure changes nothing. */
 	ret = register_medium(ch, bd);
 	if (ret)
 		return ret;
 
 	pthread_mutex_lock(&ch->lock);
+	u = &ch->unit[unit];
+	if (!u->tray_open) {
+		pthread_mutex_unlock(&ch->lock);
+		unregister_medium(ch, bd, ch->loop && bd);
+		return -EBUSY;
+	}
 	prev = u->bd;
 	reg = u->fd_registered;
 	u->bd = NULL;
@@ -751,6 +753,9 @@ int ide_cdrom_swap_medium(struct ide_channel *ch, unsigned unit, struct block_de
 	u->fd_registered = ch->loop && bd;
 	u->read_only = true;
 	u->nb_sectors = bd ? block_size(bd) / CD_SECTOR : 0;
+	/* The guest closed the tray meanwhile (START STOP UNIT): the disc
+	 * arrives in a closed drive, and is new to it. */
+	atapi_medium_inserted(u);
 	pthread_mutex_unlock(&ch->lock);
 	if (old)
 		*old = prev;

@@ -70,7 +70,7 @@ int ide_attach_cdrom(struct ide_channel *ch, unsigned unit, struct block_dev *bd
 struct ide_cdrom_state {
 	struct block_dev *bd; /* the medium, NULL: none */
 	bool tray_open;
-	bool locked; /* the guest prevents removal (PREVENT ALLOW MEDIUM REMOVAL) */
+	bool locked;	      /* the guest prevents removal (PREVENT ALLOW MEDIUM REMOVAL) */
 	bool eject_requested; /* reported to the guest, not yet read by it */
 };
 int ide_cdrom_get_state(struct ide_channel *ch, unsigned unit, struct ide_cdrom_state *st);

@@ -603,7 +603,7 @@ static void test_empty_drive(void **state)
 	struct qmp *q = qmp_new(NULL);
 	char *argv[] = {"minivmm", "--cdrom", "", NULL}, err[256], args[256];
 	struct qmp_error qe;
-	json_t *r;
+	json_t *r, *args_obj;
 
 	assert_int_equal(cli_parse(3, argv, &cfg, stdout, stderr), CLI_RUN);
 	assert_int_equal(drives_open(&d, &cfg, err, sizeof(err)), 0);
@@ -615,7 +615,9 @@ static void test_empty_drive(void **state)
 	dc = drive_control_new(&d, &cfg, ch, q);
 	assert_int_equal(drive_control_register(q, dc), 0);
 	assert_int_equal(drive_control_register(q, dc), -EEXIST);
-	r = qmp_dispatch(q, "query-block", json_object(), &qe);
+	args_obj = json_object();
+	r = qmp_dispatch(q, "query-block", args_obj, &qe);
+	json_decref(args_obj);
 	assert_int_equal(json_array_size(r), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "device")),
 			    "ide1-cd0");

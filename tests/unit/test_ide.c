@@ -113,8 +113,19 @@ static void release_held(struct block_dev *bd)
 	nr_held = keep;
 }
 
+/* Runs (once) when someone waits for a device: what another thread does
+ * meanwhile. */
+static void (*drain_hook)(void *opaque);
+static void *drain_hook_opaque;
+
 void __wrap_block_drain(struct block_dev *bd)
 {
+	if (drain_hook) {
+		void (*fn)(void *) = drain_hook;
+
+		drain_hook = NULL;
+		fn(drain_hook_opaque);
+	}
 	release_held(bd);
 	__real_block_drain(bd);
 }
@@ -1546,6 +1557,41 @@ static void test_tray_cuts_commands(void **state)
 	assert_int_equal(sense3(f), 0x023a02);
 }
 
+static void guest_closes_tray(void *opaque)
+{
+	struct fixture *f = opaque;
+
+	assert_int_equal(packet_status(f, guest_load), 0x50);
+}
+
+/* The guest closes the tray (a vCPU) while the host swaps the disc: the new
+ * disc arrives in a closed drive, and the guest is told of it. */
+static void test_tray_closed_during_swap(void **state)
+{
+	struct fixture *f = *state;
+	struct block_dev *old;
+
+	tray = (struct tray_rec){0};
+	ide_set_tray_notifier(f->ch, tray_moved, &tray);
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
+	assert_int_equal(gesn(f), 0x0301);
+	drain_hook = guest_closes_tray;
+	drain_hook_opaque = f;
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, f->cd2, &old), 0);
+	assert_null(drain_hook);
+	assert_ptr_equal(old, f->cd);
+	assert_false(cd_state(f).tray_open);
+	assert_ptr_equal(cd_state(f).bd, f->cd2);
+	assert_int_equal(tray.moves, 2);
+	assert_int_equal(gesn(f), 0x0202);
+	expect_new_medium(f);
+	/* A swap into a closed tray is refused and keeps the disc. */
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, f->cd, &old), -EBUSY);
+	assert_ptr_equal(cd_state(f).bd, f->cd2);
+	assert_int_equal(ide_cdrom_change_medium(f->ch, 1, f->cd, false), 0);
+	ide_set_tray_notifier(f->ch, NULL, NULL);
+}
+
 /* A read held back by a pause is dropped when the medium goes. */
 static void test_tray_while_paused(void **state)
 {
@@ -1593,6 +1639,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tray_lock_and_guest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tray_cuts_commands, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tray_while_paused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tray_closed_during_swap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
