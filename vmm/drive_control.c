@@ -51,8 +51,11 @@ struct drive_control {
 static void add_drive(struct drive_control *dc, struct ide_channel *const channel[2], unsigned c,
 		      unsigned unit, bool cdrom, struct block_dev **bd, const struct cli_drive *cd)
 {
-	struct dc_drive *d = &dc->drive[dc->nr++];
+	struct dc_drive *d;
 
+	if (!channel[c] || dc->nr == MAX_DRIVES)
+		return; /* no IDE: no drive to control */
+	d = &dc->drive[dc->nr++];
 	snprintf(d->name, sizeof(d->name), "ide%u-%s%u", c, cdrom ? "cd" : "hd", unit);
 	snprintf(d->qdev, sizeof(d->qdev), "/machine/ide/ide%u-%s%u", c, cdrom ? "cd" : "hd", unit);
 	d->ch = channel[c];
