@@ -53,7 +53,9 @@ static const char usage[] =
 	"                         or unsafe; media=cdrom makes it the CD-ROM drive\n"
 	"      --cdrom PATH       an ISO image in the CD-ROM drive (secondary master)\n"
 	"      --cdrom file=PATH[,...]  the same options as --disk, media=disk makes\n"
-	"                         it a hard disk; a CD-ROM is always read-only\n"
+	"                         it a hard disk; a CD-ROM is always read-only;\n"
+	"                         --cdrom '' or an empty file= gives an empty drive\n"
+	"                         (tray closed, no disc) to load a disc into later\n"
 	"      --boot [order=]LETTERS[,menu=on|off][,splash-time=MS]\n"
 	"                         boot order: c first disk, d CD-ROM (e.g. order=dc,\n"
 	"                         up to 7 letters; once=LETTERS is the same as order);\n"
@@ -319,8 +321,7 @@ static int drive_key(struct parser *p, const char *opt, char *kv, struct cli_dri
 	*seen |= 1u << key;
 	switch ((enum drive_key)key) {
 	case KEY_FILE:
-		if (!*v)
-			return bad(p, "%s: file= needs a PATH", opt);
+		/* Empty: a CD-ROM drive with no disc (parse_drive_option). */
 		d->path = v;
 		return 0;
 	case KEY_IF:
@@ -368,8 +369,6 @@ static int parse_drive(struct parser *p, const char *opt, const char *spec, stru
 	unsigned seen = 0;
 
 	*d = (struct cli_drive){ .cache = BLOCK_CACHE_WRITEBACK };
-	if (!*spec)
-		return bad(p, "%s: the file name is empty", opt);
 	if (strlen(spec) >= sizeof(d->spec))
 		return bad(p, "%s: argument too long", opt);
 	strcpy(d->spec, spec);
@@ -397,10 +396,14 @@ static int parse_drive_option(struct parser *p, int c, const char *arg)
 		return 1;
 	if (parse_drive(p, opt, arg, &d, &is_cdrom) < 0)
 		return -1;
+	/* Only a CD-ROM drive can be empty (its tray is closed, no disc). */
+	if (!*d.path && !is_cdrom)
+		return bad(p, strchr(arg, '=') ? "%s: file= needs a PATH" : "%s: the file name is empty",
+			   opt);
 	if (is_cdrom) {
 		if (cfg->has_cdrom)
 			return bad(p, "%s: '%s': only one CD-ROM drive (already '%s')", opt, d.path,
-				   cfg->cdrom.path);
+				   *cfg->cdrom.path ? cfg->cdrom.path : "empty");
 		d.read_only = true;
 		drive_copy(&cfg->cdrom, &d);
 		cfg->has_cdrom = true;
@@ -900,7 +903,7 @@ int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	 * only must not be an output too. */
 	for (unsigned i = 0; i < cfg->nr_disks; i++)
 		f[n++] = (struct named_file){ .opt = "--disk", .path = cfg->disks[i].path };
-	if (cfg->has_cdrom)
+	if (cfg->has_cdrom && *cfg->cdrom.path)
 		f[n++] = (struct named_file){ .opt = "--cdrom", .path = cfg->cdrom.path };
 	for (unsigned i = 0; i < n; i++)
 		if (!f[i].exists)

@@ -44,7 +44,7 @@ struct vm_config {
 	bool bios_default; /* bios is CLI_DEFAULT_BIOS because none was given */
 	struct cli_drive disks[CLI_MAX_DISKS];
 	unsigned nr_disks;
-	struct cli_drive cdrom; /* path NULL: no CD-ROM drive */
+	struct cli_drive cdrom; /* with has_cdrom; path "": an empty drive */
 	bool has_cdrom;
 	char boot_order[8]; /* letters c (disk) and d (CD), in order; "" = firmware default */
 	int boot_menu; /* -1 unset, 0 off, 1 on */

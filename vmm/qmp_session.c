@@ -177,6 +177,10 @@ static void handle(struct qmp_session *s, const char *msg, size_t len)
 		}
 	} else {
 		ret = qmp_dispatch(s->q, name, args, &err);
+		/* Events the command raised go out before its reply, as in
+		 * QEMU (DEVICE_TRAY_MOVED before blockdev-change-medium's
+		 * return). */
+		qmp_flush_events(s->q);
 	}
 	if (!ret) {
 		send_error(s, id, err.cls ? err.cls : QMP_ERR_GENERIC, err.desc);

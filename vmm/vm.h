@@ -51,6 +51,7 @@ struct vm {
 	FILE *debugcon;
 	struct board *board; /* every device (vmm/board.c) */
 	struct qmp *qmp;     /* commands and events (vmm/qmp.h) */
+	struct drive_control *drive_control; /* the drives' commands */
 
 	/* Run control (lock protects parked and the pending requests). */
 	pthread_mutex_t lock;

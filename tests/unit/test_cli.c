@@ -209,6 +209,31 @@ static void test_help_tells_every_option(void **state)
 }
 
 
+/* --cdrom '' and an empty file= give an empty CD-ROM drive; a disk cannot
+ * be empty, and an empty drive names no file for the file checks. */
+static void test_empty_cdrom(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(parse(&c, "--cdrom", "", NULL), CLI_RUN);
+	assert_true(c.has_cdrom);
+	assert_string_equal(c.cdrom.path, "");
+	assert_int_equal(cli_check_files(&c, err, sizeof(err)), 0);
+	assert_int_equal(parse(&c, "--cdrom", "file=", NULL), CLI_RUN);
+	assert_true(c.has_cdrom);
+	assert_string_equal(c.cdrom.path, "");
+	assert_int_equal(parse(&c, "--cdrom", "file=,format=raw", NULL), CLI_RUN);
+	assert_string_equal(c.cdrom.path, "");
+	assert_int_equal(parse(&c, "--disk", "file=,media=cdrom", NULL), CLI_RUN);
+	assert_true(c.has_cdrom);
+	assert_int_equal(c.nr_disks, 0);
+	expect_error("--disk: the file name is empty", parse(&c, "--disk", "", NULL));
+	expect_error("--disk: file= needs a PATH", parse(&c, "--disk", "file=", NULL));
+	expect_error("--cdrom: file= needs a PATH", parse(&c, "--cdrom", "file=,media=disk", NULL));
+	expect_error("already 'empty'", parse(&c, "--cdrom", "", "--cdrom", "x.iso", NULL));
+}
+
 /* media= decides the slot, whichever option named the drive (this crashed:
  * the drive went into the CD slot and was counted as a disk). */
 static void test_media(void **state)
@@ -297,7 +322,7 @@ static void test_hostile_values(void **state)
 		     parse(&c, "--kernel", "k", "--initrd", "", NULL));
 	expect_error("--debugcon: the file name is empty", parse(&c, "--debugcon", "", NULL));
 	expect_error("--disk: the file name is empty", parse(&c, "--disk", "", NULL));
-	expect_error("--cdrom: the file name is empty", parse(&c, "--cdrom", "", NULL));
+	/* --cdrom "" is an empty drive (test_empty_cdrom). */
 	expect_error("--disk: file= needs a PATH", parse(&c, "--disk", "file=,format=raw", NULL));
 	expect_error("--disk: unknown option 'bus'", parse(&c, "--disk", "file=a,bus=0", NULL));
 	expect_error("--disk: format= given twice",
@@ -351,7 +376,7 @@ static void test_help_matches_parser(void **state)
 		{ "--disk", "file=a,cache=none,readonly=true,snapshot=false" },
 		{ "--disk", "file=a,cache=directsync,readonly=off,snapshot=on" },
 		{ "--disk", "file=a,cache=unsafe,media=cdrom" },
-		{ "--cdrom", "file=a,media=disk,format=raw" },
+		{ "--cdrom", "file=a,media=disk,format=raw" }, { "--cdrom", "" }, { "--cdrom", "file=" },
 		{ "--boot", "order=dc,menu=on,splash-time=65535" },
 		{ "--boot", "once=cd,menu=off,menu-timeout=0" },
 		{ "--boot", "dc" },
@@ -593,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_help_tells_every_option),
 		cmocka_unit_test(test_drives_and_boot),
 		cmocka_unit_test(test_media),
+		cmocka_unit_test(test_empty_cdrom),
 		cmocka_unit_test(test_accel),
 		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_help_matches_parser),
