@@ -103,16 +103,14 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
  * is the secondary master, as QEMU's -hda..-hdd and -cdrom. */
 static void place_drives(struct piix_ide_args *ide, const struct drives *d)
 {
-	static const unsigned disk_pos[CLI_MAX_DISKS][2] = { { 0, 0 }, { 0, 1 }, { 1, 1 } };
-
 	memset(ide, 0, sizeof(*ide));
 	if (!d)
 		return;
 	for (unsigned i = 0; i < d->nr_disks && i < CLI_MAX_DISKS; i++)
-		ide->drive[disk_pos[i][0]][disk_pos[i][1]] = d->disk[i];
+		ide->drive[drives_disk_pos[i][0]][drives_disk_pos[i][1]] = d->disk[i];
 	if (d->has_cdrom) {
-		ide->drive[1][0] = d->cdrom;
-		ide->cdrom[1][0] = true;
+		ide->drive[DRIVES_CDROM_CHANNEL][DRIVES_CDROM_UNIT] = d->cdrom;
+		ide->cdrom[DRIVES_CDROM_CHANNEL][DRIVES_CDROM_UNIT] = true;
 	}
 }
 

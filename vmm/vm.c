@@ -4,9 +4,11 @@
  * (vmm/board.c), the vCPUs, and run control (reset, pause, exit).
  */
 #include "vmm/vm.h"
+#include "devices/piix_ide.h"
 #include "devices/uart16550.h"
 #include "vmm/board.h"
 #include "vmm/fastpath.h"
+#include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
 #include "vmm/qmp.h"
@@ -326,6 +328,21 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* The drives' commands (query-block, eject, ...), on the board's IDE. */
+static int register_drive_control(struct vm *vm, char *err, size_t errlen)
+{
+	struct piix_ide *ide = board_find(vm->board, "ide", &piix_ide_type);
+	struct ide_channel *ch[2] = { ide ? piix_ide_channel(ide, 0) : NULL,
+				      ide ? piix_ide_channel(ide, 1) : NULL };
+
+	vm->drive_control = drive_control_new(&vm->drives, vm->cfg, ch, vm->qmp);
+	if (!vm->drive_control || drive_control_register(vm->qmp, vm->drive_control) < 0) {
+		snprintf(err, errlen, "cannot register the drives' control commands");
+		return -1;
+	}
+	return 0;
+}
+
 int vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -340,6 +357,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	if (create_devices(vm, err, errlen) < 0)
+		return -1;
+	if (register_drive_control(vm, err, errlen) < 0)
 		return -1;
 	vm->nr_vcpus = cfg->cpus;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
@@ -584,6 +603,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	board_destroy(vm->board);
 	fastpath_free(vm->fastpath);
+	drive_control_free(vm->drive_control);
 	drives_close(&vm->drives);
 	if (vm->debugcon)
 		fclose(vm->debugcon);

@@ -53,6 +53,7 @@ struct vm {
 	struct board *board; /* every device (vmm/board.c) */
 	struct qmp *qmp;     /* commands and events (vmm/qmp.h) */
 	struct fastpath *fastpath; /* the KVM fast paths devices use (vmm/fastpath.h) */
+	struct drive_control *drive_control; /* the drives' commands */
 
 	/* Run control (lock protects parked and the pending requests). */
 	pthread_mutex_t lock;
