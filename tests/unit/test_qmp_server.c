@@ -448,6 +448,22 @@ static void test_bad_requests(void **state)
 		assert_memory_equal(d, "JSON parse error, ", 18);
 		json_decref(r);
 	}
+	/* a long name cut in the middle of a character still gets its error */
+	{
+		char req[1024] = "{\"execute\": \"";
+
+		for (int i = 0; i < 300; i++)
+			strcat(req, "\xc3\xa9");
+		strcat(req, "\"}");
+		feed(&p.s, req);
+		json_t *r = next_out(&p.s);
+		const char *d =
+		    json_string_value(json_object_get(json_object_get(r, "error"), "desc"));
+
+		assert_non_null(d);
+		assert_memory_equal(d, "The command \xc3\xa9", 14);
+		json_decref(r);
+	}
 	/* not UTF-8 */
 	feed(&p.s, "{\"execute\": \"\xc3\x28\"}");
 	json_decref(next_out(&p.s));
