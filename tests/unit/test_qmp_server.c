@@ -529,6 +529,22 @@ static void test_events_only_after_negotiation(void **state)
 	proto_teardown(&p);
 }
 
+/* Events queued for a loop that does not run: bounded, the rest counted. */
+static void test_event_queue_bounded(void **state)
+{
+	struct event_loop *loop = event_loop_new();
+	struct qmp *q = qmp_new(loop);
+
+	for (int i = 0; i < QMP_MAX_QUEUED_EVENTS + 10; i++)
+		qmp_event(q, "DEVICE_TRAY_MOVED", json_pack("{s:b}", "tray-open", i & 1));
+	assert_int_equal(qmp_events_dropped(q), 10);
+	qmp_flush_events(q);
+	qmp_event(q, "STOP", NULL); /* room again */
+	assert_int_equal(qmp_events_dropped(q), 10);
+	qmp_free(q);
+	event_loop_free(loop);
+}
+
 static void test_output_bounded(void **state)
 {
 	struct proto p;
@@ -961,6 +977,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_requests),
 	    cmocka_unit_test(test_query_commands_and_name),
 	    cmocka_unit_test(test_events_only_after_negotiation),
+	    cmocka_unit_test(test_event_queue_bounded),
 	    cmocka_unit_test(test_output_bounded),
 	    cmocka_unit_test(test_hmp),
 	    cmocka_unit_test(test_server_clients),
