@@ -23,6 +23,7 @@ Usage: qmp_test.py MINIVMM MINIVMM_CTL IDLE_BIOS.  Skipped without /dev/kvm
 """
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -131,7 +132,7 @@ def test_socket_and_clients():
     a.close()
     b.close()
     status, out, err = finish(p)
-    check(status == 0, 'SIGTERM ends minivmm with 0 (%d): %s' % (status, err.strip()))
+    check(status == 0, 'SIGINT ends minivmm with 0 (%d): %s' % (status, err.strip()))
     check(not os.path.lexists(path), 'the socket is removed at exit')
 
 
@@ -156,11 +157,13 @@ def test_wait_on():
     check('waiting for a client' in err, 'minivmm says it waits: %r' % err)
 
     # a signal while waiting ends it cleanly, socket removed
-    p = start('unix:%s,server=on,wait=on' % path)
-    time.sleep(0.3)
-    status, out, err = finish(p)
-    check(status == 0 and not os.path.lexists(path),
-          'SIGTERM while waiting: status %d, socket removed' % status)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        p = start('unix:%s,server=on,wait=on' % path)
+        time.sleep(0.3)
+        status = qmplib.stop(p, sig=sig)
+        p.communicate()
+        check(status == 0 and not os.path.lexists(path),
+              '%s while waiting: status %d, socket removed' % (sig.name, status))
 
 
 def test_stale_and_live():
