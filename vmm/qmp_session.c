@@ -185,6 +185,9 @@ static void handle(struct qmp_session *s, const char *msg, size_t len)
 		}
 	} else {
 		ret = qmp_dispatch(s->q, name, args, &err);
+		/* The events the command caused go out before its reply, as
+		 * QEMU sends them (DEVICE_TRAY_MOVED before eject's return). */
+		qmp_flush_events(s->q);
 	}
 	if (!ret) {
 		send_error(s, id, err.cls ? err.cls : QMP_ERR_GENERIC, err.desc);

@@ -260,8 +260,16 @@ static json_t *fake_big(void *opaque, json_t *args, struct qmp_error *err)
 	return json_string(text);
 }
 
+static json_t *fake_eventful(void *opaque, json_t *args, struct qmp_error *err)
+{
+	qmp_event(opaque, "DEVICE_TRAY_MOVED",
+		  json_pack("{s:s, s:b}", "device", "ide1-cd0", "tray-open", 1));
+	return json_object();
+}
+
 static void register_fakes(struct qmp *q, struct fake_vm *vm)
 {
+	qmp_register(q, "eventful", fake_eventful, q);
 	qmp_register(q, "query-status", fake_query_status, vm);
 	qmp_register(q, "stop", fake_stop, vm);
 	qmp_register(q, "eject", fake_eject, vm);
@@ -802,6 +810,18 @@ static void test_server_clients(void **state)
 	send_str(b, "{\"execute\": \"qmp_capabilities\"}");
 	m = read_msg(b);
 	assert_non_null(json_object_get(m, "return")); /* not the event first */
+	json_decref(m);
+
+	/* the events a command causes come before its reply, as in QEMU */
+	send_str(a, "{\"execute\": \"eventful\", \"id\": \"e\"}");
+	m = read_msg(a);
+	assert_string_equal(json_string_value(json_object_get(m, "event")), "DEVICE_TRAY_MOVED");
+	json_decref(m);
+	m = read_msg(b);
+	assert_string_equal(json_string_value(json_object_get(m, "event")), "DEVICE_TRAY_MOVED");
+	json_decref(m);
+	m = read_msg(a);
+	assert_string_equal(json_string_value(json_object_get(m, "id")), "e");
 	json_decref(m);
 
 	/* a request split across writes */
