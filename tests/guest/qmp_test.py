@@ -21,7 +21,9 @@ guest, talked to with socat, with a Python client and with minivmm-ctl.
 Usage: qmp_test.py MINIVMM MINIVMM_CTL IDLE_BIOS.  Skipped without /dev/kvm
 (the VM must start) or without socat.
 """
+import fcntl
 import os
+import pty
 import shutil
 import signal
 import socket
@@ -29,6 +31,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -164,6 +167,38 @@ def test_wait_on():
         p.communicate()
         check(status == 0 and not os.path.lexists(path),
               '%s while waiting: status %d, socket removed' % (sig.name, status))
+
+
+def test_wait_on_terminal():
+    """--serial stdio on a terminal makes it raw; while minivmm waits for a
+    client, Ctrl-C still quits (and the terminal is left as it was)."""
+    path = os.path.join(tmp, 'tty.sock')
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    def controlling_tty():  # as in a shell: the pty is its terminal
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([minivmm, '--bios', guest, '--serial', 'stdio', '--qmp', 'unix:' + path],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                         preexec_fn=controlling_tty)
+    if not qmplib.wait_for_socket(path, p):
+        check(False, 'minivmm on a terminal created its socket')
+        return
+    time.sleep(0.3)
+    os.write(master, b'\x03')
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    err = p.stderr.read().decode(errors='replace')
+    check(p.returncode == 0 and not os.path.lexists(path),
+          'Ctrl-C on the terminal while waiting: status %s, socket removed: %r' %
+          (p.returncode, err.strip()))
+    check(termios.tcgetattr(slave) == before, 'the terminal is restored')
+    os.close(master)
+    os.close(slave)
 
 
 def test_stale_and_live():
@@ -310,8 +345,8 @@ def main():
         print('SKIP: no usable /dev/kvm')
         return 77
     try:
-        for t in (test_socket_and_clients, test_wait_on, test_stale_and_live, test_bad_paths,
-                  test_ctl):
+        for t in (test_socket_and_clients, test_wait_on, test_wait_on_terminal,
+                  test_stale_and_live, test_bad_paths, test_ctl):
             print('--- %s' % t.__name__)
             t()
     finally:
