@@ -911,6 +911,32 @@ static void test_server_slow_reader(void **state)
 	rig_teardown(&r);
 }
 
+/* At most QMP_SERVER_MAX_CLIENTS at once: one more is closed at once. */
+static void test_server_client_limit(void **state)
+{
+	int fds[QMP_SERVER_MAX_CLIENTS], sv[2];
+	struct rig r;
+	char c;
+
+	rig_setup(&r);
+	for (int i = 0; i < QMP_SERVER_MAX_CLIENTS; i++)
+		fds[i] = rig_client(&r);
+	assert_int_equal(qmp_server_client_count(r.server), QMP_SERVER_MAX_CLIENTS);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(qmp_server_add_client(r.server, sv[1]), -1);
+	assert_int_equal(read(sv[0], &c, 1), 0); /* closed, no greeting */
+	close(sv[0]);
+	rig_teardown(&r);
+	for (int i = 0; i < QMP_SERVER_MAX_CLIENTS; i++) {
+		json_t *g = read_msg(fds[i]); /* each got its greeting, then EOF */
+
+		assert_non_null(json_object_get(g, "QMP"));
+		json_decref(g);
+		assert_null(read_msg(fds[i]));
+		close(fds[i]);
+	}
+}
+
 /* ---- the socket file ---- */
 
 static char tmpdir[64];
@@ -1013,6 +1039,7 @@ int main(void)
 	    cmocka_unit_test(test_hmp),
 	    cmocka_unit_test(test_server_clients),
 	    cmocka_unit_test(test_server_slow_reader),
+	    cmocka_unit_test(test_server_client_limit),
 	    cmocka_unit_test(test_socket_file),
 	};
 
