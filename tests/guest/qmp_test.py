@@ -39,6 +39,7 @@ import qmplib  # noqa: E402
 
 minivmm, ctl, guest = sys.argv[1:4]
 failures = []
+procs = []  # every minivmm started, ended in main() whatever happened
 tmp = tempfile.mkdtemp(prefix='qmptest-')
 
 
@@ -55,6 +56,7 @@ def start(qmp, *extra, name=None, wait_socket=True):
         args += ['--name', name]
     p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
+    procs.append(p)
     if wait_socket:
         path = qmp[5:].split(',')[0]
         if not qmplib.wait_for_socket(path, p):
@@ -350,6 +352,10 @@ def main():
             print('--- %s' % t.__name__)
             t()
     finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     if not shutil.which('socat'):
         print('SKIP: socat is not installed (Debian: socat); the rest passed' if not failures
