@@ -181,9 +181,9 @@ static void conn_send(struct conn *c, json_t *msg)
 	free(text);
 }
 
-/* Sends {"execute": name, "arguments": args (stolen, may be NULL)} and
- * returns the whole reply to it (events and other replies skipped), or NULL
- * if the server closed the connection first. */
+/* Sends req (stolen) with an id of ours and returns the whole reply to it
+ * (events and other replies skipped), or NULL if the server closed the
+ * connection first. */
 static json_t *conn_call(struct conn *c, json_t *req)
 {
 	char id[32];
@@ -194,10 +194,11 @@ static json_t *conn_call(struct conn *c, json_t *req)
 	conn_send(c, req);
 	while ((reply = conn_read(c, REPLY_TIMEOUT_MS))) {
 		if (json_equal(json_object_get(reply, "id"), json_object_get(req, "id")))
-			return reply;
+			break;
 		json_decref(reply);
 	}
-	return NULL;
+	json_decref(req);
+	return reply;
 }
 
 static json_t *request(const char *name, json_t *args)
@@ -219,9 +220,15 @@ static json_t *result(const char *what, json_t *reply)
 	if (!reply)
 		die("%s: minivmm closed the connection before answering", what);
 	err = json_object_get(reply, "error");
-	if (err)
-		die("%s: %s: %s", what, json_string_value(json_object_get(err, "class")),
-		    json_string_value(json_object_get(err, "desc")));
+	if (err) {
+		char msg[1024];
+
+		snprintf(msg, sizeof(msg), "%s: %s",
+			 json_string_value(json_object_get(err, "class")),
+			 json_string_value(json_object_get(err, "desc")));
+		json_decref(reply);
+		die("%s: %s", what, msg);
+	}
 	ret = json_object_get(reply, "return");
 	if (!ret)
 		die("%s: a reply without \"return\"", what);
@@ -236,8 +243,10 @@ static void negotiate(struct conn *c)
 
 	if (!g)
 		die("%s: closed before the greeting", sock_path);
-	if (!json_object_get(g, "QMP"))
+	if (!json_object_get(g, "QMP")) {
+		json_decref(g);
 		die("%s: no QMP greeting", sock_path);
+	}
 	json_decref(g);
 	json_decref(result("qmp_capabilities", conn_call(c, request("qmp_capabilities", NULL))));
 }
@@ -434,8 +443,10 @@ static int cmd_raw(struct conn *c, int argc, char **argv)
 	if (argc != 1)
 		bad_usage("raw: one JSON-COMMAND (quote it)");
 	req = json_loads(argv[0], 0, &je);
-	if (!req || !json_is_object(req))
+	if (!req || !json_is_object(req)) {
+		json_decref(req);
 		bad_usage("raw: not a JSON object: %s", req ? argv[0] : je.text);
+	}
 	their_id = json_object_get(req, "id");
 	json_incref(their_id);
 	reply = conn_call(c, req);

@@ -34,8 +34,9 @@ struct qmp {
 	struct event_loop *loop;
 	int wake_fd; /* eventfd: events queued by another thread */
 
-	pthread_mutex_t lock; /* guards the queue */
-	json_t *queue;	      /* array of stamped events not yet delivered */
+	pthread_mutex_t lock;  /* guards the queue */
+	json_t *queue;	       /* array of stamped events not yet delivered */
+	unsigned long dropped; /* events refused by a full queue */
 
 	/* Loop thread only. */
 	struct qmp_listener *listener;
@@ -164,6 +165,16 @@ json_t *qmp_dispatch(struct qmp *q, const char *name, json_t *args, struct qmp_e
 	return ret;
 }
 
+unsigned long qmp_events_dropped(struct qmp *q)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&q->lock);
+	n = q->dropped;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
 size_t qmp_command_count(const struct qmp *q)
 {
 	return q->nr_cmd;
@@ -191,8 +202,25 @@ void qmp_event(struct qmp *q, const char *name, json_t *data)
 	if (!ev)
 		return;
 	pthread_mutex_lock(&q->lock);
-	json_array_append_new(q->queue, ev);
+	/* A guest can make events (the tray, the power button) faster than a
+	 * stalled loop delivers them: the queue is bounded, the excess dropped
+	 * and counted (and said once). */
+	if (json_array_size(q->queue) < QMP_MAX_QUEUED_EVENTS) {
+		json_array_append_new(q->queue, ev);
+		ev = NULL;
+	} else {
+		q->dropped++;
+	}
 	pthread_mutex_unlock(&q->lock);
+	if (ev) {
+		if (qmp_events_dropped(q) == 1)
+			fprintf(stderr,
+				"minivmm: control: more than %d events waiting; dropping "
+				"events from %s on\n",
+				QMP_MAX_QUEUED_EVENTS, name);
+		json_decref(ev);
+		return;
+	}
 	if (q->wake_fd >= 0) {
 		if (write(q->wake_fd, &one, sizeof(one)) < 0) {
 			/* the counter is full: a wake-up is pending anyway */

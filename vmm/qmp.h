@@ -69,6 +69,10 @@ const char *qmp_command_name(const struct qmp *q, size_t i);
  * the wall clock when qmp_event() was called.  Listeners borrow it.
  */
 void qmp_event(struct qmp *q, const char *name, json_t *data);
+/* At most this many events wait for the loop thread; more are dropped
+ * (counted): a guest cannot make minivmm's memory grow without bound. */
+#define QMP_MAX_QUEUED_EVENTS 4096
+unsigned long qmp_events_dropped(struct qmp *q);
 typedef void (*qmp_listener_fn)(void *opaque, json_t *event);
 int qmp_add_listener(struct qmp *q, qmp_listener_fn fn, void *opaque);
 void qmp_del_listener(struct qmp *q, qmp_listener_fn fn, void *opaque);

@@ -45,12 +45,13 @@ int qmp_capabilities_check(json_t *args, struct qmp_error *err)
 			      "Invalid parameter type for 'enable', expected: array");
 		return -1;
 	}
-	/* QEMU's visitor names list members 'null' in these texts. */
+	/* QEMU 7.2's texts, 'null' (sic) for a value it does not know. */
 	json_array_foreach(enable, i, v)
 	{
 		if (!json_is_string(v)) {
 			qmp_error_set(err, QMP_ERR_GENERIC,
-				      "Invalid parameter type for 'null', expected: string");
+				      "Invalid parameter type for 'enable[%zu]', expected: string",
+				      i);
 			return -1;
 		}
 		if (strcmp(json_string_value(v), "oob")) {
@@ -110,14 +111,18 @@ static json_t *cmd_query_name(void *opaque, json_t *args, struct qmp_error *err)
 
 #define HMP_MAX_ARGS 8
 
-/* One command line, split into words as QEMU's monitor does (a word in
- * double quotes may hold blanks and \" \\ \n escapes). */
+/* One command line, split into words as QEMU's monitor reads them: the
+ * command's name (and info's subcommand) as they stand, each argument
+ * either up to the next blank or in double quotes with \" \\ \n escapes.
+ * An unterminated quoted argument is there but unusable (bad), as QEMU
+ * treats it: "filename expected" where one was wanted. */
 struct hmp_line {
 	const char *text;
 	char *word[HMP_MAX_ARGS + 1];
 	const char *end[HMP_MAX_ARGS + 1]; /* where each word ends in text */
 	int n;
-	bool too_many, unterminated;
+	int bad;       /* index of an unterminated quoted word, or -1 */
+	bool too_many; /* more words than word[] holds */
 };
 
 static void hmp_split(struct hmp_line *l, const char *text)
@@ -126,13 +131,15 @@ static void hmp_split(struct hmp_line *l, const char *text)
 
 	memset(l, 0, sizeof(*l));
 	l->text = text;
+	l->bad = -1;
 	for (;;) {
+		bool raw = l->n == 0 || (l->n == 1 && !strcmp(l->word[0], "info"));
 		char *w;
 		size_t n = 0;
 
 		while (isspace((unsigned char)*p))
 			p++;
-		if (!*p)
+		if (!*p || l->bad >= 0)
 			return;
 		if (l->n == HMP_MAX_ARGS + 1) {
 			l->too_many = true;
@@ -143,7 +150,7 @@ static void hmp_split(struct hmp_line *l, const char *text)
 			l->too_many = true;
 			return;
 		}
-		if (*p == '"') {
+		if (*p == '"' && !raw) {
 			for (p++; *p && *p != '"'; p++) {
 				if (*p == '\\' && p[1]) {
 					p++;
@@ -153,7 +160,7 @@ static void hmp_split(struct hmp_line *l, const char *text)
 				}
 			}
 			if (*p != '"')
-				l->unterminated = true;
+				l->bad = l->n;
 			else
 				p++;
 		} else {
@@ -208,12 +215,15 @@ static void hmp_usage(struct hmp_ctx *h, const char *what)
 
 static int hmp_nargs(struct hmp_ctx *h)
 {
-	return h->line->n - h->first;
+	return h->line->n - h->first + h->line->too_many;
 }
 
+/* The i-th argument, or NULL when there is none or it is unusable. */
 static const char *hmp_arg(struct hmp_ctx *h, int i)
 {
-	return h->first + i < h->line->n ? h->line->word[h->first + i] : NULL;
+	int w = h->first + i;
+
+	return w < h->line->n && w != h->line->bad ? h->line->word[w] : NULL;
 }
 
 /* Runs a QMP command; prints "Error: DESC" on failure.  Returns the result
@@ -432,6 +442,10 @@ static void hmp_info_block(struct hmp_ctx *h)
 		hmp_usage(h, "extraneous characters at the end of line");
 		return;
 	}
+	if (hmp_nargs(h) == 1 && !only) {
+		hmp_usage(h, "block device name expected");
+		return;
+	}
 	list = hmp_qmp(h, "query-block", NULL);
 	json_array_foreach(list, i, d)
 	{
@@ -511,7 +525,8 @@ static void hmp_help(struct hmp_ctx *h)
 	const char *word = hmp_arg(h, 0), *subword = hmp_arg(h, 1);
 
 	if (!word) {
-		hmp_print_help(h->out, "", hmp_cmds);
+		if (hmp_nargs(h) == 0) /* an unusable word: nothing, as QEMU */
+			hmp_print_help(h->out, "", hmp_cmds);
 		return;
 	}
 	c = hmp_find(hmp_cmds, word);
@@ -589,10 +604,6 @@ char *qmp_hmp_run(struct qmp_commands *c, const char *text)
 	hmp_split(&line, text);
 	if (line.n == 0) {
 		/* an empty line does nothing */
-	} else if (line.unterminated) {
-		fprintf(h.out, "unterminated string\n");
-	} else if (line.too_many) {
-		fprintf(h.out, "%s: too many arguments\n", line.word[0]);
 	} else if (!(cmd = hmp_find(hmp_cmds, line.word[0]))) {
 		fprintf(h.out, "unknown command: '%s'\n", line.word[0]);
 	} else {

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -366,8 +367,10 @@ int qmp_server_listen(struct qmp_server *s, const char *path, char *err, size_t 
 int qmp_server_wait(struct qmp_server *s, char *err, size_t errlen)
 {
 	struct signalfd_siginfo si;
+	struct termios saved;
 	sigset_t set, old;
 	int sfd, ret = -1;
+	bool tty;
 
 	if (s->listen_fd < 0)
 		return fail(err, errlen, "--qmp: no socket to wait on");
@@ -381,7 +384,19 @@ int qmp_server_wait(struct qmp_server *s, char *err, size_t errlen)
 		fail(err, errlen, "--qmp: signalfd: %s", strerror(errno));
 		goto out;
 	}
-	fprintf(stderr, "minivmm: --qmp: waiting for a client on '%s' (wait=on)\n", s->path);
+	/* --serial stdio has made the terminal raw: let Ctrl-C quit while
+	 * nothing else reads the keyboard (the guest's console takes over once
+	 * it runs). */
+	tty =
+	    isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0 && !(saved.c_lflag & ISIG);
+	if (tty) {
+		struct termios t = saved;
+
+		t.c_lflag |= ISIG;
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	fprintf(stderr, "minivmm: --qmp: waiting for a client on '%s' (wait=on; Ctrl-C quits)\n",
+		s->path);
 	for (;;) {
 		struct pollfd p[2] = {{.fd = s->listen_fd, .events = POLLIN},
 				      {.fd = sfd, .events = POLLIN}};
@@ -405,6 +420,8 @@ int qmp_server_wait(struct qmp_server *s, char *err, size_t errlen)
 			}
 		}
 	}
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	close(sfd);
 out:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

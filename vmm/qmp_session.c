@@ -49,13 +49,21 @@ static void send_json(struct qmp_session *s, json_t *msg)
 
 static void send_error(struct qmp_session *s, json_t *id, const char *cls, const char *desc)
 {
-	json_t *msg = json_object();
+	json_t *msg = json_object(), *text;
+	char cut[sizeof(((struct qmp_error *)0)->desc)];
+	size_t n;
 
 	if (!msg)
 		return;
+	/* A text cut short (%.200s) may end inside a UTF-8 sequence: drop
+	 * the partial character rather than the whole error. */
+	snprintf(cut, sizeof(cut), "%s", desc);
+	n = strlen(cut);
+	while (!(text = json_string(cut)) && n > 0)
+		cut[--n] = '\0';
 	if (id)
 		json_object_set(msg, "id", id);
-	json_object_set_new(msg, "error", json_pack("{s:s, s:s}", "class", cls, "desc", desc));
+	json_object_set_new(msg, "error", json_pack("{s:s, s:o}", "class", cls, "desc", text));
 	send_json(s, msg);
 	json_decref(msg);
 }
@@ -177,9 +185,8 @@ static void handle(struct qmp_session *s, const char *msg, size_t len)
 		}
 	} else {
 		ret = qmp_dispatch(s->q, name, args, &err);
-		/* Events the command raised go out before its reply, as in
-		 * QEMU (DEVICE_TRAY_MOVED before blockdev-change-medium's
-		 * return). */
+		/* The events the command caused go out before its reply, as
+		 * QEMU sends them (DEVICE_TRAY_MOVED before eject's return). */
 		qmp_flush_events(s->q);
 	}
 	if (!ret) {

@@ -75,6 +75,27 @@ CONVERSATION = [
     (hmp('change ide1-cd0'), 'same'),
     (hmp('change ide1-cd0 x y retain extra'), 'same'),
     (hmp('system_reset now'), 'same'),
+    (hmp('eject -x ide1-cd0'), 'same'),
+    (hmp('change ide1-cd0 -x file'), 'same'),
+    (hmp('help stop'), 'same'),
+    (hmp('help s'), 'same'),
+    (hmp('help cont'), 'same'),
+    (hmp('help quit'), 'same'),
+    (hmp('help system_reset'), 'same'),
+    (hmp('help system_powerdown'), 'same'),
+    (hmp('help help'), 'same'),
+    (hmp('help info status'), 'same'),
+    (hmp('help info name'), 'same'),
+    (hmp('help info nope'), 'same'),
+    (hmp('info status "unterminated'), 'same'),
+    (hmp('eject "ide9'), 'same'),
+    (hmp('change ide1-cd0 "x'), 'same'),
+    (hmp('help "x'), 'same'),
+    (hmp('"stop"'), 'same'),
+    (hmp('stop a b c d e f g h i j k l'), 'same'),
+    ('{"execute":"human-monitor-command","arguments":{"command-line":"info name",'
+     '"cpu-index":"x"}}', 'same'),
+    ('{"execute":"qmp_capabilities","arguments":{"enable":[1]}}', 'same'),
 ]
 
 

@@ -21,13 +21,17 @@ guest, talked to with socat, with a Python client and with minivmm-ctl.
 Usage: qmp_test.py MINIVMM MINIVMM_CTL IDLE_BIOS.  Skipped without /dev/kvm
 (the VM must start) or without socat.
 """
+import fcntl
 import os
+import pty
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,6 +39,7 @@ import qmplib  # noqa: E402
 
 minivmm, ctl, guest = sys.argv[1:4]
 failures = []
+procs = []  # every minivmm started, ended in main() whatever happened
 tmp = tempfile.mkdtemp(prefix='qmptest-')
 
 
@@ -51,6 +56,7 @@ def start(qmp, *extra, name=None, wait_socket=True):
         args += ['--name', name]
     p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
+    procs.append(p)
     if wait_socket:
         path = qmp[5:].split(',')[0]
         if not qmplib.wait_for_socket(path, p):
@@ -131,7 +137,7 @@ def test_socket_and_clients():
     a.close()
     b.close()
     status, out, err = finish(p)
-    check(status == 0, 'SIGTERM ends minivmm with 0 (%d): %s' % (status, err.strip()))
+    check(status == 0, 'SIGINT ends minivmm with 0 (%d): %s' % (status, err.strip()))
     check(not os.path.lexists(path), 'the socket is removed at exit')
 
 
@@ -156,11 +162,45 @@ def test_wait_on():
     check('waiting for a client' in err, 'minivmm says it waits: %r' % err)
 
     # a signal while waiting ends it cleanly, socket removed
-    p = start('unix:%s,server=on,wait=on' % path)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        p = start('unix:%s,server=on,wait=on' % path)
+        time.sleep(0.3)
+        status = qmplib.stop(p, sig=sig)
+        p.communicate()
+        check(status == 0 and not os.path.lexists(path),
+              '%s while waiting: status %d, socket removed' % (sig.name, status))
+
+
+def test_wait_on_terminal():
+    """--serial stdio on a terminal makes it raw; while minivmm waits for a
+    client, Ctrl-C still quits (and the terminal is left as it was)."""
+    path = os.path.join(tmp, 'tty.sock')
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    def controlling_tty():  # as in a shell: the pty is its terminal
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([minivmm, '--bios', guest, '--serial', 'stdio', '--qmp', 'unix:' + path],
+                         stdin=slave, stdout=slave, stderr=subprocess.PIPE,
+                         preexec_fn=controlling_tty)
+    if not qmplib.wait_for_socket(path, p):
+        check(False, 'minivmm on a terminal created its socket')
+        return
     time.sleep(0.3)
-    status, out, err = finish(p)
-    check(status == 0 and not os.path.lexists(path),
-          'SIGTERM while waiting: status %d, socket removed' % status)
+    os.write(master, b'\x03')
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    err = p.stderr.read().decode(errors='replace')
+    check(p.returncode == 0 and not os.path.lexists(path),
+          'Ctrl-C on the terminal while waiting: status %s, socket removed: %r' %
+          (p.returncode, err.strip()))
+    check(termios.tcgetattr(slave) == before, 'the terminal is restored')
+    os.close(master)
+    os.close(slave)
 
 
 def test_stale_and_live():
@@ -307,11 +347,15 @@ def main():
         print('SKIP: no usable /dev/kvm')
         return 77
     try:
-        for t in (test_socket_and_clients, test_wait_on, test_stale_and_live, test_bad_paths,
-                  test_ctl):
+        for t in (test_socket_and_clients, test_wait_on, test_wait_on_terminal,
+                  test_stale_and_live, test_bad_paths, test_ctl):
             print('--- %s' % t.__name__)
             t()
     finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
     if not shutil.which('socat'):
         print('SKIP: socat is not installed (Debian: socat); the rest passed' if not failures

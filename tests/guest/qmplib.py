@@ -4,6 +4,7 @@ message per line out, events kept apart from replies."""
 import json
 import os
 import select
+import signal
 import socket
 import subprocess
 import time
@@ -88,9 +89,11 @@ def wait_for_socket(path, proc, timeout=10.0):
     return False
 
 
-def stop(proc, timeout=10):
+def stop(proc, timeout=10, sig=signal.SIGINT):
+    """Ends proc: SIGINT quits minivmm at once (SIGTERM would press the
+    guest's power button and wait for it)."""
     if proc.poll() is None:
-        proc.terminate()
+        proc.send_signal(sig)
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -260,8 +260,16 @@ static json_t *fake_big(void *opaque, json_t *args, struct qmp_error *err)
 	return json_string(text);
 }
 
+static json_t *fake_eventful(void *opaque, json_t *args, struct qmp_error *err)
+{
+	qmp_event(opaque, "DEVICE_TRAY_MOVED",
+		  json_pack("{s:s, s:b}", "device", "ide1-cd0", "tray-open", 1));
+	return json_object();
+}
+
 static void register_fakes(struct qmp *q, struct fake_vm *vm)
 {
+	qmp_register(q, "eventful", fake_eventful, q);
 	qmp_register(q, "query-status", fake_query_status, vm);
 	qmp_register(q, "stop", fake_stop, vm);
 	qmp_register(q, "eject", fake_eject, vm);
@@ -448,6 +456,22 @@ static void test_bad_requests(void **state)
 		assert_memory_equal(d, "JSON parse error, ", 18);
 		json_decref(r);
 	}
+	/* a long name cut in the middle of a character still gets its error */
+	{
+		char req[1024] = "{\"execute\": \"";
+
+		for (int i = 0; i < 300; i++)
+			strcat(req, "\xc3\xa9");
+		strcat(req, "\"}");
+		feed(&p.s, req);
+		json_t *r = next_out(&p.s);
+		const char *d =
+		    json_string_value(json_object_get(json_object_get(r, "error"), "desc"));
+
+		assert_non_null(d);
+		assert_memory_equal(d, "The command \xc3\xa9", 14);
+		json_decref(r);
+	}
 	/* not UTF-8 */
 	feed(&p.s, "{\"execute\": \"\xc3\x28\"}");
 	json_decref(next_out(&p.s));
@@ -511,6 +535,22 @@ static void test_events_only_after_negotiation(void **state)
 	json_decref(r);
 	json_decref(ev);
 	proto_teardown(&p);
+}
+
+/* Events queued for a loop that does not run: bounded, the rest counted. */
+static void test_event_queue_bounded(void **state)
+{
+	struct event_loop *loop = event_loop_new();
+	struct qmp *q = qmp_new(loop);
+
+	for (int i = 0; i < QMP_MAX_QUEUED_EVENTS + 10; i++)
+		qmp_event(q, "DEVICE_TRAY_MOVED", json_pack("{s:b}", "tray-open", i & 1));
+	assert_int_equal(qmp_events_dropped(q), 10);
+	qmp_flush_events(q);
+	qmp_event(q, "STOP", NULL); /* room again */
+	assert_int_equal(qmp_events_dropped(q), 10);
+	qmp_free(q);
+	event_loop_free(loop);
 }
 
 static void test_output_bounded(void **state)
@@ -592,7 +632,19 @@ static void test_hmp(void **state)
 	assert_string_equal(p.vm.last_change, "{\"device\":\"ide1-cd0\",\"filename\":\"/x.iso\"}");
 	expect_hmp(&p, "change ide1-cd0 /x.iso raw sometimes",
 		   "Error: invalid parameter value: sometimes\r\n");
-	expect_hmp(&p, "change ide1-cd0 \"/x.iso", "unterminated string\r\n");
+	/* an unterminated quoted argument is no argument, as in QEMU */
+	expect_hmp(&p, "change ide1-cd0 \"/x.iso",
+		   "change: filename expected\r\n"
+		   "Try \"help change\" for more information\r\n");
+	expect_hmp(&p, "info status \"x",
+		   "status: extraneous characters at the end of line\r\n"
+		   "Try \"help info status\" for more information\r\n");
+	expect_hmp(&p, "help \"x", "");
+	expect_hmp(&p, "\"stop\"", "unknown command: '\"stop\"'\r\n");
+	expect_hmp(&p, "stop a b c d e f g h i j k l",
+		   "stop|s: extraneous characters at the end "
+		   "of line\r\nTry \"help stop\" for more "
+		   "information\r\n");
 	expect_hmp(&p, "info block",
 		   "ide0-hd0: /vm/disk.qcow2 (qcow2)\r\n"
 		   "    Attached to:      ide.0\r\n"
@@ -609,7 +661,6 @@ static void test_hmp(void **state)
 	expect_hmp(&p, "help info status",
 		   "info status  -- show the current VM status (running|paused)\r\n");
 	expect_hmp(&p, "help nope", "unknown command: 'nope'\r\n");
-	expect_hmp(&p, "a b c d e f g h i j k", "a: too many arguments\r\n");
 
 	/* the QMP side of it */
 	args = json_pack("{s:i}", "command-line", 5);
@@ -772,6 +823,18 @@ static void test_server_clients(void **state)
 	assert_non_null(json_object_get(m, "return")); /* not the event first */
 	json_decref(m);
 
+	/* the events a command causes come before its reply, as in QEMU */
+	send_str(a, "{\"execute\": \"eventful\", \"id\": \"e\"}");
+	m = read_msg(a);
+	assert_string_equal(json_string_value(json_object_get(m, "event")), "DEVICE_TRAY_MOVED");
+	json_decref(m);
+	m = read_msg(b);
+	assert_string_equal(json_string_value(json_object_get(m, "event")), "DEVICE_TRAY_MOVED");
+	json_decref(m);
+	m = read_msg(a);
+	assert_string_equal(json_string_value(json_object_get(m, "id")), "e");
+	json_decref(m);
+
 	/* a request split across writes */
 	send_str(a, "{\"execute\": \"query-");
 	usleep(20000);
@@ -846,6 +909,32 @@ static void test_server_slow_reader(void **state)
 	close(lazy);
 	close(busy);
 	rig_teardown(&r);
+}
+
+/* At most QMP_SERVER_MAX_CLIENTS at once: one more is closed at once. */
+static void test_server_client_limit(void **state)
+{
+	int fds[QMP_SERVER_MAX_CLIENTS], sv[2];
+	struct rig r;
+	char c;
+
+	rig_setup(&r);
+	for (int i = 0; i < QMP_SERVER_MAX_CLIENTS; i++)
+		fds[i] = rig_client(&r);
+	assert_int_equal(qmp_server_client_count(r.server), QMP_SERVER_MAX_CLIENTS);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(qmp_server_add_client(r.server, sv[1]), -1);
+	assert_int_equal(read(sv[0], &c, 1), 0); /* closed, no greeting */
+	close(sv[0]);
+	rig_teardown(&r);
+	for (int i = 0; i < QMP_SERVER_MAX_CLIENTS; i++) {
+		json_t *g = read_msg(fds[i]); /* each got its greeting, then EOF */
+
+		assert_non_null(json_object_get(g, "QMP"));
+		json_decref(g);
+		assert_null(read_msg(fds[i]));
+		close(fds[i]);
+	}
 }
 
 /* ---- the socket file ---- */
@@ -945,10 +1034,12 @@ int main(void)
 	    cmocka_unit_test(test_bad_requests),
 	    cmocka_unit_test(test_query_commands_and_name),
 	    cmocka_unit_test(test_events_only_after_negotiation),
+	    cmocka_unit_test(test_event_queue_bounded),
 	    cmocka_unit_test(test_output_bounded),
 	    cmocka_unit_test(test_hmp),
 	    cmocka_unit_test(test_server_clients),
 	    cmocka_unit_test(test_server_slow_reader),
+	    cmocka_unit_test(test_server_client_limit),
 	    cmocka_unit_test(test_socket_file),
 	};
 
