@@ -14,6 +14,10 @@
  *   test_run_control powerbtn POWERBTN.BIN  system_powerdown while paused:
  *       nothing happens until cont, then the guest sees the button and
  *       powers off: vm_run ends with 0 and SHUTDOWN guest-shutdown
+ *   test_run_control guest-reset|no-reboot RESET_CF9.BIN  a guest reset:
+ *       RESET guest-reset; with --no-reboot SHUTDOWN guest-reset instead
+ *   test_run_control system-reset-no-reboot TICKS.BIN  system_reset with
+ *       --no-reboot ends the VM (SHUTDOWN host-qmp-system-reset), as QEMU
  *
  * Exit 0 on success, 1 on a failure (each printed), 77 without /dev/kvm.
  */
@@ -65,10 +69,10 @@ __attribute__((format(printf, 1, 2))) static void failed(const char *fmt, ...)
 	failures++;
 }
 
-#define CHECK(cond, ...)                                                                     \
-	do {                                                                                  \
-		if (!(cond))                                                                  \
-			failed(__VA_ARGS__);                                                  \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			failed(__VA_ARGS__);                                                       \
 	} while (0)
 
 static double now_s(void)
@@ -81,7 +85,7 @@ static double now_s(void)
 
 static void sleep_s(double s)
 {
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (long)s) * 1e9) };
+	struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (long)s) * 1e9)};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
 	}
@@ -132,7 +136,7 @@ static void on_call(void *opaque, uint32_t ev)
  * (new reference) or NULL with *err filled. */
 static json_t *call(const char *name, const char *args, struct qmp_error *err)
 {
-	struct call c = { .name = name };
+	struct call c = {.name = name};
 	struct timespec until;
 	uint64_t one = 1;
 
@@ -319,12 +323,13 @@ static bool wait_vm_done(double timeout)
 
 static void test_arguments(void)
 {
-	static const char *const no_args[] = { "stop",		   "cont", "system_reset",
-					       "system_powerdown", "quit", "query-status",
-					       "query-cpus-fast" };
+	static const char *const no_args[] = {
+	    "stop", "cont",	    "system_reset",   "system_powerdown",
+	    "quit", "query-status", "query-cpus-fast"};
 
 	for (size_t i = 0; i < sizeof(no_args) / sizeof(no_args[0]); i++)
-		call_error(no_args[i], "{\"x\": 1}", QMP_ERR_GENERIC, "Parameter 'x' is unexpected");
+		call_error(no_args[i], "{\"x\": 1}", QMP_ERR_GENERIC,
+			   "Parameter 'x' is unexpected");
 	call_error("query-exit-stats", "{\"x\": 1}", QMP_ERR_GENERIC,
 		   "Parameter 'x' is unexpected");
 	call_error("query-exit-stats", "{\"reset\": 1}", QMP_ERR_GENERIC,
@@ -371,8 +376,8 @@ static void test_stop_cont(void)
 	call_ok("cont", NULL);
 	sleep_s(0.1);
 	CHECK(event_count("RESUME") == 1, "a second cont sent another RESUME");
-	printf("stop/cont: %u ticks before, %u after %.1f s paused, %u 0.5 s after cont\n", t1,
-	       t2, paused_for, t3);
+	printf("stop/cont: %u ticks before, %u after %.1f s paused, %u 0.5 s after cont\n", t1, t2,
+	       paused_for, t3);
 }
 
 static void test_cpus_fast(void)
@@ -394,13 +399,13 @@ static void test_cpus_fast(void)
 	CHECK(!strcmp(json_string_value(json_object_get(cpu, "qom-path")) ?: "",
 		      "/machine/unattached/device[0]"),
 	      "qom-path");
-	CHECK(!strcmp(json_string_value(json_object_get(cpu, "target")) ?: "", "x86_64"),
-	      "target");
+	CHECK(!strcmp(json_string_value(json_object_get(cpu, "target")) ?: "", "x86_64"), "target");
 	CHECK(json_object_size(cpu) == 5, "query-cpus-fast: %zu members, QEMU 7.2 has 5",
 	      json_object_size(cpu));
 	CHECK(json_is_integer(json_object_get(props, "core-id")) &&
 		  json_is_integer(json_object_get(props, "thread-id")) &&
-		  json_is_integer(json_object_get(props, "socket-id")) && json_object_size(props) == 3,
+		  json_is_integer(json_object_get(props, "socket-id")) &&
+		  json_object_size(props) == 3,
 	      "props are not {core-id, thread-id, socket-id}");
 	tid = (int)json_integer_value(json_object_get(cpu, "thread-id"));
 	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
@@ -443,8 +448,8 @@ static void test_exit_stats(void)
 	na = io_exits(a);
 	nb = io_exits(b);
 	nc = io_exits(c);
-	CHECK(na > 0 && nb > na, "live counts do not grow: %llu then %llu",
-	      (unsigned long long)na, (unsigned long long)nb);
+	CHECK(na > 0 && nb > na, "live counts do not grow: %llu then %llu", (unsigned long long)na,
+	      (unsigned long long)nb);
 	CHECK(nc < nb, "reset: true did not zero the counters (%llu, then %llu)",
 	      (unsigned long long)nb, (unsigned long long)nc);
 	printf("query-exit-stats: io exits %llu, %llu (reset), %llu\n", (unsigned long long)na,
@@ -557,22 +562,93 @@ static void check_prelaunch(void)
 	json_decref(r);
 }
 
+/* ---- the reset_cf9 guest: resets itself once through 0xcf9 ---- */
+
+/* Without --no-reboot: RESET {guest, guest-reset}, then the second boot's
+ * debug exit ends the VM with 33 and SHUTDOWN guest-shutdown. */
+static void *drive_guest_reset(void *opaque)
+{
+	if (!wait_vm_done(30)) {
+		failed("the reset_cf9 guest did not end within 30 s");
+		vm_request_shutdown(&vm, 1, VM_CAUSE_HOST_ERROR);
+		return NULL;
+	}
+	check_cause(wait_event("RESET", 1, 1), "RESET", true, "guest-reset");
+	check_cause(wait_event("SHUTDOWN", 1, 1), "SHUTDOWN", true, "guest-shutdown");
+	CHECK(event_count("RESET") == 1, "%zu RESET events, expected 1", event_count("RESET"));
+	CHECK(vm_status == 33, "debug exit: vm_run returned %d, expected 33", vm_status);
+	return NULL;
+}
+
+/* With --no-reboot the guest's reset ends the VM with its cause, as QEMU's
+ * -no-reboot: SHUTDOWN {guest: true, reason: guest-reset}, no RESET. */
+static void *drive_no_reboot(void *opaque)
+{
+	if (!wait_vm_done(30)) {
+		failed("the reset did not end the VM within 30 s");
+		vm_request_shutdown(&vm, 1, VM_CAUSE_HOST_ERROR);
+		return NULL;
+	}
+	check_cause(wait_event("SHUTDOWN", 1, 1), "SHUTDOWN", true, "guest-reset");
+	CHECK(event_count("RESET") == 0, "a RESET event with --no-reboot");
+	CHECK(vm_status == 0, "--no-reboot: vm_run returned %d", vm_status);
+	return NULL;
+}
+
+/* With --no-reboot system_reset ends the VM too (QEMU 7.2 does the same):
+ * SHUTDOWN {guest: false, reason: host-qmp-system-reset}. */
+static void *drive_system_reset_no_reboot(void *opaque)
+{
+	if (!wait_ticks_above(5, 20))
+		failed("the ticks guest does not tick");
+	call_ok("system_reset", NULL);
+	if (!wait_vm_done(10)) {
+		failed("system_reset with --no-reboot did not end the VM");
+		vm_request_shutdown(&vm, 1, VM_CAUSE_HOST_ERROR);
+		return NULL;
+	}
+	check_cause(wait_event("SHUTDOWN", 1, 1), "SHUTDOWN", false, "host-qmp-system-reset");
+	CHECK(event_count("RESET") == 0, "a RESET event with --no-reboot");
+	CHECK(vm_status == 0, "vm_run returned %d", vm_status);
+	return NULL;
+}
+
+static const struct {
+	const char *name;
+	void *(*driver)(void *);
+	const char *extra[2]; /* more minivmm options */
+} cases[] = {
+    {"ticks", drive_ticks, {NULL}},
+    {"powerbtn", drive_powerbtn, {NULL}},
+    {"guest-reset", drive_guest_reset, {"--debug-exit"}},
+    {"no-reboot", drive_no_reboot, {"--no-reboot"}},
+    {"system-reset-no-reboot", drive_system_reset_no_reboot, {"--no-reboot"}},
+};
+
 int main(int argc, char **argv)
 {
 	char mem[] = "32M", serial[] = "file:/dev/null";
-	char *args[] = { "minivmm", "--bios", argc > 2 ? argv[2] : "", "--memory", mem,
-			 "--serial", serial, NULL };
+	char *args[16] = {"minivmm",  "--bios", argc > 2 ? argv[2] : "", "--memory", mem,
+			  "--serial", serial};
+	int nargs = 7;
 	struct vm_config cfg;
-	void *(*driver)(void *);
+	void *(*driver)(void *) = NULL;
 	pthread_t thread;
 	char err[512];
 	int fd;
 
-	if (argc != 3 || (strcmp(argv[1], "ticks") && strcmp(argv[1], "powerbtn"))) {
-		fprintf(stderr, "usage: test_run_control ticks|powerbtn GUEST.BIN\n");
+	for (size_t i = 0; argc == 3 && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (strcmp(argv[1], cases[i].name))
+			continue;
+		driver = cases[i].driver;
+		for (size_t j = 0; j < 2 && cases[i].extra[j]; j++)
+			args[nargs++] = (char *)cases[i].extra[j];
+	}
+	if (!driver) {
+		fprintf(stderr, "usage: test_run_control ticks|powerbtn|guest-reset|no-reboot|"
+				"system-reset-no-reboot GUEST.BIN\n");
 		return 2;
 	}
-	driver = !strcmp(argv[1], "ticks") ? drive_ticks : drive_powerbtn;
 	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		printf("SKIP: /dev/kvm not available (%s)\n", strerror(errno));
@@ -581,7 +657,7 @@ int main(int argc, char **argv)
 	close(fd);
 	vm_signals_block();
 	events = json_array();
-	if (cli_parse(7, args, &cfg, stdout, stderr) != CLI_RUN ||
+	if (cli_parse(nargs, args, &cfg, stdout, stderr) != CLI_RUN ||
 	    cli_check_files(&cfg, err, sizeof(err)) < 0) {
 		printf("FAIL: bad configuration\n");
 		return 1;
