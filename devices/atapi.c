@@ -9,10 +9,19 @@
  * into guest memory for DMA.  Each PIO DRQ window is at most the byte count
  * limit the driver put in the cylinder registers.
  *
- * After a medium change the drive reports, to the first command that is not
- * allowed during a unit attention, NOT READY / medium not present, then to
- * the next one UNIT ATTENTION / medium may have changed (as QEMU does, for
- * drivers that never poll GET EVENT STATUS NOTIFICATION).
+ * The tray (QEMU's model, MMC-6 for the events): a medium may sit in an open
+ * tray; the host takes one out or puts one in only while the tray is open.
+ * The guest sees NOT READY / medium not present while there is no medium
+ * (ASCQ 01 tray closed, 02 tray open).  After the tray closes on a medium
+ * the drive reports, to the first command that is not allowed during a unit
+ * attention, NOT READY / medium not present (ASCQ 00), then to the next one
+ * UNIT ATTENTION / medium may have changed (as QEMU does, for drivers that
+ * never poll GET EVENT STATUS NOTIFICATION).  GESN reports, one per poll,
+ * media removal (the tray opened on a medium; reported whatever the tray
+ * does, as MMC lets it be, where QEMU has no such event), then while the
+ * tray is closed new media, then an eject request (the host asked while the
+ * guest locked the tray), each once.  PREVENT ALLOW MEDIUM REMOVAL locks the
+ * tray against the host (unless forced) and START STOP UNIT's eject.
  */
 #include <errno.h>
 #include <string.h>
@@ -41,8 +50,9 @@ enum {
 	ASC_REMOVAL_PREVENTED = 0x53,
 };
 
-/* GESN media event codes */
-enum { EV_NONE = 0, EV_NEW_MEDIA = 2, EV_MEDIA_REMOVAL = 3 };
+/* GESN media event codes (MMC-6 table 146) and media status bits */
+enum { EV_NONE = 0, EV_EJECT_REQUEST = 1, EV_NEW_MEDIA = 2, EV_MEDIA_REMOVAL = 3 };
+enum { MS_TRAY_OPEN = 0x01, MS_MEDIA_PRESENT = 0x02 };
 
 /* More blocks than fit on an 80-minute CD: call it a DVD. */
 #define CD_MAX_BLOCKS (80u * 60 * 75)
@@ -204,8 +214,6 @@ static void put_addr(uint8_t *p, uint64_t lba, bool msf)
 	}
 }
 
-/* ------------------------------------------------------------ commands */
-
 static void cmd_test_unit_ready(struct ide_unit *u)
 {
 	atapi_ok(u);
@@ -252,23 +260,117 @@ static void cmd_inquiry(struct ide_unit *u)
 	reply(u, 36, be16_get(u->packet + 3));
 }
 
+/* ------------------------------------------------------------ tray */
+
+static void tray_move(struct ide_unit *u, bool open)
+{
+	struct ide_channel *ch = u->ch;
+
+	if (u->tray_open == open)
+		return;
+	u->tray_open = open;
+	if (ch->tray_fn)
+		ch->tray_fn(ch->tray_opaque, u->idx, open);
+}
+
+/* The medium went out of reach under a command of this unit: a data phase
+ * not yet moved, a request held back by a pause, a DMA transfer waiting for
+ * the engine end with NOT READY, so that nothing of the old medium (nor of
+ * the next, for the old one's block numbers) reaches the guest.  A request
+ * already with the block layer is waited for by the caller, and its
+ * completion ends the command the same way (atapi_read_done). */
+static void cut_command(struct ide_unit *u)
+{
+	struct ide_channel *ch = u->ch;
+	bool cut = false;
+
+	if (u->end_fn == END_ATAPI_DATA) {
+		ide_unit_stop_transfer(u);
+		cut = true;
+	}
+	if (u->deferred) {
+		u->deferred = false;
+		cut = true;
+	}
+	if (ch->dma.pending && ch->dma.unit == u->idx) {
+		ch->dma.pending = false;
+		cut = true;
+	}
+	if (cut)
+		not_ready(u);
+}
+
+/* The tray closed: a medium put in while it was open (or any medium, when
+ * the host closes it, as QEMU does) is new to the guest. */
+static void tray_closed(struct ide_unit *u, bool by_host)
+{
+	u->ev_eject_request = false;
+	if (u->bd && u->nb_sectors && (by_host || u->swapped)) {
+		u->ev_new_media = true;
+		u->change_state = 1;
+	}
+	u->swapped = false;
+	tray_move(u, false);
+}
+
+int atapi_open_tray(struct ide_unit *u, bool force)
+{
+	if (u->tray_open)
+		return 0;
+	if (u->locked) {
+		u->ev_eject_request = true;
+		if (!force)
+			return -EBUSY;
+		u->locked = false;
+	}
+	if (u->bd)
+		u->ev_removal = true;
+	u->ev_new_media = u->ev_eject_request = false;
+	u->change_state = 0;
+	tray_move(u, true);
+	cut_command(u);
+	return 0;
+}
+
+void atapi_close_tray(struct ide_unit *u)
+{
+	if (u->tray_open)
+		tray_closed(u, true);
+}
+
+void atapi_medium_inserted(struct ide_unit *u)
+{
+	if (!u->tray_open)
+		tray_closed(u, true);
+}
+
+void atapi_medium_swapped(struct ide_unit *u)
+{
+	u->swapped = true;
+	u->ev_new_media = false;
+	u->change_state = 0;
+	cut_command(u);
+}
+
+/* ------------------------------------------------------------ commands */
+
+/* LoEj with Start 0 opens the tray, with Start 1 closes it; a power
+ * condition, or no LoEj, moves nothing. */
 static void cmd_start_stop(struct ide_unit *u)
 {
 	bool loej = u->packet[4] & 2, start = u->packet[4] & 1;
 
-	if (loej) {
-		if (!start) {
+	if (loej && !(u->packet[4] & 0xf0)) {
+		if (!start && !u->tray_open) {
 			if (u->locked) {
 				atapi_error(u, SK_ILLEGAL_REQUEST, ASC_REMOVAL_PREVENTED, 0x02);
 				return;
 			}
-			if (!u->tray_open && u->bd)
-				u->media_event = EV_MEDIA_REMOVAL;
-			u->tray_open = true;
-		} else {
-			if (u->tray_open && u->bd)
-				u->media_event = EV_NEW_MEDIA;
-			u->tray_open = false;
+			u->ev_eject_request = u->ev_new_media = false;
+			u->change_state = 0;
+			tray_move(u, true);
+		} else if (start && u->tray_open) {
+			tray_closed(u, false);
 		}
 	}
 	atapi_ok(u);
@@ -454,9 +556,18 @@ static void cmd_gesn(struct ide_unit *u)
 	b[3] = 0x10; /* supported classes: media */
 	if (p[4] & 0x10) {
 		b[2] = 0x04;
-		b[4] = u->media_event;
-		b[5] = (u->tray_open ? 0x01 : 0) | (medium_ready(u) ? 0x02 : 0);
-		u->media_event = EV_NONE;
+		b[4] = EV_NONE;
+		if (u->ev_removal) {
+			b[4] = EV_MEDIA_REMOVAL;
+			u->ev_removal = false;
+		} else if (!u->tray_open && u->ev_new_media) {
+			b[4] = EV_NEW_MEDIA;
+			u->ev_new_media = false;
+		} else if (!u->tray_open && u->ev_eject_request) {
+			b[4] = EV_EJECT_REQUEST;
+			u->ev_eject_request = false;
+		}
+		b[5] = u->tray_open ? MS_TRAY_OPEN : medium_ready(u) ? MS_MEDIA_PRESENT : 0;
 		len = 8;
 	} else {
 		b[2] = 0x80; /* no event available */
@@ -705,7 +816,8 @@ void atapi_window_done(struct ide_unit *u)
 
 void atapi_read_done(struct ide_unit *u, int64_t ret)
 {
-	if (ret == -ENOMEDIUM) {
+	/* The medium went away while the request ran (the tray opened). */
+	if (ret == -ENOMEDIUM || !medium_ready(u)) {
 		not_ready(u);
 		return;
 	}
@@ -735,16 +847,4 @@ void atapi_reset(struct ide_unit *u)
 	u->atapi_dma = false;
 	u->sense_key = SK_NO_SENSE;
 	u->asc = u->ascq = 0;
-}
-
-void atapi_medium_changed(struct ide_unit *u, bool inserted)
-{
-	u->tray_open = false;
-	if (inserted) {
-		u->change_state = 1;
-		u->media_event = EV_NEW_MEDIA;
-	} else {
-		u->change_state = 0;
-		u->media_event = EV_MEDIA_REMOVAL;
-	}
 }

@@ -634,8 +634,9 @@ static int attach(struct ide_channel *ch, unsigned unit, struct block_dev *bd, e
 	u->nb_sectors = bd ? block_size(bd) / (kind == IDE_DISK ? IDE_SECTOR : CD_SECTOR) : 0;
 	u->serial = ide_serial_next++;
 	default_geometry(u);
-	u->tray_open = false;
-	u->locked = false;
+	u->tray_open = u->locked = u->swapped = false;
+	u->ev_removal = u->ev_new_media = u->ev_eject_request = false;
+	u->change_state = 0;
 	ide_unit_reset(u, true);
 	/* The other unit's signature ("absent") does not change. */
 	pthread_mutex_unlock(&ch->lock);
@@ -656,49 +657,126 @@ int ide_attach_cdrom(struct ide_channel *ch, unsigned unit, struct block_dev *bd
 	return attach(ch, unit, bd, IDE_CDROM);
 }
 
-int ide_cdrom_change_medium(struct ide_channel *ch, unsigned unit, struct block_dev *bd, bool force)
+/* The CD-ROM unit, locked; NULL (nothing locked) when there is none. */
+static struct ide_unit *lock_cdrom(struct ide_channel *ch, unsigned unit)
 {
-	struct block_dev *old;
+	if (unit > 1)
+		return NULL;
+	pthread_mutex_lock(&ch->lock);
+	if (ch->unit[unit].kind != IDE_CDROM) {
+		pthread_mutex_unlock(&ch->lock);
+		return NULL;
+	}
+	return &ch->unit[unit];
+}
+
+int ide_cdrom_get_state(struct ide_channel *ch, unsigned unit, struct ide_cdrom_state *st)
+{
+	struct ide_unit *u = lock_cdrom(ch, unit);
+
+	if (!u)
+		return -EINVAL;
+	*st = (struct ide_cdrom_state){.bd = u->bd,
+				       .tray_open = u->tray_open,
+				       .locked = u->locked,
+				       .eject_requested = u->ev_eject_request};
+	pthread_mutex_unlock(&ch->lock);
+	return 0;
+}
+
+int ide_cdrom_open_tray(struct ide_channel *ch, unsigned unit, bool force)
+{
+	struct ide_unit *u = lock_cdrom(ch, unit);
+	int ret;
+
+	if (!u)
+		return -EINVAL;
+	ret = atapi_open_tray(u, force);
+	pthread_mutex_unlock(&ch->lock);
+	return ret;
+}
+
+int ide_cdrom_close_tray(struct ide_channel *ch, unsigned unit)
+{
+	struct ide_unit *u = lock_cdrom(ch, unit);
+
+	if (!u)
+		return -EINVAL;
+	atapi_close_tray(u);
+	pthread_mutex_unlock(&ch->lock);
+	return 0;
+}
+
+int ide_cdrom_swap_medium(struct ide_channel *ch, unsigned unit, struct block_dev *bd,
+			  struct block_dev **old)
+{
+	struct block_dev *prev;
 	struct ide_unit *u;
 	bool reg;
 	int ret;
 
-	if (unit > 1 || (bd && block_size(bd) < CD_SECTOR))
+	if (old)
+		*old = NULL;
+	if (bd && block_size(bd) < CD_SECTOR)
 		return -EINVAL;
+	if (!lock_cdrom(ch, unit))
+		return -EINVAL;
+	pthread_mutex_unlock(&ch->lock);
+	/* The new medium's completions first: a failure changes nothing. */
+	ret = register_medium(ch, bd);
+	if (ret)
+		return ret;
+
 	pthread_mutex_lock(&ch->lock);
 	u = &ch->unit[unit];
-	if (u->kind != IDE_CDROM) {
+	if (!u->tray_open) {
 		pthread_mutex_unlock(&ch->lock);
-		return -EINVAL;
-	}
-	if (u->locked && !force) {
-		pthread_mutex_unlock(&ch->lock);
+		unregister_medium(ch, bd, ch->loop && bd);
 		return -EBUSY;
 	}
-	old = u->bd;
+	prev = u->bd;
 	reg = u->fd_registered;
 	u->bd = NULL;
 	u->fd_registered = false;
 	u->nb_sectors = 0;
-	if (old)
-		atapi_medium_changed(u, false);
+	atapi_medium_swapped(u);
 	pthread_mutex_unlock(&ch->lock);
-
-	if (old) {
-		unregister_medium(ch, old, reg);
-		block_drain(old);
+	/* Requests on the old medium end now (their data lands before this
+	 * returns, or the command ends NOT READY); none starts on it again. */
+	if (prev) {
+		unregister_medium(ch, prev, reg);
+		block_drain(prev);
 	}
-	ret = register_medium(ch, bd);
-	if (ret)
-		return ret;
 
 	pthread_mutex_lock(&ch->lock);
 	u->bd = bd;
 	u->fd_registered = ch->loop && bd;
 	u->read_only = true;
 	u->nb_sectors = bd ? block_size(bd) / CD_SECTOR : 0;
-	if (bd)
-		atapi_medium_changed(u, true);
+	/* The guest closed the tray meanwhile (START STOP UNIT): the disc
+	 * arrives in a closed drive, and is new to it. */
+	atapi_medium_inserted(u);
 	pthread_mutex_unlock(&ch->lock);
+	if (old)
+		*old = prev;
 	return 0;
+}
+
+int ide_cdrom_change_medium(struct ide_channel *ch, unsigned unit, struct block_dev *bd, bool force)
+{
+	int ret = ide_cdrom_open_tray(ch, unit, force);
+
+	if (!ret)
+		ret = ide_cdrom_swap_medium(ch, unit, bd, NULL);
+	if (!ret)
+		ret = ide_cdrom_close_tray(ch, unit);
+	return ret;
+}
+
+void ide_set_tray_notifier(struct ide_channel *ch, ide_tray_fn *fn, void *opaque)
+{
+	pthread_mutex_lock(&ch->lock);
+	ch->tray_fn = fn;
+	ch->tray_opaque = opaque;
+	pthread_mutex_unlock(&ch->lock);
 }

@@ -23,9 +23,11 @@
  * mutex held (lock order: channel, then whatever is behind the irq_line).
  *
  * Block devices stay owned by the caller: close them only after
- * ide_channel_destroy(), or after ide_cdrom_change_medium() has returned the
- * old medium.  Attach, change medium and destroy must run on the I/O thread
- * (or before it starts), as they add and remove event-loop fds.
+ * ide_channel_destroy(), or after ide_cdrom_swap_medium() or
+ * ide_cdrom_change_medium() has returned with the old medium out.  Attach,
+ * tray and medium operations and destroy must run on the I/O thread (or
+ * before it starts), as they add and remove event-loop fds and wait for
+ * requests.
  */
 #ifndef MINIVMM_IDE_H
 #define MINIVMM_IDE_H
@@ -57,11 +59,43 @@ int ide_attach_disk(struct ide_channel *ch, unsigned unit, struct block_dev *bd)
 /* bd NULL: a drive with no medium.  Sectors are 2048 bytes; a tail shorter
  * than that is not visible. */
 int ide_attach_cdrom(struct ide_channel *ch, unsigned unit, struct block_dev *bd);
-/* Swaps the medium (NULL = eject): waits for I/O on the old one, then the
- * guest sees the tray open and close (GESN events, NOT READY then UNIT
- * ATTENTION).  -EBUSY while the guest prevents removal unless force. */
+/*
+ * The CD-ROM's tray and medium (QEMU's model: a medium can be in an open
+ * tray; only an open tray lets one be taken out or put in).  What the guest
+ * sees is atapi.c's business: NOT READY while there is no medium or the
+ * tray is open, then, after the tray closes on a medium, NOT READY once and
+ * UNIT ATTENTION 28h once, and GET EVENT STATUS NOTIFICATION media events.
+ * -EINVAL for a unit that is not a CD-ROM.
+ */
+struct ide_cdrom_state {
+	struct block_dev *bd; /* the medium, NULL: none */
+	bool tray_open;
+	bool locked;	      /* the guest prevents removal (PREVENT ALLOW MEDIUM REMOVAL) */
+	bool eject_requested; /* reported to the guest, not yet read by it */
+};
+int ide_cdrom_get_state(struct ide_channel *ch, unsigned unit, struct ide_cdrom_state *st);
+/* Opens the tray (0; also when it is open already).  While the guest locks
+ * it, the guest is asked to allow an eject (GESN eject request) and the tray
+ * stays shut (-EBUSY), unless force, which unlocks and opens it.  A command
+ * that was reading the medium ends with NOT READY. */
+int ide_cdrom_open_tray(struct ide_channel *ch, unsigned unit, bool force);
+/* Closes the tray (0; also when it is closed). */
+int ide_cdrom_close_tray(struct ide_channel *ch, unsigned unit);
+/* Takes the medium out of the open tray and puts bd in (NULL: leaves it
+ * empty); -EBUSY when the tray is closed.  Waits for every request on the old
+ * medium first, so none of its data reaches the guest after this returns;
+ * *old (may be NULL) gets the old medium, which the caller then closes. */
+int ide_cdrom_swap_medium(struct ide_channel *ch, unsigned unit, struct block_dev *bd,
+			  struct block_dev **old);
+/* Open (force or not), swap, close: -EBUSY while the guest prevents removal
+ * unless force. */
 int ide_cdrom_change_medium(struct ide_channel *ch, unsigned unit, struct block_dev *bd,
 			    bool force);
+/* fn learns of every tray movement, the host's and the guest's (START STOP
+ * UNIT on a vCPU thread).  It is called with the channel's mutex held (lock
+ * order: channel, then what fn takes) and must not call into the channel. */
+typedef void ide_tray_fn(void *opaque, unsigned unit, bool open);
+void ide_set_tray_notifier(struct ide_channel *ch, ide_tray_fn *fn, void *opaque);
 
 /* Hardware reset (PCI reset / machine reset): both units and the DMA engine.
  * Quiesces first (see ide_channel_pause), so when it returns no request

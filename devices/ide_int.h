@@ -141,8 +141,10 @@ struct ide_unit {
 	bool atapi_dma;
 	uint8_t sense_key, asc, ascq;
 	uint8_t change_state; /* after a medium change: 1 NOT READY, 2 UNIT ATTENTION */
-	uint8_t media_event;  /* GESN media event code waiting to be reported */
+	/* GESN media events waiting to be reported (atapi.c has the rules). */
+	bool ev_removal, ev_new_media, ev_eject_request;
 	bool tray_open, locked;
+	bool swapped; /* the medium changed while the tray was open */
 };
 
 struct ide_dma {
@@ -165,6 +167,10 @@ struct ide_channel {
 	unsigned cur;	 /* selected unit */
 	uint8_t ctl;	 /* device control */
 	bool irq_pending, irq_level;
+
+	/* Told of every tray movement, host's or guest's (ide_set_tray_notifier). */
+	ide_tray_fn *tray_fn;
+	void *tray_opaque;
 
 	uint8_t bm_cmd, bm_status;
 	uint32_t bm_prd;

@@ -73,7 +73,9 @@ struct pci_dev {
 	struct pci_region region[PCI_MAX_REGIONS];
 	unsigned cap_end; /* next free byte for a capability */
 	bool irq_level; /* what the function asks for */
-	bool irq_asserted; /* what the PIRQ count holds for it */
+	bool irq_asserted;	     /* what the PIRQ count (or the INTx sink) holds for it */
+	pci_intx_sink_fn *intx_sink; /* set: the pin's level goes here, not to the PIRQ */
+	void *intx_sink_opaque;
 	pci_bar_notifier_fn *bar_notifier;
 	void *bar_notifier_opaque;
 	pci_intx_notifier_fn *intx_notifier;
@@ -681,6 +683,10 @@ static void irq_sync(struct pci_dev *d)
 	if (want == d->irq_asserted)
 		return;
 	d->irq_asserted = want;
+	if (d->intx_sink) {
+		d->intx_sink(d->intx_sink_opaque, d, want);
+		return;
+	}
 	if (want) {
 		if (bus->pirq_count[p]++ == 0 && bus->router)
 			bus->router(bus->router_opaque, p, true);
@@ -696,6 +702,28 @@ void pci_set_irq(struct pci_dev *dev, bool level)
 	dev->irq_level = level;
 	irq_sync(dev);
 	pthread_mutex_unlock(&dev->bus->irq_lock);
+}
+
+void pci_dev_set_intx_sink(struct pci_dev *dev, pci_intx_sink_fn *fn, void *opaque)
+{
+	struct pci_bus *bus = dev->bus;
+	unsigned p = dev_pirq(dev);
+
+	pthread_mutex_lock(&bus->irq_lock);
+	/* Move an asserted pin from the PIRQ to the sink or back. */
+	if (dev->irq_asserted && !dev->intx_sink && fn) {
+		if (--bus->pirq_count[p] == 0 && bus->router)
+			bus->router(bus->router_opaque, p, false);
+	} else if (dev->irq_asserted && dev->intx_sink) {
+		dev->intx_sink(dev->intx_sink_opaque, dev, false);
+		if (!fn && bus->pirq_count[p]++ == 0 && bus->router)
+			bus->router(bus->router_opaque, p, true);
+	}
+	dev->intx_sink = fn;
+	dev->intx_sink_opaque = opaque;
+	if (dev->irq_asserted && fn)
+		fn(opaque, dev, true);
+	pthread_mutex_unlock(&bus->irq_lock);
 }
 
 /* With irq_lock held. */

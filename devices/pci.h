@@ -261,6 +261,14 @@ int pci_dev_intx_gsi(struct pci_dev *dev);
 typedef void pci_intx_notifier_fn(void *opaque, struct pci_dev *dev, int gsi);
 void pci_dev_set_intx_notifier(struct pci_dev *dev, pci_intx_notifier_fn *fn, void *opaque);
 
+/* The pin's effective level (pci_set_irq() after INTx disable and MSI) for
+ * something other than the router: an irqfd (vmm/fastpath.h).  Called with
+ * the interrupt lock held when it changes, and on setting (true if the pin
+ * is asserted then) and clearing (false); fn NULL gives the pin back to
+ * its PIRQ line.  The sink must not call back into the PCI core. */
+typedef void pci_intx_sink_fn(void *opaque, struct pci_dev *dev, bool level);
+void pci_dev_set_intx_sink(struct pci_dev *dev, pci_intx_sink_fn *fn, void *opaque);
+
 /* Power-on state is what the config space holds when this is called; call it
  * once every device is added and preset. */
 void pci_bus_seal(struct pci_bus *bus);

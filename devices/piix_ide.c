@@ -180,13 +180,14 @@ static void *piix_ide_dev_create(const struct dev_ctx *ctx, const struct board_e
 		for (unsigned unit = 0; unit < 2 && ret == 0; unit++) {
 			struct block_dev *bd = args->drive[ch][unit];
 
-			if (!bd)
+			/* A CD-ROM drive may be empty. */
+			if (!bd && !args->cdrom[ch][unit])
 				continue;
 			ret = args->cdrom[ch][unit] ? ide_attach_cdrom(ide->ch[ch], unit, bd)
 						    : ide_attach_disk(ide->ch[ch], unit, bd);
 			if (ret < 0)
 				snprintf(err, errlen, "%s: cannot attach '%s' as %s %s: %s", e->id,
-					 block_name(bd), ch ? "secondary" : "primary",
+					 bd ? block_name(bd) : "", ch ? "secondary" : "primary",
 					 unit ? "slave" : "master", strerror(-ret));
 		}
 	}

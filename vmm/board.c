@@ -29,9 +29,11 @@
 #include "devices/post_port.h"
 #include "devices/reset_control.h"
 #include "devices/rtc_cmos.h"
+#include "devices/testdev.h"
 #include "devices/uart16550.h"
 #include "vmm/cli.h"
 #include "vmm/drives.h"
+#include "vmm/fastpath.h"
 #include "vmm/pc_firmware.h"
 
 struct board_dev {
@@ -85,6 +87,7 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		{ { &debug_exit_type, "debug-exit", ISA(0xf4, -1) }, cfg->debug_exit },
 		{ { &debugcon_type, "debugcon", ISA(DEBUGCON_PORT, -1), .arg = be->debugcon },
 		  be->debugcon != NULL },
+		{ { &testdev_type, "testdev", ISA(TESTDEV_PORT, TESTDEV_IRQ) }, cfg->testdev },
 	};
 	const size_t n = sizeof(table) / sizeof(table[0]);
 	struct board_row *rows = malloc(sizeof(table));
@@ -100,16 +103,14 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
  * is the secondary master, as QEMU's -hda..-hdd and -cdrom. */
 static void place_drives(struct piix_ide_args *ide, const struct drives *d)
 {
-	static const unsigned disk_pos[CLI_MAX_DISKS][2] = { { 0, 0 }, { 0, 1 }, { 1, 1 } };
-
 	memset(ide, 0, sizeof(*ide));
 	if (!d)
 		return;
 	for (unsigned i = 0; i < d->nr_disks && i < CLI_MAX_DISKS; i++)
-		ide->drive[disk_pos[i][0]][disk_pos[i][1]] = d->disk[i];
+		ide->drive[drives_disk_pos[i][0]][drives_disk_pos[i][1]] = d->disk[i];
 	if (d->has_cdrom) {
-		ide->drive[1][0] = d->cdrom;
-		ide->cdrom[1][0] = true;
+		ide->drive[DRIVES_CDROM_CHANNEL][DRIVES_CDROM_UNIT] = d->cdrom;
+		ide->cdrom[DRIVES_CDROM_CHANNEL][DRIVES_CDROM_UNIT] = true;
 	}
 }
 
@@ -147,6 +148,9 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 		snprintf(err, errlen, "out of memory creating PCI bus 0");
 		goto fail;
 	}
+	/* MSIs of PCI functions: KVM_SIGNAL_MSI. */
+	if (ctx->fastpath)
+		pci_bus_set_msi_sink(b->ctx.pci, fastpath_msi_sink, ctx->fastpath);
 	b->com1 = be->com1;
 	b->rtc.localtime = ctx->cfg->rtc_localtime;
 	place_drives(&b->ide, be->drives);

@@ -53,7 +53,9 @@ static const char usage[] =
 	"                         or unsafe; media=cdrom makes it the CD-ROM drive\n"
 	"      --cdrom PATH       an ISO image in the CD-ROM drive (secondary master)\n"
 	"      --cdrom file=PATH[,...]  the same options as --disk, media=disk makes\n"
-	"                         it a hard disk; a CD-ROM is always read-only\n"
+	"                         it a hard disk; a CD-ROM is always read-only;\n"
+	"                         --cdrom '' or an empty file= gives an empty drive\n"
+	"                         (tray closed, no disc) to load a disc into later\n"
 	"      --boot [order=]LETTERS[,menu=on|off][,splash-time=MS]\n"
 	"                         boot order: c first disk, d CD-ROM (e.g. order=dc,\n"
 	"                         up to 7 letters; once=LETTERS is the same as order);\n"
@@ -68,11 +70,22 @@ static const char usage[] =
 	"                         with stdio on a terminal, Ctrl-A x quits\n"
 	"      --debug-exit       a write of V to port 0xf4 ends minivmm with\n"
 	"                         exit status (V << 1) | 1\n"
+	"      --testdev          the fast-path test device (ports 0x520-0x53f, IRQ 5,\n"
+	"                         MMIO 0xfef00000), for tests of the KVM fast paths\n"
 	"\n"
 	"KVM fast paths (all on by default):\n"
 	"      --no-ioeventfd, --no-irqfd, --no-coalesced-mmio, --no-dirty-log\n"
 	"                         turn off a KVM fast path (for comparing exit paths);\n"
 	"                         the device falls back to ordinary exits\n"
+	"\n"
+	"Control:\n"
+	"      --qmp unix:PATH[,server=on][,wait=on|off]\n"
+	"                         a QMP control socket at PATH (QEMU's spelling),\n"
+	"                         created 0600, a stale one replaced; wait=on (the\n"
+	"                         default, as in QEMU) holds the VM before its first\n"
+	"                         instruction until a client connects; 'server' and\n"
+	"                         'nowait' are the old spellings; ',,' is a comma\n"
+	"      --name NAME        the VM's name (query-name, the process title)\n"
 	"\n"
 	"Behaviour:\n"
 	"      --no-reboot        exit with status 0 instead of rebooting\n"
@@ -170,8 +183,7 @@ enum {
 	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
-	OPT_SHUTDOWN_TIMEOUT,
-	OPT_END
+	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_END
 };
 
 static const struct option options[] = {
@@ -188,6 +200,7 @@ static const struct option options[] = {
 	{ "debugcon", required_argument, NULL, OPT_DEBUGCON },
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
+	{ "testdev", no_argument, NULL, OPT_TESTDEV },
 	{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
 	{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 	{ "no-coalesced-mmio", no_argument, NULL, OPT_NO_COALESCED_MMIO },
@@ -195,6 +208,8 @@ static const struct option options[] = {
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "stats", optional_argument, NULL, OPT_STATS },
+	{ "qmp", required_argument, NULL, OPT_QMP },
+	{ "name", required_argument, NULL, OPT_NAME },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -316,8 +331,7 @@ static int drive_key(struct parser *p, const char *opt, char *kv, struct cli_dri
 	*seen |= 1u << key;
 	switch ((enum drive_key)key) {
 	case KEY_FILE:
-		if (!*v)
-			return bad(p, "%s: file= needs a PATH", opt);
+		/* Empty: a CD-ROM drive with no disc (parse_drive_option). */
 		d->path = v;
 		return 0;
 	case KEY_IF:
@@ -365,8 +379,6 @@ static int parse_drive(struct parser *p, const char *opt, const char *spec, stru
 	unsigned seen = 0;
 
 	*d = (struct cli_drive){ .cache = BLOCK_CACHE_WRITEBACK };
-	if (!*spec)
-		return bad(p, "%s: the file name is empty", opt);
 	if (strlen(spec) >= sizeof(d->spec))
 		return bad(p, "%s: argument too long", opt);
 	strcpy(d->spec, spec);
@@ -394,10 +406,14 @@ static int parse_drive_option(struct parser *p, int c, const char *arg)
 		return 1;
 	if (parse_drive(p, opt, arg, &d, &is_cdrom) < 0)
 		return -1;
+	/* Only a CD-ROM drive can be empty (its tray is closed, no disc). */
+	if (!*d.path && !is_cdrom)
+		return bad(p, strchr(arg, '=') ? "%s: file= needs a PATH" : "%s: the file name is empty",
+			   opt);
 	if (is_cdrom) {
 		if (cfg->has_cdrom)
 			return bad(p, "%s: '%s': only one CD-ROM drive (already '%s')", opt, d.path,
-				   cfg->cdrom.path);
+				   *cfg->cdrom.path ? cfg->cdrom.path : "empty");
 		d.read_only = true;
 		drive_copy(&cfg->cdrom, &d);
 		cfg->has_cdrom = true;
@@ -522,6 +538,9 @@ static int parse_device_option(struct parser *p, int c, const char *arg)
 	case OPT_DEBUG_EXIT:
 		cfg->debug_exit = true;
 		return 0;
+	case OPT_TESTDEV:
+		cfg->testdev = true;
+		return 0;
 	}
 	return 1;
 }
@@ -567,6 +586,90 @@ static int parse_behaviour_option(struct parser *p, int c, const char *arg)
 	return 1;
 }
 
+/* ---- control: --qmp unix:PATH[,server=on|off][,wait=on|off], --name ---- */
+
+/* One option of --qmp after the path: server=, wait=, or the old bare
+ * "server", "nowait" and "wait" of QEMU. */
+static int qmp_key(struct parser *p, const char *kv)
+{
+	const char *v = strchr(kv, '=');
+	size_t n = v ? (size_t)(v - kv) : strlen(kv);
+	bool b = true;
+
+	if (strcmp(kv, "nowait") && !(n == 4 && !strncmp(kv, "wait", 4)) &&
+	    !(n == 6 && !strncmp(kv, "server", 6)))
+		return bad(p, "--qmp: unknown option '%s' (server=on, wait=on|off)", kv);
+	if (v && !on_off(v + 1, &b))
+		return bad(p, "--qmp: unknown or bad option '%s' (use on or off)", kv);
+	if (!strcmp(kv, "nowait")) {
+		p->cfg->qmp_wait = false;
+		return 0;
+	}
+	if (n == 4 && !strncmp(kv, "wait", 4)) {
+		p->cfg->qmp_wait = b;
+		return 0;
+	}
+	if (!b)
+		return bad(p, "--qmp: server=off is not supported: minivmm listens on the socket "
+			      "(server=on)");
+	return 0;
+}
+
+static int parse_qmp(struct parser *p, const char *arg)
+{
+	char *path = p->cfg->qmp_path, opts[256];
+	size_t n = 0, o = 0;
+	const char *s;
+
+	if (strncmp(arg, "unix:", 5))
+		return bad(p, "--qmp: '%s': only unix:PATH[,server=on][,wait=on|off] is supported",
+			   arg);
+	/* The path ends at the first single comma; ",," is a comma in it. */
+	for (s = arg + 5; *s && !(s[0] == ',' && s[1] != ','); s++) {
+		if (s[0] == ',')
+			s++;
+		if (n + 1 >= sizeof(p->cfg->qmp_path))
+			return bad(p, "--qmp: the path is too long for a UNIX socket (at most %zu "
+				      "bytes)", sizeof(p->cfg->qmp_path) - 1);
+		path[n++] = *s;
+	}
+	path[n] = '\0';
+	if (!n)
+		return bad(p, "--qmp: the socket path is empty (unix:PATH)");
+	p->cfg->qmp_wait = true; /* QEMU's default */
+	if (!*s)
+		return 0;
+	if (strlen(s + 1) >= sizeof(opts))
+		return bad(p, "--qmp: argument too long");
+	strcpy(opts, s + 1);
+	for (char *save = NULL, *kv = strtok_r(opts, ",", &save); kv;
+	     kv = strtok_r(NULL, ",", &save), o++)
+		if (qmp_key(p, kv) < 0)
+			return -1;
+	if (!o)
+		return bad(p, "--qmp: '%s': an empty option", arg);
+	return 0;
+}
+
+static int parse_control_option(struct parser *p, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_QMP:
+		return parse_qmp(p, arg);
+	case OPT_NAME:
+		if (!*arg)
+			return bad(p, "--name: the name is empty");
+		if (strlen(arg) > 256)
+			return bad(p, "--name: longer than 256 bytes");
+		for (const char *s = arg; *s; s++)
+			if ((unsigned char)*s < 0x20 || *s == 0x7f)
+				return bad(p, "--name: control characters are not allowed");
+		p->cfg->name = arg;
+		return 0;
+	}
+	return 1;
+}
+
 /* ---- the whole line ---- */
 
 /* getopt_long takes any unambiguous prefix ("--mem"); we take only the
@@ -598,7 +701,7 @@ static int check_combinations(struct parser *p)
  * message), 1 not one of mine. */
 static int (*const families[])(struct parser *p, int c, const char *arg) = {
 	parse_machine_option, parse_drive_option, parse_boot_option, parse_device_option,
-	parse_behaviour_option,
+	parse_behaviour_option, parse_control_option,
 };
 
 /* "--no-reboot=1": an unknown option, or a flag given a value? */
@@ -819,7 +922,7 @@ int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	 * only must not be an output too. */
 	for (unsigned i = 0; i < cfg->nr_disks; i++)
 		f[n++] = (struct named_file){ .opt = "--disk", .path = cfg->disks[i].path };
-	if (cfg->has_cdrom)
+	if (cfg->has_cdrom && *cfg->cdrom.path)
 		f[n++] = (struct named_file){ .opt = "--cdrom", .path = cfg->cdrom.path };
 	for (unsigned i = 0; i < n; i++)
 		if (!f[i].exists)

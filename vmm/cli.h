@@ -39,6 +39,7 @@ struct vm_config {
 	enum serial_mode serial;
 	const char *serial_path;
 	bool debug_exit;
+	bool testdev; /* --testdev: devices/testdev.h */
 	bool no_reboot;
 	enum stats_mode stats;
 	const char *stats_path;
@@ -46,7 +47,7 @@ struct vm_config {
 	bool bios_default; /* bios is CLI_DEFAULT_BIOS because none was given */
 	struct cli_drive disks[CLI_MAX_DISKS];
 	unsigned nr_disks;
-	struct cli_drive cdrom; /* path NULL: no CD-ROM drive */
+	struct cli_drive cdrom; /* with has_cdrom; path "": an empty drive */
 	bool has_cdrom;
 	char boot_order[8]; /* letters c (disk) and d (CD), in order; "" = firmware default */
 	int boot_menu; /* -1 unset, 0 off, 1 on */
@@ -55,6 +56,9 @@ struct vm_config {
 	const char *debugcon_path; /* SeaBIOS debug port 0x402 log */
 	struct vm_accel accel; /* --no-ioeventfd and friends; default all on */
 	unsigned shutdown_timeout_s; /* --shutdown-timeout: SIGTERM's wait, 0 = none */
+	char qmp_path[108];    /* --qmp unix:PATH (sun_path's size); "" none */
+	bool qmp_wait;	       /* wait=on: no instruction runs before a client */
+	const char *name;      /* --name: query-name, the process title */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };

@@ -9,7 +9,8 @@
  *
  * A device gets what it may use through `struct dev_ctx`: the buses, PCI
  * bus 0, the ISA interrupt lines, checked guest memory, the event loop (and
- * so timers), the machine-wide requests (reset, exit) and a rate-limited log.
+ * so timers), the machine-wide requests (reset, exit), the KVM fast paths
+ * (vmm/fastpath.h, each with its slow path) and a rate-limited log.
  * It never sees `struct vm`, KVM or another device.  The few links between
  * devices that the hardware has (0xcf9 sharing the PCI address port's dword)
  * are made by the board, after creation, where a reader sees them.
@@ -42,6 +43,7 @@ struct machine_events;
 struct vm_config;
 struct memmap;
 struct json_t;
+struct fastpath;
 
 /* The resources of the machine a device may use. */
 struct dev_ctx {
@@ -53,6 +55,7 @@ struct dev_ctx {
 	const struct machine_events *events;
 	const struct vm_config *cfg;
 	const struct memmap *map;
+	struct fastpath *fastpath; /* ioeventfd, irqfd, coalesced MMIO, slots: vmm/fastpath.h */
 };
 
 /* One row of the board table: which device, its name, and where it sits.

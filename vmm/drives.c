@@ -7,6 +7,8 @@
 
 #include "devices/block/block.h"
 
+const unsigned drives_disk_pos[CLI_MAX_DISKS][2] = { { 0, 0 }, { 0, 1 }, { 1, 1 } };
+
 static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **out, char *err,
 		      size_t errlen)
 {
@@ -50,7 +52,7 @@ int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t
 		d->nr_disks = i + 1;
 	}
 	if (cfg->has_cdrom) {
-		if (open_drive(&cfg->cdrom, true, &d->cdrom, err, errlen) < 0)
+		if (*cfg->cdrom.path && open_drive(&cfg->cdrom, true, &d->cdrom, err, errlen) < 0)
 			goto fail;
 		d->has_cdrom = true;
 	}

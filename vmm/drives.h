@@ -12,9 +12,15 @@ struct block_dev;
 struct drives {
 	struct block_dev *disk[CLI_MAX_DISKS]; /* in --disk order */
 	unsigned nr_disks;
-	struct block_dev *cdrom;	       /* NULL: no CD-ROM drive */
+	struct block_dev *cdrom;	       /* NULL: no CD-ROM drive, or an empty one */
 	bool has_cdrom;
 };
+
+/* Where the IDE drives sit, as QEMU's -hda..-hdd and -cdrom: disk i on
+ * drives_disk_pos[i] = {channel, unit}, the CD-ROM on DRIVES_CDROM_POS. */
+extern const unsigned drives_disk_pos[CLI_MAX_DISKS][2];
+#define DRIVES_CDROM_CHANNEL 1
+#define DRIVES_CDROM_UNIT    0
 
 /* Opens every drive of cfg; on failure a one-line reason naming the option
  * and the image is in err, and whatever was opened is closed again. */

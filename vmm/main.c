@@ -3,12 +3,16 @@
  * minivmm: parse, check every file, prepare and start the VM; only then
  * create the output files, so that a failed start changes no file.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "vmm/cli.h"
+#include "vmm/log_name.h"
+#include "vmm/qmp_server.h"
 #include "vmm/serial_backend.h"
 #include "vmm/vm.h"
 #include "vmm/vm_signals.h"
@@ -31,6 +35,20 @@ static int start_outputs(struct vm *vm, char *err, size_t errlen)
 			return -1;
 		close(fd);
 	}
+	return 0;
+}
+
+/* The control socket, last of the outputs: the protocol's commands are
+ * registered even without --qmp (the server object owns them). */
+static int start_qmp(struct vm *vm, struct qmp_server **qs, char *err, size_t errlen)
+{
+	*qs = qmp_server_new(vm->qmp, vm->loop, vm->cfg->name);
+	if (!*qs) {
+		snprintf(err, errlen, "cannot create the QMP server: %s", strerror(errno));
+		return -1;
+	}
+	if (vm->cfg->qmp_path[0])
+		return qmp_server_listen(*qs, vm->cfg->qmp_path, err, errlen);
 	return 0;
 }
 
@@ -63,6 +81,7 @@ int main(int argc, char **argv)
 {
 	struct vm_config cfg;
 	struct vm vm;
+	struct qmp_server *qs = NULL;
 	char err[512];
 	int status;
 
@@ -79,7 +98,14 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
-	if (cli_check_files(&cfg, err, sizeof(err)) < 0) {
+	if (cfg.name) {
+		prctl(PR_SET_NAME, cfg.name); /* the kernel keeps the first 15 bytes */
+		/* Every stderr line from here on names the VM (a farm's log). */
+		if (log_name_install(&stderr, STDERR_FILENO, cfg.name) < 0)
+			perror("minivmm: --name on stderr");
+	}
+	if (cli_check_files(&cfg, err, sizeof(err)) < 0 ||
+	    (cfg.qmp_path[0] && qmp_server_check_path(cfg.qmp_path, err, sizeof(err)) < 0)) {
 		fprintf(stderr, "minivmm: %s\n", err);
 		return 2;
 	}
@@ -96,13 +122,26 @@ int main(int argc, char **argv)
 		vm_destroy(&vm);
 		return status == VM_ERR_USER ? 2 : 1;
 	}
-	if (start_outputs(&vm, err, sizeof(err)) < 0) {
+	if (start_outputs(&vm, err, sizeof(err)) < 0 || start_qmp(&vm, &qs, err, sizeof(err)) < 0) {
 		fprintf(stderr, "minivmm: %s\n", err);
+		qmp_server_free(qs);
 		vm_destroy(&vm);
 		return 2;
 	}
+	/* wait=on: no instruction runs before a client is there */
+	status = cfg.qmp_path[0] && cfg.qmp_wait ? qmp_server_wait(qs, err, sizeof(err)) : 0;
+	if (status != 0) {
+		if (status < 0)
+			fprintf(stderr, "minivmm: %s\n", err);
+		else
+			fprintf(stderr, "minivmm: terminating on signal %d\n", status);
+		qmp_server_free(qs);
+		vm_destroy(&vm);
+		return status < 0 ? 1 : 0;
+	}
 	status = vm_run(&vm);
 	vm_report_stats(&vm);
+	qmp_server_free(qs);
 	vm_destroy(&vm);
 	return status;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "vmm/stats.h"
+#include "vmm/fastpath.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -216,7 +217,7 @@ static const char *region_name(const struct bus *bus, const struct io_stat *st)
 }
 
 void stats_print_table(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		       FILE *f)
+		       const struct fastpath *fp, FILE *f)
 {
 	static const char head[] = "  %-28s %-14s %10s %12s %9s %9s %10s\n";
 	char name[40], extra[32];
@@ -252,6 +253,8 @@ void stats_print_table(const struct exit_stats *s, const struct bus *pio, const 
 			 (unsigned long long)st->reads, (unsigned long long)st->writes);
 		print_row(f, name, "", &st->time);
 	}
+	if (fp)
+		fastpath_print(fp, f);
 }
 
 static json_t *bucket_json(const struct stat_bucket *b)
@@ -279,7 +282,8 @@ static json_t *io_json(const struct io_stat *st, const char *region)
 	return o;
 }
 
-json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio)
+json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
+		   const struct fastpath *fp)
 {
 	json_t *root = json_object(), *reasons = json_object(), *ports = json_object(),
 	       *regions = json_object();
@@ -315,13 +319,15 @@ json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const stru
 	json_object_set_new(root, "pio", ports);
 	json_object_set_new(root, "mmio", regions);
 	json_object_set_new(root, "interrupted", json_integer((json_int_t)s->interrupted));
+	if (fp)
+		json_object_set_new(root, "accel", fastpath_json(fp));
 	return root;
 }
 
 int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		     const char *path)
+		     const struct fastpath *fp, const char *path)
 {
-	json_t *root = stats_json(s, pio, mmio);
+	json_t *root = stats_json(s, pio, mmio, fp);
 	int ret;
 
 	if (!root)

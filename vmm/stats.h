@@ -18,6 +18,8 @@
 
 #include "vmm/bus.h"
 
+struct fastpath;
+
 #define STATS_HIST_BUCKETS 40 /* bucket i: [2^i, 2^(i+1)) ns; bucket 0 also holds 0 */
 #define STATS_MAX_REASON 64
 
@@ -59,13 +61,15 @@ void stats_merge(struct exit_stats *dst, const struct exit_stats *src);
  * zeroed in the same step. */
 void stats_take(struct exit_stats *dst, struct exit_stats *src, bool reset);
 
-/* Human-readable table and JSON.  The buses name the regions. */
+/* Human-readable table and JSON.  The buses name the regions; fp (may be
+ * NULL) adds which fast paths are on and what went through them ("accel"). */
 void stats_print_table(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		       FILE *f);
+		       const struct fastpath *fp, FILE *f);
 int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		     const char *path);
+		     const struct fastpath *fp, const char *path);
 /* What stats_write_json writes, as a new reference (NULL: no memory). */
-json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio);
+json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
+		   const struct fastpath *fp);
 
 const char *stats_reason_name(unsigned reason);
 

@@ -4,6 +4,7 @@
  * dispatch table for exits, per-exit accounting.
  */
 #include "vmm/vcpu.h"
+#include "vmm/fastpath.h"
 #include "vmm/stats.h"
 #include "vmm/timer.h"
 #include "vmm/vm.h"
@@ -152,6 +153,7 @@ int vcpu_init(struct vcpu *v, struct vm *vm, unsigned id, char *err, size_t errl
 		snprintf(err, errlen, "cannot map vCPU %u's run area: %s", id, strerror(errno));
 		return -1;
 	}
+	v->coalesced = kvm_coalesced_ring(&vm->kvm, v->run, &v->coalesced_max);
 	cpuid = make_cpuid(vm->kvm.supported_cpuid, id, vm->nr_vcpus);
 	ret = cpuid ? ioctl(v->fd, KVM_SET_CPUID2, cpuid) : -1;
 	free(cpuid);
@@ -365,6 +367,8 @@ static void *vcpu_thread(void *opaque)
 		if (atomic_load(&vm->stop_req))
 			break;
 		if (atomic_load(&vm->pause_req)) {
+			/* Posted writes reach their device before the machine stops. */
+			fastpath_coalesced_drain(vm->fastpath, v->coalesced, v->coalesced_max);
 			vm_vcpu_park(vm, v);
 			continue;
 		}
@@ -385,6 +389,10 @@ static void *vcpu_thread(void *opaque)
 		}
 		t0 = vm_clock_ns();
 		reason = v->run->exit_reason;
+		/* Writes the guest posted to coalesced zones happened before this
+		 * exit's access: dispatch them first, in order. */
+		if (reason == KVM_EXIT_IO || reason == KVM_EXIT_MMIO)
+			fastpath_coalesced_drain(vm->fastpath, v->coalesced, v->coalesced_max);
 		if (reason < sizeof(exit_handlers) / sizeof(exit_handlers[0]) && exit_handlers[reason]) {
 			act = exit_handlers[reason](v, t0);
 		} else {

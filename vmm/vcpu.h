@@ -15,6 +15,8 @@ struct vcpu {
 	unsigned id;
 	int fd;
 	struct kvm_run *run;
+	struct kvm_coalesced_mmio_ring *coalesced; /* the VM's ring in run's mapping, or NULL */
+	unsigned coalesced_max;
 	pthread_t thread;
 	bool started;
 	atomic_int tid; /* the thread's host id once it runs (query-cpus-fast), else 0 */

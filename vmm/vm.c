@@ -4,8 +4,11 @@
  * (vmm/board.c), the vCPUs, and run control (reset, pause, exit).
  */
 #include "vmm/vm.h"
+#include "devices/piix_ide.h"
 #include "devices/uart16550.h"
 #include "vmm/board.h"
+#include "vmm/fastpath.h"
+#include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
 #include "vmm/qmp.h"
@@ -400,6 +403,12 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory creating the buses");
 		return -1;
 	}
+	vm->fastpath = fastpath_new(&kvm_fastpath_host, &vm->kvm, &vm->cfg->accel, vm->loop,
+				    vm->pio, vm->mmio);
+	if (!vm->fastpath) {
+		snprintf(err, errlen, "out of memory creating the fast paths");
+		return -1;
+	}
 	ctx = (struct dev_ctx){
 		.pio = vm->pio,
 		.mmio = vm->mmio,
@@ -409,6 +418,7 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		.events = &vm->events,
 		.cfg = vm->cfg,
 		.map = &vm->ram.map,
+		.fastpath = vm->fastpath,
 	};
 	serial_backend_callbacks(vm->serial, &be.com1);
 	vm->board = board_create(&ctx, &be, err, errlen);
@@ -418,6 +428,21 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	com1 = board_find(vm->board, "com1", &uart16550_type);
 	if (com1)
 		serial_backend_attach(vm->serial, com1, quit_from_console, vm);
+	return 0;
+}
+
+/* The drives' commands (query-block, eject, ...), on the board's IDE. */
+static int register_drive_control(struct vm *vm, char *err, size_t errlen)
+{
+	struct piix_ide *ide = board_find(vm->board, "ide", &piix_ide_type);
+	struct ide_channel *ch[2] = { ide ? piix_ide_channel(ide, 0) : NULL,
+				      ide ? piix_ide_channel(ide, 1) : NULL };
+
+	vm->drive_control = drive_control_new(&vm->drives, vm->cfg, ch, vm->qmp);
+	if (!vm->drive_control || drive_control_register(vm->qmp, vm->drive_control) < 0) {
+		snprintf(err, errlen, "cannot register the drives' control commands");
+		return -1;
+	}
 	return 0;
 }
 
@@ -435,6 +460,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 		return -1;
 	}
 	if (create_devices(vm, err, errlen) < 0)
+		return -1;
+	if (register_drive_control(vm, err, errlen) < 0)
 		return -1;
 	vm->nr_vcpus = cfg->cpus;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
@@ -671,7 +698,7 @@ json_t *vm_exit_stats_json(struct vm *vm, bool reset)
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].stats)
 			stats_take(all, vm->vcpus[i].stats, reset);
-	j = stats_json(all, vm->pio, vm->mmio);
+	j = stats_json(all, vm->pio, vm->mmio, vm->fastpath);
 	stats_free(all);
 	return j;
 }
@@ -744,8 +771,8 @@ void vm_report_stats(struct vm *vm)
 		if (vm->vcpus[i].stats)
 			stats_take(all, vm->vcpus[i].stats, false);
 	if (vm->cfg->stats == STATS_TABLE)
-		stats_print_table(all, vm->pio, vm->mmio, stderr);
-	else if (stats_write_json(all, vm->pio, vm->mmio, vm->cfg->stats_path) < 0)
+		stats_print_table(all, vm->pio, vm->mmio, vm->fastpath, stderr);
+	else if (stats_write_json(all, vm->pio, vm->mmio, vm->fastpath, vm->cfg->stats_path) < 0)
 		fprintf(stderr, "minivmm: cannot write statistics to '%s'\n", vm->cfg->stats_path);
 	stats_free(all);
 }
@@ -757,6 +784,8 @@ void vm_destroy(struct vm *vm)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	board_destroy(vm->board);
+	fastpath_free(vm->fastpath);
+	drive_control_free(vm->drive_control);
 	drives_close(&vm->drives);
 	if (vm->debugcon)
 		fclose(vm->debugcon);

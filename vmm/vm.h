@@ -33,6 +33,7 @@ struct vm_signals;
 struct serial_backend;
 struct board;
 struct qmp;
+struct fastpath;
 
 /* The run states a client sees (QMP query-status, QEMU's names). */
 enum vm_run_state {
@@ -78,6 +79,8 @@ struct vm {
 	FILE *debugcon;
 	struct board *board; /* every device (vmm/board.c) */
 	struct qmp *qmp;     /* commands and events (vmm/qmp.h) */
+	struct fastpath *fastpath; /* the KVM fast paths devices use (vmm/fastpath.h) */
+	struct drive_control *drive_control; /* the drives' commands */
 
 	/* Run control (lock protects parked, the pending requests, the run
 	 * state and the causes). */

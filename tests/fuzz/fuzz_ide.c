@@ -3,8 +3,9 @@
  * Fuzz target: the input is a program run against one IDE channel: task-file
  * and data-port accesses of any size, device-control writes (SRST, nIEN,
  * HOB), bus-master register writes, PRD entries and raw bytes poked into a
- * small fake RAM, whole ATA commands and ATAPI packets, medium changes,
- * resets, pauses and the completion of block requests.  The first byte picks
+ * small fake RAM, whole ATA commands and ATAPI packets, the host's tray
+ * operations (open with or without force, close, swap the medium, change
+ * it), resets, pauses and the completion of block requests.  The first byte picks
  * the layout (disk + CD, CD only, disk only, empty) and, in bit 2, whether
  * block requests complete after every operation or stay in flight until the
  * program completes one, waits for the channel, pauses or resets it.  The
@@ -25,7 +26,10 @@
  * paused, none is left in flight when a pause or reset returns, and none
  * touches RAM after a reset that came after it (an epoch count); at the
  * end, with everything completed, no unit is BSY unless SRST is held, and
- * after a last reset every unit shows its power-on status.
+ * after a last reset every unit shows its power-on status.  The tray: no
+ * request is ever submitted on a medium that is not in the drive, none of
+ * the old medium is left when a swap returns, every tray movement reaches
+ * the notifier once and the tray state always matches what it was told.
 
  * Built like fuzz_fw_cfg: with -fsanitize=fuzzer as a libFuzzer target
  * (-Dfuzz=true), and with -DFUZZ_STANDALONE as a runner for the normal test
@@ -80,6 +84,9 @@ void event_loop_del_fd(struct event_loop *loop, int fd)
 static uint8_t ram[RAM_SIZE], rom[ROM_SIZE];
 static struct guest_mem mem;
 static struct block_dev *disk, *cd, *cd2;
+static struct block_dev *cur_cd; /* the medium in the CD drive */
+static bool tray_shadow;	 /* the tray as the notifier last said */
+static unsigned long tray_moves;
 static bool irq_level;
 static unsigned long irq_edges, commands, packets, dma_starts;
 
@@ -132,6 +139,7 @@ static int hold(struct block_dev *bd, enum held_op op, uint64_t offset, const st
 
 	CHECK(!fuzz_paused);
 	CHECK(nr_held < MAX_HELD - 1);
+	CHECK(bd == disk || (bd && bd == cur_cd));
 	CHECK(iovcnt >= 0 && iovcnt <= 1024);
 	for (int i = 0; i < iovcnt; i++) {
 		const uint8_t *p = iov[i].iov_base;
@@ -424,23 +432,65 @@ static void channel_reset(struct ide_channel *ch)
 	ctl_shadow = 0;
 }
 
+static void tray_moved(void *opaque, unsigned unit, bool open)
+{
+	CHECK(open != tray_shadow);
+	CHECK(unit == *(unsigned *)opaque);
+	tray_shadow = open;
+	tray_moves++;
+}
+
+static void change_medium(struct ide_channel *ch, unsigned cd_unit, struct block_dev *bd,
+			  bool force)
+{
+	if (ide_cdrom_change_medium(ch, cd_unit, bd, force) == 0)
+		cur_cd = bd;
+}
+
+static void swap_medium(struct ide_channel *ch, unsigned cd_unit, struct block_dev *bd)
+{
+	struct block_dev *old = NULL;
+
+	if (ide_cdrom_swap_medium(ch, cd_unit, bd, &old) == 0) {
+		CHECK(old == cur_cd);
+		cur_cd = bd;
+		for (unsigned k = 0; old && old != bd && k < nr_held; k++)
+			CHECK(held[k].bd != old);
+	}
+}
+
 static void op_host(struct ide_channel *ch, struct input *in, unsigned cd_unit)
 {
+	static struct block_dev *const *const media[] = {NULL, &cd, &cd2, &cd};
 	uint8_t b = in_u8(in);
 
-	switch (b % 8) {
+	switch (b % 12) {
 	case 0:
 		channel_reset(ch);
 		break;
 	case 1:
-		ide_cdrom_change_medium(ch, cd_unit, NULL, b & 0x80);
+		change_medium(ch, cd_unit, NULL, b & 0x80);
 		break;
 	case 2:
-		ide_cdrom_change_medium(ch, cd_unit, cd2, b & 0x80);
+		change_medium(ch, cd_unit, cd2, b & 0x80);
 		break;
 	case 3:
-		ide_cdrom_change_medium(ch, cd_unit, cd, b & 0x80);
+		change_medium(ch, cd_unit, cd, b & 0x80);
 		break;
+	case 8:
+		ide_cdrom_open_tray(ch, cd_unit, b & 0x80);
+		break;
+	case 9:
+		ide_cdrom_close_tray(ch, cd_unit);
+		break;
+	case 10: {
+		struct block_dev *const *m = media[(b >> 4) & 3];
+
+		swap_medium(ch, cd_unit, m ? *m : NULL);
+		break;
+	}
+	case 11:
+		break; /* the state check after every operation does it */
 	case 4:
 		ide_channel_drain(ch);
 		CHECK(nr_held == 0);
@@ -463,6 +513,20 @@ static void op_host(struct ide_channel *ch, struct input *in, unsigned cd_unit)
 		}
 		break;
 	}
+}
+
+/* The tray as IDE reports it is what the notifier said, with cur_cd in it. */
+static void check_tray(struct ide_channel *ch, unsigned cd_unit, bool has_cd)
+{
+	struct ide_cdrom_state st;
+
+	if (!has_cd) {
+		CHECK(ide_cdrom_get_state(ch, cd_unit, &st) == -EINVAL);
+		return;
+	}
+	CHECK(ide_cdrom_get_state(ch, cd_unit, &st) == 0);
+	CHECK(st.tray_open == tray_shadow);
+	CHECK(st.bd == cur_cd);
 }
 
 /* With everything completed: nothing BSY but under SRST; after a reset,
@@ -511,8 +575,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctl_shadow = 0;
 	ch = ide_channel_create(&line, &mem, NULL);
 	CHECK(ch != NULL);
+	ide_set_tray_notifier(ch, tray_moved, &cd_unit);
+	tray_shadow = false;
 	first = in_u8(&in);
 	layout = first % 4;
+	cur_cd = layout < 2 ? cd : NULL;
 	in_flight = first & 4;
 	switch (layout) {
 	case 0:
@@ -576,6 +643,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (!in_flight)
 			ide_channel_drain(ch);
+		check_tray(ch, cd_unit, layout < 2);
 	}
 	check_end_state(ch, layout);
 	ide_channel_destroy(ch);
@@ -590,7 +658,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #include "tests/fuzz/standalone.h"
 
-#define NR_SEEDS 7
+#define NR_SEEDS 8
 #define SEED_MAX 512
 
 static_assert(SEED_MAX <= FUZZ_SEED_MAX, "seeds fit the runner's buffer");
@@ -637,16 +705,27 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 		break;
 	case 5: /* disk, in flight: DMA read reset while held, pause, PIO under SRST */
 		SEED(s, 0x04, 7, 0, 1, 0, 0x00, 0x10, 0x00, 0x08, 1, 8, 0x40, 0, 4, 0, 0, 0, 18, 5,
-		     0x00, 1, 0x08, 85, 11, 0, 7, 0, 1, 0, 0x00, 0x20, 0x00, 0x08, 1, 8, 0x40, 0, 4, 0,
-		     0, 0, 18, 5, 0x00, 1, 0x08, 11, 5, 0, 11, 6, 8, 0x40, 0, 1, 0, 0, 0, 2, 85, 11, 7,
-		     4, 0x04, 11, 5, 0, 4, 0x00, 8, 0x40, 0, 1, 0, 0, 0, 2, 11, 4, 2, 0, 32);
+		     0x00, 1, 0x08, 85, 11, 0, 7, 0, 1, 0, 0x00, 0x20, 0x00, 0x08, 1, 8, 0x40, 0, 4,
+		     0, 0, 0, 18, 5, 0x00, 1, 0x08, 11, 5, 0, 11, 6, 8, 0x40, 0, 1, 0, 0, 0, 2, 85,
+		     11, 7, 4, 0x04, 11, 5, 0, 4, 0x00, 8, 0x40, 0, 1, 0, 0, 0, 2, 11, 4, 2, 0, 32);
 		break;
 	case 6: /* CD, in flight: PIO READ(10) under SRST, DMA across a medium change
 		 * and a reset */
 		SEED(s, 0x05, 9, 0x00, 0xfe, 0xff, 6, 0, 0, 0, 0, 3, 0, 0, 2, 0, 0, 0, 85, 4, 0x04,
-		     11, 5, 0, 4, 0x00, 85, 7, 0, 1, 0, 0x00, 0x30, 0x00, 0x08, 1, 9, 0x02, 0, 0, 6, 0,
-		     0, 0, 0, 5, 0, 0, 1, 0, 0, 0, 5, 0, 1, 0x08, 11, 2, 9, 0x02, 0, 0, 6, 0, 0, 0, 0,
-		     5, 0, 0, 1, 0, 0, 0, 5, 0, 1, 0x08, 11, 0, 2, 0, 8);
+		     11, 5, 0, 4, 0x00, 85, 7, 0, 1, 0, 0x00, 0x30, 0x00, 0x08, 1, 9, 0x02, 0, 0, 6,
+		     0, 0, 0, 0, 5, 0, 0, 1, 0, 0, 0, 5, 0, 1, 0x08, 11, 2, 9, 0x02, 0, 0, 6, 0, 0,
+		     0, 0, 5, 0, 0, 1, 0, 0, 0, 5, 0, 1, 0x08, 11, 0, 2, 0, 8);
+		break;
+	case 7: /* CD, in flight: PREVENT, a refused open, GESN, forced open under a
+		 * held READ(10), swap to the second disc, close, TUR twice, READ
+		 * CAPACITY, the guest's eject and load */
+		SEED(s, 0x04, 9, 1, 0xfe, 0xff, 0x1e, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 11, 8, 9, 1,
+		     0xfe, 0xff, 0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8, 0, 0, 0, 2, 0, 8, 9, 1, 0xfe,
+		     0xff, 0x28, 0, 0, 0, 0, 3, 0, 0, 2, 0, 0, 0, 11, 0x80, 11, 34, 11, 9, 11, 11,
+		     9, 1, 0xfe, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 0xfe, 0xff, 0, 0,
+		     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 1, 0xfe, 0xff, 0x25, 0, 0, 0, 0, 0, 0, 0, 0,
+		     0, 0, 0, 2, 0, 8, 9, 1, 0xfe, 0xff, 0x1b, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 11,
+		     22, 9, 1, 0xfe, 0xff, 0x1b, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 11, 4);
 		break;
 	default: /* CD: READ(10) by DMA with a PRD into the read-only page */
 		SEED(s, 0, 7, 1, 3, 0x00, 0x00, 0x02, 0x00, 0x00, 0x08, 1, 9, 3, 0xfe, 0xff, 6, 0,
@@ -691,10 +770,10 @@ static void run_mutations(unsigned count)
 }
 
 static const struct fuzz_target target = {
-	.name = "fuzz_ide",
-	.seed_prefix = "seed-",
-	.nr_seeds = NR_SEEDS,
-	.seed_build = seed_build,
+    .name = "fuzz_ide",
+    .seed_prefix = "seed-",
+    .nr_seeds = NR_SEEDS,
+    .seed_build = seed_build,
 };
 
 int main(int argc, char **argv)
@@ -702,8 +781,8 @@ int main(int argc, char **argv)
 	fuzz_standalone_begin(&target, argc, argv);
 	run_mutations(20000);
 	printf("fuzz_ide: %lu inputs, %lu ATA commands, %lu packets, %lu DMA starts, "
-	       "%lu block requests, %lu interrupt edges, no crash\n",
-	       fuzz_runs(), commands, packets, dma_starts, completions, irq_edges);
+	       "%lu block requests, %lu interrupt edges, %lu tray moves, no crash\n",
+	       fuzz_runs(), commands, packets, dma_starts, completions, irq_edges, tray_moves);
 	return 0;
 }
 #endif

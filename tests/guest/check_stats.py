@@ -24,9 +24,15 @@ with tempfile.TemporaryDirectory() as d:
     assert io["count"] == sum(p["reads"] + p["writes"] for p in s["pio"].values()), io
     assert io["total_ns"] > 0 and io["max_ns"] <= io["total_ns"]
     assert sum(c for _, c in io["histogram_log2_ns"]) == io["count"]
+    # The fast paths: on unless the host lacks them (no switch given).
+    accel = s["accel"]
+    assert set(accel["paths"]) == {"ioeventfd", "irqfd", "coalesced-mmio", "dirty-log"}, accel
+    for path, state in accel["paths"].items():
+        assert state in ("on", "off-no-host"), accel
+    assert all(isinstance(v, bool) for v in accel["host"].values()), accel
     r = subprocess.run([minivmm, "--bios", guest, "--debug-exit", "--stats"],
                        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert r.returncode == 33 and greeting in r.stdout
-    for word in ("VM exits", "io", "0x03f8", "com1", "debug-exit"):
+    for word in ("VM exits", "io", "0x03f8", "com1", "debug-exit", "fast paths", "ioeventfd"):
         assert word in r.stderr, (word, r.stderr)
 print("PASS")

@@ -15,6 +15,8 @@ Cases:
              descriptor read through INT 13h
   order-dc   disk and CD, --boot order=dc: the CD boots
   order-cd   disk and CD, --boot order=cd: the disk boots
+  empty-cd   disk and an empty CD-ROM drive (--cdrom ''), --boot order=dc:
+             SeaBIOS finds the drive, fails to boot the CD, boots the disk
   menu       --boot menu=on: SeaBIOS offers its boot menu, then boots
   bad-drives missing, truncated and corrupt images, a directory as CD:
              one line naming the problem, exit status 2, image unchanged
@@ -230,6 +232,18 @@ def main():
             want = "BOOT-FROM cd" if order == "dc" else "BOOT-FROM disk"
             if want not in boot:
                 fail("order=%s did not boot %s first" % (order, want.split()[1]), out, err)
+        elif a.case == "empty-cd":
+            boot, out, err = run(a, ["--disk", img, "--cdrom", "", "--boot", "order=dc",
+                                     "--debugcon", log])
+            with open(log, "r", errors="replace") as f:
+                text = f.read()
+            m = re.search(r"ata1-0: [^\n]*DVD/CD", text)
+            if not m:
+                fail("SeaBIOS did not find the empty CD-ROM drive (see %s)" % log, out, err)
+            print("  SeaBIOS: " + m[0])
+            if "Booting from DVD/CD" not in out:
+                fail("SeaBIOS did not try the CD first", out, err)
+            check_disk_boot(a, boot, out, err, img, want_sum)
         elif a.case == "menu":
             boot, out, err = run(a, ["--disk", img, "--boot", "menu=on,splash-time=500"])
             if "Press ESC for boot menu" not in out:

@@ -498,8 +498,78 @@ def t_acpi(ctx):
     check(st == 0, 'poweroff (ACPI S5) ended minivmm with status 0 (got %d)' % st)
 
 
+# ---------------------------------------------- the control socket
+
+CONTROL_MODULES = ('button', 'evdev', 'ata_piix', 'sr_mod', 'isofs')
+# Two L2 boots in one L1 (l1_control.sh): about 40 s here.
+CONTROL_TIMEOUT = 400
+
+
+def control_discs(ctx):
+    """Two ISO 9660 discs (disc.txt says which; the second has a 1 MiB
+    data.bin) and the expected sha256 of data.bin; return the paths."""
+    if not shutil.which('xorriso'):
+        raise Skip('xorriso not found (Debian package xorriso)')
+    discs = []
+    data = os.urandom(1 << 20)
+    for n in (1, 2):
+        root = os.path.join(ctx.tmp, 'disc%d' % n)
+        os.makedirs(root)
+        with open(os.path.join(root, 'disc.txt'), 'w') as f:
+            f.write('disc %d\n' % n)
+        if n == 2:
+            with open(os.path.join(root, 'data.bin'), 'wb') as f:
+                f.write(data)
+        iso = os.path.join(ctx.tmp, 'disc%d.iso' % n)
+        r = subprocess.run(['xorriso', '-as', 'mkisofs', '-quiet', '-o', iso,
+                            '-V', 'DISC%d' % n, root],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        if r.returncode != 0:
+            raise Fail('xorriso failed: ' + r.stdout[-2000:])
+        discs.append(iso)
+    sums = os.path.join(ctx.tmp, 'disc2.sha256')
+    with open(sums, 'w') as f:
+        f.write(hashlib.sha256(data).hexdigest() + '\n')
+    return discs[0], discs[1], sums
+
+
+def t_control(ctx):
+    """minivmm with --qmp in L1 and minivmm-ctl beside it
+    (l1_control.sh): eject of the CD locked by L2's mount is refused without
+    force; a disc changed while L2 runs is read by L2 after the media
+    change; powerdown presses the ACPI button, L2's acpid powers off and
+    minivmm ends with 0 and POWERDOWN/SHUTDOWN events; SIGTERM does the
+    same in a second boot."""
+    ctx.prepare()
+    need_minivmm(ctx, '--kernel', '--qmp', '--cdrom')
+    ctl = os.path.join(os.path.dirname(os.path.dirname(ctx.minivmm)),
+                       'tools', 'minivmm-ctl')
+    if not os.path.isfile(ctl):
+        raise Fail('minivmm-ctl not found next to minivmm: %s' % ctl)
+    d1, d2, sums = control_discs(ctx)
+    kernel, initrd = ctx.l2kit('l2_control.sh', CONTROL_MODULES, end='none',
+                               files=((sums, '/l2/disc2.sha256'),))
+    cmd = [os.path.join(HERE, 'l1_control.sh'), ctx.minivmm, ctl, kernel,
+           initrd, d1, d2]
+    st, out, err, dt = ctx.run(cmd, timeout=CONTROL_TIMEOUT,
+                               extra=['--file', ctx.minivmm, '--file', ctl])
+    show('L1 script (stdout)', out)
+    show('stderr', err)
+    text = out.decode('utf-8', 'replace')
+    for line in text.splitlines():
+        if line.startswith('L1-CHECK '):
+            print(line)
+    check('L1-DONE' in text, 'the L1 script ran to its end (%.1f s)' % dt)
+    fails = [x for x in text.splitlines() if x.startswith('L1-CHECK FAIL')]
+    check(not fails, 'every check in L1 passed (%d failed)' % len(fails))
+    check(text.count('L1-CHECK ok') >= 14, 'all the checks ran')
+    check(st == 0, 'the L1 script exited 0 (got %d)' % st)
+
+
 TESTS = {
     'runner-basic': t_runner_basic,
+    'minivmm-control': t_control,
     'minivmm-acpi': t_acpi,
     'runner-streams': t_runner_streams,
     'runner-errors': t_runner_errors,

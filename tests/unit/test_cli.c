@@ -197,7 +197,8 @@ static void test_help_tells_every_option(void **state)
 					    "--stats", "--help", "--version", "--disk",
 					    "--cdrom", "--boot", "--rtc", "--debugcon",
 					    "--no-ioeventfd", "--no-irqfd", "--no-coalesced-mmio",
-					    "--no-dirty-log", "--shutdown-timeout", "media=" };
+					    "--no-dirty-log", "--shutdown-timeout", "media=", "--qmp",
+					    "--name" };
 	struct vm_config c;
 
 	assert_int_equal(parse(&c, "--help", NULL), CLI_EXIT_OK);
@@ -232,6 +233,31 @@ static void test_shutdown_timeout(void **state)
 			 CLI_ERROR);
 	assert_non_null(strstr(err_buf, "given twice"));
 	assert_int_equal(parse(&c, "--shutdown-timeout", NULL), CLI_ERROR);
+}
+
+/* --cdrom '' and an empty file= give an empty CD-ROM drive; a disk cannot
+ * be empty, and an empty drive names no file for the file checks. */
+static void test_empty_cdrom(void **state)
+{
+	struct vm_config c;
+	char err[256];
+
+	assert_int_equal(parse(&c, "--cdrom", "", NULL), CLI_RUN);
+	assert_true(c.has_cdrom);
+	assert_string_equal(c.cdrom.path, "");
+	assert_int_equal(cli_check_files(&c, err, sizeof(err)), 0);
+	assert_int_equal(parse(&c, "--cdrom", "file=", NULL), CLI_RUN);
+	assert_true(c.has_cdrom);
+	assert_string_equal(c.cdrom.path, "");
+	assert_int_equal(parse(&c, "--cdrom", "file=,format=raw", NULL), CLI_RUN);
+	assert_string_equal(c.cdrom.path, "");
+	assert_int_equal(parse(&c, "--disk", "file=,media=cdrom", NULL), CLI_RUN);
+	assert_true(c.has_cdrom);
+	assert_int_equal(c.nr_disks, 0);
+	expect_error("--disk: the file name is empty", parse(&c, "--disk", "", NULL));
+	expect_error("--disk: file= needs a PATH", parse(&c, "--disk", "file=", NULL));
+	expect_error("--cdrom: file= needs a PATH", parse(&c, "--cdrom", "file=,media=disk", NULL));
+	expect_error("already 'empty'", parse(&c, "--cdrom", "", "--cdrom", "x.iso", NULL));
 }
 
 /* media= decides the slot, whichever option named the drive (this crashed:
@@ -322,7 +348,7 @@ static void test_hostile_values(void **state)
 		     parse(&c, "--kernel", "k", "--initrd", "", NULL));
 	expect_error("--debugcon: the file name is empty", parse(&c, "--debugcon", "", NULL));
 	expect_error("--disk: the file name is empty", parse(&c, "--disk", "", NULL));
-	expect_error("--cdrom: the file name is empty", parse(&c, "--cdrom", "", NULL));
+	/* --cdrom "" is an empty drive (test_empty_cdrom). */
 	expect_error("--disk: file= needs a PATH", parse(&c, "--disk", "file=,format=raw", NULL));
 	expect_error("--disk: unknown option 'bus'", parse(&c, "--disk", "file=a,bus=0", NULL));
 	expect_error("--disk: format= given twice",
@@ -368,6 +394,7 @@ static void test_help_matches_parser(void **state)
 		{ "--disk", "d" },    { "--cdrom", "c" },	   { "--boot", "c" },
 		{ "--rtc", "utc" },   { "--debugcon", "log" }, { "--serial", "none" },
 		{ "--shutdown-timeout", "5" },
+		{ "--qmp", "unix:s" }, { "--name", "vm" },
 	};
 	static const char *const accepted[][2] = {
 		{ "--disk", "file=a,media=disk,if=ide,format=raw,cache=writeback,readonly=on,"
@@ -376,7 +403,7 @@ static void test_help_matches_parser(void **state)
 		{ "--disk", "file=a,cache=none,readonly=true,snapshot=false" },
 		{ "--disk", "file=a,cache=directsync,readonly=off,snapshot=on" },
 		{ "--disk", "file=a,cache=unsafe,media=cdrom" },
-		{ "--cdrom", "file=a,media=disk,format=raw" },
+		{ "--cdrom", "file=a,media=disk,format=raw" }, { "--cdrom", "" }, { "--cdrom", "file=" },
 		{ "--boot", "order=dc,menu=on,splash-time=65535" },
 		{ "--boot", "once=cd,menu=off,menu-timeout=0" },
 		{ "--boot", "dc" },
@@ -385,6 +412,8 @@ static void test_help_matches_parser(void **state)
 		{ "--serial", "stdio" }, { "--serial", "file:x" }, { "--serial", "none" },
 		{ "--memory", "4096K" }, { "--memory", "3MiB" }, { "--memory", "1gb" },
 		{ "--memory", "2097152" }, { "-m", "1T" },
+		{ "--qmp", "unix:/x,server=on,wait=on" }, { "--qmp", "unix:/x,wait=off" },
+		{ "--qmp", "unix:/x,server,nowait" },
 	};
 	struct vm_config c;
 	char help[sizeof(out_buf)];
@@ -430,10 +459,60 @@ static void test_help_matches_parser(void **state)
 							   "none", "directsync", "unsafe", "yes|no",
 							   "true|false", "order=", "once=", "menu=on|off",
 							   "splash-time=", "menu-timeout=", "[base=]",
-							   "file:PATH", "json:PATH", "stdio", NULL };
+							   "file:PATH", "json:PATH", "stdio",
+							   "unix:PATH", "server=on", "wait=on|off",
+							   "nowait", NULL };
 	     *w; w++)
 		if (!strstr(help, *w))
 			fail_msg("--help does not mention %s", *w);
+}
+
+/* --qmp unix:PATH[,server=on|off][,wait=on|off] in QEMU's spellings, and
+ * --name. */
+static void test_qmp_and_name(void **state)
+{
+	struct vm_config c;
+	char long_path[200];
+
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_string_equal(c.qmp_path, "");
+	assert_null(c.name);
+	assert_int_equal(parse(&c, "--qmp", "unix:/run/vm.sock", NULL), CLI_RUN);
+	assert_string_equal(c.qmp_path, "/run/vm.sock");
+	assert_true(c.qmp_wait); /* QEMU's default */
+	assert_int_equal(parse(&c, "--qmp", "unix:/a,server=on,wait=off", NULL), CLI_RUN);
+	assert_string_equal(c.qmp_path, "/a");
+	assert_false(c.qmp_wait);
+	assert_int_equal(parse(&c, "--qmp", "unix:/a,server,nowait", NULL), CLI_RUN);
+	assert_false(c.qmp_wait);
+	assert_int_equal(parse(&c, "--qmp", "unix:/a,nowait,wait", NULL), CLI_RUN);
+	assert_true(c.qmp_wait);
+	assert_int_equal(parse(&c, "--qmp=unix:/a,,b,wait=no", NULL), CLI_RUN);
+	assert_string_equal(c.qmp_path, "/a,b");
+	assert_false(c.qmp_wait);
+	expect_error("--qmp: server=off is not supported",
+		     parse(&c, "--qmp", "unix:/a,server=off", NULL));
+	expect_error("--qmp: 'tcp:1:2': only unix:PATH", parse(&c, "--qmp", "tcp:1:2", NULL));
+	expect_error("--qmp: the socket path is empty", parse(&c, "--qmp", "unix:", NULL));
+	expect_error("--qmp: the socket path is empty", parse(&c, "--qmp", "unix:,wait=off", NULL));
+	expect_error("--qmp: unknown option 'mode=x'", parse(&c, "--qmp", "unix:/a,mode=x", NULL));
+	expect_error("--qmp: unknown or bad option 'wait=maybe'",
+		     parse(&c, "--qmp", "unix:/a,wait=maybe", NULL));
+	expect_error("--qmp: 'unix:/a,': an empty option", parse(&c, "--qmp", "unix:/a,", NULL));
+	memset(long_path, 'p', sizeof(long_path));
+	memcpy(long_path, "unix:/", 6);
+	long_path[5 + 108] = '\0'; /* 108 bytes of path: one too many */
+	expect_error("--qmp: the path is too long", parse(&c, "--qmp", long_path, NULL));
+	long_path[5 + 107] = '\0';
+	assert_int_equal(parse(&c, "--qmp", long_path, NULL), CLI_RUN);
+	expect_error("--qmp: given twice",
+		     parse(&c, "--qmp", "unix:/a", "--qmp", "unix:/b", NULL));
+
+	assert_int_equal(parse(&c, "--name", "win1", NULL), CLI_RUN);
+	assert_string_equal(c.name, "win1");
+	expect_error("--name: the name is empty", parse(&c, "--name", "", NULL));
+	expect_error("--name: control characters", parse(&c, "--name", "a\nb", NULL));
+	expect_error("--name: given twice", parse(&c, "--name", "a", "--name", "b", NULL));
 }
 
 static char tmpdir[64];
@@ -567,9 +646,11 @@ int main(void)
 		cmocka_unit_test(test_drives_and_boot),
 		cmocka_unit_test(test_media),
 		cmocka_unit_test(test_shutdown_timeout),
+		cmocka_unit_test(test_empty_cdrom),
 		cmocka_unit_test(test_accel),
 		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_help_matches_parser),
+		cmocka_unit_test(test_qmp_and_name),
 		cmocka_unit_test(test_check_files),
 	};
 

@@ -88,8 +88,8 @@ int __wrap_block_aio_read(struct block_dev *bd, uint64_t offset, const struct io
 	reads_submitted++;
 	if (!hold_reads || nr_held == MAX_HELD || iovcnt > 16 || iovcnt < 0)
 		return __real_block_aio_read(bd, offset, iov, iovcnt, cb, opaque);
-	*h = (struct held_read){.bd = bd, .offset = offset, .iovcnt = iovcnt, .cb = cb,
-				.opaque = opaque};
+	*h = (struct held_read){
+	    .bd = bd, .offset = offset, .iovcnt = iovcnt, .cb = cb, .opaque = opaque};
 	memcpy(h->iov, iov, (size_t)iovcnt * sizeof(*iov));
 	nr_held++;
 	return 0;
@@ -113,8 +113,19 @@ static void release_held(struct block_dev *bd)
 	nr_held = keep;
 }
 
+/* Runs (once) when someone waits for a device: what another thread does
+ * meanwhile. */
+static void (*drain_hook)(void *opaque);
+static void *drain_hook_opaque;
+
 void __wrap_block_drain(struct block_dev *bd)
 {
+	if (drain_hook) {
+		void (*fn)(void *) = drain_hook;
+
+		drain_hook = NULL;
+		fn(drain_hook_opaque);
+	}
 	release_held(bd);
 	__real_block_drain(bd);
 }
@@ -843,8 +854,7 @@ static void test_piix_quiesce_and_reset(void **state)
 	assert_non_null(mmio);
 	pci = pci_bus_create(pio, mmio);
 	assert_non_null(pci);
-	ide = piix_ide_create(pci, PCI_DEVFN(1, 1), pio, &f->line, &f->mem, NULL, err,
-			      sizeof(err));
+	ide = piix_ide_create(pci, PCI_DEVFN(1, 1), pio, &f->line, &f->mem, NULL, err, sizeof(err));
 	assert_non_null(ide);
 	assert_int_equal(open_image(&ro, f->disk_path, true), 0);
 	ch = piix_ide_channel(ide, 1);
@@ -1270,6 +1280,338 @@ static void test_atapi_misc(void **state)
 	assert_int_equal(inb(f->ch, R_STATUS), 0x41);
 }
 
+/* ------------------------------------------------------------ the tray */
+
+static struct tray_rec {
+	unsigned moves;
+	bool open;
+	unsigned unit;
+} tray;
+
+static void tray_moved(void *opaque, unsigned unit, bool open)
+{
+	struct tray_rec *t = opaque;
+
+	t->moves++;
+	t->open = open;
+	t->unit = unit;
+}
+
+/* key/asc/ascq of REQUEST SENSE as one number, 0x023a02 */
+static unsigned sense3(struct fixture *f)
+{
+	uint8_t pkt[12] = {0x03, 0, 0, 0, 18}, s[18];
+
+	send_packet(f, pkt, 0xfffe, false);
+	assert_int_equal(pio_in(f, s, sizeof(s), 0xfffe), 18);
+	return (unsigned)(s[2] & 0x0f) << 16 | (unsigned)s[12] << 8 | s[13];
+}
+
+/* A command's outcome: 0 for success, else its sense as sense3. */
+static unsigned outcome(struct fixture *f, const uint8_t *pkt)
+{
+	uint8_t st = packet_status(f, pkt);
+
+	if (!(st & 0x01))
+		return 0;
+	return sense3(f);
+}
+
+/* GESN media event code << 8 | media status */
+static unsigned gesn(struct fixture *f)
+{
+	uint8_t pkt[12] = {0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8}, b[8];
+
+	send_packet(f, pkt, 0xfffe, false);
+	assert_int_equal(pio_in(f, b, sizeof(b), 0xfffe), 8);
+	assert_int_equal(b[2], 0x04); /* media class */
+	return (unsigned)b[4] << 8 | b[5];
+}
+
+static const uint8_t tur[12] = {0x00};
+static const uint8_t prevent[12] = {0x1e, 0, 0, 0, 1};
+static const uint8_t allow[12] = {0x1e, 0, 0, 0, 0};
+static const uint8_t guest_eject[12] = {0x1b, 0, 0, 0, 0x02};
+static const uint8_t guest_load[12] = {0x1b, 0, 0, 0, 0x03};
+
+/* After the tray closed on a medium: NOT READY 3A/00 once, UNIT ATTENTION
+ * 28/00 once, then ready. */
+static void expect_new_medium(struct fixture *f)
+{
+	assert_int_equal(outcome(f, tur), 0x023a00);
+	assert_int_equal(outcome(f, tur), 0x062800);
+	assert_int_equal(outcome(f, tur), 0);
+}
+
+static struct ide_cdrom_state cd_state(struct fixture *f)
+{
+	struct ide_cdrom_state st;
+
+	assert_int_equal(ide_cdrom_get_state(f->ch, 1, &st), 0);
+	return st;
+}
+
+/* Every host transition of the tray and what the guest sees after it. */
+static void test_tray_host(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t cap[12] = {0x25}, rd[12] = {0x28, 0, 0, 0, 0, 7, 0, 0, 1};
+	uint8_t toc[12] = {0x43, 0, 0, 0, 0, 0, 0xaa, 0, 12}, b[2048];
+	struct block_dev *old;
+
+	tray = (struct tray_rec){0};
+	ide_set_tray_notifier(f->ch, tray_moved, &tray);
+	assert_int_equal(ide_cdrom_get_state(f->ch, 0, &(struct ide_cdrom_state){0}), -EINVAL);
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 0, false), -EINVAL);
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 2, false), -EINVAL);
+	assert_int_equal(outcome(f, tur), 0);
+	assert_int_equal(gesn(f), 0x0002);
+	/* A closed tray keeps its medium. */
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, f->cd2, &old), -EBUSY);
+	assert_int_equal(ide_cdrom_close_tray(f->ch, 1), 0);
+	assert_int_equal(tray.moves, 0);
+
+	/* Open: the medium stays in the open tray; NOT READY 3A/02. */
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
+	assert_int_equal(tray.moves, 1);
+	assert_true(tray.open);
+	assert_int_equal(tray.unit, 1);
+	assert_true(cd_state(f).tray_open);
+	assert_ptr_equal(cd_state(f).bd, f->cd);
+	assert_int_equal(outcome(f, tur), 0x023a02);
+	assert_int_equal(outcome(f, cap), 0x023a02);
+	assert_int_equal(gesn(f), 0x0301); /* media removal, tray open */
+	assert_int_equal(gesn(f), 0x0001);
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
+	assert_int_equal(tray.moves, 1);
+
+	/* Close on the same medium: new media, NOT READY, UNIT ATTENTION. */
+	assert_int_equal(ide_cdrom_close_tray(f->ch, 1), 0);
+	assert_int_equal(tray.moves, 2);
+	assert_false(tray.open);
+	assert_int_equal(gesn(f), 0x0202);
+	assert_int_equal(gesn(f), 0x0002);
+	expect_new_medium(f);
+
+	/* Take it out: an empty drive, tray closed: 3A/01; open: 3A/02. */
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, NULL, &old), 0);
+	assert_ptr_equal(old, f->cd);
+	assert_null(cd_state(f).bd);
+	assert_int_equal(outcome(f, tur), 0x023a02);
+	assert_int_equal(ide_cdrom_close_tray(f->ch, 1), 0);
+	assert_int_equal(gesn(f), 0x0300);
+	assert_int_equal(gesn(f), 0x0000);
+	assert_int_equal(outcome(f, tur), 0x023a01);
+	assert_int_equal(outcome(f, rd), 0x023a01);
+	assert_int_equal(outcome(f, tur), 0x023a01);
+	/* Opening an empty drive reports no removal. */
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
+	assert_int_equal(gesn(f), 0x0001);
+
+	/* A new disc: its capacity, its TOC, its data. */
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, f->cd2, &old), 0);
+	assert_null(old);
+	assert_int_equal(outcome(f, tur), 0x023a02);
+	assert_int_equal(ide_cdrom_close_tray(f->ch, 1), 0);
+	assert_int_equal(gesn(f), 0x0202);
+	expect_new_medium(f);
+	send_packet(f, cap, 0xfffe, false);
+	assert_int_equal(pio_in(f, b, sizeof(b), 0xfffe), 8);
+	assert_int_equal(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3], 99);
+	send_packet(f, toc, 0xfffe, false);
+	assert_int_equal(pio_in(f, b, sizeof(b), 0xfffe), 12);
+	assert_int_equal(b[8] << 24 | b[9] << 16 | b[10] << 8 | b[11], 100);
+	send_packet(f, rd, 0xfffe, false);
+	assert_int_equal(pio_in(f, b, sizeof(b), 0xfffe), 2048);
+	check_cd_data(b, 7, 1, 77);
+	/* change_medium = open, swap, close */
+	assert_int_equal(ide_cdrom_change_medium(f->ch, 1, f->cd, false), 0);
+	assert_int_equal(gesn(f), 0x0302);
+	assert_int_equal(gesn(f), 0x0202);
+	expect_new_medium(f);
+	ide_set_tray_notifier(f->ch, NULL, NULL);
+}
+
+/* The guest's lock, the host's eject request and force, START STOP UNIT. */
+static void test_tray_lock_and_guest(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t power[12] = {0x1b, 0, 0, 0, 0x22}; /* LoEj with a power condition */
+	uint8_t stop[12] = {0x1b, 0, 0, 0, 0x00};
+
+	tray = (struct tray_rec){0};
+	ide_set_tray_notifier(f->ch, tray_moved, &tray);
+	assert_int_equal(outcome(f, prevent), 0);
+	assert_true(cd_state(f).locked);
+	/* Locked: the host's open asks the guest and leaves the tray shut. */
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), -EBUSY);
+	assert_int_equal(ide_cdrom_change_medium(f->ch, 1, f->cd2, false), -EBUSY);
+	assert_int_equal(tray.moves, 0);
+	assert_true(cd_state(f).eject_requested);
+	assert_int_equal(outcome(f, tur), 0);
+	assert_int_equal(gesn(f), 0x0102); /* eject request */
+	assert_false(cd_state(f).eject_requested);
+	assert_int_equal(gesn(f), 0x0002);
+	/* The guest's own eject is refused too: 05/53/02. */
+	assert_int_equal(outcome(f, guest_eject), 0x055302);
+	assert_false(cd_state(f).tray_open);
+	/* A power condition or a STOP without LoEj moves nothing. */
+	assert_int_equal(outcome(f, power), 0);
+	assert_int_equal(outcome(f, stop), 0);
+	assert_false(cd_state(f).tray_open);
+	/* force unlocks and opens. */
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, true), 0);
+	assert_int_equal(tray.moves, 1);
+	assert_false(cd_state(f).locked);
+	assert_int_equal(gesn(f), 0x0301);
+	assert_int_equal(ide_cdrom_close_tray(f->ch, 1), 0);
+	expect_new_medium(f);
+
+	/* The guest allows, ejects (the tray opens, DEVICE_TRAY_MOVED's
+	 * source), and loads again: same disc, no attention. */
+	assert_int_equal(outcome(f, prevent), 0);
+	assert_int_equal(outcome(f, allow), 0);
+	tray.moves = 0;
+	assert_int_equal(outcome(f, guest_eject), 0);
+	assert_int_equal(tray.moves, 1);
+	assert_true(tray.open);
+	assert_int_equal(outcome(f, tur), 0x023a02);
+	/* Locking an open tray does not stop a second eject (it is open). */
+	assert_int_equal(outcome(f, prevent), 0);
+	assert_int_equal(outcome(f, guest_eject), 0);
+	assert_int_equal(tray.moves, 1);
+	assert_int_equal(outcome(f, guest_load), 0);
+	assert_int_equal(tray.moves, 2);
+	assert_false(tray.open);
+	assert_int_equal(outcome(f, tur), 0);
+	assert_int_equal(gesn(f), 0x0002);
+	/* A disc swapped while the guest held the tray open is new when the
+	 * guest closes it. */
+	assert_int_equal(outcome(f, allow), 0);
+	assert_int_equal(outcome(f, guest_eject), 0);
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, f->cd2, NULL), 0);
+	assert_int_equal(outcome(f, guest_load), 0);
+	assert_int_equal(gesn(f), 0x0202);
+	expect_new_medium(f);
+	/* A machine reset unlocks (the next boot's firmware may eject). */
+	assert_int_equal(outcome(f, prevent), 0);
+	ide_channel_reset(f->ch);
+	assert_false(cd_state(f).locked);
+	assert_int_equal(ide_cdrom_change_medium(f->ch, 1, f->cd, false), 0);
+	ide_set_tray_notifier(f->ch, NULL, NULL);
+}
+
+/* A medium leaving under a command: nothing of it reaches the guest after
+ * the swap, whatever stage the command was at. */
+static void test_tray_cuts_commands(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rd[12] = {0x28, 0, 0, 0, 0, 10, 0, 0, 80}, b[2048];
+	unsigned submitted;
+
+	/* A PIO read whose buffer load is with the block layer. */
+	hold_reads = true;
+	send_packet(f, rd, 0xfffe, false);
+	assert_int_equal(nr_held, 1);
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, f->cd2, NULL), 0);
+	hold_reads = false;
+	assert_int_equal(nr_held, 0); /* the swap waited for it */
+	assert_int_equal(inb(f->ch, R_STATUS), 0x41);
+	assert_int_equal(sense3(f), 0x023a02);
+	assert_int_equal(ide_cdrom_close_tray(f->ch, 1), 0);
+	expect_new_medium(f);
+
+	/* A PIO data phase under way: cut, the rest is not sent. */
+	send_packet(f, rd, 0xfffe, false);
+	assert_int_equal(settle(f) & 0x08, 0x08);
+	for (unsigned i = 0; i < 16; i++)
+		assert_int_equal(inw(f->ch), cd_byte(10, 2 * i, 77) | cd_byte(10, 2 * i + 1, 77)
+									  << 8);
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
+	assert_int_equal(inb(f->ch, R_STATUS), 0x41);
+	assert_int_equal(inw(f->ch), 0);
+	assert_int_equal(sense3(f), 0x023a02);
+
+	/* A DMA read waiting for the engine: cut; starting the engine later
+	 * moves nothing. */
+	assert_int_equal(ide_cdrom_close_tray(f->ch, 1), 0);
+	expect_new_medium(f);
+	memset(f->ram + 0x70000, 0, 4096);
+	put_prd(f, 0, 0x70000, 2048, true);
+	bm_clear(f->ch);
+	rd[8] = 1;
+	send_packet(f, rd, 0xfffe, true);
+	assert_int_equal(altstatus(f->ch) & 0x08, 0x08);
+	submitted = reads_submitted;
+	assert_int_equal(ide_cdrom_change_medium(f->ch, 1, f->cd, false), 0);
+	assert_int_equal(inb(f->ch, R_STATUS), 0x41);
+	bm_start(f->ch, PRD, true);
+	ide_channel_drain(f->ch);
+	assert_int_equal(reads_submitted, submitted);
+	memset(b, 0, sizeof(b));
+	assert_memory_equal(f->ram + 0x70000, b, 2048);
+	bm_clear(f->ch);
+	/* The cut command's own error, reported with the tray open. */
+	assert_int_equal(sense3(f), 0x023a02);
+}
+
+static void guest_closes_tray(void *opaque)
+{
+	struct fixture *f = opaque;
+
+	assert_int_equal(packet_status(f, guest_load), 0x50);
+}
+
+/* The guest closes the tray (a vCPU) while the host swaps the disc: the new
+ * disc arrives in a closed drive, and the guest is told of it. */
+static void test_tray_closed_during_swap(void **state)
+{
+	struct fixture *f = *state;
+	struct block_dev *old;
+
+	tray = (struct tray_rec){0};
+	ide_set_tray_notifier(f->ch, tray_moved, &tray);
+	assert_int_equal(ide_cdrom_open_tray(f->ch, 1, false), 0);
+	assert_int_equal(gesn(f), 0x0301);
+	drain_hook = guest_closes_tray;
+	drain_hook_opaque = f;
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, f->cd2, &old), 0);
+	assert_null(drain_hook);
+	assert_ptr_equal(old, f->cd);
+	assert_false(cd_state(f).tray_open);
+	assert_ptr_equal(cd_state(f).bd, f->cd2);
+	assert_int_equal(tray.moves, 2);
+	assert_int_equal(gesn(f), 0x0202);
+	expect_new_medium(f);
+	/* A swap into a closed tray is refused and keeps the disc. */
+	assert_int_equal(ide_cdrom_swap_medium(f->ch, 1, f->cd, &old), -EBUSY);
+	assert_ptr_equal(cd_state(f).bd, f->cd2);
+	assert_int_equal(ide_cdrom_change_medium(f->ch, 1, f->cd, false), 0);
+	ide_set_tray_notifier(f->ch, NULL, NULL);
+}
+
+/* A read held back by a pause is dropped when the medium goes. */
+static void test_tray_while_paused(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t rd[12] = {0x28, 0, 0, 0, 0, 10, 0, 0, 1};
+	unsigned submitted = reads_submitted;
+
+	ide_channel_pause(f->ch);
+	send_packet(f, rd, 0xfffe, false);
+	assert_int_equal(altstatus(f->ch) & 0x80, 0x80);
+	assert_int_equal(ide_cdrom_change_medium(f->ch, 1, f->cd2, false), 0);
+	assert_int_equal(altstatus(f->ch), 0x41);
+	ide_channel_resume(f->ch);
+	ide_channel_drain(f->ch);
+	assert_int_equal(reads_submitted, submitted);
+	assert_int_equal(inb(f->ch, R_STATUS), 0x41);
+	expect_new_medium(f);
+	assert_int_equal(ide_cdrom_change_medium(f->ch, 1, f->cd, false), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1293,6 +1635,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_atapi_toc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atapi_medium_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_atapi_misc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tray_host, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tray_lock_and_guest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tray_cuts_commands, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tray_while_paused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tray_closed_during_swap, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
