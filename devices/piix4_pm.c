@@ -130,7 +130,10 @@ static uint64_t sample(struct piix4_pm *pm)
  * overflow timer. */
 static void update(struct piix4_pm *pm)
 {
-	bool level = (pm->pm1_sts & pm->pm1_en & SCI_SOURCES) || (pm->gpe_sts & pm->gpe_en);
+	/* SCI_EN routes the events to the SCI; clear (ACPI not enabled) they
+	 * would go to SMI on the chip, which we do not have. */
+	bool level = (pm->pm1_cnt & CNT_SCI_EN) &&
+		     ((pm->pm1_sts & pm->pm1_en & SCI_SOURCES) || (pm->gpe_sts & pm->gpe_en));
 	bool want_timer = (pm->pm1_en & STS_TMR) && !(pm->pm1_sts & STS_TMR);
 
 	if (level != pm->sci_level) {
@@ -351,6 +354,7 @@ static void apm_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 	if (size > 8)
 		return;
 	pthread_mutex_lock(&pm->lock);
+	sample(pm);
 	for (unsigned i = 0; i < size; i++) {
 		uint64_t off = offset + i;
 		uint8_t b = (uint8_t)(value >> (8 * i));
@@ -368,6 +372,7 @@ static void apm_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 				pm->pm1_cnt &= (uint16_t)~CNT_SCI_EN;
 		}
 	}
+	update(pm); /* SCI_EN gates the SCI */
 	pthread_mutex_unlock(&pm->lock);
 }
 
@@ -572,9 +577,23 @@ static void piix4_pm_dev_destroy(void *state)
 	piix4_pm_destroy(state);
 }
 
+/* "powerdown": a press of the power button (QMP system_powerdown, SIGTERM). */
+static int piix4_pm_dev_control(void *state, const char *command, struct json_t *args,
+				struct json_t **reply, char *err, size_t errlen)
+{
+	if (strcmp(command, "powerdown")) {
+		snprintf(err, errlen, "piix4-pm: no command '%.100s' (only powerdown)", command);
+		return -1;
+	}
+	piix4_pm_power_button(state);
+	*reply = NULL;
+	return 0;
+}
+
 /* Reset comes from the PCI bus reset, through the function's hook. */
 const struct device_type piix4_pm_type = {
 	.name = "piix4-pm",
 	.create = piix4_pm_dev_create,
 	.destroy = piix4_pm_dev_destroy,
+	.control = piix4_pm_dev_control,
 };

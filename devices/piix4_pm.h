@@ -17,9 +17,12 @@
  * SLP_EN and SLP_TYP 0 (our \_S5) powers the machine off through
  * machine_events.exit(opaque, 0); other sleep types are ignored.
  *
- * The SCI is a level on its own interrupt line (IRQ 9): high while an
- * enabled PM1 event (timer overflow, global, power button, RTC) or an
- * enabled GPE0 event is pending.  SCI_EN does not gate it, as on QEMU.
+ * The SCI is a level on its own interrupt line (IRQ 9): high while SCI_EN
+ * is set (ACPI enabled) and an enabled PM1 event (timer overflow, global,
+ * power button, RTC) or an enabled GPE0 event is pending.  With SCI_EN
+ * clear the PIIX4 would raise an SMI instead (we have no SMM): the status
+ * bits latch and the SCI follows once the OS enables ACPI.  (QEMU does not
+ * gate on SCI_EN; ACPI operating systems enable it before anything else.)
  *
  * Outside the function: the GPE0 block (4 bytes, normally at 0xafe0:
  * +0 GPE0_STS write 1 to clear, +2 GPE0_EN) and the APM ports 0xb2/0xb3
@@ -86,8 +89,10 @@ extern const struct bus_ops piix4_pm_gpe_bus_ops;
  * every reset brings it back. */
 void piix4_pm_preset_pmba(struct piix4_pm *pm, uint16_t base);
 
-/* A press of the power button: PWRBTN_STS is set; the SCI follows if the
- * guest set PWRBTN_EN (now or later).  Any thread. */
+/* A press of the power button: PWRBTN_STS is set, whatever PWRBTN_EN says,
+ * and stays set until the guest writes 1 to it; the SCI follows while the
+ * guest has PWRBTN_EN and SCI_EN set (now or later).  The board's control
+ * command "powerdown" does the same.  Any thread. */
 void piix4_pm_power_button(struct piix4_pm *pm);
 /* Sets bit (0..15) of GPE0_STS, e.g. for a hotplug event; the SCI follows
  * GPE0_EN.  Other bits are ignored.  Any thread. */

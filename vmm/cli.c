@@ -89,6 +89,9 @@ static const char usage[] =
 	"\n"
 	"Behaviour:\n"
 	"      --no-reboot        exit with status 0 instead of rebooting\n"
+	"      --shutdown-timeout SECONDS  on SIGTERM, press the ACPI power button and\n"
+	"                         wait this long (0..86400, default 60) for the guest\n"
+	"                         to power off, then quit; 0 quits at once\n"
 	"      --stats            at exit, print VM-exit statistics to stderr\n"
 	"      --stats=json:PATH  at exit, write them as JSON to PATH\n"
 	"  -h, --help             show this help and exit\n"
@@ -101,9 +104,12 @@ static const char usage[] =
 	"file:, --debugcon, --stats=json:) are created or truncated only once every\n"
 	"option and file has been checked.\n"
 	"\n"
+	"Signals: SIGTERM presses the power button (see --shutdown-timeout); a second\n"
+	"SIGTERM, SIGINT, SIGHUP or SIGQUIT quits at once.  Quitting flushes every disk.\n"
+	"\n"
 	"Exit status: 0 when the guest powers off or resets with --no-reboot, or on\n"
-	"SIGINT/SIGTERM; 1 on a runtime error; 2 on a bad command line or file;\n"
-	"(V << 1) | 1 when the guest writes V to the debug-exit port.\n";
+	"SIGINT/SIGTERM/SIGHUP/SIGQUIT; 1 on a runtime error; 2 on a bad command line\n"
+	"or file; (V << 1) | 1 when the guest writes V to the debug-exit port.\n";
 
 /* ---- values ---- */
 
@@ -177,7 +183,7 @@ enum {
 	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
-	OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_END
+	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_END
 };
 
 static const struct option options[] = {
@@ -200,6 +206,7 @@ static const struct option options[] = {
 	{ "no-coalesced-mmio", no_argument, NULL, OPT_NO_COALESCED_MMIO },
 	{ "no-dirty-log", no_argument, NULL, OPT_NO_DIRTY_LOG },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "stats", optional_argument, NULL, OPT_STATS },
 	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ "name", required_argument, NULL, OPT_NAME },
@@ -560,6 +567,11 @@ static int parse_behaviour_option(struct parser *p, int c, const char *arg)
 	case OPT_NO_REBOOT:
 		cfg->no_reboot = true;
 		return 0;
+	case OPT_SHUTDOWN_TIMEOUT:
+		if (parse_uint(arg, 0, CLI_MAX_SHUTDOWN_TIMEOUT, &cfg->shutdown_timeout_s) < 0)
+			return bad(p, "--shutdown-timeout: '%s' is not a number of seconds from 0 to %d",
+				   arg, CLI_MAX_SHUTDOWN_TIMEOUT);
+		return 0;
 	case OPT_STATS:
 		if (!arg) {
 			cfg->stats = STATS_TABLE;
@@ -713,7 +725,8 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 	int c, longindex;
 
 	*cfg = (struct vm_config){ .memory = CLI_DEFAULT_MEMORY, .cpus = 1, .serial = SERIAL_STDIO,
-				   .boot_menu = -1, .accel = VM_ACCEL_DEFAULT };
+				   .boot_menu = -1, .accel = VM_ACCEL_DEFAULT,
+				   .shutdown_timeout_s = CLI_DEFAULT_SHUTDOWN_TIMEOUT };
 	optind = 0; /* glibc: start afresh, forgetting any earlier parse's state */
 	opterr = 0;
 	for (;;) {

@@ -16,6 +16,8 @@
 
 #define CLI_DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
 #define CLI_MAX_DISKS 3 /* primary master, primary slave, secondary slave */
+#define CLI_DEFAULT_SHUTDOWN_TIMEOUT 60 /* seconds SIGTERM waits for the guest */
+#define CLI_MAX_SHUTDOWN_TIMEOUT 86400
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 
@@ -53,6 +55,7 @@ struct vm_config {
 	bool rtc_localtime;
 	const char *debugcon_path; /* SeaBIOS debug port 0x402 log */
 	struct vm_accel accel; /* --no-ioeventfd and friends; default all on */
+	unsigned shutdown_timeout_s; /* --shutdown-timeout: SIGTERM's wait, 0 = none */
 	char qmp_path[108];    /* --qmp unix:PATH (sun_path's size); "" none */
 	bool qmp_wait;	       /* wait=on: no instruction runs before a client */
 	const char *name;      /* --name: query-name, the process title */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "vmm/drives.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -76,4 +77,28 @@ void drives_close(struct drives *d)
 	d->cdrom = NULL;
 	d->nr_disks = 0;
 	d->has_cdrom = false;
+}
+
+int drives_flush(struct drives *d)
+{
+	struct block_dev *all[CLI_MAX_DISKS + 1];
+	unsigned n = 0;
+	int ret = 0;
+
+	for (unsigned i = 0; i < d->nr_disks; i++)
+		all[n++] = d->disk[i];
+	all[n++] = d->cdrom;
+	for (unsigned i = 0; i < n; i++) {
+		int r;
+
+		if (!all[i] || block_read_only(all[i]))
+			continue;
+		r = block_flush(all[i]);
+		if (r < 0) {
+			fprintf(stderr, "minivmm: '%s': flush failed: %s\n", block_name(all[i]),
+				strerror(-r));
+			ret = -1;
+		}
+	}
+	return ret;
 }

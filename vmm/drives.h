@@ -26,5 +26,9 @@ extern const unsigned drives_disk_pos[CLI_MAX_DISKS][2];
  * and the image is in err, and whatever was opened is closed again. */
 int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t errlen);
 void drives_close(struct drives *d);
+/* Flushes every writable image (data and qcow2 metadata to stable storage),
+ * with nothing in flight; a failure is reported on stderr, naming the image.
+ * 0, or -1 if any failed. */
+int drives_flush(struct drives *d);
 
 #endif

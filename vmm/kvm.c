@@ -700,3 +700,34 @@ const struct fastpath_host kvm_fastpath_host = {
 	.slot_log_dirty = host_slot_log_dirty,
 	.slot_get_dirty = host_slot_get_dirty,
 };
+
+int kvm_pit_freeze(struct kvm *kvm)
+{
+	return ioctl(kvm->vm_fd, KVM_GET_PIT2, &kvm->pit_frozen) < 0 ? -1 : 0;
+}
+
+int kvm_pit_thaw(struct kvm *kvm)
+{
+	return ioctl(kvm->vm_fd, KVM_SET_PIT2, &kvm->pit_frozen) < 0 ? -1 : 0;
+}
+
+int kvm_clock_freeze(struct kvm *kvm)
+{
+	kvm->clock_is_frozen = false;
+	if (ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK) <= 0)
+		return 0;
+	if (ioctl(kvm->vm_fd, KVM_GET_CLOCK, &kvm->clock_frozen) < 0)
+		return -1;
+	kvm->clock_is_frozen = true;
+	return 0;
+}
+
+int kvm_clock_thaw(struct kvm *kvm)
+{
+	struct kvm_clock_data data = { .clock = kvm->clock_frozen.clock };
+
+	if (!kvm->clock_is_frozen)
+		return 0;
+	kvm->clock_is_frozen = false;
+	return ioctl(kvm->vm_fd, KVM_SET_CLOCK, &data) < 0 ? -1 : 0;
+}

@@ -57,6 +57,10 @@ struct kvm {
 	 * saved after creation and restored on reset. */
 	struct kvm_irqchip chip0[3];
 	struct kvm_pit_state2 pit0;
+	/* The PIT and the KVM clock while the VM is paused (kvm_*_freeze). */
+	struct kvm_pit_state2 pit_frozen;
+	struct kvm_clock_data clock_frozen;
+	bool clock_is_frozen;
 };
 
 /* Opens /dev/kvm, checks the API version and every capability minivmm uses,
@@ -129,5 +133,18 @@ void kvm_set_irq(void *kvm, unsigned gsi, bool level);
 
 /* Puts PIC, IOAPIC and PIT back to their power-on state. */
 int kvm_reset_irqchip(struct kvm *kvm);
+
+/*
+ * A paused VM's kernel clocks, as QEMU stops them: freeze saves the PIT's
+ * state and thaw loads it back, which restarts its counters and drops the
+ * ticks it would otherwise re-inject for the time of the pause; likewise
+ * the KVM clock (kvmclock) is put back where it stopped, so a guest's
+ * clock does not jump.  With every vCPU parked.  0 or -1 with errno; the
+ * clock part is skipped where KVM lacks KVM_CAP_ADJUST_CLOCK.
+ */
+int kvm_pit_freeze(struct kvm *kvm);
+int kvm_pit_thaw(struct kvm *kvm);
+int kvm_clock_freeze(struct kvm *kvm);
+int kvm_clock_thaw(struct kvm *kvm);
 
 #endif

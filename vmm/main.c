@@ -15,6 +15,7 @@
 #include "vmm/qmp_server.h"
 #include "vmm/serial_backend.h"
 #include "vmm/vm.h"
+#include "vmm/vm_signals.h"
 
 /* The output files, created or truncated once everything has been checked
  * and the VM is ready but no vCPU runs yet. */
@@ -84,6 +85,11 @@ int main(int argc, char **argv)
 	char err[512];
 	int status;
 
+	/* Before any thread exists (the block layer starts its workers when
+	 * the drives open): every thread inherits the mask, so a signal is
+	 * never delivered to a thread that would die of it, and the loop
+	 * thread reads them all (vmm/vm_signals.h). */
+	vm_signals_block();
 	switch (cli_parse(argc, argv, &cfg, stdout, stderr)) {
 	case CLI_EXIT_OK:
 		return 0;

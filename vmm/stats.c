@@ -10,17 +10,34 @@
 
 struct exit_stats *stats_new(void)
 {
-	return calloc(1, sizeof(struct exit_stats));
+	struct exit_stats *s = calloc(1, sizeof(struct exit_stats));
+
+	if (s)
+		pthread_mutex_init(&s->lock, NULL);
+	return s;
+}
+
+/* Every count to zero, the slots freed; with s->lock held or unshared. */
+static void stats_clear(struct exit_stats *s)
+{
+	for (unsigned i = 0; i < 65536; i++) {
+		free(s->pio[i]);
+		s->pio[i] = NULL;
+	}
+	for (unsigned i = 0; i <= BUS_MAX_REGIONS; i++) {
+		free(s->mmio[i]);
+		s->mmio[i] = NULL;
+	}
+	memset(s->reason, 0, sizeof(s->reason));
+	s->interrupted = 0;
 }
 
 void stats_free(struct exit_stats *s)
 {
 	if (!s)
 		return;
-	for (unsigned i = 0; i < 65536; i++)
-		free(s->pio[i]);
-	for (unsigned i = 0; i <= BUS_MAX_REGIONS; i++)
-		free(s->mmio[i]);
+	stats_clear(s);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -42,7 +59,16 @@ void stats_record(struct stat_bucket *b, uint64_t ns)
 
 void stats_exit(struct exit_stats *s, unsigned reason, uint64_t ns)
 {
+	pthread_mutex_lock(&s->lock);
 	stats_record(&s->reason[reason < STATS_MAX_REASON ? reason : STATS_MAX_REASON], ns);
+	pthread_mutex_unlock(&s->lock);
+}
+
+void stats_interrupted(struct exit_stats *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->interrupted++;
+	pthread_mutex_unlock(&s->lock);
 }
 
 static struct io_stat *io_slot(struct io_stat **slot)
@@ -72,14 +98,18 @@ static void io_record(struct io_stat *st, bool write, int region, uint64_t ns)
 
 void stats_pio(struct exit_stats *s, uint16_t port, bool write, int region, uint64_t ns)
 {
+	pthread_mutex_lock(&s->lock);
 	io_record(io_slot(&s->pio[port]), write, region, ns);
+	pthread_mutex_unlock(&s->lock);
 }
 
 void stats_mmio(struct exit_stats *s, int region, bool write, uint64_t ns)
 {
 	unsigned idx = region >= 0 && region < BUS_MAX_REGIONS ? (unsigned)region : BUS_MAX_REGIONS;
 
+	pthread_mutex_lock(&s->lock);
 	io_record(io_slot(&s->mmio[idx]), write, region, ns);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void bucket_merge(struct stat_bucket *d, const struct stat_bucket *s)
@@ -115,6 +145,15 @@ void stats_merge(struct exit_stats *dst, const struct exit_stats *src)
 	for (unsigned i = 0; i <= BUS_MAX_REGIONS; i++)
 		io_merge(&dst->mmio[i], src->mmio[i]);
 	dst->interrupted += src->interrupted;
+}
+
+void stats_take(struct exit_stats *dst, struct exit_stats *src, bool reset)
+{
+	pthread_mutex_lock(&src->lock);
+	stats_merge(dst, src);
+	if (reset)
+		stats_clear(src);
+	pthread_mutex_unlock(&src->lock);
 }
 
 static const char *const reason_names[] = {
@@ -243,13 +282,20 @@ static json_t *io_json(const struct io_stat *st, const char *region)
 	return o;
 }
 
-int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		     const struct fastpath *fp, const char *path)
+json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
+		   const struct fastpath *fp)
 {
 	json_t *root = json_object(), *reasons = json_object(), *ports = json_object(),
 	       *regions = json_object();
 	char key[16];
-	int ret;
+
+	if (!root || !reasons || !ports || !regions) {
+		json_decref(root);
+		json_decref(reasons);
+		json_decref(ports);
+		json_decref(regions);
+		return NULL;
+	}
 
 	for (unsigned i = 0; i <= STATS_MAX_REASON; i++)
 		if (s->reason[i].count)
@@ -275,6 +321,17 @@ int stats_write_json(const struct exit_stats *s, const struct bus *pio, const st
 	json_object_set_new(root, "interrupted", json_integer((json_int_t)s->interrupted));
 	if (fp)
 		json_object_set_new(root, "accel", fastpath_json(fp));
+	return root;
+}
+
+int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
+		     const struct fastpath *fp, const char *path)
+{
+	json_t *root = stats_json(s, pio, mmio, fp);
+	int ret;
+
+	if (!root)
+		return -ENOMEM;
 	ret = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
 	json_decref(root);
 	return ret ? -EIO : 0;

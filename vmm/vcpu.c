@@ -353,6 +353,7 @@ static void *vcpu_thread(void *opaque)
 
 	snprintf(name, sizeof(name), "vcpu%u", v->id);
 	pthread_setname_np(pthread_self(), name);
+	atomic_store(&v->tid, (int)gettid());
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -378,7 +379,7 @@ static void *vcpu_thread(void *opaque)
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				v->stats->interrupted++;
+				stats_interrupted(v->stats);
 				continue;
 			}
 			fprintf(stderr, "minivmm: vCPU %u: KVM_RUN failed: %s\n", v->id, strerror(errno));

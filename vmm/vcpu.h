@@ -19,6 +19,7 @@ struct vcpu {
 	unsigned coalesced_max;
 	pthread_t thread;
 	bool started;
+	atomic_int tid; /* the thread's host id once it runs (query-cpus-fast), else 0 */
 	struct exit_stats *stats;
 	atomic_bool reset_pending;
 

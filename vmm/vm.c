@@ -14,8 +14,11 @@
 #include "vmm/qmp.h"
 #include "vmm/serial_backend.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_control.h"
+#include "vmm/vm_signals.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +26,6 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 static void wake_main(struct vm *vm)
@@ -40,10 +42,112 @@ static void kick_all(struct vm *vm)
 		vcpu_kick(&vm->vcpus[i]);
 }
 
-void vm_request_reset(struct vm *vm)
+/* ---- run state and causes ---- */
+
+static const char *const cause_names[] = {
+    [VM_CAUSE_NONE] = "none",
+    [VM_CAUSE_HOST_ERROR] = "host-error",
+    [VM_CAUSE_HOST_QMP_QUIT] = "host-qmp-quit",
+    [VM_CAUSE_HOST_QMP_SYSTEM_RESET] = "host-qmp-system-reset",
+    [VM_CAUSE_HOST_SIGNAL] = "host-signal",
+    [VM_CAUSE_HOST_UI] = "host-ui",
+    [VM_CAUSE_GUEST_SHUTDOWN] = "guest-shutdown",
+    [VM_CAUSE_GUEST_RESET] = "guest-reset",
+    [VM_CAUSE_GUEST_PANIC] = "guest-panic",
+};
+
+const char *vm_cause_name(enum vm_shutdown_cause cause)
+{
+	if ((unsigned)cause < sizeof(cause_names) / sizeof(cause_names[0]) && cause_names[cause])
+		return cause_names[cause];
+	return "none";
+}
+
+bool vm_cause_is_guest(enum vm_shutdown_cause cause)
+{
+	return cause == VM_CAUSE_GUEST_SHUTDOWN || cause == VM_CAUSE_GUEST_RESET ||
+	       cause == VM_CAUSE_GUEST_PANIC;
+}
+
+const char *vm_state_name(enum vm_run_state state)
+{
+	switch (state) {
+	case VM_STATE_PRELAUNCH:
+		return "prelaunch";
+	case VM_STATE_RUNNING:
+		return "running";
+	case VM_STATE_PAUSED:
+		return "paused";
+	case VM_STATE_SHUTDOWN:
+		return "shutdown";
+	}
+	return "running";
+}
+
+enum vm_run_state vm_state(struct vm *vm)
+{
+	enum vm_run_state st;
+
+	pthread_mutex_lock(&vm->lock);
+	st = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	return st;
+}
+
+bool vm_ending(struct vm *vm)
+{
+	bool ending;
+
+	pthread_mutex_lock(&vm->lock);
+	ending = vm->exit_pending;
+	pthread_mutex_unlock(&vm->lock);
+	return ending;
+}
+
+enum vm_shutdown_cause vm_exit_cause(struct vm *vm)
+{
+	enum vm_shutdown_cause cause;
+
+	pthread_mutex_lock(&vm->lock);
+	cause = vm->exit_pending ? vm->exit_cause : VM_CAUSE_NONE;
+	pthread_mutex_unlock(&vm->lock);
+	return cause;
+}
+
+/* {"guest": bool, "reason": "..."}, the data of SHUTDOWN and RESET. */
+static json_t *cause_json(enum vm_shutdown_cause cause)
+{
+	return json_pack("{s:b, s:s}", "guest", vm_cause_is_guest(cause), "reason",
+			 vm_cause_name(cause));
+}
+
+/* ---- requests from any thread ---- */
+
+void vm_request_reset_cause(struct vm *vm, enum vm_shutdown_cause cause)
 {
 	pthread_mutex_lock(&vm->lock);
+	if (!vm->reset_pending)
+		vm->reset_cause = cause;
 	vm->reset_pending = true;
+	pthread_mutex_unlock(&vm->lock);
+	atomic_store(&vm->pause_req, true);
+	kick_all(vm);
+	wake_main(vm);
+}
+
+void vm_request_reset(struct vm *vm)
+{
+	vm_request_reset_cause(vm, VM_CAUSE_GUEST_RESET);
+}
+
+void vm_request_shutdown(struct vm *vm, int status, enum vm_shutdown_cause cause)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->exit_pending) {
+		vm->exit_pending = true;
+		vm->exit_status = status;
+		vm->exit_cause = cause;
+	}
 	pthread_mutex_unlock(&vm->lock);
 	atomic_store(&vm->pause_req, true);
 	kick_all(vm);
@@ -52,15 +156,7 @@ void vm_request_reset(struct vm *vm)
 
 void vm_request_exit(struct vm *vm, int status)
 {
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->exit_pending) {
-		vm->exit_pending = true;
-		vm->exit_status = status;
-	}
-	pthread_mutex_unlock(&vm->lock);
-	atomic_store(&vm->pause_req, true);
-	kick_all(vm);
-	wake_main(vm);
+	vm_request_shutdown(vm, status, status ? VM_CAUSE_HOST_ERROR : VM_CAUSE_GUEST_SHUTDOWN);
 }
 
 void vm_vcpu_park(struct vm *vm, struct vcpu *vcpu)
@@ -74,10 +170,15 @@ void vm_vcpu_park(struct vm *vm, struct vcpu *vcpu)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-/* Called with vm->lock held: waits until every vCPU is parked or gone. */
+/* Called with vm->lock held: waits until every vCPU is parked or gone.
+ * vCPUs not started yet (a stop before vm_run) park as they start. */
 static void wait_all_parked(struct vm *vm)
 {
-	while (vm->parked < vm->nr_vcpus && !vm->exit_pending)
+	unsigned started = 0;
+
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		started += vm->vcpus[i].started;
+	while (vm->parked < started && !vm->exit_pending)
 		pthread_cond_wait(&vm->cond, &vm->lock);
 }
 
@@ -88,14 +189,16 @@ static void ev_reset(void *opaque)
 	vm_request_reset(opaque);
 }
 
+/* S5 and the debug-exit port: the guest ends the VM. */
 static void ev_exit(void *opaque, int status)
 {
-	vm_request_exit(opaque, status);
+	vm_request_shutdown(opaque, status, VM_CAUSE_GUEST_SHUTDOWN);
 }
 
+/* Ctrl-A x: QEMU's mux calls qmp_quit() for it. */
 static void quit_from_console(void *opaque)
 {
-	vm_request_exit(opaque, 0);
+	vm_request_shutdown(opaque, 0, VM_CAUSE_HOST_QMP_QUIT);
 }
 
 /* ---- direct Linux boot ---- */
@@ -372,6 +475,10 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	guest_ram_load_bios_low(&vm->ram);
 	if (cfg->kernel && boot_linux(vm, err, errlen) < 0)
 		return VM_ERR_USER;
+	if (vm_control_register(vm, vm->qmp) < 0) {
+		snprintf(err, errlen, "cannot register the run control commands");
+		return -1;
+	}
 	return 0;
 }
 
@@ -386,6 +493,9 @@ static void do_reset(struct vm *vm)
 	if (kvm_reset_irqchip(&vm->kvm) < 0)
 		fprintf(stderr, "minivmm: cannot reset the interrupt controllers: %s\n",
 			strerror(errno));
+	/* Paused: the PIT state vm_resume() puts back is the reset one. */
+	if (vm->paused && kvm_pit_freeze(&vm->kvm) < 0)
+		fprintf(stderr, "minivmm: cannot save the PIT: %s\n", strerror(errno));
 	guest_ram_load_bios_low(&vm->ram);
 	board_reset(vm->board);
 	if (vm->cfg->kernel) {
@@ -395,6 +505,7 @@ static void do_reset(struct vm *vm)
 			fprintf(stderr, "minivmm: reboot: %s\n", err);
 			vm->exit_pending = true;
 			vm->exit_status = 1;
+			vm->exit_cause = VM_CAUSE_HOST_ERROR;
 			return;
 		}
 	}
@@ -420,24 +531,47 @@ static void stop_vcpus(struct vm *vm)
 	}
 }
 
+/* The VM ends: the SHUTDOWN event reaches the listeners (the control
+ * socket's clients) before the loop stops. */
+static void end_vm(struct vm *vm)
+{
+	enum vm_shutdown_cause cause;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_STATE_SHUTDOWN) {
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	vm->state = VM_STATE_SHUTDOWN;
+	cause = vm->exit_cause;
+	pthread_mutex_unlock(&vm->lock);
+	qmp_event(vm->qmp, "SHUTDOWN", cause_json(cause));
+	qmp_flush_events(vm->qmp);
+	event_loop_stop(vm->loop);
+}
+
 static void on_request(void *opaque, uint32_t events)
 {
 	struct vm *vm = opaque;
+	enum vm_shutdown_cause cause;
 	uint64_t v;
-	bool reset;
+	bool reset, ending;
 
 	if (read(vm->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
 	pthread_mutex_lock(&vm->lock);
 	if (vm->reset_pending && !vm->exit_pending) {
 		if (vm->cfg->no_reboot) {
+			/* As QEMU's -no-reboot: the reset's cause ends the VM. */
 			vm->exit_pending = true;
 			vm->exit_status = 0;
+			vm->exit_cause = vm->reset_cause;
 		} else {
 			wait_all_parked(vm);
 		}
 	}
 	reset = vm->reset_pending && !vm->exit_pending;
+	cause = vm->reset_cause;
 	vm->reset_pending = false;
 	if (reset) {
 		do_reset(vm);
@@ -446,9 +580,12 @@ static void on_request(void *opaque, uint32_t events)
 			pthread_cond_broadcast(&vm->cond);
 		}
 	}
+	ending = vm->exit_pending;
 	pthread_mutex_unlock(&vm->lock);
-	if (vm->exit_pending)
-		event_loop_stop(vm->loop);
+	if (reset && !ending)
+		qmp_event(vm->qmp, "RESET", cause_json(cause));
+	if (ending)
+		end_vm(vm);
 }
 
 int vm_start_outputs(struct vm *vm, char *err, size_t errlen)
@@ -488,25 +625,44 @@ void vm_pause(struct vm *vm)
 	/* Device timers stop too: an RTC tick or a PM timer overflow would
 	 * raise an interrupt in a stopped machine. */
 	event_loop_hold_timers(vm->loop, true);
+	/* So do the kernel's: the PIT would otherwise owe the guest every tick
+	 * of the pause and deliver them in a burst on resume, and a guest's
+	 * kvmclock would jump by the pause (QEMU stops both). */
+	if (kvm_pit_freeze(&vm->kvm) < 0 || kvm_clock_freeze(&vm->kvm) < 0)
+		fprintf(stderr, "minivmm: stop: cannot save the PIT or the KVM clock: %s\n",
+			strerror(errno));
+	pthread_mutex_lock(&vm->lock);
+	vm->state = VM_STATE_PAUSED;
+	pthread_mutex_unlock(&vm->lock);
+	qmp_event(vm->qmp, "STOP", NULL);
 }
 
 void vm_resume(struct vm *vm)
 {
+	bool started = false;
+
 	pthread_mutex_lock(&vm->lock);
-	if (!vm->paused) {
+	if (!vm->paused || vm->exit_pending) {
 		pthread_mutex_unlock(&vm->lock);
 		return;
 	}
 	pthread_mutex_unlock(&vm->lock);
+	if (kvm_pit_thaw(&vm->kvm) < 0 || kvm_clock_thaw(&vm->kvm) < 0)
+		fprintf(stderr, "minivmm: cont: cannot restore the PIT or the KVM clock: %s\n",
+			strerror(errno));
 	event_loop_hold_timers(vm->loop, false);
 	board_resume(vm->board);
 	pthread_mutex_lock(&vm->lock);
 	vm->paused = false;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		started |= vm->vcpus[i].started;
+	vm->state = started ? VM_STATE_RUNNING : VM_STATE_PRELAUNCH;
 	if (!vm->reset_pending && !vm->exit_pending) {
 		atomic_store(&vm->pause_req, false);
 		pthread_cond_broadcast(&vm->cond);
 	}
 	pthread_mutex_unlock(&vm->lock);
+	qmp_event(vm->qmp, "RESUME", NULL);
 }
 
 bool vm_paused(struct vm *vm)
@@ -519,43 +675,62 @@ bool vm_paused(struct vm *vm)
 	return p;
 }
 
-struct signal_watch {
-	struct vm *vm;
-	int fd;
-};
+/* ---- the power button, statistics ---- */
 
-static void signal_ready(void *opaque, uint32_t events)
+int vm_powerdown(struct vm *vm, char *err, size_t errlen)
 {
-	struct signal_watch *w = opaque;
-	struct signalfd_siginfo si;
+	json_t *reply = NULL;
 
-	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	serial_backend_close(w->vm->serial);
-	fprintf(stderr, "minivmm: terminating on signal %u\n", si.ssi_signo);
-	vm_request_exit(w->vm, 0);
+	if (board_control(vm->board, "pm", "powerdown", NULL, &reply, err, errlen) < 0)
+		return -1;
+	json_decref(reply);
+	qmp_event(vm->qmp, "POWERDOWN", NULL);
+	return 0;
+}
+
+json_t *vm_exit_stats_json(struct vm *vm, bool reset)
+{
+	struct exit_stats *all = stats_new();
+	json_t *j;
+
+	if (!all)
+		return NULL;
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].stats)
+			stats_take(all, vm->vcpus[i].stats, reset);
+	j = stats_json(all, vm->pio, vm->mmio, vm->fastpath);
+	stats_free(all);
+	return j;
+}
+
+/* ---- the main loop ---- */
+
+/* Once no vCPU runs: every request in flight finishes (IDE waits for its
+ * block requests), then every writable image is flushed, so that what the
+ * guest wrote is on the disk whichever way minivmm ends. */
+static void flush_drives(struct vm *vm)
+{
+	if (vm->board)
+		board_quiesce(vm->board);
+	drives_flush(&vm->drives);
 }
 
 int vm_run(struct vm *vm)
 {
-	struct signal_watch sw = { .vm = vm };
-	sigset_t set;
 	int status, ret;
+	char err[256];
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL); /* vCPU threads inherit this */
-	sigdelset(&set, SIGUSR1);
-	sw.fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	ret = sw.fd < 0 ? -errno : event_loop_add_fd(vm->loop, sw.fd, EPOLLIN, signal_ready, &sw);
-	if (ret == 0)
-		ret = event_loop_add_fd(vm->loop, vm->event_fd, EPOLLIN, on_request, vm);
+	/* main() blocked the signals before any thread existed (the block
+	 * layer's workers start in vm_prepare); again here for other callers:
+	 * vCPU threads inherit the mask and unblock only their kick signal. */
+	vm_signals_block();
+	vm->signals = vm_signals_watch(vm, vm->cfg->shutdown_timeout_s, err, sizeof(err));
+	ret = vm->signals ? event_loop_add_fd(vm->loop, vm->event_fd, EPOLLIN, on_request, vm) : -1;
 	if (ret < 0) {
-		fprintf(stderr, "minivmm: cannot watch signals and requests: %s\n", strerror(-ret));
-		if (sw.fd >= 0)
-			close(sw.fd);
+		fprintf(stderr, "minivmm: cannot watch signals and requests: %s\n",
+			vm->signals ? strerror(-ret) : err);
+		vm_signals_free(vm->signals);
+		vm->signals = NULL;
 		return 1;
 	}
 
@@ -566,10 +741,17 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == VM_STATE_PRELAUNCH && !vm->paused)
+		vm->state = VM_STATE_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
 	event_loop_run(vm->loop);
 	stop_vcpus(vm);
-	if (sw.fd >= 0)
-		close(sw.fd);
+	event_loop_del_fd(vm->loop, vm->event_fd);
+	vm_signals_free(vm->signals);
+	vm->signals = NULL;
+	flush_drives(vm);
+	qmp_flush_events(vm->qmp);
 	pthread_mutex_lock(&vm->lock);
 	status = vm->exit_status;
 	pthread_mutex_unlock(&vm->lock);
@@ -587,7 +769,7 @@ void vm_report_stats(struct vm *vm)
 		return;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].stats)
-			stats_merge(all, vm->vcpus[i].stats);
+			stats_take(all, vm->vcpus[i].stats, false);
 	if (vm->cfg->stats == STATS_TABLE)
 		stats_print_table(all, vm->pio, vm->mmio, vm->fastpath, stderr);
 	else if (stats_write_json(all, vm->pio, vm->mmio, vm->fastpath, vm->cfg->stats_path) < 0)

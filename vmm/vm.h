@@ -29,10 +29,37 @@
 
 struct vcpu;
 struct event_loop;
+struct vm_signals;
 struct serial_backend;
 struct board;
 struct qmp;
 struct fastpath;
+
+/* The run states a client sees (QMP query-status, QEMU's names). */
+enum vm_run_state {
+	VM_STATE_PRELAUNCH, /* created, no vCPU started yet */
+	VM_STATE_RUNNING,
+	VM_STATE_PAUSED, /* vm_pause() */
+	VM_STATE_SHUTDOWN, /* ending: the loop stops, the process exits */
+};
+
+/* Why the VM ends or resets: QEMU's ShutdownCause, in its order. */
+enum vm_shutdown_cause {
+	VM_CAUSE_NONE,
+	VM_CAUSE_HOST_ERROR,		/* minivmm or KVM failed */
+	VM_CAUSE_HOST_QMP_QUIT,		/* quit, Ctrl-A x */
+	VM_CAUSE_HOST_QMP_SYSTEM_RESET, /* system_reset */
+	VM_CAUSE_HOST_SIGNAL,		/* SIGINT, SIGTERM, SIGHUP, SIGQUIT */
+	VM_CAUSE_HOST_UI,
+	VM_CAUSE_GUEST_SHUTDOWN, /* S5, debug exit */
+	VM_CAUSE_GUEST_RESET,	 /* 0xcf9, port 0x92, triple fault */
+	VM_CAUSE_GUEST_PANIC,
+};
+
+/* "guest-shutdown" and the like; guest: whether the guest asked. */
+const char *vm_cause_name(enum vm_shutdown_cause cause);
+bool vm_cause_is_guest(enum vm_shutdown_cause cause);
+const char *vm_state_name(enum vm_run_state state);
 
 struct vm {
 	const struct vm_config *cfg;
@@ -55,7 +82,8 @@ struct vm {
 	struct fastpath *fastpath; /* the KVM fast paths devices use (vmm/fastpath.h) */
 	struct drive_control *drive_control; /* the drives' commands */
 
-	/* Run control (lock protects parked and the pending requests). */
+	/* Run control (lock protects parked, the pending requests, the run
+	 * state and the causes). */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	atomic_bool pause_req;
@@ -66,6 +94,10 @@ struct vm {
 	bool paused; /* vm_pause(): stays parked until vm_resume() */
 	int exit_status;
 	int event_fd; /* wakes the main thread for a request */
+	enum vm_run_state state;
+	enum vm_shutdown_cause exit_cause;  /* why the VM ends (SHUTDOWN) */
+	enum vm_shutdown_cause reset_cause; /* why the pending reset (RESET) */
+	struct vm_signals *signals;	    /* vmm/vm_signals.c, while vm_run runs */
 };
 
 /* Checks and prepares what the user asked for (files, sizes, RAM, serial
@@ -87,13 +119,39 @@ int vm_run(struct vm *vm);
 void vm_report_stats(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* Called from any thread (usually a vCPU in a device handler). */
+/* Called from any thread (usually a vCPU in a device handler).  A reset
+ * sends the RESET event once done; with --no-reboot it ends the VM instead,
+ * with the reset's cause (as QEMU).  Ending the VM sends the SHUTDOWN event
+ * {guest, reason} before the loop stops; the first request wins.
+ * vm_request_reset() is a guest reset; vm_request_exit() ends the VM with
+ * cause host-error when status is not 0, guest-shutdown when it is (the
+ * vCPU's KVM failures and KVM's shutdown system event). */
 void vm_request_reset(struct vm *vm);
+void vm_request_reset_cause(struct vm *vm, enum vm_shutdown_cause cause);
 void vm_request_exit(struct vm *vm, int status);
+void vm_request_shutdown(struct vm *vm, int status, enum vm_shutdown_cause cause);
+
+/* The run state now (any thread). */
+enum vm_run_state vm_state(struct vm *vm);
+/* True once the VM is ending (a shutdown was requested), and why. */
+bool vm_ending(struct vm *vm);
+enum vm_shutdown_cause vm_exit_cause(struct vm *vm);
+
+/* Presses the ACPI power button (PIIX4 PWRBTN_STS, SCI while enabled) and
+ * sends the POWERDOWN event.  Loop thread.  0, or -1 with a reason. */
+int vm_powerdown(struct vm *vm, char *err, size_t errlen);
+
+/* The exit statistics of every vCPU merged, as the JSON of --stats=json
+ * (new reference, NULL without memory), read while the vCPUs run; with
+ * reset, each vCPU's counters are zeroed in the same step, so no exit is
+ * lost or counted twice between two queries.  Loop thread. */
+struct json_t *vm_exit_stats_json(struct vm *vm, bool reset);
 
 /* Stops the whole VM (QMP `stop`): every vCPU parked, then every device
- * paused (no DMA, no device timers).  vm_resume() undoes it (`cont`).  Both
- * on the main (I/O) thread; each is a no-op when already in that state. */
+ * paused (no DMA, no device timers), the in-kernel PIT and the KVM clock
+ * stopped.  vm_resume() undoes it (`cont`).  Both on the main (I/O) thread;
+ * each is a no-op when already in that state.  They send the STOP and
+ * RESUME events. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 bool vm_paused(struct vm *vm);

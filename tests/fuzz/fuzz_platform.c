@@ -986,7 +986,7 @@ static void check_irqs(struct platform *p)
 	}
 	CHECK((all & ~((p->src_bit[NR_SRC - 1] << 1) - 1)) == 0);
 
-	/* The SCI: any enabled PM1 or GPE0 event.  The level is taken before
+	/* The SCI: with SCI_EN, any enabled PM1 or GPE0 event.  The level is taken before
 	 * the reads, which bring it up to date themselves; the timer sample
 	 * they do finds nothing new, as the fake clock fired every deadline. */
 	if (piix4_pm_io_base(p->pm)) {
@@ -996,7 +996,9 @@ static void check_irqs(struct platform *p)
 		uint64_t gsts = pio_read(p, PIIX4_GPE0_PORT, 2);
 		uint64_t gen = pio_read(p, PIIX4_GPE0_PORT + 2, 2);
 
-		CHECK(sci == ((sts & en & 0x0521) || (gsts & gen)));
+		uint64_t cnt = pio_read(p, base + 4u, 2);
+
+		CHECK(sci == ((cnt & 1) && ((sts & en & 0x0521) || (gsts & gen))));
 		CHECK(src_level(p, SRC_SCI, PIIX4_PM_SCI_IRQ) == sci);
 	}
 	CHECK(src_level(p, SRC_RTC, RTC_GSI) == !!(rtc_cmos_get_byte(p->rtc, 0x0c) & 0x80));

@@ -65,8 +65,8 @@ def start(qmp, *extra, name=None, wait_socket=True):
     return p
 
 
-def finish(p):
-    status = qmplib.stop(p)
+def finish(p, sig=signal.SIGINT):
+    status = qmplib.stop(p, sig=sig)
     out, err = p.communicate()
     return status, out.decode(errors='replace'), err.decode(errors='replace')
 

@@ -197,7 +197,8 @@ static void test_help_tells_every_option(void **state)
 					    "--stats", "--help", "--version", "--disk",
 					    "--cdrom", "--boot", "--rtc", "--debugcon",
 					    "--no-ioeventfd", "--no-irqfd", "--no-coalesced-mmio",
-					    "--no-dirty-log", "media=", "--qmp", "--name" };
+					    "--no-dirty-log", "--shutdown-timeout", "media=", "--qmp",
+					    "--name" };
 	struct vm_config c;
 
 	assert_int_equal(parse(&c, "--help", NULL), CLI_EXIT_OK);
@@ -208,6 +209,31 @@ static void test_help_tells_every_option(void **state)
 	assert_non_null(strstr(out_buf, "minivmm "));
 }
 
+
+/* SIGTERM's wait: default 60 s, 0 quits at once, a number of seconds up
+ * to a day; anything else is a one-line error. */
+static void test_shutdown_timeout(void **state)
+{
+	static const char *const bad[] = { "", "-1", "x", "1.5", " 3", "3s", "86401",
+					   "99999999999999999999", "0x10" };
+	struct vm_config c;
+
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_int_equal(c.shutdown_timeout_s, 60);
+	assert_int_equal(parse(&c, "--shutdown-timeout", "0", NULL), CLI_RUN);
+	assert_int_equal(c.shutdown_timeout_s, 0);
+	assert_int_equal(parse(&c, "--shutdown-timeout=86400", NULL), CLI_RUN);
+	assert_int_equal(c.shutdown_timeout_s, 86400);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(parse(&c, "--shutdown-timeout", bad[i], NULL), CLI_ERROR);
+		assert_non_null(strstr(err_buf, "--shutdown-timeout: '"));
+		assert_ptr_equal(strchr(err_buf, '\n'), err_buf + strlen(err_buf) - 1);
+	}
+	assert_int_equal(parse(&c, "--shutdown-timeout", "1", "--shutdown-timeout", "2", NULL),
+			 CLI_ERROR);
+	assert_non_null(strstr(err_buf, "given twice"));
+	assert_int_equal(parse(&c, "--shutdown-timeout", NULL), CLI_ERROR);
+}
 
 /* --cdrom '' and an empty file= give an empty CD-ROM drive; a disk cannot
  * be empty, and an empty drive names no file for the file checks. */
@@ -367,6 +393,7 @@ static void test_help_matches_parser(void **state)
 		{ "--kernel", "k" },  { "--initrd", "i" },	   { "--append", "a" },
 		{ "--disk", "d" },    { "--cdrom", "c" },	   { "--boot", "c" },
 		{ "--rtc", "utc" },   { "--debugcon", "log" }, { "--serial", "none" },
+		{ "--shutdown-timeout", "5" },
 		{ "--qmp", "unix:s" }, { "--name", "vm" },
 	};
 	static const char *const accepted[][2] = {
@@ -618,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_help_tells_every_option),
 		cmocka_unit_test(test_drives_and_boot),
 		cmocka_unit_test(test_media),
+		cmocka_unit_test(test_shutdown_timeout),
 		cmocka_unit_test(test_empty_cdrom),
 		cmocka_unit_test(test_accel),
 		cmocka_unit_test(test_hostile_values),

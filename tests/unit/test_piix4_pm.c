@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -164,6 +165,12 @@ static int io_claimed(struct fixture *f, uint16_t port)
 static void io_write(struct fixture *f, uint16_t port, uint64_t v, unsigned size)
 {
 	assert_int_not_equal(bus_write(f->pio, port, v, size), BUS_UNCLAIMED);
+}
+
+/* The OS's ACPI enable handshake (FADT SMI_CMD, ACPI_ENABLE): sets SCI_EN. */
+static void acpi_enable(struct fixture *f)
+{
+	io_write(f, PIIX4_PM_APM_PORT, 0xf1, 1);
 }
 
 static uint32_t pm_tmr(struct fixture *f)
@@ -332,6 +339,7 @@ static void test_tmr_overflow_sci(void **state)
 	uint32_t before, after;
 
 	bios_program(f, PMBASE);
+	acpi_enable(f);
 	io_write(f, PMBASE + PM1_STS, 0xffff, 2);
 	io_write(f, PMBASE + PM1_EN, EN_TMR, 2);
 	assert_false(f->sci);
@@ -368,6 +376,7 @@ static void test_tmr_status_without_enable(void **state)
 	struct fixture *f = *state;
 
 	bios_program(f, PMBASE);
+	acpi_enable(f);
 	io_write(f, PMBASE + PM1_STS, STS_TMR, 2);
 	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2) & STS_TMR, 0);
 	fake_clock_advance(3 * NS); /* more than 2^23 ticks */
@@ -479,40 +488,125 @@ static void test_power_button(void **state)
 	struct fixture *f = *state;
 
 	bios_program(f, PMBASE);
+	acpi_enable(f);
 	io_write(f, PMBASE + PM1_STS, 0xffff, 2);
 	/* Not enabled: the status latches, the line stays low. */
 	piix4_pm_power_button(f->pm);
 	assert_false(f->sci);
 	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2) & STS_PWRBTN, STS_PWRBTN);
-	/* Enabling with the press pending raises the SCI. */
+	/* Enabling with the press pending raises the SCI; disabling drops it
+	 * and leaves the status (the line follows PWRBTN_EN). */
 	io_write(f, PMBASE + PM1_EN, EN_PWRBTN, 2);
 	assert_true(f->sci);
+	io_write(f, PMBASE + PM1_EN, 0, 2);
+	assert_false(f->sci);
+	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2) & STS_PWRBTN, STS_PWRBTN);
+	io_write(f, PMBASE + PM1_EN, EN_PWRBTN, 2);
+	assert_true(f->sci);
+	/* Reading does not clear it, writing 0 does not either. */
+	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2) & STS_PWRBTN, STS_PWRBTN);
+	io_write(f, PMBASE + PM1_STS, 0, 2);
+	assert_true(f->sci);
+	/* Write 1 to clear: the status goes, the line drops. */
 	io_write(f, PMBASE + PM1_STS, STS_PWRBTN, 2);
 	assert_false(f->sci);
-	/* Enabled: a press raises the SCI at once, level until cleared. */
+	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2) & STS_PWRBTN, 0);
+	/* Enabled: a press raises the SCI at once, level until cleared; a
+	 * second press before the clear is the same pending event. */
 	piix4_pm_power_button(f->pm);
 	assert_true(f->sci);
 	piix4_pm_power_button(f->pm);
-	assert_int_equal(f->rises, 2);
+	assert_int_equal(f->rises, 3);
 	io_write(f, PMBASE + PM1_STS, STS_PWRBTN, 2);
 	assert_false(f->sci);
-	assert_int_equal(f->falls, 2);
-	/* SCI_EN does not gate the line (as QEMU). */
-	io_write(f, PIIX4_PM_APM_PORT, 0xf0, 1);
-	piix4_pm_power_button(f->pm);
-	assert_true(f->sci);
+	assert_int_equal(f->falls, 3);
 	/* The button works even while the PM block is not decoded. */
-	io_write(f, PMBASE + PM1_STS, STS_PWRBTN, 2);
 	cfg_write(f, 0x80, 0, 1);
 	piix4_pm_power_button(f->pm);
 	assert_true(f->sci);
 	assert_int_equal(f->exits, 0);
 }
 
+/* With ACPI disabled (SCI_EN clear: the chip would raise an SMI) a press
+ * latches PWRBTN_STS but raises no SCI; the OS's ACPI enable brings the
+ * SCI up for the event still pending; disabling ACPI again drops it. */
+static void test_power_button_acpi_disabled(void **state)
+{
+	struct fixture *f = *state;
+
+	bios_program(f, PMBASE);
+	io_write(f, PMBASE + PM1_EN, EN_PWRBTN, 2);
+	piix4_pm_power_button(f->pm);
+	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2), STS_PWRBTN);
+	assert_false(f->sci);
+	assert_int_equal(f->rises, 0);
+	acpi_enable(f);
+	assert_true(f->sci);
+	io_write(f, PIIX4_PM_APM_PORT, 0xf0, 1);
+	assert_false(f->sci);
+	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2), STS_PWRBTN);
+	/* SCI_EN written directly (PM1_CNT is read/write) gates it too. */
+	io_write(f, PMBASE + PM1_CNT, CNT_SCI_EN, 2);
+	assert_true(f->sci);
+	io_write(f, PMBASE + PM1_CNT, 0, 2);
+	assert_false(f->sci);
+	io_write(f, PMBASE + PM1_STS, STS_PWRBTN, 2);
+	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2), 0);
+	acpi_enable(f);
+	assert_false(f->sci);
+	assert_int_equal(f->exits, 0);
+}
+
+/* A machine reset clears a pending press and drops the SCI; the button
+ * works again afterwards. */
+static void test_power_button_reset(void **state)
+{
+	struct fixture *f = *state;
+
+	bios_program(f, PMBASE);
+	acpi_enable(f);
+	io_write(f, PMBASE + PM1_EN, EN_PWRBTN, 2);
+	piix4_pm_power_button(f->pm);
+	assert_true(f->sci);
+	pci_bus_reset(f->pci);
+	assert_false(f->sci);
+	bios_program(f, PMBASE);
+	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2), 0);
+	assert_int_equal(io_read(f, PMBASE + PM1_EN, 2), 0);
+	assert_int_equal(io_read(f, PMBASE + PM1_CNT, 2) & CNT_SCI_EN, 0);
+	acpi_enable(f);
+	io_write(f, PMBASE + PM1_EN, EN_PWRBTN, 2);
+	assert_false(f->sci);
+	piix4_pm_power_button(f->pm);
+	assert_true(f->sci);
+}
+
+/* The board's way in: the device type's control hook, "powerdown". */
+static void test_power_button_control(void **state)
+{
+	struct fixture *f = *state;
+	struct json_t *reply = (struct json_t *)1;
+	char err[128] = "";
+
+	bios_program(f, PMBASE);
+	acpi_enable(f);
+	io_write(f, PMBASE + PM1_EN, EN_PWRBTN, 2);
+	assert_non_null(piix4_pm_type.control);
+	assert_int_equal(piix4_pm_type.control(f->pm, "powerdown", NULL, &reply, err, sizeof(err)),
+			 0);
+	assert_null(reply);
+	assert_true(f->sci);
+	assert_int_equal(io_read(f, PMBASE + PM1_STS, 2), STS_PWRBTN);
+	assert_int_equal(piix4_pm_type.control(f->pm, "sleep", NULL, &reply, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "sleep"));
+}
+
 static void test_gpe0(void **state)
 {
 	struct fixture *f = *state;
 
+	acpi_enable(f);
 	assert_int_equal(io_read(f, PIIX4_GPE0_PORT, 4), 0);
 	io_write(f, PIIX4_GPE0_PORT + 2, 0xffff, 2);
 	assert_int_equal(io_read(f, PIIX4_GPE0_PORT + 2, 2), 0xffff);
@@ -899,6 +993,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_s5_powers_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_other_sleep_types_ignored, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_power_button, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_power_button_acpi_disabled, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_power_button_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_power_button_control, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gpe0, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_storage_registers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
