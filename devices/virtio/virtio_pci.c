@@ -324,10 +324,10 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 		val &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	vp->status = val | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	/* Kicks may have come before DRIVER_OK (NetKVM fills its RX queue
-	 * first): the device gets a look at every ready queue now. */
+	 * first): the device gets a look at every queue with chains waiting. */
 	if ((val & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
 		for (unsigned i = 0; i < vp->ops->num_queues; i++)
-			if (virtq_ready(&vp->q[i].vq))
+			if (virtq_ready(&vp->q[i].vq) && virtq_pending(&vp->q[i].vq) != 0)
 				kick(vp, i);
 	}
 }
@@ -906,6 +906,22 @@ fail:
 	return -1;
 }
 
+/* The transitional device IDs (virtio 1.x §4.1.2.1): not type - 1 for all. */
+static uint16_t transitional_id(uint16_t type)
+{
+	static const uint16_t ids[] = {
+	    [1] = 0x1000, /* net */
+	    [2] = 0x1001, /* block */
+	    [3] = 0x1003, /* console */
+	    [4] = 0x1005, /* entropy */
+	    [5] = 0x1002, /* traditional memory balloon */
+	    [8] = 0x1004, /* SCSI host */
+	    [9] = 0x1009, /* 9P transport */
+	};
+
+	return type < sizeof(ids) / sizeof(ids[0]) ? ids[type] : 0;
+}
+
 static bool ops_valid(const struct virtio_dev_ops *ops, char *err, size_t errlen)
 {
 	if (!ops->device_type || !ops->num_queues || ops->num_queues > VIRTIO_PCI_MAX_QUEUES ||
@@ -941,6 +957,11 @@ struct virtio_pci *virtio_pci_create(const struct dev_ctx *ctx, const struct vir
 		snprintf(err, errlen, "%s: bad transport", ops->name);
 		return NULL;
 	}
+	if (cfg->transport != VIRTIO_TRANSPORT_MODERN && !transitional_id(ops->device_type)) {
+		snprintf(err, errlen, "%s: has no legacy interface (transport=modern only)",
+			 ops->name);
+		return NULL;
+	}
 	vp = calloc(1, sizeof(*vp));
 	if (!vp) {
 		snprintf(err, errlen, "%s: out of memory", ops->name);
@@ -972,8 +993,8 @@ struct virtio_pci *virtio_pci_create(const struct dev_ctx *ctx, const struct vir
 		devfn = (int)PCI_DEVFN(slot, 0);
 	}
 	info.vendor = 0x1af4;
-	info.device = modern_only ? (uint16_t)(0x1040 + ops->device_type)
-				  : (uint16_t)(0x1000 + ops->device_type - 1);
+	info.device =
+	    modern_only ? (uint16_t)(0x1040 + ops->device_type) : transitional_id(ops->device_type);
 	info.class_code = ops->class_code;
 	info.revision = modern_only ? 1 : 0;
 	info.irq_pin = 1;

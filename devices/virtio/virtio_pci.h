@@ -20,7 +20,8 @@
  *         and modern only): common cfg 0x0000, ISR 0x1000, device cfg
  *         0x2000, notify 0x3000 (queue q at 0x3000 + 4q); plus the PCI
  *         configuration access capability in config space.
- * IDs: vendor 1af4, device 0x1000 + type - 1 (transitional, legacy) or
+ * IDs: vendor 1af4, device 0x1000 net, 0x1001 block, 0x1002 balloon, 0x1003
+ * console, 0x1004 SCSI, 0x1005 entropy, 0x1009 9P (transitional, legacy) or
  * 0x1040 + type (modern), subsystem 1af4:type, revision 0 (1 for modern),
  * the class code the device gives.
  *
