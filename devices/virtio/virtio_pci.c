@@ -249,13 +249,18 @@ static void doorbell_rung(void *opaque, uint64_t count)
 	pthread_mutex_unlock(&vp->lock);
 }
 
+/* What the driver wrote is kept as written (the modern register reads it
+ * back; FEATURES_OK is refused for bits never offered); the queues and the
+ * device see only the offered part. */
 static void set_features(struct virtio_pci *vp, uint64_t features)
 {
+	uint64_t neg = features & offered_modern(vp);
+
 	vp->guest_features = features;
 	for (unsigned i = 0; i < vp->ops->num_queues; i++)
-		virtq_set_features(&vp->q[i].vq, features);
+		virtq_set_features(&vp->q[i].vq, neg);
 	if (vp->ops->set_features)
-		vp->ops->set_features(vp->opaque, features);
+		vp->ops->set_features(vp->opaque, neg);
 }
 
 static void queue_reset(struct vp_queue *vq)
@@ -349,7 +354,8 @@ static void legacy_pfn_write(struct virtio_pci *vp, uint32_t pfn)
 	vq->error_reported = false;
 	if (pfn == 0)
 		return; /* delete the queue */
-	ret = virtq_setup_legacy(&vq->vq, vp->ops->queue_max[vq->idx], pfn, vp->guest_features);
+	ret =
+	    virtq_setup_legacy(&vq->vq, vp->ops->queue_max[vq->idx], pfn, virtio_pci_features(vp));
 	if (ret < 0) {
 		vp->st.bad_accesses++;
 		dev_log(vp->name, "queue %u: ring at PFN 0x%x refused: %s", vq->idx, pfn,
@@ -370,7 +376,8 @@ static void modern_enable(struct virtio_pci *vp, struct vp_queue *vq, uint16_t v
 	}
 	if (vq->enabled)
 		return;
-	ret = virtq_setup(&vq->vq, vq->size, vq->desc, vq->avail, vq->used, vp->guest_features);
+	ret =
+	    virtq_setup(&vq->vq, vq->size, vq->desc, vq->avail, vq->used, virtio_pci_features(vp));
 	if (ret < 0) {
 		vp->st.bad_accesses++;
 		dev_log(vp->name, "queue %u: rings (size %u) refused: %s", vq->idx, vq->size,
@@ -1074,12 +1081,12 @@ void virtio_pci_unlock(struct virtio_pci *vp)
 
 uint64_t virtio_pci_features(const struct virtio_pci *vp)
 {
-	return vp->guest_features;
+	return vp->guest_features & offered_modern(vp);
 }
 
 bool virtio_pci_modern(const struct virtio_pci *vp)
 {
-	return vp->guest_features & (1ULL << VIRTIO_F_VERSION_1);
+	return virtio_pci_features(vp) & (1ULL << VIRTIO_F_VERSION_1);
 }
 
 uint8_t virtio_pci_status(const struct virtio_pci *vp)
