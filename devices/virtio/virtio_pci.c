@@ -323,9 +323,11 @@ static void status_write(struct virtio_pci *vp, uint8_t val)
 		guest_reset(vp);
 		return;
 	}
-	/* FEATURES_OK only for features that were offered (§2.2). */
+	/* FEATURES_OK only for features that were offered (§2.2), VERSION_1
+	 * among them (§6.1; legacy drivers never set this bit). */
 	if ((val & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
-	    (vp->guest_features & ~offered_modern(vp)))
+	    ((vp->guest_features & ~offered_modern(vp)) ||
+	     !(vp->guest_features & (1ULL << VIRTIO_F_VERSION_1))))
 		val &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
 	vp->status = val | (old & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	/* Kicks may have come before DRIVER_OK (NetKVM fills its RX queue

@@ -733,6 +733,16 @@ static void test_modern_features_ok_refused(void **state)
 	mm_w(common(VIRTIO_PCI_COMMON_GF), 1u << 3, 4); /* never offered */
 	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
 	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 3);
+	/* Offered bits but no VERSION_1: refused too. */
+	mm_w(common(VIRTIO_PCI_COMMON_GF), (uint32_t)F_WCACHE, 4);
+	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_GF), 4), (uint32_t)F_WCACHE);
+	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 3);
+	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
+	mm_w(common(VIRTIO_PCI_COMMON_GF), 1, 4);
+	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
+	assert_int_equal(virtio_pci_features(fd.vp), F_WCACHE | F_VERSION1);
 	/* A bad queue size keeps the queue disabled. */
 	mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
 	mm_w(common(VIRTIO_PCI_COMMON_Q_SIZE), 100, 2);
