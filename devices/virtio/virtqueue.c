@@ -334,6 +334,14 @@ int virtq_pop(struct virtq *vq, struct virtq_chain *c, struct iovec *iov, unsign
 	if (vq->last_avail == vq->shadow_avail) {
 		int n = refresh_avail(vq);
 
+		if (n == 0 && vq->notify_enabled && has(vq, VIRTIO_RING_F_EVENT_IDX)) {
+			/* Empty: "kick me for the next one", then look once more,
+			 * with a full fence between, or a chain the driver adds
+			 * meanwhile gets neither a kick nor a look. */
+			ring_store16(avail_event_ptr(vq), vq->last_avail);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			n = refresh_avail(vq);
+		}
 		if (n <= 0)
 			return n;
 	}
@@ -490,12 +498,12 @@ void virtq_iter_init(struct virtq_iter *it, const struct iovec *iov, unsigned nr
 /* Copies len <= it->left bytes between the cursor and buf, advancing. */
 static void iter_copy(struct virtq_iter *it, uint8_t *buf, size_t len, bool to_iov)
 {
-	while (len) {
+	while (len && it->i < it->nr) {
 		const struct iovec *v;
 		size_t chunk;
 
 		/* Empty entries are stepped over; len <= left keeps i < nr. */
-		while (it->iov[it->i].iov_len == it->off) {
+		while (it->i < it->nr - 1 && it->iov[it->i].iov_len == it->off) {
 			it->i++;
 			it->off = 0;
 		}
@@ -558,12 +566,12 @@ int virtq_iter_slice(struct virtq_iter *it, size_t len, struct iovec *out, unsig
 	*nr = 0;
 	if (len > it->left)
 		return -ERANGE;
-	while (len) {
+	while (len && probe.i < probe.nr) {
 		const struct iovec *v;
 		size_t chunk;
 
 		/* Skip empty entries: they would only use up out[]. */
-		while (probe.iov[probe.i].iov_len == probe.off) {
+		while (probe.i < probe.nr - 1 && probe.iov[probe.i].iov_len == probe.off) {
 			probe.i++;
 			probe.off = 0;
 		}
