@@ -19,6 +19,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -890,6 +891,166 @@ static void test_fastpath_doorbells(void **state)
 	event_loop_free(loop);
 }
 
+/* ---- the fast paths themselves, on a fake KVM: ioeventfds and irqfds ---- */
+
+#define MAX_IOE 8
+
+struct fake_ioe {
+	int fd;
+	bool pio, dm, live;
+	uint64_t addr, data;
+	unsigned len;
+};
+
+static struct {
+	struct fake_ioe ioe[MAX_IOE];
+	unsigned nr_ioe;
+	int irq_fd[8];
+	unsigned irq_gsi[8], nr_irq, next_gsi;
+} fh;
+
+static void h_caps(void *o, struct fastpath_caps *c)
+{
+	*c = (struct fastpath_caps){true, true, true, true, true, true, false, false, false};
+}
+
+static int h_ioeventfd(void *o, int efd, bool is_pio, uint64_t addr, unsigned len, bool dm,
+		       uint64_t data, bool assign)
+{
+	for (unsigned i = 0; i < fh.nr_ioe; i++) {
+		if (fh.ioe[i].fd == efd && fh.ioe[i].live && !assign) {
+			fh.ioe[i].live = false;
+			return 0;
+		}
+	}
+	if (!assign)
+		return -ENOENT;
+	assert_true(fh.nr_ioe < MAX_IOE);
+	fh.ioe[fh.nr_ioe++] = (struct fake_ioe){efd, is_pio, dm, true, addr, data, len};
+	return 0;
+}
+
+static int h_irqfd(void *o, int efd, unsigned gsi, int rfd, bool assign)
+{
+	if (assign && fh.nr_irq < 8) {
+		fh.irq_fd[fh.nr_irq] = efd;
+		fh.irq_gsi[fh.nr_irq++] = gsi;
+	}
+	return 0;
+}
+
+static int h_route_add(void *o, uint64_t addr, uint32_t data)
+{
+	return (int)(24 + fh.next_gsi++);
+}
+
+static int h_route_ok(void *o, unsigned gsi, uint64_t addr, uint32_t data)
+{
+	return 0;
+}
+
+static int h_route_del(void *o, unsigned gsi)
+{
+	return 0;
+}
+
+static int h_signal_msi(void *o, uint64_t addr, uint32_t data)
+{
+	msi_count++;
+	return 1;
+}
+
+static const struct fastpath_host fake_kvm = {
+    .caps = h_caps,
+    .ioeventfd = h_ioeventfd,
+    .irqfd = h_irqfd,
+    .msi_route_add = h_route_add,
+    .msi_route_set = h_route_ok,
+    .msi_route_del = h_route_del,
+    .signal_msi = h_signal_msi,
+};
+
+static const struct fake_ioe *live_ioe(bool is_pio, uint64_t addr, uint64_t data)
+{
+	for (unsigned i = 0; i < fh.nr_ioe; i++) {
+		const struct fake_ioe *e = &fh.ioe[i];
+
+		if (e->live && e->pio == is_pio && e->addr == addr && (!e->dm || e->data == data))
+			return e;
+	}
+	return NULL;
+}
+
+/* What KVM does for a write an ioeventfd matches: signal it, no exit. */
+static void kvm_signal(const struct fake_ioe *e)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(e->fd, &one, 8), 8);
+}
+
+static void test_fastpath_ioeventfd_irqfd(void **state)
+{
+	struct event_loop *loop = event_loop_new();
+	struct fastpath *fp;
+	const struct fake_ioe *e;
+	struct ring r;
+	pthread_t th;
+	uint64_t n;
+	int c;
+
+	memset(&fh, 0, sizeof(fh));
+	fp = fastpath_new(&fake_kvm, NULL, &VM_ACCEL_DEFAULT, loop, pio, mmio);
+	assert_non_null(fp);
+	pci_bus_set_msi_sink(pci, fastpath_msi_sink, fp);
+	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
+	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, fp);
+	/* Nothing placed before the firmware programs the BARs. */
+	assert_null(live_ioe(true, IO_BASE + VIRTIO_PCI_QUEUE_NOTIFY, 0));
+	place_bars();
+	/* Legacy: one PIO ioeventfd a queue, 2 bytes, datamatched on its index. */
+	for (unsigned q = 0; q < 2; q++) {
+		e = live_ioe(true, IO_BASE + VIRTIO_PCI_QUEUE_NOTIFY, q);
+		assert_non_null(e);
+		assert_true(e->dm);
+		assert_int_equal(e->len, 2);
+		/* Modern: MMIO at notify + 4q, any width. */
+		e = live_ioe(false, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 4 * q, 0);
+		assert_non_null(e);
+		assert_int_equal(e->len, 0);
+	}
+	/* The modern bring-up with MSI-X, then a kick that never exits. */
+	modern_bring_up(&r);
+	indirect_request(&r, 0x40000, 0x50000);
+	put16(r.avail + 4 + 2 * 64, 0);
+	kvm_signal(live_ioe(false, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
+	assert_true(wait_notifies(0, 1));
+	assert_int_equal(fastpath_counters(fp)->doorbell_ioeventfd, 1);
+	assert_int_equal(fastpath_counters(fp)->doorbell_exit, 0);
+	/* The completion went out through queue 0's vector's irqfd. */
+	for (unsigned i = 0; i < 200 && !atomic_load(&fastpath_counters(fp)->irq_irqfd); i++)
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+	assert_int_equal(fastpath_counters(fp)->irq_irqfd, 1);
+	assert_int_equal(msi_count, 0);
+	assert_true(fh.nr_irq >= 1);
+	c = 0;
+	for (unsigned i = 0; i < fh.nr_irq; i++)
+		if (read(fh.irq_fd[i], &n, 8) == 8)
+			c += (int)n;
+	assert_int_equal(c, 1);
+	/* The firmware moves BAR4: the ioeventfds follow. */
+	cfg_w(PCI_BASE_ADDRESS_0 + 16, MODERN_BAR + 0x10000, 4);
+	assert_null(live_ioe(false, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
+	assert_non_null(live_ioe(false, MODERN_BAR + 0x10000 + VIRTIO_PCI_NOTIFY_OFF, 0));
+
+	virtio_pci_destroy(fd.vp);
+	fd.vp = NULL;
+	event_loop_stop(loop);
+	pthread_join(th, NULL);
+	fastpath_free(fp);
+	event_loop_free(loop);
+}
+
 static void test_transport_names(void **state)
 {
 	enum virtio_transport t;
@@ -926,6 +1087,7 @@ int main(void)
 	    T(test_pci_cfg_access),
 	    T(test_pause_resume_reset),
 	    T(test_fastpath_doorbells),
+	    T(test_fastpath_ioeventfd_irqfd),
 	    cmocka_unit_test(test_transport_names),
 	};
 
