@@ -883,10 +883,11 @@ static void test_fastpath_doorbells(void **state)
 	assert_int_equal(fd.notifies[0], 3);
 	virtio_pci_get_stats(fd.vp, &st);
 	assert_int_equal(st.kicks, 3);
-	virtio_pci_destroy(fd.vp);
-	fd.vp = NULL;
+	/* Doorbells are freed with the loop stopped (vmm/fastpath.h). */
 	event_loop_stop(loop);
 	pthread_join(th, NULL);
+	virtio_pci_destroy(fd.vp);
+	fd.vp = NULL;
 	fastpath_free(fp);
 	event_loop_free(loop);
 }
@@ -1043,10 +1044,11 @@ static void test_fastpath_ioeventfd_irqfd(void **state)
 	assert_null(live_ioe(false, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
 	assert_non_null(live_ioe(false, MODERN_BAR + 0x10000 + VIRTIO_PCI_NOTIFY_OFF, 0));
 
-	virtio_pci_destroy(fd.vp);
-	fd.vp = NULL;
+	/* Doorbells are freed with the loop stopped (vmm/fastpath.h). */
 	event_loop_stop(loop);
 	pthread_join(th, NULL);
+	virtio_pci_destroy(fd.vp);
+	fd.vp = NULL;
 	fastpath_free(fp);
 	event_loop_free(loop);
 }
