@@ -194,6 +194,8 @@ struct virtio_pci_config {
 struct virtio_pci *virtio_pci_create(const struct dev_ctx *ctx, const struct virtio_pci_config *cfg,
 				     const struct virtio_dev_ops *ops, void *opaque, char *err,
 				     size_t errlen);
+/* On the loop thread or with the loop stopped (the doorbells' rule); the
+ * PCI function stays on the bus (the core has no removal). */
 void virtio_pci_destroy(struct virtio_pci *vp);
 
 struct pci_dev *virtio_pci_dev(struct virtio_pci *vp);
