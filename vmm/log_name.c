@@ -86,12 +86,18 @@ static ssize_t named_write(void *cookie, const char *buf, size_t size)
 	return r < 0 ? -1 : (ssize_t)size;
 }
 
+/* The stream lives until exit, as stderr does; this keeps its state
+ * reachable (glibc does not hand the cookie's address to leak checkers). */
+static struct named_log *installed;
+
 static int named_close(void *cookie)
 {
 	struct named_log *l = cookie;
 
 	if (l->nr_held) /* an unfinished "minivmm" at the very end */
 		(void)!write(l->fd, l->held, l->nr_held);
+	if (installed == l)
+		installed = NULL;
 	free(l->prefix);
 	free(l);
 	return 0;
@@ -119,6 +125,7 @@ int log_name_install(FILE **stream, int fd, const char *name)
 		return -1;
 	}
 	setvbuf(f, NULL, _IOLBF, 4096);
+	installed = l;
 	fflush(*stream);
 	*stream = f;
 	return 0;

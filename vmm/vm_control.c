@@ -72,6 +72,7 @@ static json_t *cmd_quit(void *opaque, json_t *args, struct qmp_error *err)
 {
 	if (!no_args(args, err))
 		return NULL;
+	fprintf(stderr, "minivmm: quitting: 'quit' from a control-socket client\n");
 	vm_request_shutdown(opaque, 0, VM_CAUSE_HOST_QMP_QUIT);
 	return ok();
 }

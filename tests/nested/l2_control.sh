@@ -16,7 +16,7 @@ ls /dev/input/event* >/dev/null 2>&1 || fail "no /dev/input/event* (evdev)"
 mkdir -p /etc/acpi/PWRF /mnt/cd
 cat >/etc/acpi/PWRF/00000080 <<'ACT'
 #!/bin/sh
-echo "control-test: power button pressed, powering off"
+echo "control-test: power button pressed, powering off" >/dev/console
 poweroff -f
 ACT
 chmod +x /etc/acpi/PWRF/00000080
