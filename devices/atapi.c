@@ -279,12 +279,33 @@ static void tray_move(struct ide_unit *u, bool open)
  * the next, for the old one's block numbers) reaches the guest.  A request
  * already with the block layer is waited for by the caller, and its
  * completion ends the command the same way (atapi_read_done). */
+/* Commands whose data comes from, or describes, the medium: a transfer of
+ * theirs in progress when the disc goes is cut.  The others (REQUEST
+ * SENSE, INQUIRY, GESN, MODE SENSE...) answer from the drive's own state
+ * and finish normally, as on a real drive. */
+static bool describes_medium(uint8_t opcode)
+{
+	switch (opcode) {
+	case 0x25: /* READ CAPACITY */
+	case 0x28: /* READ(10) */
+	case 0x43: /* READ TOC/PMA/ATIP */
+	case 0x51: /* READ DISC INFORMATION */
+	case 0x52: /* READ TRACK INFORMATION */
+	case 0xa8: /* READ(12) */
+	case 0xb9: /* READ CD MSF */
+	case 0xbe: /* READ CD */
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void cut_command(struct ide_unit *u)
 {
 	struct ide_channel *ch = u->ch;
 	bool cut = false;
 
-	if (u->end_fn == END_ATAPI_DATA) {
+	if (u->end_fn == END_ATAPI_DATA && describes_medium(u->packet[0])) {
 		ide_unit_stop_transfer(u);
 		cut = true;
 	}
