@@ -498,33 +498,8 @@ static void run_mutations(unsigned count)
 	struct fuzz_seed s;
 
 	for (unsigned it = 0; it < count; it++) {
-		unsigned edits = 1 + fuzz_rng() % 6;
-
 		seed_build(it % NR_SEEDS, &s);
-		for (unsigned k = 0; k < edits && s.len; k++) {
-			size_t off = fuzz_rng() % s.len;
-
-			switch (fuzz_rng() % 4) {
-			case 0:
-				if (off + 4 <= s.len) {
-					uint32_t v =
-					    interesting[fuzz_rng() % (sizeof(interesting) / 4)];
-
-					memcpy(s.b + off, &v, 4);
-				}
-				break;
-			case 1:
-				while (s.len < FUZZ_SEED_MAX && fuzz_rng() % 16)
-					s.b[s.len++] = (uint8_t)fuzz_rng();
-				break;
-			case 2:
-				s.len = off;
-				break;
-			default:
-				s.b[off] ^= (uint8_t)(1 + fuzz_rng() % 255);
-				break;
-			}
-		}
+		fuzz_mutate(&s, interesting, sizeof(interesting) / sizeof(interesting[0]), FUZZ_SEED_MAX);
 		fuzz_run_buf(s.b, s.len);
 	}
 }

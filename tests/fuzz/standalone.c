@@ -126,3 +126,34 @@ void fuzz_standalone_begin(const struct fuzz_target *t, int argc, char **argv)
 		fuzz_run_buf(s.b, s.len);
 	}
 }
+
+void fuzz_mutate(struct fuzz_seed *s, const uint32_t *interesting, size_t n, size_t max_len)
+{
+	unsigned edits = 1 + fuzz_rng() % 6;
+
+	if (max_len > FUZZ_SEED_MAX)
+		max_len = FUZZ_SEED_MAX;
+	for (unsigned k = 0; k < edits && s->len; k++) {
+		size_t off = fuzz_rng() % s->len;
+
+		switch (fuzz_rng() % 4) {
+		case 0: /* a value that sits on a boundary */
+			if (off + 4 <= s->len) {
+				uint32_t v = interesting[fuzz_rng() % n];
+
+				memcpy(s->b + off, &v, 4);
+			}
+			break;
+		case 1: /* random bytes appended: new operations */
+			while (s->len < max_len && fuzz_rng() % 16)
+				s->b[s->len++] = (uint8_t)fuzz_rng();
+			break;
+		case 2: /* cut short */
+			s->len = off;
+			break;
+		default:
+			s->b[off] ^= (uint8_t)(1 + fuzz_rng() % 255);
+			break;
+		}
+	}
+}

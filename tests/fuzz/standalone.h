@@ -46,6 +46,11 @@ void fuzz_run_path(const char *prog, const char *path);
 /* Inputs run so far. */
 unsigned long fuzz_runs(void);
 
+/* One to six edits of s, the same sequence on every run: a 32-bit value
+ * from interesting[0..n) at a random place, random bytes appended (up to
+ * max_len), a cut, a flipped byte. */
+void fuzz_mutate(struct fuzz_seed *s, const uint32_t *interesting, size_t n, size_t max_len);
+
 /* xorshift64: the same sequence on every run, so the mutations are fixed. */
 uint64_t fuzz_rng(void);
 void fuzz_rng_seed(uint64_t seed);
