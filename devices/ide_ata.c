@@ -261,6 +261,13 @@ static void disk_read_window(struct ide_unit *u)
 
 	if (n > u->block * IDE_SECTOR)
 		n = u->block * IDE_SECTOR;
+	if (n == 0) {
+		/* A completion that finds no window to give (the guest changed
+		 * the command's state under a request in flight, found by
+		 * fuzz_ide): the command ends aborted, never the VMM. */
+		ata_abort(u);
+		return;
+	}
 	ide_pio_start(u, u->chunk_pos, n, true, END_DISK_READ);
 	ide_irq_raise(u->ch);
 }
