@@ -12,6 +12,7 @@
 #include "vmm/board.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -255,6 +256,21 @@ int board_control(struct board *b, const char *id, const char *command, struct j
 	}
 	snprintf(err, errlen, "no device '%s'", id);
 	return -1;
+}
+
+json_t *board_stats_json(struct board *b, bool reset)
+{
+	json_t *all = json_object();
+
+	for (unsigned i = 0; all && b && i < b->nr; i++) {
+		const struct board_dev *d = &b->dev[i];
+		json_t *j;
+
+		if (!d->e.type->stats || !(j = d->e.type->stats(d->state, reset)))
+			continue;
+		json_object_set_new(all, d->e.id, j);
+	}
+	return all;
 }
 
 void board_for_each(struct board *b, void (*fn)(void *opaque, const struct board_entry *e,

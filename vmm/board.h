@@ -47,6 +47,9 @@ void *board_find(struct board *b, const char *id, const struct device_type *type
  * or it takes no commands. */
 int board_control(struct board *b, const char *id, const char *command, struct json_t *args,
 		  struct json_t **reply, char *err, size_t errlen);
+/* The statistics of every device that keeps some (device_type.stats), as a
+ * new JSON object keyed by device id; an empty object when none does. */
+struct json_t *board_stats_json(struct board *b, bool reset);
 /* Calls fn for each device, in table order. */
 void board_for_each(struct board *b, void (*fn)(void *opaque, const struct board_entry *e,
 						void *state),

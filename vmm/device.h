@@ -85,6 +85,10 @@ struct device_type {
 	 * 0 with *reply set (may stay NULL), or -1 with a reason in err. */
 	int (*control)(void *state, const char *command, struct json_t *args,
 		       struct json_t **reply, char *err, size_t errlen);
+	/* Optional, for research (--stats, query-exit-stats): the device's own
+	 * counters as a new JSON object (NULL: none); with reset they restart
+	 * from 0.  Any thread; the device takes its own locks. */
+	struct json_t *(*stats)(void *state, bool reset);
 };
 
 /* Claims [base, base + len) on a bus for a device, with a reason naming the

@@ -708,7 +708,7 @@ int fastpath_msi_notify(struct fp_msi *m, bool msix, unsigned vector)
 	/* Bus mastering off drops the message, as the core does. */
 	if (irq && (pci_dev_config(m->dev)[PCI_COMMAND] & PCI_COMMAND_MASTER) &&
 	    (msix ? pci_msix_enabled(m->dev) : pci_msi_enabled(m->dev)) && irq_send_fast(irq))
-		return 0;
+		return 1;
 	return msix ? pci_msix_notify(m->dev, vector) : pci_msi_notify(m->dev, vector);
 }
 

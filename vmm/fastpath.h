@@ -194,8 +194,9 @@ void fastpath_intx_detach(struct fp_intx *x);
  * vector through its irqfd when it is unmasked and bus mastering is on, and
  * otherwise through the PCI core (pci_msix_notify()/pci_msi_notify(): the
  * pending bit, or KVM_SIGNAL_MSI through the bus's sink), which is also
- * the whole path without irqfd or GSI routing.  Returns what the core
- * would (0, -ENODEV when the capability is off, -EINVAL). */
+ * the whole path without irqfd or GSI routing.  Returns 1 when the irqfd
+ * sent it, else what the core does (0, -ENODEV when the capability is off,
+ * -EINVAL). */
 struct fp_msi;
 struct fp_msi *fastpath_msi_attach(struct fastpath *fp, struct pci_dev *dev, char *err,
 				   size_t errlen);

@@ -257,7 +257,7 @@ void stats_print_table(const struct exit_stats *s, const struct bus *pio, const 
 		fastpath_print(fp, f);
 }
 
-static json_t *bucket_json(const struct stat_bucket *b)
+json_t *stats_bucket_json(const struct stat_bucket *b)
 {
 	json_t *hist = json_array();
 
@@ -266,14 +266,69 @@ static json_t *bucket_json(const struct stat_bucket *b)
 		if (b->hist[i])
 			json_array_append_new(hist, json_pack("[I,I]", (json_int_t)(2ULL << i),
 							      (json_int_t)b->hist[i]));
-	return json_pack("{s:I,s:I,s:I,s:o}", "count", (json_int_t)b->count, "total_ns",
-			 (json_int_t)b->total_ns, "max_ns", (json_int_t)b->max_ns, "histogram_log2_ns",
-			 hist);
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:o}", "count", (json_int_t)b->count, "total_ns",
+			 (json_int_t)b->total_ns, "avg_ns",
+			 (json_int_t)(b->count ? b->total_ns / b->count : 0), "p99_ns",
+			 (json_int_t)quantile_ns(b, 0.99), "max_ns", (json_int_t)b->max_ns,
+			 "histogram_log2_ns", hist);
+}
+
+static uint64_t jget(json_t *o, const char *path1, const char *path2)
+{
+	json_t *v = json_object_get(o, path1);
+
+	if (path2)
+		v = json_object_get(v, path2);
+	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
+}
+
+void stats_print_devices(json_t *devices, FILE *f)
+{
+	const char *id;
+	json_t *dev;
+	bool head = false;
+
+	json_object_foreach(devices, id, dev) {
+		json_t *queues = json_object_get(dev, "queues"), *q;
+		size_t i;
+
+		if (!json_is_array(queues))
+			continue;
+		if (!head) {
+			fprintf(f, "\nminivmm: virtio queues (notifications and interrupts by path; "
+				   "latency from pop to push)\n");
+			fprintf(f, "  %-14s %2s %-7s %10s %10s %10s %10s %10s %10s %10s %9s %9s %10s\n",
+				"device", "q", "driver", "ntf ioefd", "ntf exit", "irq irqfd", "irq msi",
+				"irq ioctl", "irq supp", "requests", "avg us", "p99<= us", "max us");
+			head = true;
+		}
+		json_array_foreach(queues, i, q) {
+			json_t *lat = json_object_get(q, "latency");
+			const char *drv = json_string_value(json_object_get(dev, "driver"));
+
+			fprintf(f,
+				"  %-14s %2llu %-7s %10llu %10llu %10llu %10llu %10llu %10llu %10llu",
+				id, (unsigned long long)jget(q, "queue", NULL), drv ? drv : "?",
+				(unsigned long long)jget(q, "notify", "ioeventfd"),
+				(unsigned long long)jget(q, "notify", "exit"),
+				(unsigned long long)jget(q, "interrupts", "irqfd"),
+				(unsigned long long)jget(q, "interrupts", "msi"),
+				(unsigned long long)jget(q, "interrupts", "ioctl"),
+				(unsigned long long)jget(q, "interrupts", "suppressed"),
+				(unsigned long long)(lat ? jget(lat, "count", NULL)
+							 : jget(q, "chains", NULL)));
+			if (lat)
+				fprintf(f, " %9.2f %9.2f %10.2f", (double)jget(lat, "avg_ns", NULL) / 1e3,
+					(double)jget(lat, "p99_ns", NULL) / 1e3,
+					(double)jget(lat, "max_ns", NULL) / 1e3);
+			fputc('\n', f);
+		}
+	}
 }
 
 static json_t *io_json(const struct io_stat *st, const char *region)
 {
-	json_t *o = bucket_json(&st->time);
+	json_t *o = stats_bucket_json(&st->time);
 
 	json_object_set_new(o, "reads", json_integer((json_int_t)st->reads));
 	json_object_set_new(o, "writes", json_integer((json_int_t)st->writes));
@@ -300,7 +355,7 @@ json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const stru
 	for (unsigned i = 0; i <= STATS_MAX_REASON; i++)
 		if (s->reason[i].count)
 			json_object_set_new(reasons, i < STATS_MAX_REASON ? stats_reason_name(i) : ">=64",
-					    bucket_json(&s->reason[i]));
+					    stats_bucket_json(&s->reason[i]));
 	for (unsigned p = 0; p < 65536; p++) {
 		if (!s->pio[p])
 			continue;
@@ -322,17 +377,4 @@ json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const stru
 	if (fp)
 		json_object_set_new(root, "accel", fastpath_json(fp));
 	return root;
-}
-
-int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		     const struct fastpath *fp, const char *path)
-{
-	json_t *root = stats_json(s, pio, mmio, fp);
-	int ret;
-
-	if (!root)
-		return -ENOMEM;
-	ret = json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS);
-	json_decref(root);
-	return ret ? -EIO : 0;
 }

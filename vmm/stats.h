@@ -65,12 +65,17 @@ void stats_take(struct exit_stats *dst, struct exit_stats *src, bool reset);
  * NULL) adds which fast paths are on and what went through them ("accel"). */
 void stats_print_table(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
 		       const struct fastpath *fp, FILE *f);
-int stats_write_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
-		     const struct fastpath *fp, const char *path);
-/* What stats_write_json writes, as a new reference (NULL: no memory). */
+/* The exit statistics as JSON, a new reference (NULL: no memory). */
 json_t *stats_json(const struct exit_stats *s, const struct bus *pio, const struct bus *mmio,
 		   const struct fastpath *fp);
 
 const char *stats_reason_name(unsigned reason);
+
+/* A bucket as JSON: {"count", "total_ns", "avg_ns", "p99_ns", "max_ns",
+ * "histogram_log2_ns": [[upper bound ns, count]...]} (new reference). */
+json_t *stats_bucket_json(const struct stat_bucket *b);
+/* The devices' part (board_stats_json()) as a table: one row per queue of
+ * each device whose statistics have "queues" (the virtio devices). */
+void stats_print_devices(json_t *devices, FILE *f);
 
 #endif

@@ -700,6 +700,8 @@ json_t *vm_exit_stats_json(struct vm *vm, bool reset)
 			stats_take(all, vm->vcpus[i].stats, reset);
 	j = stats_json(all, vm->pio, vm->mmio, vm->fastpath);
 	stats_free(all);
+	if (j && vm->board)
+		json_object_set_new(j, "devices", board_stats_json(vm->board, reset));
 	return j;
 }
 
@@ -760,21 +762,31 @@ int vm_run(struct vm *vm)
 
 void vm_report_stats(struct vm *vm)
 {
-	struct exit_stats *all;
+	json_t *devices;
 
 	if (vm->cfg->stats == STATS_OFF || !vm->vcpus)
 		return;
-	all = stats_new();
-	if (!all)
-		return;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i].stats)
-			stats_take(all, vm->vcpus[i].stats, false);
-	if (vm->cfg->stats == STATS_TABLE)
+	if (vm->cfg->stats == STATS_TABLE) {
+		struct exit_stats *all = stats_new();
+
+		if (!all)
+			return;
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i].stats)
+				stats_take(all, vm->vcpus[i].stats, false);
 		stats_print_table(all, vm->pio, vm->mmio, vm->fastpath, stderr);
-	else if (stats_write_json(all, vm->pio, vm->mmio, vm->fastpath, vm->cfg->stats_path) < 0)
+		stats_free(all);
+		devices = vm->board ? board_stats_json(vm->board, false) : NULL;
+		if (devices)
+			stats_print_devices(devices, stderr);
+		json_decref(devices);
+		return;
+	}
+	/* --stats=json:FILE: what query-exit-stats answers. */
+	devices = vm_exit_stats_json(vm, false);
+	if (!devices || json_dump_file(devices, vm->cfg->stats_path, JSON_INDENT(2) | JSON_SORT_KEYS))
 		fprintf(stderr, "minivmm: cannot write statistics to '%s'\n", vm->cfg->stats_path);
-	stats_free(all);
+	json_decref(devices);
 }
 
 void vm_destroy(struct vm *vm)

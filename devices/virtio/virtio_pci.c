@@ -7,6 +7,7 @@
 #include "devices/virtio/virtio_pci.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,9 @@ struct vp_queue {
 	bool error_reported;
 	uint64_t desc, avail, used;
 	struct fp_doorbell *db_legacy, *db_modern;
+	struct virtio_pci_path_stats path;
+	uint64_t doorbell_rings; /* what the doorbell's eventfd counted: KVM's and ours */
+	uint64_t doorbell_by_exit; /* of those, written by the exit path */
 };
 
 struct virtio_pci {
@@ -57,6 +61,7 @@ struct virtio_pci {
 	unsigned legacy_size;
 	int pcicfg_cap; /* offset of the PCI config access capability, or -1 */
 	struct virtio_pci_stats st;
+	struct virtio_pci_path_stats config_path; /* configuration interrupts */
 	struct vp_queue q[VIRTIO_PCI_MAX_QUEUES];
 	char name[32];
 };
@@ -113,27 +118,38 @@ static bool msix_on(struct virtio_pci *vp)
 
 /* ---- interrupts ---- */
 
-static void send_vector(struct virtio_pci *vp, uint16_t vector)
+static void send_vector(struct virtio_pci *vp, uint16_t vector, struct virtio_pci_path_stats *ps)
 {
 	if (vector == VIRTIO_MSI_NO_VECTOR || vector >= vp->nvectors) {
 		vp->st.irq_suppressed++;
+		ps->irq_suppressed++;
 		return;
 	}
 	vp->st.irq_msix++;
-	if (vp->msi)
-		fastpath_msi_notify(vp->msi, true, vector);
-	else
-		pci_msix_notify(vp->dev, vector);
+	if (vp->msi && fastpath_msi_notify(vp->msi, true, vector) == 1)
+		ps->irq_irqfd++;
+	else {
+		if (!vp->msi)
+			pci_msix_notify(vp->dev, vector);
+		ps->irq_msi++;
+	}
 }
 
-static void raise(struct virtio_pci *vp, uint8_t bits, uint16_t vector)
+/* ps: whose interrupt it is (a queue's or the configuration's), for the
+ * path counters. */
+static void raise(struct virtio_pci *vp, uint8_t bits, uint16_t vector,
+		  struct virtio_pci_path_stats *ps)
 {
 	vp->isr |= bits;
 	if (msix_on(vp)) {
-		send_vector(vp, vector);
+		send_vector(vp, vector, ps);
 		return;
 	}
 	vp->st.irq_intx++;
+	if (vp->intx && fastpath_intx_fast(vp->intx))
+		ps->irq_irqfd++;
+	else
+		ps->irq_ioctl++;
 	pci_set_irq(vp->dev, true);
 }
 
@@ -163,7 +179,7 @@ static void config_irq(struct virtio_pci *vp)
 	vp->st.config_irqs++;
 	if (vp->isr & VIRTIO_ISR_QUEUE)
 		vp->isr_queue = true;
-	raise(vp, VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG, vp->config_vector);
+	raise(vp, VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG, vp->config_vector, &vp->config_path);
 }
 
 void virtio_pci_config_changed(struct virtio_pci *vp)
@@ -203,10 +219,11 @@ void virtio_pci_queue_done(struct virtio_pci *vp, unsigned q)
 		return;
 	if (!virtq_need_interrupt(&vq->vq)) {
 		vp->st.irq_suppressed++;
+		vq->path.irq_suppressed++;
 		return;
 	}
 	vp->isr_queue = true;
-	raise(vp, VIRTIO_ISR_QUEUE, vq->vector);
+	raise(vp, VIRTIO_ISR_QUEUE, vq->vector, &vq->path);
 }
 
 /* ---- queues ---- */
@@ -245,6 +262,7 @@ static void doorbell_rung(void *opaque, uint64_t count)
 	struct virtio_pci *vp = vq->vp;
 
 	pthread_mutex_lock(&vp->lock);
+	vq->doorbell_rings += count;
 	kick(vp, vq->idx);
 	pthread_mutex_unlock(&vp->lock);
 }
@@ -479,10 +497,14 @@ static void legacy_notify(struct virtio_pci *vp, uint64_t value, unsigned size)
 	uint64_t addr = pci_dev_bar_addr(vp->dev, VIRTIO_PCI_LEGACY_BAR);
 	uint64_t q = value & (size >= 2 ? 0xffff : 0xff);
 
+	if (q < vp->ops->num_queues)
+		vp->q[q].path.notify_exit++;
 	if (q < vp->ops->num_queues && vp->q[q].db_legacy && addr &&
 	    fastpath_doorbell_write(vp->q[q].db_legacy, addr + VIRTIO_PCI_QUEUE_NOTIFY, value,
-				    size))
+				    size)) {
+		vp->q[q].doorbell_by_exit++;
 		return; /* the I/O thread takes it */
+	}
 	kick(vp, (unsigned)q);
 }
 
@@ -697,10 +719,13 @@ static void modern_notify(struct virtio_pci *vp, uint64_t in, uint64_t value, un
 		vp->st.kicks_ignored++;
 		return;
 	}
+	vp->q[q].path.notify_exit++;
 	if (from_bar && vp->q[q].db_modern && addr &&
 	    fastpath_doorbell_write(vp->q[q].db_modern, addr + VIRTIO_PCI_NOTIFY_OFF + in, value,
-				    size))
+				    size)) {
+		vp->q[q].doorbell_by_exit++;
 		return;
+	}
 	kick(vp, (unsigned)q);
 }
 
@@ -1143,4 +1168,105 @@ void virtio_pci_get_stats(struct virtio_pci *vp, struct virtio_pci_stats *st)
 	pthread_mutex_lock(&vp->lock);
 	*st = vp->st;
 	pthread_mutex_unlock(&vp->lock);
+}
+
+static void path_take(struct virtio_pci_path_stats *dst, struct virtio_pci_path_stats *src,
+		      bool reset)
+{
+	*dst = *src;
+	if (reset)
+		memset(src, 0, sizeof(*src));
+}
+
+/* Locked. */
+static int path_stats_locked(struct virtio_pci *vp, int q, struct virtio_pci_path_stats *st,
+			     bool reset)
+{
+	struct vp_queue *vq;
+
+	if (q == -1) {
+		path_take(st, &vp->config_path, reset);
+		return 0;
+	}
+	if (q < 0 || (unsigned)q >= vp->ops->num_queues)
+		return -EINVAL;
+	vq = &vp->q[q];
+	path_take(st, &vq->path, reset);
+	/* What the doorbell counted and the exit path did not write came
+	 * from KVM's ioeventfd.  An exit's ring may be read in the next batch:
+	 * never below 0. */
+	st->notify_ioeventfd =
+	    vq->doorbell_rings > vq->doorbell_by_exit ? vq->doorbell_rings - vq->doorbell_by_exit : 0;
+	if (reset)
+		vq->doorbell_rings = vq->doorbell_by_exit = 0;
+	return 0;
+}
+
+int virtio_pci_path_stats(struct virtio_pci *vp, int q, struct virtio_pci_path_stats *st,
+			  bool reset)
+{
+	int ret;
+
+	pthread_mutex_lock(&vp->lock);
+	ret = path_stats_locked(vp, q, st, reset);
+	pthread_mutex_unlock(&vp->lock);
+	return ret;
+}
+
+static json_t *path_json(const struct virtio_pci_path_stats *p, bool with_notify)
+{
+	json_t *o = json_pack("{s:{s:I,s:I,s:I,s:I}}", "interrupts", "irqfd", (json_int_t)p->irq_irqfd,
+			      "msi", (json_int_t)p->irq_msi, "ioctl", (json_int_t)p->irq_ioctl,
+			      "suppressed", (json_int_t)p->irq_suppressed);
+
+	if (o && with_notify)
+		json_object_set_new(o, "notify",
+				    json_pack("{s:I,s:I}", "ioeventfd", (json_int_t)p->notify_ioeventfd,
+					      "exit", (json_int_t)p->notify_exit));
+	return o;
+}
+
+json_t *virtio_pci_stats_json(struct virtio_pci *vp, bool reset)
+{
+	json_t *root = json_object(), *queues = json_array(), *cfg;
+	struct virtio_pci_path_stats ps;
+
+	if (!root || !queues) {
+		json_decref(root);
+		json_decref(queues);
+		return NULL;
+	}
+	pthread_mutex_lock(&vp->lock);
+	for (unsigned i = 0; i < vp->ops->num_queues; i++) {
+		const struct virtq_stats *qs = &vp->q[i].vq.stats;
+		json_t *q;
+
+		path_stats_locked(vp, (int)i, &ps, reset);
+		q = path_json(&ps, true);
+		if (!q)
+			continue;
+		json_object_set_new(q, "queue", json_integer(i));
+		json_object_set_new(q, "size", json_integer(vp->q[i].vq.size));
+		json_object_set_new(q, "chains", json_integer((json_int_t)qs->pops));
+		json_object_set_new(q, "bad_chains", json_integer((json_int_t)qs->bad_chains));
+		json_object_set_new(q, "indirect_chains",
+				    json_integer((json_int_t)qs->indirect_chains));
+		json_array_append_new(queues, q);
+	}
+	path_stats_locked(vp, -1, &ps, reset);
+	cfg = path_json(&ps, false);
+	json_object_set_new(root, "transport", json_string(virtio_transport_name(vp->transport)));
+	json_object_set_new(root, "driver",
+			    json_string(!(vp->status & VIRTIO_STATUS_DRIVER) ? "none"
+					: virtio_pci_modern(vp)			 ? "modern"
+										 : "legacy"));
+	json_object_set_new(root, "queues", queues);
+	if (cfg)
+		json_object_set(root, "config_interrupts", json_object_get(cfg, "interrupts"));
+	json_decref(cfg);
+	json_object_set_new(root, "resets", json_integer((json_int_t)vp->st.resets));
+	json_object_set_new(root, "queue_errors", json_integer((json_int_t)vp->st.queue_errors));
+	json_object_set_new(root, "bad_accesses", json_integer((json_int_t)vp->st.bad_accesses));
+	pthread_mutex_unlock(&vp->lock);
+	return root;
 }

@@ -239,4 +239,30 @@ struct virtio_pci_stats {
 };
 void virtio_pci_get_stats(struct virtio_pci *vp, struct virtio_pci_stats *st);
 
+/*
+ * For research (--stats, query-exit-stats): which path each notification
+ * and interrupt of a queue (or of the configuration) took.  Notifications:
+ * an ioeventfd (KVM signalled the doorbell, no exit) or an exit (the
+ * register handler ran: --no-ioeventfd, or no fast path).  Interrupts:
+ * irqfd (MSI-X or INTx through an irqfd), msi (MSI-X through the PCI core:
+ * KVM_SIGNAL_MSI, or the pending bit of a masked vector), ioctl (INTx
+ * through the router and KVM_IRQ_LINE), suppressed (the guest did not want
+ * one, or no vector).
+ */
+struct virtio_pci_path_stats {
+	uint64_t notify_ioeventfd, notify_exit;
+	uint64_t irq_irqfd, irq_msi, irq_ioctl, irq_suppressed;
+};
+/* Queue q's counters, or the configuration interrupts' with q == -1; with
+ * reset they restart from 0.  -EINVAL for a queue the device lacks. */
+int virtio_pci_path_stats(struct virtio_pci *vp, int q, struct virtio_pci_path_stats *st,
+			  bool reset);
+/* The transport's part of a device's statistics as a new JSON object:
+ * {"transport", "driver": "modern"|"legacy"|"none", "queues": [{"queue",
+ * "size", "notify": {"ioeventfd", "exit"}, "interrupts": {"irqfd", "msi",
+ * "ioctl", "suppressed"}, "chains", "bad_chains", "indirect_chains"}...],
+ * "config_interrupts": {...}, "resets", "queue_errors", "bad_accesses"}.
+ * The device may add its own keys to each queue object.  NULL: no memory. */
+struct json_t *virtio_pci_stats_json(struct virtio_pci *vp, bool reset);
+
 #endif

@@ -25,6 +25,9 @@ with tempfile.TemporaryDirectory() as d:
     assert io["total_ns"] > 0 and io["max_ns"] <= io["total_ns"]
     assert sum(c for _, c in io["histogram_log2_ns"]) == io["count"]
     # The fast paths: on unless the host lacks them (no switch given).
+    assert io["p99_ns"] <= io["max_ns"] and io["avg_ns"] == io["total_ns"] // io["count"], io
+    # The devices' own counters (virtio queues); the greet guest has none.
+    assert s["devices"] == {}, s["devices"]
     accel = s["accel"]
     assert set(accel["paths"]) == {"ioeventfd", "irqfd", "coalesced-mmio", "dirty-log"}, accel
     for path, state in accel["paths"].items():

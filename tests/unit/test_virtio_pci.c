@@ -8,6 +8,7 @@
  * a fake device of two queues and rings in fake guest memory.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -441,6 +442,7 @@ static void test_caps_legacy(void **state)
 
 static void test_viostor_2003(void **state)
 {
+	struct virtio_pci_path_stats ps;
 	struct ring r;
 	uint32_t hf;
 
@@ -497,6 +499,13 @@ static void test_viostor_2003(void **state)
 	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 1);
 	assert_false(intx());
 	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 0);
+	/* Without fast paths: the kick was an exit, the interrupt INTx by the
+	 * slow path (what --no-ioeventfd --no-irqfd give). */
+	assert_int_equal(virtio_pci_path_stats(fd.vp, 0, &ps, false), 0);
+	assert_int_equal(ps.notify_exit, 1);
+	assert_int_equal(ps.notify_ioeventfd, 0);
+	assert_int_equal(ps.irq_ioctl, 1);
+	assert_int_equal(ps.irq_irqfd + ps.irq_msi, 0);
 
 	/* ScsiRestartAdapter: reset, then every PFN reads 0 again. */
 	io_w(VIRTIO_PCI_STATUS, 0, 1);
@@ -859,6 +868,7 @@ static void test_fastpath_doorbells(void **state)
 	struct event_loop *loop = event_loop_new();
 	struct fastpath *fp = fastpath_new(NULL, NULL, &VM_ACCEL_DEFAULT, loop, pio, mmio);
 	struct virtio_pci_stats st;
+	struct virtio_pci_path_stats ps;
 	pthread_t th;
 	struct ring r;
 
@@ -883,6 +893,12 @@ static void test_fastpath_doorbells(void **state)
 	assert_int_equal(fd.notifies[0], 3);
 	virtio_pci_get_stats(fd.vp, &st);
 	assert_int_equal(st.kicks, 3);
+	/* By path: all three came through exits (two of them rang the
+	 * doorbell's eventfd), none through KVM's ioeventfd. */
+	assert_int_equal(virtio_pci_path_stats(fd.vp, 0, &ps, false), 0);
+	assert_int_equal(ps.notify_exit, 3);
+	assert_int_equal(ps.notify_ioeventfd, 0);
+	assert_int_equal(virtio_pci_path_stats(fd.vp, 2, &ps, false), -EINVAL);
 	/* Doorbells are freed with the loop stopped (vmm/fastpath.h). */
 	event_loop_stop(loop);
 	pthread_join(th, NULL);
@@ -995,6 +1011,8 @@ static void test_fastpath_ioeventfd_irqfd(void **state)
 	struct event_loop *loop = event_loop_new();
 	struct fastpath *fp;
 	const struct fake_ioe *e;
+	struct virtio_pci_path_stats ps;
+	json_t *j, *q0;
 	struct ring r;
 	pthread_t th;
 	uint64_t n;
@@ -1039,6 +1057,23 @@ static void test_fastpath_ioeventfd_irqfd(void **state)
 		if (read(fh.irq_fd[i], &n, 8) == 8)
 			c += (int)n;
 	assert_int_equal(c, 1);
+	/* The research counters say the same, per queue. */
+	assert_int_equal(virtio_pci_path_stats(fd.vp, 0, &ps, false), 0);
+	assert_int_equal(ps.notify_ioeventfd, 1);
+	assert_int_equal(ps.notify_exit, 0);
+	assert_int_equal(ps.irq_irqfd, 1);
+	assert_int_equal(ps.irq_msi + ps.irq_ioctl, 0);
+	j = virtio_pci_stats_json(fd.vp, true);
+	assert_non_null(j);
+	q0 = json_array_get(json_object_get(j, "queues"), 0);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(q0, "notify"), "ioeventfd")), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(q0, "interrupts"), "irqfd")), 1);
+	assert_string_equal(json_string_value(json_object_get(j, "driver")), "modern");
+	assert_string_equal(json_string_value(json_object_get(j, "transport")), "transitional");
+	json_decref(j);
+	/* reset: from 0 again */
+	assert_int_equal(virtio_pci_path_stats(fd.vp, 0, &ps, false), 0);
+	assert_int_equal(ps.notify_ioeventfd + ps.irq_irqfd, 0);
 	/* The firmware moves BAR4: the ioeventfds follow. */
 	cfg_w(PCI_BASE_ADDRESS_0 + 16, MODERN_BAR + 0x10000, 4);
 	assert_null(live_ioe(false, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
