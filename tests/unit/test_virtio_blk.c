@@ -569,6 +569,14 @@ static void in_out(bool mod)
 	assert_int_equal(st.q[0].bytes_read, 1536);
 	assert_int_equal(st.q[0].bytes_written, 1024);
 	assert_int_equal(st.q[0].errors, 0);
+	{
+		uint64_t n = 0;
+
+		for (unsigned b = 0; b < VIRTIO_BLK_LAT_BUCKETS; b++)
+			n += st.q[0].latency[b];
+		assert_int_equal(n, 4); /* every answered request, pop to push */
+		assert_int_equal(st.q[0].latency[0], 0); /* nothing takes under 2 ns */
+	}
 }
 
 static void test_in_out_legacy(void **state)
@@ -1023,6 +1031,128 @@ static void test_pfn_reset_in_flight(void **state)
 	assert_true(sector_intact(14));
 }
 
+/* ---- the parser alone, on host iovecs ---- */
+
+static void test_parse_direct(void **state)
+{
+	static uint8_t hdr[16], data[1024], st[4];
+	struct vblk_limits lim = {.capacity = 100, .max_discard_sectors = 8, .max_discard_seg = 2,
+				  .discard = true};
+	struct vblk_req *r = calloc(1, sizeof(*r));
+	struct iovec iov[8];
+
+	assert_non_null(r);
+	/* Nothing writable, or only empty writable buffers: no status. */
+	iov[0] = (struct iovec){hdr, 16};
+	assert_int_equal(vblk_parse(iov, 1, 0, &lim, r), -EPROTO);
+	iov[1] = (struct iovec){st, 0};
+	assert_int_equal(vblk_parse(iov, 1, 1, &lim, r), -EPROTO);
+	/* The status is the last byte of the last non-empty writable buffer. */
+	memset(hdr, 0, 16);
+	iov[1] = (struct iovec){data, 512};
+	iov[2] = (struct iovec){st, 2};
+	iov[3] = (struct iovec){st + 2, 0};
+	assert_int_equal(vblk_parse(iov, 1, 3, &lim, r), 0);
+	assert_ptr_equal(r->status, st + 1);
+	/* 513 bytes of data (512 + the first status-buffer byte): not whole sectors. */
+	assert_int_equal(r->result, VIRTIO_BLK_S_IOERR);
+	iov[2] = (struct iovec){st, 1};
+	assert_int_equal(vblk_parse(iov, 1, 2, &lim, r), 0);
+	assert_int_equal(r->result, VIRTIO_BLK_S_OK);
+	assert_int_equal(r->type, VBLK_IN);
+	assert_int_equal(r->len, 512);
+	assert_int_equal(r->nr_data, 1);
+	assert_ptr_equal(r->data[0].iov_base, data);
+	/* A header split over three buffers, data sharing the last one. */
+	{
+		uint8_t out[16 + 512];
+
+		memset(out, 0, sizeof(out));
+		out[0] = VIRTIO_BLK_T_OUT;
+		out[8] = 99; /* sector 99: the last one */
+		iov[0] = (struct iovec){out, 3};
+		iov[1] = (struct iovec){out + 3, 10};
+		iov[2] = (struct iovec){out + 13, 3 + 512};
+		iov[3] = (struct iovec){st, 1};
+		assert_int_equal(vblk_parse(iov, 3, 1, &lim, r), 0);
+		assert_int_equal(r->result, VIRTIO_BLK_S_OK);
+		assert_int_equal(r->type, VBLK_OUT);
+		assert_int_equal(r->sector, 99);
+		assert_int_equal(r->nr_data, 1);
+		assert_ptr_equal(r->data[0].iov_base, out + 16);
+		out[8] = 100;
+		assert_int_equal(vblk_parse(iov, 3, 1, &lim, r), 0);
+		assert_int_equal(r->result, VIRTIO_BLK_S_IOERR);
+		/* Read-only: a write is refused before anything else. */
+		out[8] = 0;
+		lim.read_only = true;
+		assert_int_equal(vblk_parse(iov, 3, 1, &lim, r), 0);
+		assert_int_equal(r->result, VIRTIO_BLK_S_IOERR);
+		lim.read_only = false;
+	}
+	/* A transfer larger than the block layer takes: IOERR, data untouched
+	 * (the iovec is never dereferenced). */
+	hdr[0] = VIRTIO_BLK_T_IN;
+	lim.capacity = UINT64_MAX / 512;
+	iov[0] = (struct iovec){hdr, 16};
+	iov[1] = (struct iovec){data, (size_t)VBLK_MAX_BYTES + 512};
+	iov[2] = (struct iovec){st, 1};
+	assert_int_equal(vblk_parse(iov, 1, 2, &lim, r), 0);
+	assert_int_equal(r->result, VIRTIO_BLK_S_IOERR);
+	/* Sector arithmetic at the top of the range. */
+	lim.capacity = UINT64_MAX;
+	memset(hdr + 8, 0xff, 8);
+	iov[1] = (struct iovec){data, 512};
+	assert_int_equal(vblk_parse(iov, 1, 2, &lim, r), 0);
+	assert_int_equal(r->result, VIRTIO_BLK_S_IOERR);
+	/* More data iovecs than a request holds: IOERR. */
+	{
+		struct iovec *many = calloc(VBLK_MAX_IOV + 3, sizeof(*many));
+
+		assert_non_null(many);
+		memset(hdr + 8, 0, 8);
+		lim.capacity = 1000; /* the range fits: only the iovec count fails */
+		many[0] = (struct iovec){hdr, 16};
+		for (unsigned i = 1; i <= VBLK_MAX_IOV + 1; i++)
+			many[i] = (struct iovec){data, 512};
+		many[VBLK_MAX_IOV + 2] = (struct iovec){st, 1};
+		assert_int_equal(vblk_parse(many, 1, VBLK_MAX_IOV + 2, &lim, r), 0);
+		assert_int_equal(r->result, VIRTIO_BLK_S_IOERR);
+		assert_int_equal(r->nr_data, 0);
+		lim.capacity = 100;
+		free(many);
+	}
+	/* Discard segments: limits from vblk_limits. */
+	{
+		uint8_t d[16 + 48] = {0};
+
+		d[0] = VIRTIO_BLK_T_DISCARD;
+		d[16] = 1;	/* sector 1 */
+		d[16 + 8] = 8; /* 8 sectors: the maximum */
+		iov[0] = (struct iovec){d, 32};
+		iov[1] = (struct iovec){st, 1};
+		assert_int_equal(vblk_parse(iov, 1, 1, &lim, r), 0);
+		assert_int_equal(r->result, VIRTIO_BLK_S_OK);
+		assert_int_equal(r->nr_segs, 1);
+		assert_int_equal(r->segs[0].sector, 1);
+		assert_int_equal(r->segs[0].num_sectors, 8);
+		d[16 + 8] = 9;
+		assert_int_equal(vblk_parse(iov, 1, 1, &lim, r), 0);
+		assert_int_equal(r->result, VIRTIO_BLK_S_IOERR);
+		d[16 + 8] = 1;
+		iov[0].iov_len = 16 + 48; /* three segments, two allowed */
+		assert_int_equal(vblk_parse(iov, 1, 1, &lim, r), 0);
+		assert_int_equal(r->result, VIRTIO_BLK_S_IOERR);
+		lim.discard = false;
+		iov[0].iov_len = 32;
+		assert_int_equal(vblk_parse(iov, 1, 1, &lim, r), 0);
+		assert_int_equal(r->result, VIRTIO_BLK_S_UNSUPP);
+	}
+	assert_string_equal(vblk_type_name(VBLK_WRITE_ZEROES), "write-zeroes");
+	assert_string_equal(vblk_type_name((enum vblk_type)99), "?");
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1046,6 +1176,7 @@ int main(void)
 	    T(test_mq_independent),
 	    T(test_reset_in_flight),
 	    T(test_pfn_reset_in_flight),
+	    T(test_parse_direct),
 #undef T
 	};
 
