@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -28,6 +30,7 @@
 #include "vmm/bus.h"
 #include "vmm/device.h"
 #include "vmm/guest_mem.h"
+#include "vmm/loop.h"
 
 #define RAM_SIZE   (4u << 20)
 #define IO_BASE	   0xc000u
@@ -141,9 +144,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void make(enum virtio_transport t, unsigned nq, const char *serial)
+static void make_on(enum virtio_transport t, unsigned nq, const char *serial,
+		    struct event_loop *loop)
 {
-	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem};
+	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem, .loop = loop};
 	struct virtio_blk_args a = {.bd = bd, .serial = serial, .num_queues = nq, .transport = t};
 	struct board_entry e = {.type = &virtio_blk_type, .id = "vblk0", .devfn = DEVFN, .irq = -1,
 				.arg = &a};
@@ -152,6 +156,11 @@ static void make(enum virtio_transport t, unsigned nq, const char *serial)
 	vb = virtio_blk_type.create(&ctx, &e, err, sizeof(err));
 	assert_non_null(vb);
 	pci_bus_seal(pci);
+}
+
+static void make(enum virtio_transport t, unsigned nq, const char *serial)
+{
+	make_on(t, nq, serial, NULL);
 }
 
 /* ---- the driver's accesses ---- */
@@ -1153,6 +1162,62 @@ static void test_parse_direct(void **state)
 	free(r);
 }
 
+/* ---- with the I/O thread ---- */
+
+static void *loop_main(void *loop)
+{
+	event_loop_run(loop);
+	return NULL;
+}
+
+static bool wait_used(unsigned q, uint16_t want)
+{
+	for (unsigned i = 0; i < 5000; i++) {
+		if (__atomic_load_n((uint16_t *)(ram + rings[q].used + 2), __ATOMIC_ACQUIRE) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* Completions on the loop thread (the completion fd on the event loop)
+ * while the test's thread kicks, then a guest reset racing them: it waits
+ * for every request in flight, each answered in the old rings. */
+static void test_io_thread(void **state)
+{
+	struct event_loop *loop = event_loop_new();
+	uint8_t want[512];
+	pthread_t th;
+
+	assert_non_null(loop);
+	make_on(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL, loop);
+	legacy_up((uint32_t)F_FLUSH, 1);
+	assert_int_equal(pthread_create(&th, NULL, loop_main, loop), 0);
+	for (unsigned i = 0; i < 64; i++) {
+		request(0, VIRTIO_BLK_T_IN, i, BUF + 512 * i, 512, W, BUF + 0x80000 + i);
+		kick_only(0);
+	}
+	assert_true(wait_used(0, 64));
+	for (unsigned i = 0; i < 64; i++) {
+		sector_pattern(want, i);
+		assert_memory_equal(ram + BUF + 512 * i, want, 512);
+		assert_int_equal(ram[BUF + 0x80000 + i], VIRTIO_BLK_S_OK);
+	}
+	for (unsigned i = 0; i < 32; i++)
+		request(0, i % 2 ? VIRTIO_BLK_T_FLUSH : VIRTIO_BLK_T_OUT, 200 + i, BUF + 512 * i,
+			i % 2 ? 0 : 512, R, BUF + 0x80100 + i);
+	kick_only(0);
+	io_w(VIRTIO_PCI_STATUS, 0, 1);
+	assert_int_equal(used_idx(0), 96);
+	for (unsigned i = 0; i < 32; i++)
+		assert_int_equal(ram[BUF + 0x80100 + i], VIRTIO_BLK_S_OK);
+	event_loop_stop(loop);
+	pthread_join(th, NULL);
+	virtio_blk_type.destroy(vb);
+	vb = NULL;
+	event_loop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1177,6 +1242,7 @@ int main(void)
 	    T(test_reset_in_flight),
 	    T(test_pfn_reset_in_flight),
 	    T(test_parse_direct),
+	    T(test_io_thread),
 #undef T
 	};
 
