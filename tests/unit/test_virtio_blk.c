@@ -785,13 +785,16 @@ static void test_discard_write_zeroes_modern(void **state)
 		many[i][2] = 1;
 	}
 	assert_int_equal(run_segs(VIRTIO_BLK_T_DISCARD, many, 17, 17 * 16), VIRTIO_BLK_S_IOERR);
+	/* 4096 segments' worth of bytes: refused before any is read. */
+	assert_int_equal(run_segs(VIRTIO_BLK_T_WRITE_ZEROES, many, 0, 4096 * 16),
+			 VIRTIO_BLK_S_IOERR);
 	assert_true(sector_intact(100));
 	assert_int_equal(run_segs(VIRTIO_BLK_T_DISCARD, many, 16, 16 * 16), VIRTIO_BLK_S_OK);
 	assert_true(sectors_zero(100, 16) && sector_intact(116));
 	virtio_blk_get_stats(vb, &st);
 	assert_int_equal(st.q[0].requests[VBLK_DISCARD], 9);
-	assert_int_equal(st.q[0].requests[VBLK_WRITE_ZEROES], 3);
-	assert_int_equal(st.q[0].errors, 8);
+	assert_int_equal(st.q[0].requests[VBLK_WRITE_ZEROES], 4);
+	assert_int_equal(st.q[0].errors, 9);
 }
 
 /* Legacy drivers (and modern ones that did not negotiate them) get UNSUPP. */
