@@ -150,8 +150,9 @@ static void config_build(const struct virtio_blk *vb, uint8_t *c)
 	le64_put(c + CFG_CAPACITY, vb->capacity);
 	le32_put(c + CFG_SIZE_MAX, SIZE_MAX_BYTES);
 	le32_put(c + CFG_SEG_MAX, SEG_MAX);
-	/* The geometry QEMU guesses for an LBA disk: 16 heads, 63 sectors. */
-	le16_put(c + CFG_CYLINDERS, (uint16_t)(cyls > 65535 ? 65535 : cyls ? cyls : 1));
+	/* What QEMU guesses for a disk without a partition table to go by
+	 * (hd-geometry.c): 16 heads, 63 sectors, 2..16383 cylinders. */
+	le16_put(c + CFG_CYLINDERS, (uint16_t)(cyls > 16383 ? 16383 : cyls < 2 ? 2 : cyls));
 	c[CFG_HEADS] = 16;
 	c[CFG_SECTORS] = 63;
 	le32_put(c + CFG_BLK_SIZE, VBLK_SECTOR);

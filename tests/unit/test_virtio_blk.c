@@ -492,7 +492,31 @@ static void test_config_ro_mq(void **state)
 	assert_true(mm_r(common(VIRTIO_PCI_COMMON_DF), 4) & F_MQ);
 	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_NUMQ), 2), 4);
 	assert_int_equal(devcfg(34, 2), 4);
+	assert_int_equal(devcfg(16, 2), 2); /* 2048 sectors: 2 cylinders, QEMU's minimum */
 	assert_int_equal(cfg_r(2, 2), 0x1042);
+}
+
+/* QEMU's guess for a big disk: the cylinders stop at 16383. */
+static void test_geometry_large(void **state)
+{
+	struct block_create_opts co = {.format = "raw", .size = 16ULL << 30};
+	char err[256];
+
+	block_close(bd);
+	unlink(img);
+	assert_int_equal(block_create(img, &co, err, sizeof(err)), 0);
+	open_disk(false);
+	make(VIRTIO_TRANSPORT_LEGACY, 1, NULL);
+	place_bars();
+	assert_int_equal(devcfg(0, 8), (16ULL << 30) / 512);
+	assert_int_equal(devcfg(16, 2), 16383);
+	assert_int_equal(devcfg(18, 1), 16);
+	assert_int_equal(devcfg(19, 1), 63);
+	legacy_up((uint32_t)F_FLUSH, 1);
+	assert_int_equal(run1(VIRTIO_BLK_T_IN, (16ULL << 30) / 512 - 1, BUF, 512, W),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(run1(VIRTIO_BLK_T_IN, (16ULL << 30) / 512, BUF, 512, W),
+			 VIRTIO_BLK_S_IOERR);
 }
 
 /* ---- GET_ID ---- */
@@ -1228,6 +1252,7 @@ int main(void)
 	    T(test_ids_viostor_inf),
 	    T(test_config_legacy),
 	    T(test_config_ro_mq),
+	    T(test_geometry_large),
 	    T(test_get_id_default),
 	    T(test_get_id_serial),
 	    T(test_in_out_legacy),
