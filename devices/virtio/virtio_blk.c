@@ -222,16 +222,16 @@ static bool finish(struct vblk_slot *s, uint8_t status)
 	struct virtq *vq = virtio_pci_queue(vb->vp, s->q);
 	bool pushed = false;
 
-	if (status != VIRTIO_BLK_S_OK)
-		q->st.errors++;
 	if (s->gen == vq->generation && virtq_ready(vq)) {
 		*s->req.status = status;
 		pushed = virtq_push(vq, s->head, s->written + 1) == 0;
 	}
-	if (pushed)
+	if (pushed) {
+		q->st.errors += status != VIRTIO_BLK_S_OK;
 		q->st.latency[lat_bucket(now_ns() - s->t0)]++;
-	else
+	} else {
 		q->st.dropped++;
+	}
 	slot_free(q, s);
 	return pushed;
 }
@@ -256,6 +256,10 @@ static bool advance(struct vblk_slot *s, int64_t ret, bool *answered)
 
 	*answered = true;
 	if (ret < 0)
+		return finish(s, VIRTIO_BLK_S_IOERR);
+	/* Its queue was reset meanwhile: no further segment or flush, and
+	 * finish() drops it. */
+	if (s->gen != virtio_pci_queue(vb->vp, s->q)->generation)
 		return finish(s, VIRTIO_BLK_S_IOERR);
 	if ((r->type == VBLK_DISCARD || r->type == VBLK_WRITE_ZEROES) && !s->flushing &&
 	    s->seg_next + 1 < r->nr_segs) {

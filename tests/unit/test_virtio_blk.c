@@ -1245,6 +1245,29 @@ static void test_io_thread(void **state)
 	event_loop_free(loop);
 }
 
+/* A writethrough write whose queue is reset under it (a PFN write) is not
+ * followed by its flush: nothing of a reset queue's requests goes on. */
+static void test_pfn_reset_stops_steps(void **state)
+{
+	struct virtio_blk_stats st;
+
+	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
+	legacy_up(0, 1); /* no FLUSH: writethrough */
+	block_set_trace(trace, NULL);
+	memset(ram + BUF, 0x42, 512);
+	request(0, VIRTIO_BLK_T_OUT, 33, BUF, 512, R, BUF + 0x2000);
+	kick_only(0);
+	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	io_w(VIRTIO_PCI_QUEUE_PFN, 0x100, 4);
+	block_drain(bd);
+	assert_int_equal(syncs, 0);
+	assert_int_equal(ram[BUF + 0x2000], 0xee);
+	check_disk(33, ram + BUF, 512); /* the write itself was already under way */
+	virtio_blk_get_stats(vb, &st);
+	assert_int_equal(st.q[0].dropped, 1);
+	assert_int_equal(st.q[0].errors, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1269,6 +1292,7 @@ int main(void)
 	    T(test_mq_independent),
 	    T(test_reset_in_flight),
 	    T(test_pfn_reset_in_flight),
+	    T(test_pfn_reset_stops_steps),
 	    T(test_parse_direct),
 	    T(test_io_thread),
 #undef T
