@@ -30,4 +30,29 @@ struct virtio_blk_args {
  * .arg a const struct virtio_blk_args *. */
 extern const struct device_type virtio_blk_type;
 
+/* The state virtio_blk_type.create returns. */
+struct virtio_blk;
+
+/* Counters for --stats, per queue.  Types in the order of enum vblk_type
+ * (virtio_blk_req.h): in, out, flush, get-id, discard, write-zeroes,
+ * unknown. */
+#define VIRTIO_BLK_STAT_TYPES	 7
+#define VIRTIO_BLK_LAT_BUCKETS	 32 /* bucket b: [2^b, 2^(b+1)) ns; the last is open */
+struct virtio_blk_queue_stats {
+	uint64_t requests[VIRTIO_BLK_STAT_TYPES];
+	uint64_t bytes_read, bytes_written;
+	uint64_t errors;       /* completed with IOERR or UNSUPP */
+	uint64_t queue_errors; /* chains that could not be answered: the queue failed */
+	uint64_t dropped;      /* finished after their queue was reset: not pushed */
+	uint64_t latency[VIRTIO_BLK_LAT_BUCKETS]; /* pop to push */
+};
+struct virtio_blk_stats {
+	unsigned num_queues;
+	struct virtio_blk_queue_stats q[VIRTIO_BLK_MAX_QUEUES];
+};
+void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *st);
+
+/* For tests: the transport (its BARs are on the buses the board gave). */
+struct virtio_pci *virtio_blk_transport(struct virtio_blk *vb);
+
 #endif

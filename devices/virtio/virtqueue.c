@@ -95,9 +95,11 @@ void virtq_reset(struct virtq *vq)
 {
 	const struct guest_mem *mem = vq->mem;
 	struct virtq_stats stats = vq->stats;
+	uint32_t generation = vq->generation + 1;
 
 	virtq_init(vq, mem);
 	vq->stats = stats;
+	vq->generation = generation;
 }
 
 void virtq_set_features(struct virtq *vq, uint64_t features)

@@ -100,6 +100,11 @@ struct virtq {
 	bool signalled_valid;
 	bool notify_enabled; /* the device wants kicks (virtq_disable_notify) */
 	unsigned inflight;   /* popped, not yet pushed */
+	/* Moves on at every reset and setup (a legacy PFN write, a device
+	 * reset): a device that completes asynchronously records it at pop
+	 * and pushes only if it is unchanged, so that a request popped before
+	 * a reset never lands in the new rings. */
+	uint32_t generation;
 	struct virtq_stats stats;
 };
 
@@ -141,7 +146,7 @@ uint64_t virtq_legacy_ring_size(uint16_t size);
  * matter here. */
 void virtq_set_features(struct virtq *vq, uint64_t features);
 
-/* Back to "not set up"; the statistics are kept. */
+/* Back to "not set up"; the statistics are kept, the generation moves on. */
 void virtq_reset(struct virtq *vq);
 
 static inline bool virtq_ready(const struct virtq *vq)

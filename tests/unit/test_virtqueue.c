@@ -1023,6 +1023,37 @@ static void test_unpop(void **state)
 	assert_int_equal(pop(f), 0);
 }
 
+/* A device that completes later checks the generation it saw at pop: every
+ * reset and every setup (the legacy PFN write) moves it on. */
+static void test_generation(void **state)
+{
+	struct fx *f = *state;
+	uint32_t g0, g1;
+
+	queue(f, 0);
+	desc(f, 0, 0x8000, 64, WRITE, 0);
+	offer(f, 0);
+	assert_int_equal(pop(f), 1);
+	g0 = f->vq.generation;
+	virtq_reset(&f->vq);
+	assert_int_not_equal(f->vq.generation, g0);
+	g1 = f->vq.generation;
+	/* The same rings set up again (viostor's renew after S3): still new. */
+	queue(f, 0);
+	assert_int_not_equal(f->vq.generation, g0);
+	assert_int_not_equal(f->vq.generation, g1);
+	g1 = f->vq.generation;
+	assert_int_equal(virtq_setup_legacy(&f->vq, QSIZE, 0, 0), -EINVAL);
+	assert_int_not_equal(f->vq.generation, g1);
+	/* Pops and pushes leave it alone. */
+	queue(f, 0);
+	g1 = f->vq.generation;
+	offer(f, 0);
+	assert_int_equal(pop(f), 1);
+	assert_int_equal(virtq_push(&f->vq, 0, 0), 0);
+	assert_int_equal(f->vq.generation, g1);
+}
+
 static void test_iov_helpers(void **state)
 {
 	uint8_t a[3] = {1, 2, 3}, b[1] = {4}, c[4] = {5, 6, 7, 8}, buf[16];
@@ -1128,6 +1159,7 @@ int main(void)
 	    T(test_notify_on_empty),
 	    T(test_notify_suppression),
 	    T(test_unpop),
+	    T(test_generation),
 	    T(test_iov_helpers),
 	    T(test_chain_through_helpers),
 	    T(test_err_str),
