@@ -45,6 +45,9 @@ static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **
 
 int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t errlen)
 {
+	struct block_dev *in_order[CLI_MAX_DISKS + CLI_MAX_VIRTIO_DISKS];
+	unsigned n = 0;
+
 	memset(d, 0, sizeof(*d));
 	/* IDE and virtio disks alike, in the order of their --disk options. */
 	while (d->nr_disks < cfg->nr_disks || d->nr_vdisks < cfg->nr_vdisks) {
@@ -56,12 +59,12 @@ int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t
 			if (open_drive(&cfg->disks[d->nr_disks], false, &d->disk[d->nr_disks], err,
 				       errlen) < 0)
 				goto fail;
-			d->nr_disks++;
+			in_order[n++] = d->disk[d->nr_disks++];
 		} else {
 			if (open_drive(&cfg->vdisks[d->nr_vdisks], false, &d->vdisk[d->nr_vdisks],
 				       err, errlen) < 0)
 				goto fail;
-			d->nr_vdisks++;
+			in_order[n++] = d->vdisk[d->nr_vdisks++];
 		}
 	}
 	if (cfg->has_cdrom) {
@@ -70,10 +73,8 @@ int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t
 		d->has_cdrom = true;
 	}
 	/* Only now, so that a start that fails says one thing: what failed. */
-	for (unsigned i = 0; i < d->nr_disks; i++)
-		block_warn_probed(d->disk[i]);
-	for (unsigned i = 0; i < d->nr_vdisks; i++)
-		block_warn_probed(d->vdisk[i]);
+	for (unsigned i = 0; i < n; i++)
+		block_warn_probed(in_order[i]);
 	return 0;
 fail:
 	drives_close(d);
