@@ -218,6 +218,13 @@ try:
             untouched=vkeep)
     # the same image twice: the second open is refused by the image lock
     refused(outputs + ["--disk", v, "--disk", v], "--disk", "virtio.img", untouched=vkeep)
+    # and the runs that should work do, on every transport
+    works(["--disk", v + ",transport=modern,num-queues=4,serial=S-1", "--cpus", "2"])
+    vdisk2 = t("virtio2.img")
+    with open(vdisk2, "wb") as f:
+        f.truncate(1 << 20)
+    works(["--disk", disk, "--disk", v + ",transport=legacy,readonly=on", "--disk",
+           "file=%s,if=virtio,transport=transitional,snapshot=on" % vdisk2])
 
     # 4. The fast-path switches are accepted (nothing uses them yet).
     works(["--no-ioeventfd", "--no-irqfd", "--no-coalesced-mmio", "--no-dirty-log"])
