@@ -216,6 +216,16 @@ try:
     refused(outputs + ["--disk", v, "--kernel", junk], "--kernel", untouched=vkeep)
     refused(["--disk", v, "--stats=json:" + vdisk], "--stats", "virtio.img", "--disk",
             untouched=vkeep)
+    # a good qcow2 virtio disk opened read-write, then a start that fails:
+    # no dirty flag, no header change left behind
+    if shutil.which("qemu-img"):
+        good = t("good.qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", good, "4M"], check=True)
+        refused(outputs + ["--disk", "file=%s,if=virtio" % good, "--disk", missing],
+                "--disk", "missing.img", untouched=vkeep + (good,))
+        refused(outputs + ["--disk", "file=%s,if=virtio,snapshot=on" % good, "--disk",
+                           "file=%s,if=virtio" % vq], "--disk", "virtio.qcow2",
+                untouched=vkeep + (good,))
     # the same image twice: the second open is refused by the image lock
     refused(outputs + ["--disk", v, "--disk", v], "--disk", "virtio.img", untouched=vkeep)
     # and the runs that should work do, on every transport

@@ -26,7 +26,8 @@ Cases:
   virtio-qcow2 the same from a qcow2 virtio disk; qemu-img check afterwards
   virtio-order an IDE disk and a virtio disk with different contents:
              --boot c boots whichever --disk came first on the command line,
-             --boot order=dc with a CD still boots the CD
+             --boot order=dc with a CD still boots the CD; without --boot
+             SeaBIOS's own order (IDE before virtio) holds, as under QEMU
   probe-guard a boot sector writes a qcow2 header over sector 0 of its raw
              disk through INT 13h: without format= the write is refused,
              the image is unchanged and the next start still sees raw;
@@ -277,6 +278,9 @@ def main():
                  "virtio first, cd"),
                 (["--disk", ide, "--disk", v, "--boot", "c", "--cdrom", iso], want_sum,
                  "IDE first, c with a CD"),
+                # without --boot SeaBIOS's own order holds, as under QEMU: IDE
+                # disks are found (and so tried) before virtio ones
+                (["--disk", v, "--disk", ide], want_sum, "virtio first, no --boot"),
             ]
             for args, want, what in runs:
                 boot, out, err = run(a, args)
