@@ -363,12 +363,13 @@ static int drive_serial(struct parser *p, const char *opt, const char *v, struct
 	if (!*v)
 		return bad(p, "%s: serial= is empty (give 1..%d printable ASCII characters, or no "
 			      "serial=)", opt, CLI_MAX_VIRTIO_SERIAL);
-	if (strlen(v) > CLI_MAX_VIRTIO_SERIAL)
-		return bad(p, "%s: serial=%s is %zu bytes long; at most %d", opt, v, strlen(v),
-			   CLI_MAX_VIRTIO_SERIAL);
+	/* Printable first: the length message repeats the value. */
 	for (const char *c = v; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
 			return bad(p, "%s: serial=: only printable ASCII characters are allowed", opt);
+	if (strlen(v) > CLI_MAX_VIRTIO_SERIAL)
+		return bad(p, "%s: serial=%s is %zu bytes long; at most %d", opt, v, strlen(v),
+			   CLI_MAX_VIRTIO_SERIAL);
 	d->serial = v;
 	return 0;
 }

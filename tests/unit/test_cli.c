@@ -427,6 +427,9 @@ static void test_virtio_disks(void **state)
 	expect_error("serial= is empty", parse(&c, "--disk", "file=a,if=virtio,serial=", NULL));
 	expect_error("only printable ASCII",
 		     parse(&c, "--disk", "file=a,if=virtio,serial=a\tb", NULL));
+	/* a long one with a newline: one line, not the value */
+	expect_error("only printable ASCII",
+		     parse(&c, "--disk", "file=a,if=virtio,serial=0123456789\n0123456789xyz", NULL));
 	expect_error("only printable ASCII",
 		     parse(&c, "--disk", "file=a,if=virtio,serial=caf\xc3\xa9", NULL));
 	/* a comma ends the serial: what follows is a (bad) option of its own */
