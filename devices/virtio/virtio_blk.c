@@ -150,8 +150,9 @@ static void config_build(const struct virtio_blk *vb, uint8_t *c)
 	le64_put(c + CFG_CAPACITY, vb->capacity);
 	le32_put(c + CFG_SIZE_MAX, SIZE_MAX_BYTES);
 	le32_put(c + CFG_SEG_MAX, SEG_MAX);
-	/* The geometry QEMU guesses for an LBA disk: 16 heads, 63 sectors. */
-	le16_put(c + CFG_CYLINDERS, (uint16_t)(cyls > 65535 ? 65535 : cyls ? cyls : 1));
+	/* What QEMU guesses for a disk without a partition table to go by
+	 * (hd-geometry.c): 16 heads, 63 sectors, 2..16383 cylinders. */
+	le16_put(c + CFG_CYLINDERS, (uint16_t)(cyls > 16383 ? 16383 : cyls < 2 ? 2 : cyls));
 	c[CFG_HEADS] = 16;
 	c[CFG_SECTORS] = 63;
 	le32_put(c + CFG_BLK_SIZE, VBLK_SECTOR);
@@ -221,16 +222,16 @@ static bool finish(struct vblk_slot *s, uint8_t status)
 	struct virtq *vq = virtio_pci_queue(vb->vp, s->q);
 	bool pushed = false;
 
-	if (status != VIRTIO_BLK_S_OK)
-		q->st.errors++;
 	if (s->gen == vq->generation && virtq_ready(vq)) {
 		*s->req.status = status;
 		pushed = virtq_push(vq, s->head, s->written + 1) == 0;
 	}
-	if (pushed)
+	if (pushed) {
+		q->st.errors += status != VIRTIO_BLK_S_OK;
 		q->st.latency[lat_bucket(now_ns() - s->t0)]++;
-	else
+	} else {
 		q->st.dropped++;
+	}
 	slot_free(q, s);
 	return pushed;
 }
@@ -255,6 +256,10 @@ static bool advance(struct vblk_slot *s, int64_t ret, bool *answered)
 
 	*answered = true;
 	if (ret < 0)
+		return finish(s, VIRTIO_BLK_S_IOERR);
+	/* Its queue was reset meanwhile: no further segment or flush, and
+	 * finish() drops it. */
+	if (s->gen != virtio_pci_queue(vb->vp, s->q)->generation)
 		return finish(s, VIRTIO_BLK_S_IOERR);
 	if ((r->type == VBLK_DISCARD || r->type == VBLK_WRITE_ZEROES) && !s->flushing &&
 	    s->seg_next + 1 < r->nr_segs) {

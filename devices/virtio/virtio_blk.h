@@ -50,6 +50,7 @@ struct virtio_blk_stats {
 	unsigned num_queues;
 	struct virtio_blk_queue_stats q[VIRTIO_BLK_MAX_QUEUES];
 };
+/* Any thread (takes the transport lock). */
 void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *st);
 
 /* For tests: the transport (its BARs are on the buses the board gave). */

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -28,6 +30,7 @@
 #include "vmm/bus.h"
 #include "vmm/device.h"
 #include "vmm/guest_mem.h"
+#include "vmm/loop.h"
 
 #define RAM_SIZE   (4u << 20)
 #define IO_BASE	   0xc000u
@@ -141,9 +144,10 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void make(enum virtio_transport t, unsigned nq, const char *serial)
+static void make_on(enum virtio_transport t, unsigned nq, const char *serial,
+		    struct event_loop *loop)
 {
-	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem};
+	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem, .loop = loop};
 	struct virtio_blk_args a = {.bd = bd, .serial = serial, .num_queues = nq, .transport = t};
 	struct board_entry e = {.type = &virtio_blk_type, .id = "vblk0", .devfn = DEVFN, .irq = -1,
 				.arg = &a};
@@ -152,6 +156,11 @@ static void make(enum virtio_transport t, unsigned nq, const char *serial)
 	vb = virtio_blk_type.create(&ctx, &e, err, sizeof(err));
 	assert_non_null(vb);
 	pci_bus_seal(pci);
+}
+
+static void make(enum virtio_transport t, unsigned nq, const char *serial)
+{
+	make_on(t, nq, serial, NULL);
 }
 
 /* ---- the driver's accesses ---- */
@@ -483,7 +492,31 @@ static void test_config_ro_mq(void **state)
 	assert_true(mm_r(common(VIRTIO_PCI_COMMON_DF), 4) & F_MQ);
 	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_NUMQ), 2), 4);
 	assert_int_equal(devcfg(34, 2), 4);
+	assert_int_equal(devcfg(16, 2), 2); /* 2048 sectors: 2 cylinders, QEMU's minimum */
 	assert_int_equal(cfg_r(2, 2), 0x1042);
+}
+
+/* QEMU's guess for a big disk: the cylinders stop at 16383. */
+static void test_geometry_large(void **state)
+{
+	struct block_create_opts co = {.format = "raw", .size = 16ULL << 30};
+	char err[256];
+
+	block_close(bd);
+	unlink(img);
+	assert_int_equal(block_create(img, &co, err, sizeof(err)), 0);
+	open_disk(false);
+	make(VIRTIO_TRANSPORT_LEGACY, 1, NULL);
+	place_bars();
+	assert_int_equal(devcfg(0, 8), (16ULL << 30) / 512);
+	assert_int_equal(devcfg(16, 2), 16383);
+	assert_int_equal(devcfg(18, 1), 16);
+	assert_int_equal(devcfg(19, 1), 63);
+	legacy_up((uint32_t)F_FLUSH, 1);
+	assert_int_equal(run1(VIRTIO_BLK_T_IN, (16ULL << 30) / 512 - 1, BUF, 512, W),
+			 VIRTIO_BLK_S_OK);
+	assert_int_equal(run1(VIRTIO_BLK_T_IN, (16ULL << 30) / 512, BUF, 512, W),
+			 VIRTIO_BLK_S_IOERR);
 }
 
 /* ---- GET_ID ---- */
@@ -776,13 +809,16 @@ static void test_discard_write_zeroes_modern(void **state)
 		many[i][2] = 1;
 	}
 	assert_int_equal(run_segs(VIRTIO_BLK_T_DISCARD, many, 17, 17 * 16), VIRTIO_BLK_S_IOERR);
+	/* 4096 segments' worth of bytes: refused before any is read. */
+	assert_int_equal(run_segs(VIRTIO_BLK_T_WRITE_ZEROES, many, 0, 4096 * 16),
+			 VIRTIO_BLK_S_IOERR);
 	assert_true(sector_intact(100));
 	assert_int_equal(run_segs(VIRTIO_BLK_T_DISCARD, many, 16, 16 * 16), VIRTIO_BLK_S_OK);
 	assert_true(sectors_zero(100, 16) && sector_intact(116));
 	virtio_blk_get_stats(vb, &st);
 	assert_int_equal(st.q[0].requests[VBLK_DISCARD], 9);
-	assert_int_equal(st.q[0].requests[VBLK_WRITE_ZEROES], 3);
-	assert_int_equal(st.q[0].errors, 8);
+	assert_int_equal(st.q[0].requests[VBLK_WRITE_ZEROES], 4);
+	assert_int_equal(st.q[0].errors, 9);
 }
 
 /* Legacy drivers (and modern ones that did not negotiate them) get UNSUPP. */
@@ -1153,6 +1189,85 @@ static void test_parse_direct(void **state)
 	free(r);
 }
 
+/* ---- with the I/O thread ---- */
+
+static void *loop_main(void *loop)
+{
+	event_loop_run(loop);
+	return NULL;
+}
+
+static bool wait_used(unsigned q, uint16_t want)
+{
+	for (unsigned i = 0; i < 5000; i++) {
+		if (__atomic_load_n((uint16_t *)(ram + rings[q].used + 2), __ATOMIC_ACQUIRE) == want)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* Completions on the loop thread (the completion fd on the event loop)
+ * while the test's thread kicks, then a guest reset racing them: it waits
+ * for every request in flight, each answered in the old rings. */
+static void test_io_thread(void **state)
+{
+	struct event_loop *loop = event_loop_new();
+	uint8_t want[512];
+	pthread_t th;
+
+	assert_non_null(loop);
+	make_on(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL, loop);
+	legacy_up((uint32_t)F_FLUSH, 1);
+	assert_int_equal(pthread_create(&th, NULL, loop_main, loop), 0);
+	for (unsigned i = 0; i < 64; i++) {
+		request(0, VIRTIO_BLK_T_IN, i, BUF + 512 * i, 512, W, BUF + 0x80000 + i);
+		kick_only(0);
+	}
+	assert_true(wait_used(0, 64));
+	for (unsigned i = 0; i < 64; i++) {
+		sector_pattern(want, i);
+		assert_memory_equal(ram + BUF + 512 * i, want, 512);
+		assert_int_equal(ram[BUF + 0x80000 + i], VIRTIO_BLK_S_OK);
+	}
+	for (unsigned i = 0; i < 32; i++)
+		request(0, i % 2 ? VIRTIO_BLK_T_FLUSH : VIRTIO_BLK_T_OUT, 200 + i, BUF + 512 * i,
+			i % 2 ? 0 : 512, R, BUF + 0x80100 + i);
+	kick_only(0);
+	io_w(VIRTIO_PCI_STATUS, 0, 1);
+	assert_int_equal(used_idx(0), 96);
+	for (unsigned i = 0; i < 32; i++)
+		assert_int_equal(ram[BUF + 0x80100 + i], VIRTIO_BLK_S_OK);
+	event_loop_stop(loop);
+	pthread_join(th, NULL);
+	virtio_blk_type.destroy(vb);
+	vb = NULL;
+	event_loop_free(loop);
+}
+
+/* A writethrough write whose queue is reset under it (a PFN write) is not
+ * followed by its flush: nothing of a reset queue's requests goes on. */
+static void test_pfn_reset_stops_steps(void **state)
+{
+	struct virtio_blk_stats st;
+
+	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
+	legacy_up(0, 1); /* no FLUSH: writethrough */
+	block_set_trace(trace, NULL);
+	memset(ram + BUF, 0x42, 512);
+	request(0, VIRTIO_BLK_T_OUT, 33, BUF, 512, R, BUF + 0x2000);
+	kick_only(0);
+	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	io_w(VIRTIO_PCI_QUEUE_PFN, 0x100, 4);
+	block_drain(bd);
+	assert_int_equal(syncs, 0);
+	assert_int_equal(ram[BUF + 0x2000], 0xee);
+	check_disk(33, ram + BUF, 512); /* the write itself was already under way */
+	virtio_blk_get_stats(vb, &st);
+	assert_int_equal(st.q[0].dropped, 1);
+	assert_int_equal(st.q[0].errors, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1160,6 +1275,7 @@ int main(void)
 	    T(test_ids_viostor_inf),
 	    T(test_config_legacy),
 	    T(test_config_ro_mq),
+	    T(test_geometry_large),
 	    T(test_get_id_default),
 	    T(test_get_id_serial),
 	    T(test_in_out_legacy),
@@ -1176,7 +1292,9 @@ int main(void)
 	    T(test_mq_independent),
 	    T(test_reset_in_flight),
 	    T(test_pfn_reset_in_flight),
+	    T(test_pfn_reset_stops_steps),
 	    T(test_parse_direct),
+	    T(test_io_thread),
 #undef T
 	};
 

@@ -582,6 +582,31 @@ static void test_legacy_queue_error(void **state)
 	assert_true(virtq_ready(virtio_pci_queue(fd.vp, 0)));
 }
 
+/* A PFN write resets the queue (the same PFN again included, as viostor's
+ * renew after S3 does), and a device can tell: the generation moves on, for
+ * that queue only.  So can a guest reset. */
+static void test_legacy_pfn_generation(void **state)
+{
+	uint32_t g0, g1;
+
+	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
+	place_bars();
+	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	io_w(VIRTIO_PCI_QUEUE_SEL, 1, 2);
+	io_w(VIRTIO_PCI_QUEUE_PFN, 0x20, 4);
+	g0 = virtio_pci_queue(fd.vp, 0)->generation;
+	g1 = virtio_pci_queue(fd.vp, 1)->generation;
+	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	assert_true(virtq_ready(virtio_pci_queue(fd.vp, 0)));
+	assert_int_not_equal(virtio_pci_queue(fd.vp, 0)->generation, g0);
+	assert_int_equal(virtio_pci_queue(fd.vp, 1)->generation, g1);
+	g0 = virtio_pci_queue(fd.vp, 0)->generation;
+	io_w(VIRTIO_PCI_STATUS, 0, 1);
+	assert_int_not_equal(virtio_pci_queue(fd.vp, 0)->generation, g0);
+	assert_int_not_equal(virtio_pci_queue(fd.vp, 1)->generation, g1);
+}
+
 /* Linux's legacy driver with MSI-X: vectors at 0x14/0x16, config at 0x18. */
 static void test_legacy_msix(void **state)
 {
@@ -1082,6 +1107,7 @@ int main(void)
 	    T(test_balloon_features_after_driver_ok),
 	    T(test_config_isr3),
 	    T(test_legacy_queue_error),
+	    T(test_legacy_pfn_generation),
 	    T(test_legacy_msix),
 	    T(test_modern_linux),
 	    T(test_modern_features_ok_refused),
