@@ -209,6 +209,14 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 			goto fail;
 		b->dev[b->nr++] = (struct board_dev){ rows[i].e, state };
 	}
+	/* bootorder names the slots place_virtio_disks() expects: hold it to that. */
+	for (unsigned i = 0; i < ctx->cfg->nr_vdisks && i < CLI_MAX_VIRTIO_DISKS; i++) {
+		if (pci_config_read(b->ctx.pci, PCI_DEVFN(b->vblk_slot[i], 0), 0, 2) != 0x1af4) {
+			snprintf(err, errlen, "virtio-blk%u is not in PCI slot %02x.0", i,
+				 b->vblk_slot[i]);
+			goto fail;
+		}
+	}
 	fw = (struct pc_firmware_devices){
 		.fw_cfg = board_find(b, "fw_cfg", &fw_cfg_type),
 		.rtc = board_find(b, "rtc", &rtc_cmos_type),
