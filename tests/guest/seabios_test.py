@@ -28,6 +28,8 @@ Cases:
              --boot c boots whichever --disk came first on the command line,
              --boot order=dc with a CD still boots the CD; without --boot
              SeaBIOS's own order (IDE before virtio) holds, as under QEMU
+  virtio-many 16 virtio disks and 3 IDE disks: SeaBIOS finds every virtio
+             disk in 03.0..12.0, --boot c boots the first (virtio) one
   probe-guard a boot sector writes a qcow2 header over sector 0 of its raw
              disk through INT 13h: without format= the write is refused,
              the image is unchanged and the next start still sees raw;
@@ -165,7 +167,7 @@ def check_disk_boot(a, boot, out, err, img, want_sum):
     with open(img, "rb") as f:
         f.seek(40 * SECTOR)
         got = f.read(SECTOR)
-    if a.case in ("disk",) + VIRTIO_RAW and got != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
+    if a.case in ("disk", "virtio-many") + VIRTIO_RAW and got != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
         fail("the sector written through INT 13h is not in the image file", out, err)
 
 
@@ -295,6 +297,21 @@ def main():
             if "BOOT-FROM cd" not in boot:
                 fail("virtio first, order=dc: the CD did not boot", out, err)
             print("  virtio first, order=dc: booted the CD")
+        elif a.case == "virtio-many":
+            args = ["--disk", "file=%s,if=virtio,format=raw" % img]
+            for i in range(1, 19):
+                blank = os.path.join(tmp, "blank%d.img" % i)
+                with open(blank, "wb") as f:
+                    f.truncate(1 << 20)
+                args += ["--disk", "file=%s,format=raw%s" % (blank, ",if=virtio" if i < 16 else "")]
+            boot, out, err = run(a, args + ["--boot", "c", "--debugcon", log])
+            check_disk_boot(a, boot, out, err, img, want_sum)
+            with open(log, "r", errors="replace") as f:
+                found = re.findall(r"found virtio-blk at 00:([0-9a-f]{2})\.0", f.read())
+            want = ["%02x" % (3 + i) for i in range(16)]
+            if found != want:
+                fail("SeaBIOS found virtio-blk at %s, expected %s" % (found, want), out, err)
+            print("  SeaBIOS: 16 virtio disks at 03.0..12.0")
         elif a.case == "cd":
             boot, out, err = run(a, ["--cdrom", iso])
             if "BOOT-FROM cd" not in boot or "BOOT-PVD CD001" not in boot:
