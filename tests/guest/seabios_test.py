@@ -167,7 +167,8 @@ def check_disk_boot(a, boot, out, err, img, want_sum):
     with open(img, "rb") as f:
         f.seek(40 * SECTOR)
         got = f.read(SECTOR)
-    if a.case in ("disk", "virtio-many") + VIRTIO_RAW and got != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
+    if a.case in ("disk", "virtio-many") + VIRTIO_RAW and \
+            got != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
         fail("the sector written through INT 13h is not in the image file", out, err)
 
 
@@ -303,7 +304,8 @@ def main():
                 blank = os.path.join(tmp, "blank%d.img" % i)
                 with open(blank, "wb") as f:
                     f.truncate(1 << 20)
-                args += ["--disk", "file=%s,format=raw%s" % (blank, ",if=virtio" if i < 16 else "")]
+                args += ["--disk", "file=%s,format=raw%s"
+                         % (blank, ",if=virtio" if i < 16 else "")]
             boot, out, err = run(a, args + ["--boot", "c", "--debugcon", log])
             check_disk_boot(a, boot, out, err, img, want_sum)
             with open(log, "r", errors="replace") as f:
