@@ -366,7 +366,8 @@ static int drive_serial(struct parser *p, const char *opt, const char *v, struct
 	/* Printable first: the length message repeats the value. */
 	for (const char *c = v; *c; c++)
 		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
-			return bad(p, "%s: serial=: only printable ASCII characters are allowed", opt);
+			return bad(p, "%s: serial=: only printable ASCII characters are allowed",
+				   opt);
 	if (strlen(v) > CLI_MAX_VIRTIO_SERIAL)
 		return bad(p, "%s: serial=%s is %zu bytes long; at most %d", opt, v, strlen(v),
 			   CLI_MAX_VIRTIO_SERIAL);
@@ -438,7 +439,8 @@ static int drive_key(struct parser *p, const char *opt, char *kv, struct cli_dri
 		return 0;
 	case KEY_TRANSPORT:
 		if (transport_parse(v, &d->transport) < 0)
-			return bad(p, "%s: transport=%s: not transitional, legacy or modern", opt, v);
+			return bad(p, "%s: transport=%s: not transitional, legacy or modern", opt,
+				   v);
 		return 0;
 	case KEY_END:
 		break;
@@ -516,7 +518,8 @@ static int parse_drive_option(struct parser *p, int c, const char *arg)
 	} else {
 		if (cfg->nr_disks == CLI_MAX_DISKS)
 			return bad(p, "%s: '%s': at most %d disks on IDE (up to %d more with "
-				      "if=virtio)", opt, d.path, CLI_MAX_DISKS, CLI_MAX_VIRTIO_DISKS);
+				      "if=virtio)",
+				   opt, d.path, CLI_MAX_DISKS, CLI_MAX_VIRTIO_DISKS);
 		d.seq = cfg->nr_disks + cfg->nr_vdisks;
 		drive_copy(&cfg->disks[cfg->nr_disks++], &d);
 	}

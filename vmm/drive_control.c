@@ -23,7 +23,7 @@
 
 struct dc_drive {
 	char name[16]; /* ide1-cd0, virtio0 */
-	char qdev[64]; /* /machine/ide/ide1-cd0, /machine/peripheral-anon/device[0]/virtio-backend */
+	char qdev[64]; /* /machine/ide/ide1-cd0, .../peripheral-anon/device[0]/virtio-backend */
 	struct ide_channel *ch; /* NULL for a virtio disk */
 	unsigned chan, unit;
 	bool cdrom;

@@ -377,7 +377,8 @@ static void test_virtio_disk_rows(void **state)
 	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10011af4);
 	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0x2c, 4), 0x00021af4);
 	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 0, 4), 0x10421af4);
-	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 8, 4) >> 8, 0x010000); /* mass storage, SCSI */
+	/* class: mass storage, SCSI */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 8, 4) >> 8, 0x010000);
 	for (unsigned slot = 5; slot < 32; slot++)
 		assert_int_equal(cfg_read(m, PCI_DEVFN(slot, 0), 0, 4), 0xffffffffu);
 	assert_int_equal(cfg_read(m, PCI_DEVFN(2, 0), 0, 4), 0xffffffffu); /* VGA's */

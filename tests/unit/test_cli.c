@@ -429,7 +429,8 @@ static void test_virtio_disks(void **state)
 		     parse(&c, "--disk", "file=a,if=virtio,serial=a\tb", NULL));
 	/* a long one with a newline: one line, not the value */
 	expect_error("only printable ASCII",
-		     parse(&c, "--disk", "file=a,if=virtio,serial=0123456789\n0123456789xyz", NULL));
+		     parse(&c, "--disk", "file=a,if=virtio,serial=0123456789\n0123456789xyz",
+			   NULL));
 	expect_error("only printable ASCII",
 		     parse(&c, "--disk", "file=a,if=virtio,serial=caf\xc3\xa9", NULL));
 	/* a comma ends the serial: what follows is a (bad) option of its own */
@@ -456,7 +457,8 @@ static void test_virtio_disks(void **state)
 		     parse(&c, "--cdrom", "file=a,serial=x", NULL));
 	expect_error("a virtio disk is not a CD-ROM",
 		     parse(&c, "--disk", "file=a,if=virtio,media=cdrom", NULL));
-	expect_error("a virtio disk is not a CD-ROM", parse(&c, "--cdrom", "file=a,if=virtio", NULL));
+	expect_error("a virtio disk is not a CD-ROM",
+		     parse(&c, "--cdrom", "file=a,if=virtio", NULL));
 	expect_error("--disk: file= needs a PATH", parse(&c, "--disk", "file=,if=virtio", NULL));
 	expect_error("file=PATH is missing", parse(&c, "--disk", "if=virtio", NULL));
 	expect_error("unknown option 'queues'", parse(&c, "--disk", "file=a,if=virtio,queues=2",
