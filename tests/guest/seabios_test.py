@@ -28,6 +28,8 @@ Cases:
              --boot c boots whichever --disk came first on the command line,
              --boot order=dc with a CD still boots the CD; without --boot
              SeaBIOS's own order (IDE before virtio) holds, as under QEMU
+  virtio-snapshot a virtio disk with snapshot=on: the guest's INT 13h write
+             reads back, the image file is unchanged afterwards
   virtio-many 16 virtio disks and 3 IDE disks: SeaBIOS finds every virtio
              disk in 03.0..12.0, --boot c boots the first (virtio) one
   probe-guard a boot sector writes a qcow2 header over sector 0 of its raw
@@ -298,6 +300,15 @@ def main():
             if "BOOT-FROM cd" not in boot:
                 fail("virtio first, order=dc: the CD did not boot", out, err)
             print("  virtio first, order=dc: booted the CD")
+        elif a.case == "virtio-snapshot":
+            with open(img, "rb") as f:
+                before = f.read()
+            boot, out, err = run(a, ["--disk", "file=%s,if=virtio,snapshot=on" % img])
+            check_disk_boot(a, boot, out, err, img, want_sum)
+            with open(img, "rb") as f:
+                if f.read() != before:
+                    fail("snapshot=on: the guest's write reached the image file", out, err)
+            print("  the image file is unchanged")
         elif a.case == "virtio-many":
             args = ["--disk", "file=%s,if=virtio,format=raw" % img]
             for i in range(1, 19):
