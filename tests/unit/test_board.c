@@ -384,6 +384,20 @@ static void test_virtio_disk_rows(void **state)
 	assert_int_equal(cfg_read(m, PCI_DEVFN(2, 0), 0, 4), 0xffffffffu); /* VGA's */
 	read_fw_file(m, "bootorder", boot, sizeof(boot));
 	assert_string_equal(boot, "/pci@i0cf8/scsi@3/disk@0,0\n");
+	/* the life cycle with them on the board: a reset clears what firmware
+	 * programmed, the IDs stay */
+	cfg_write(m, PCI_DEVFN(3, 0), 0x10, 0xc001, 4); /* BAR0 (I/O) */
+	cfg_write(m, PCI_DEVFN(3, 0), 4, 0x0007, 2);	/* I/O, memory, bus master */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 4, 2) & 7, 7);
+	board_pause(m->board);
+	board_resume(m->board);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 4, 2) & 7, 7);
+	board_quiesce(m->board);
+	board_reset(m->board);
+	board_resume(m->board);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 4, 2) & 7, 0);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10011af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 0, 4), 0x10421af4);
 	machine_free(m);
 	drives_close(&d);
 
