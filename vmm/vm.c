@@ -7,6 +7,7 @@
 #include "devices/piix_ide.h"
 #include "devices/uart16550.h"
 #include "vmm/board.h"
+#include "vmm/disk_stats.h"
 #include "vmm/fastpath.h"
 #include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
@@ -699,6 +700,9 @@ json_t *vm_exit_stats_json(struct vm *vm, bool reset)
 		if (vm->vcpus[i].stats)
 			stats_take(all, vm->vcpus[i].stats, reset);
 	j = stats_json(all, vm->pio, vm->mmio, vm->fastpath);
+	/* The disks' counters since start (reset leaves them). */
+	if (j && vm->board)
+		json_object_set_new(j, "virtio-blk", disk_stats_json(vm->board));
 	stats_free(all);
 	return j;
 }
@@ -770,10 +774,22 @@ void vm_report_stats(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].stats)
 			stats_take(all, vm->vcpus[i].stats, false);
-	if (vm->cfg->stats == STATS_TABLE)
+	if (vm->cfg->stats == STATS_TABLE) {
 		stats_print_table(all, vm->pio, vm->mmio, vm->fastpath, stderr);
-	else if (stats_write_json(all, vm->pio, vm->mmio, vm->fastpath, vm->cfg->stats_path) < 0)
-		fprintf(stderr, "minivmm: cannot write statistics to '%s'\n", vm->cfg->stats_path);
+		if (vm->board)
+			disk_stats_print(vm->board, stderr);
+	} else {
+		json_t *root = stats_json(all, vm->pio, vm->mmio, vm->fastpath);
+
+		/* The virtio disks' requests beside the exits. */
+		if (root && vm->board)
+			json_object_set_new(root, "virtio-blk", disk_stats_json(vm->board));
+		if (!root ||
+		    json_dump_file(root, vm->cfg->stats_path, JSON_INDENT(2) | JSON_SORT_KEYS))
+			fprintf(stderr, "minivmm: cannot write statistics to '%s'\n",
+				vm->cfg->stats_path);
+		json_decref(root);
+	}
 	stats_free(all);
 }
 

@@ -43,6 +43,7 @@ qemu-img is missing.
 
 import argparse
 import datetime
+import json
 import os
 import random
 import re
@@ -240,9 +241,19 @@ def main():
                     fail("the sector written through INT 13h is not in the qcow2 image")
         elif a.case in VIRTIO_RAW:
             transport = a.case.split("-")[1]
+            stats = os.path.join(tmp, "stats.json")
             boot, out, err = run(a, ["--disk", "file=%s,if=virtio,transport=%s" % (img, transport),
-                                     "--cpus", "2", "--debugcon", log])
+                                     "--cpus", "2", "--debugcon", log, "--stats=json:" + stats])
             check_disk_boot(a, boot, out, err, img, want_sum)
+            # --stats counts the firmware's reads and the boot program's write
+            with open(stats) as f:
+                vb = json.load(f)["virtio-blk"]
+            if len(vb) != 1 or vb[0]["id"] != "virtio-blk0" or vb[0]["queues"] != 2 or \
+                    vb[0]["requests"]["in"] < 2 or vb[0]["requests"]["out"] < 1 or \
+                    vb[0]["bytes_written"] < SECTOR or vb[0]["errors"] != 0:
+                fail("--stats: virtio-blk %r" % vb, out, err)
+            print("  --stats: %d reads, %d writes" % (vb[0]["requests"]["in"],
+                                                     vb[0]["requests"]["out"]))
             with open(log, "r", errors="replace") as f:
                 text = f.read()
             m = re.search(r"found virtio-blk at [^\n]*", text)

@@ -27,6 +27,7 @@
 #include "devices/block/block.h"
 #include "devices/virtio/virtio_blk.h"
 #include "vmm/cli.h"
+#include "vmm/disk_stats.h"
 #include "vmm/drives.h"
 #include "vmm/guest_mem.h"
 #include "vmm/irq_mux.h"
@@ -398,6 +399,23 @@ static void test_virtio_disk_rows(void **state)
 	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 4, 2) & 7, 0);
 	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10011af4);
 	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 0, 4), 0x10421af4);
+	/* --stats: one entry per virtio disk, in board order, nothing done yet */
+	{
+		json_t *st = disk_stats_json(m->board), *e;
+
+		assert_int_equal(json_array_size(st), 2);
+		e = json_array_get(st, 0);
+		assert_string_equal(json_string_value(json_object_get(e, "id")), "virtio-blk0");
+		assert_int_equal(json_integer_value(json_object_get(e, "queues")), 2);
+		assert_int_equal(json_integer_value(json_object_get(
+					 json_object_get(e, "requests"), "in")),
+				 0);
+		e = json_array_get(st, 1);
+		assert_string_equal(json_string_value(json_object_get(e, "id")), "virtio-blk1");
+		assert_int_equal(json_integer_value(json_object_get(e, "queues")), 3);
+		assert_int_equal(json_array_size(json_object_get(e, "per_queue")), 3);
+		json_decref(st);
+	}
 	machine_free(m);
 	drives_close(&d);
 
@@ -420,6 +438,12 @@ static void test_virtio_disk_rows(void **state)
 	assert_non_null(m->board);
 	assert_null(board_find(m->board, "virtio-blk0", NULL));
 	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0xffffffffu);
+	{
+		json_t *st = disk_stats_json(m->board);
+
+		assert_int_equal(json_array_size(st), 0);
+		json_decref(st);
+	}
 	machine_free(m);
 }
 
