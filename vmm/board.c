@@ -32,6 +32,7 @@
 #include "devices/rtc_cmos.h"
 #include "devices/testdev.h"
 #include "devices/uart16550.h"
+#include "devices/virtio/virtio_blk.h"
 #include "vmm/cli.h"
 #include "vmm/drives.h"
 #include "vmm/fastpath.h"
@@ -50,10 +51,19 @@ struct board {
 	struct uart16550_backend com1;
 	struct rtc_cmos_args rtc;
 	struct piix_ide_args ide;
+	struct virtio_blk_args vblk[CLI_MAX_VIRTIO_DISKS]; /* cfg->vdisks order */
+	unsigned vblk_slot[CLI_MAX_VIRTIO_DISKS];	    /* where they land, for bootorder */
 };
 
 #define ISA(port_, irq_) .port = (port_), .irq = (irq_), .devfn = -1
 #define PCI(slot_, fn_, irq_) .irq = (irq_), .devfn = (int)PCI_DEVFN(slot_, fn_)
+/* A device added by an option: the next free slot from 03.0, in table order. */
+#define PCI_OPTION .irq = -1, .devfn = -1
+
+/* Virtio disk i (the i-th --disk if=virtio): row "virtio-blkI" when it exists. */
+#define VIRTIO_BLK_ROW(i)                                                                     \
+	{ { &virtio_blk_type, "virtio-blk" #i, PCI_OPTION, .arg = &b->vblk[i] },              \
+	  (i) < cfg->nr_vdisks }
 
 /*
  * The machine.  Rows are created, quiesced, reset and resumed top to
@@ -76,6 +86,10 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		{ { &piix_ide_type, "ide", PCI(1, 1, -1), .arg = &b->ide }, true },
 		{ { &piix4_pm_type, "pm", PCI(1, 3, PIIX4_PM_SCI_IRQ) }, true },
 		/* 02.0 is VGA's; devices added by options take 03.0 and on. */
+		VIRTIO_BLK_ROW(0), VIRTIO_BLK_ROW(1), VIRTIO_BLK_ROW(2), VIRTIO_BLK_ROW(3),
+		VIRTIO_BLK_ROW(4), VIRTIO_BLK_ROW(5), VIRTIO_BLK_ROW(6), VIRTIO_BLK_ROW(7),
+		VIRTIO_BLK_ROW(8), VIRTIO_BLK_ROW(9), VIRTIO_BLK_ROW(10), VIRTIO_BLK_ROW(11),
+		VIRTIO_BLK_ROW(12), VIRTIO_BLK_ROW(13), VIRTIO_BLK_ROW(14), VIRTIO_BLK_ROW(15),
 
 		/* ISA and legacy ports */
 		{ { &reset_control_type, "reset-control", ISA(0xcf9, -1) }, true },
@@ -112,6 +126,27 @@ static void place_drives(struct piix_ide_args *ide, const struct drives *d)
 	if (d->has_cdrom) {
 		ide->drive[DRIVES_CDROM_CHANNEL][DRIVES_CDROM_UNIT] = d->cdrom;
 		ide->cdrom[DRIVES_CDROM_CHANNEL][DRIVES_CDROM_UNIT] = true;
+	}
+}
+
+/* The virtio disks' configurations, and the slots their rows will take:
+ * they are the first option rows, so disk i lands on 03.0 + i (the board's
+ * unit test checks it). */
+static void place_virtio_disks(struct board *b, const struct drives *d)
+{
+	const struct vm_config *cfg = b->ctx.cfg;
+
+	_Static_assert(CLI_MAX_VIRTIO_DISKS == 16, "one VIRTIO_BLK_ROW per virtio disk");
+	_Static_assert(CLI_MAX_VIRTIO_QUEUES == VIRTIO_BLK_MAX_QUEUES, "queues");
+	_Static_assert(CLI_MAX_VIRTIO_SERIAL == VIRTIO_BLK_ID_BYTES, "serial");
+	for (unsigned i = 0; i < cfg->nr_vdisks && i < CLI_MAX_VIRTIO_DISKS; i++) {
+		b->vblk[i] = (struct virtio_blk_args){
+			.bd = d && i < d->nr_vdisks ? d->vdisk[i] : NULL,
+			.serial = cfg->vdisks[i].serial,
+			.num_queues = cfg->vdisks[i].num_queues,
+			.transport = (enum virtio_transport)cfg->vdisks[i].transport,
+		};
+		b->vblk_slot[i] = PCI_SLOT_FIRST_OPTION + i;
 	}
 }
 
@@ -155,6 +190,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 	b->com1 = be->com1;
 	b->rtc.localtime = ctx->cfg->rtc_localtime;
 	place_drives(&b->ide, be->drives);
+	place_virtio_disks(b, be->drives);
 
 	rows = pc_table(b, be, &nr);
 	b->dev = rows ? calloc(nr, sizeof(*b->dev)) : NULL;
@@ -174,11 +210,20 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 			goto fail;
 		b->dev[b->nr++] = (struct board_dev){ rows[i].e, state };
 	}
+	/* bootorder names the slots place_virtio_disks() expects: hold it to that. */
+	for (unsigned i = 0; i < ctx->cfg->nr_vdisks && i < CLI_MAX_VIRTIO_DISKS; i++) {
+		if (pci_config_read(b->ctx.pci, PCI_DEVFN(b->vblk_slot[i], 0), 0, 2) != 0x1af4) {
+			snprintf(err, errlen, "virtio-blk%u is not in PCI slot %02x.0", i,
+				 b->vblk_slot[i]);
+			goto fail;
+		}
+	}
 	fw = (struct pc_firmware_devices){
 		.fw_cfg = board_find(b, "fw_cfg", &fw_cfg_type),
 		.rtc = board_find(b, "rtc", &rtc_cmos_type),
 		.ide = board_find(b, "ide", &piix_ide_type),
 		.pm = board_find(b, "pm", &piix4_pm_type),
+		.vblk_slot = b->vblk_slot,
 	};
 	if (link_devices(b, err, errlen) < 0 || pc_firmware_setup(&fw, &b->ctx, err, errlen) < 0)
 		goto fail;

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "devices/block/block.h"
+#include "devices/virtio/virtio_pci.h"
 
 /* Keep in step with options[] and the parse_* functions: test_cli checks
  * that every option here is accepted and every accepted one is here. */
@@ -41,7 +42,7 @@ static const char usage[] =
 	"      --initrd FILE      initial ramdisk for --kernel\n"
 	"      --append STRING    kernel command line for --kernel\n"
 	"\n"
-	"Drives (PIIX3 IDE): up to 3 disks and one CD-ROM\n"
+	"Drives: up to 3 IDE disks (PIIX3), one IDE CD-ROM and 16 virtio disks\n"
 	"      --disk PATH        a hard disk (raw or qcow2, probed), PATH without '='\n"
 	"                         (commas in it are kept); the first fills the\n"
 	"                         primary master, then primary slave, then secondary\n"
@@ -51,14 +52,24 @@ static const char usage[] =
 	"                         the same with options, each at most once; MODE is\n"
 	"                         writeback (default), writethrough, none, directsync\n"
 	"                         or unsafe; media=cdrom makes it the CD-ROM drive\n"
+	"      --disk file=PATH,if=virtio[,format=,cache=,readonly=,snapshot=]\n"
+	"             [,serial=S][,num-queues=N][,transport=T]\n"
+	"                         a virtio-blk disk on PCI (slots 03.0 and on, in\n"
+	"                         option order); S is its ID, printable ASCII without\n"
+	"                         commas, at most 20 bytes (default MINIVMM- and a\n"
+	"                         hash of the image's path); N queues, 1..16\n"
+	"                         (default one per vCPU, at most 4); T is\n"
+	"                         transitional (default), legacy or modern; serial=,\n"
+	"                         num-queues= and transport= are for if=virtio only\n"
 	"      --cdrom PATH       an ISO image in the CD-ROM drive (secondary master)\n"
 	"      --cdrom file=PATH[,...]  the same options as --disk, media=disk makes\n"
 	"                         it a hard disk; a CD-ROM is always read-only;\n"
 	"                         --cdrom '' or an empty file= gives an empty drive\n"
 	"                         (tray closed, no disc) to load a disc into later\n"
 	"      --boot [order=]LETTERS[,menu=on|off][,splash-time=MS]\n"
-	"                         boot order: c first disk, d CD-ROM (e.g. order=dc,\n"
-	"                         up to 7 letters; once=LETTERS is the same as order);\n"
+	"                         boot order: c the first --disk (IDE or virtio), d\n"
+	"                         the CD-ROM (e.g. order=dc, up to 7 letters;\n"
+	"                         once=LETTERS is the same as order);\n"
 	"                         menu=on shows SeaBIOS's boot menu (press Esc) for\n"
 	"                         MS 0..65535 ms (menu-timeout=MS is the same)\n"
 	"\n"
@@ -300,18 +311,73 @@ static void drive_copy(struct cli_drive *dst, const struct cli_drive *src)
 	dst->path = dst->spec + (src->path - src->spec);
 	if (src->format)
 		dst->format = dst->spec + (src->format - src->spec);
+	if (src->serial)
+		dst->serial = dst->spec + (src->serial - src->spec);
 }
 
-enum drive_key { KEY_FILE, KEY_IF, KEY_FORMAT, KEY_CACHE, KEY_READONLY, KEY_SNAPSHOT, KEY_MEDIA };
+enum drive_key {
+	KEY_FILE, KEY_IF, KEY_FORMAT, KEY_CACHE, KEY_READONLY, KEY_SNAPSHOT, KEY_MEDIA,
+	KEY_SERIAL, KEY_NUM_QUEUES, KEY_TRANSPORT, KEY_END
+};
 
 static const char *const drive_keys[] = {
 	[KEY_FILE] = "file", [KEY_IF] = "if", [KEY_FORMAT] = "format", [KEY_CACHE] = "cache",
 	[KEY_READONLY] = "readonly", [KEY_SNAPSHOT] = "snapshot", [KEY_MEDIA] = "media",
+	[KEY_SERIAL] = "serial", [KEY_NUM_QUEUES] = "num-queues", [KEY_TRANSPORT] = "transport",
 };
+
+/* The keys only a virtio disk takes (IDE makes its own serial number). */
+#define VIRTIO_ONLY_KEYS ((1u << KEY_SERIAL) | (1u << KEY_NUM_QUEUES) | (1u << KEY_TRANSPORT))
+
+/* What parse_drive found besides the drive itself. */
+struct drive_parse {
+	bool is_cdrom; /* in: the option's default; out: as media= says */
+	bool is_virtio;
+	unsigned seen; /* bit per enum drive_key */
+};
+
+/* The spellings of enum virtio_transport (devices/virtio/virtio_pci.c has
+ * the same; the command line does not link the devices). */
+static int transport_parse(const char *v, int *out)
+{
+	static const struct {
+		const char *name;
+		enum virtio_transport t;
+	} names[] = {
+		{ "transitional", VIRTIO_TRANSPORT_TRANSITIONAL },
+		{ "legacy", VIRTIO_TRANSPORT_LEGACY },
+		{ "modern", VIRTIO_TRANSPORT_MODERN },
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(v, names[i].name)) {
+			*out = (int)names[i].t;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int drive_serial(struct parser *p, const char *opt, const char *v, struct cli_drive *d)
+{
+	if (!*v)
+		return bad(p, "%s: serial= is empty (give 1..%d printable ASCII characters, or no "
+			      "serial=)", opt, CLI_MAX_VIRTIO_SERIAL);
+	/* Printable first: the length message repeats the value. */
+	for (const char *c = v; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return bad(p, "%s: serial=: only printable ASCII characters are allowed",
+				   opt);
+	if (strlen(v) > CLI_MAX_VIRTIO_SERIAL)
+		return bad(p, "%s: serial=%s is %zu bytes long; at most %d", opt, v, strlen(v),
+			   CLI_MAX_VIRTIO_SERIAL);
+	d->serial = v;
+	return 0;
+}
 
 /* One key=value of a drive; 0, or -1 after the message. */
 static int drive_key(struct parser *p, const char *opt, char *kv, struct cli_drive *d,
-		     bool *is_cdrom, unsigned *seen)
+		     struct drive_parse *dp)
 {
 	char *v = strchr(kv, '=');
 	unsigned key;
@@ -320,23 +386,24 @@ static int drive_key(struct parser *p, const char *opt, char *kv, struct cli_dri
 	if (!v)
 		return bad(p, "%s: '%s' is not key=value", opt, kv);
 	*v++ = '\0';
-	for (key = 0; key < sizeof(drive_keys) / sizeof(drive_keys[0]); key++)
+	for (key = 0; key < KEY_END; key++)
 		if (!strcmp(kv, drive_keys[key]))
 			break;
-	if (key == sizeof(drive_keys) / sizeof(drive_keys[0]))
+	if (key == KEY_END)
 		return bad(p, "%s: unknown option '%s' (file, media, if, format, cache, readonly, "
-			      "snapshot)", opt, kv);
-	if (*seen & (1u << key))
+			      "snapshot, serial, num-queues, transport)", opt, kv);
+	if (dp->seen & (1u << key))
 		return bad(p, "%s: %s= given twice", opt, kv);
-	*seen |= 1u << key;
+	dp->seen |= 1u << key;
 	switch ((enum drive_key)key) {
 	case KEY_FILE:
 		/* Empty: a CD-ROM drive with no disc (parse_drive_option). */
 		d->path = v;
 		return 0;
 	case KEY_IF:
-		if (strcmp(v, "ide"))
-			return bad(p, "%s: if=%s is not supported (only if=ide)", opt, v);
+		if (strcmp(v, "ide") && strcmp(v, "virtio"))
+			return bad(p, "%s: if=%s is not supported (if=ide or if=virtio)", opt, v);
+		dp->is_virtio = !strcmp(v, "virtio");
 		return 0;
 	case KEY_FORMAT:
 		if (strcmp(v, "raw") && strcmp(v, "qcow2"))
@@ -361,8 +428,22 @@ static int drive_key(struct parser *p, const char *opt, char *kv, struct cli_dri
 	case KEY_MEDIA:
 		if (strcmp(v, "disk") && strcmp(v, "cdrom"))
 			return bad(p, "%s: media=%s: not disk or cdrom", opt, v);
-		*is_cdrom = !strcmp(v, "cdrom");
+		dp->is_cdrom = !strcmp(v, "cdrom");
 		return 0;
+	case KEY_SERIAL:
+		return drive_serial(p, opt, v, d);
+	case KEY_NUM_QUEUES:
+		if (parse_uint(v, 1, CLI_MAX_VIRTIO_QUEUES, &d->num_queues) < 0)
+			return bad(p, "%s: num-queues=%s is not a number from 1 to %d", opt, v,
+				   CLI_MAX_VIRTIO_QUEUES);
+		return 0;
+	case KEY_TRANSPORT:
+		if (transport_parse(v, &d->transport) < 0)
+			return bad(p, "%s: transport=%s: not transitional, legacy or modern", opt,
+				   v);
+		return 0;
+	case KEY_END:
+		break;
 	}
 	return 0;
 }
@@ -370,15 +451,15 @@ static int drive_key(struct parser *p, const char *opt, char *kv, struct cli_dri
 /*
  * "PATH" or "key=value,..." into d, which keeps its own copy of the text
  * (spec) and points into it.  Commas in a plain PATH are not special.
- * *is_cdrom comes in as the option's default and leaves as media= says.
+ * dp->is_cdrom comes in as the option's default and leaves as media= says.
  */
 static int parse_drive(struct parser *p, const char *opt, const char *spec, struct cli_drive *d,
-		       bool *is_cdrom)
+		       struct drive_parse *dp)
 {
 	char *save = NULL;
-	unsigned seen = 0;
 
-	*d = (struct cli_drive){ .cache = BLOCK_CACHE_WRITEBACK };
+	*d = (struct cli_drive){ .cache = BLOCK_CACHE_WRITEBACK,
+				 .transport = VIRTIO_TRANSPORT_TRANSITIONAL };
 	if (strlen(spec) >= sizeof(d->spec))
 		return bad(p, "%s: argument too long", opt);
 	strcpy(d->spec, spec);
@@ -387,10 +468,19 @@ static int parse_drive(struct parser *p, const char *opt, const char *spec, stru
 		return 0;
 	}
 	for (char *kv = strtok_r(d->spec, ",", &save); kv; kv = strtok_r(NULL, ",", &save))
-		if (drive_key(p, opt, kv, d, is_cdrom, &seen) < 0)
+		if (drive_key(p, opt, kv, d, dp) < 0)
 			return -1;
 	if (!d->path)
 		return bad(p, "%s: file=PATH is missing", opt);
+	if (dp->is_virtio && dp->is_cdrom)
+		return bad(p, "%s: if=virtio with media=cdrom: a virtio disk is not a CD-ROM (the "
+			      "CD-ROM drive is IDE)", opt);
+	if (!dp->is_virtio && (dp->seen & VIRTIO_ONLY_KEYS)) {
+		for (unsigned key = 0; key < KEY_END; key++)
+			if (dp->seen & VIRTIO_ONLY_KEYS & (1u << key))
+				return bad(p, "%s: %s= is for if=virtio disks only (not an IDE %s)",
+					   opt, drive_keys[key], dp->is_cdrom ? "CD-ROM" : "disk");
+	}
 	return 0;
 }
 
@@ -399,13 +489,15 @@ static int parse_drive_option(struct parser *p, int c, const char *arg)
 {
 	struct vm_config *cfg = p->cfg;
 	const char *opt = opt_name(c);
-	bool is_cdrom = c == OPT_CDROM;
+	struct drive_parse dp = { .is_cdrom = c == OPT_CDROM };
+	bool is_cdrom;
 	struct cli_drive d;
 
 	if (c != OPT_DISK && c != OPT_CDROM)
 		return 1;
-	if (parse_drive(p, opt, arg, &d, &is_cdrom) < 0)
+	if (parse_drive(p, opt, arg, &d, &dp) < 0)
 		return -1;
+	is_cdrom = dp.is_cdrom;
 	/* Only a CD-ROM drive can be empty (its tray is closed, no disc). */
 	if (!*d.path && !is_cdrom)
 		return bad(p, strchr(arg, '=') ? "%s: file= needs a PATH" : "%s: the file name is empty",
@@ -417,9 +509,18 @@ static int parse_drive_option(struct parser *p, int c, const char *arg)
 		d.read_only = true;
 		drive_copy(&cfg->cdrom, &d);
 		cfg->has_cdrom = true;
+	} else if (dp.is_virtio) {
+		if (cfg->nr_vdisks == CLI_MAX_VIRTIO_DISKS)
+			return bad(p, "%s: '%s': at most %d virtio disks", opt, d.path,
+				   CLI_MAX_VIRTIO_DISKS);
+		d.seq = cfg->nr_disks + cfg->nr_vdisks;
+		drive_copy(&cfg->vdisks[cfg->nr_vdisks++], &d);
 	} else {
 		if (cfg->nr_disks == CLI_MAX_DISKS)
-			return bad(p, "%s: '%s': at most %d disks", opt, d.path, CLI_MAX_DISKS);
+			return bad(p, "%s: '%s': at most %d disks on IDE (up to %d more with "
+				      "if=virtio)",
+				   opt, d.path, CLI_MAX_DISKS, CLI_MAX_VIRTIO_DISKS);
+		d.seq = cfg->nr_disks + cfg->nr_vdisks;
 		drive_copy(&cfg->disks[cfg->nr_disks++], &d);
 	}
 	return 0;
@@ -694,6 +795,12 @@ static int check_combinations(struct parser *p)
 		cfg->bios = CLI_DEFAULT_BIOS;
 		cfg->bios_default = true;
 	}
+	/* Known only now: the vCPU count gives the default queue count. */
+	for (unsigned i = 0; i < cfg->nr_vdisks; i++)
+		if (!cfg->vdisks[i].num_queues)
+			cfg->vdisks[i].num_queues = cfg->cpus < CLI_DEFAULT_VIRTIO_QUEUES_MAX
+							    ? cfg->cpus
+							    : CLI_DEFAULT_VIRTIO_QUEUES_MAX;
 	return 0;
 }
 
@@ -901,7 +1008,7 @@ static bool same_file(const struct named_file *a, const struct named_file *b)
 
 int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 {
-	struct named_file f[CLI_MAX_DISKS + 7];
+	struct named_file f[CLI_MAX_DISKS + CLI_MAX_VIRTIO_DISKS + 7];
 	unsigned n = 0;
 
 	/* The default firmware's absence gets its own advice (vm.c). */
@@ -922,6 +1029,8 @@ int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	 * only must not be an output too. */
 	for (unsigned i = 0; i < cfg->nr_disks; i++)
 		f[n++] = (struct named_file){ .opt = "--disk", .path = cfg->disks[i].path };
+	for (unsigned i = 0; i < cfg->nr_vdisks; i++)
+		f[n++] = (struct named_file){ .opt = "--disk", .path = cfg->vdisks[i].path };
 	if (cfg->has_cdrom && *cfg->cdrom.path)
 		f[n++] = (struct named_file){ .opt = "--cdrom", .path = cfg->cdrom.path };
 	for (unsigned i = 0; i < n; i++)

@@ -16,12 +16,18 @@
 
 #define CLI_DEFAULT_BIOS "/usr/share/seabios/bios-256k.bin"
 #define CLI_MAX_DISKS 3 /* primary master, primary slave, secondary slave */
+#define CLI_MAX_VIRTIO_DISKS 16 /* --disk if=virtio: PCI slots 03.0 and on */
+#define CLI_MAX_VIRTIO_SERIAL 20 /* VIRTIO_BLK_ID_BYTES */
+#define CLI_MAX_VIRTIO_QUEUES 16 /* VIRTIO_BLK_MAX_QUEUES */
+#define CLI_DEFAULT_VIRTIO_QUEUES_MAX 4 /* default: one queue per vCPU, up to this */
 #define CLI_DEFAULT_SHUTDOWN_TIMEOUT 60 /* seconds SIGTERM waits for the guest */
 #define CLI_MAX_SHUTDOWN_TIMEOUT 86400
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 
-/* One IDE drive from --disk or --cdrom; path and format point into spec. */
+/* One drive from --disk or --cdrom; path, format and serial point into
+ * spec.  seq is the drive's place among all --disk options (IDE and virtio
+ * alike, from 0): boot order and the QMP names follow the command line. */
 struct cli_drive {
 	char spec[1024];
 	const char *path;
@@ -29,6 +35,11 @@ struct cli_drive {
 	int cache; /* enum block_cache */
 	bool read_only;
 	bool snapshot;
+	unsigned seq;
+	/* if=virtio only */
+	const char *serial;  /* GET_ID (printable ASCII, <= 20 bytes); NULL: none */
+	unsigned num_queues; /* 1..CLI_MAX_VIRTIO_QUEUES (the default filled in) */
+	int transport;	     /* enum virtio_transport; transitional by default */
 };
 enum stats_mode { STATS_OFF, STATS_TABLE, STATS_JSON };
 
@@ -45,11 +56,14 @@ struct vm_config {
 	const char *stats_path;
 	const char *kernel, *initrd, *append;
 	bool bios_default; /* bios is CLI_DEFAULT_BIOS because none was given */
-	struct cli_drive disks[CLI_MAX_DISKS];
+	struct cli_drive disks[CLI_MAX_DISKS]; /* --disk if=ide, in command-line order */
 	unsigned nr_disks;
+	struct cli_drive vdisks[CLI_MAX_VIRTIO_DISKS]; /* --disk if=virtio, in order */
+	unsigned nr_vdisks;
 	struct cli_drive cdrom; /* with has_cdrom; path "": an empty drive */
 	bool has_cdrom;
-	char boot_order[8]; /* letters c (disk) and d (CD), in order; "" = firmware default */
+	char boot_order[8]; /* letters c (the first --disk, IDE or virtio) and d (CD), in
+			     * order; "" = firmware default */
 	int boot_menu; /* -1 unset, 0 off, 1 on */
 	unsigned boot_menu_timeout_ms; /* 0: firmware default */
 	bool rtc_localtime;

@@ -18,13 +18,13 @@
 #include "devices/ide.h"
 #include "vmm/qmp.h"
 
-#define MAX_DRIVES	 (CLI_MAX_DISKS + 1)
+#define MAX_DRIVES	 (CLI_MAX_DISKS + CLI_MAX_VIRTIO_DISKS + 1)
 #define MAX_BACKING_WALK 64
 
 struct dc_drive {
-	char name[16]; /* ide1-cd0 */
-	char qdev[40]; /* /machine/ide/ide1-cd0 */
-	struct ide_channel *ch;
+	char name[16]; /* ide1-cd0, virtio0 */
+	char qdev[64]; /* /machine/ide/ide1-cd0, .../peripheral-anon/device[0]/virtio-backend */
+	struct ide_channel *ch; /* NULL for a virtio disk */
 	unsigned chan, unit;
 	bool cdrom;
 	struct block_dev **bd; /* the slot in struct drives: the current medium */
@@ -68,6 +68,27 @@ static void add_drive(struct drive_control *dc, struct ide_channel *const channe
 	d->node = dc->next_node++;
 }
 
+/*
+ * Virtio disk i as QEMU names a -drive if=virtio: virtio<i>, on the i-th
+ * anonymous -device it creates for it (virtio-blk-pci, whose virtio-blk
+ * child is the backend's device).  Not removable, no tray.
+ */
+static void add_virtio_drive(struct drive_control *dc, unsigned i, struct block_dev **bd,
+			     const struct cli_drive *cd)
+{
+	struct dc_drive *d;
+
+	if (dc->nr == MAX_DRIVES)
+		return;
+	d = &dc->drive[dc->nr++];
+	snprintf(d->name, sizeof(d->name), "virtio%u", i);
+	snprintf(d->qdev, sizeof(d->qdev), "/machine/peripheral-anon/device[%u]/virtio-backend", i);
+	d->bd = bd;
+	d->read_only = *bd ? block_read_only(*bd) : true;
+	d->cache = cd->cache;
+	d->node = dc->next_node++;
+}
+
 /* Called by IDE with the channel's mutex held, on any thread. */
 static void tray_moved(void *opaque, unsigned unit, bool open)
 {
@@ -95,9 +116,21 @@ struct drive_control *drive_control_new(struct drives *d, const struct vm_config
 		return NULL;
 	dc->qmp = q;
 	dc->next_node = 100;
-	for (unsigned i = 0; i < d->nr_disks && i < CLI_MAX_DISKS; i++)
-		add_drive(dc, channel, drives_disk_pos[i][0], drives_disk_pos[i][1], false,
-			  &d->disk[i], &cfg->disks[i]);
+	/* The disks in command-line order, as QEMU creates the backends of
+	 * its -drive options, then the CD-ROM. */
+	for (unsigned i = 0, j = 0; i < d->nr_disks || j < d->nr_vdisks;) {
+		if (j == d->nr_vdisks ||
+		    (i < d->nr_disks && cfg->disks[i].seq < cfg->vdisks[j].seq)) {
+			if (i < CLI_MAX_DISKS)
+				add_drive(dc, channel, drives_disk_pos[i][0], drives_disk_pos[i][1],
+					  false, &d->disk[i], &cfg->disks[i]);
+			i++;
+		} else {
+			if (j < CLI_MAX_VIRTIO_DISKS)
+				add_virtio_drive(dc, j, &d->vdisk[j], &cfg->vdisks[j]);
+			j++;
+		}
+	}
 	if (d->has_cdrom)
 		add_drive(dc, channel, DRIVES_CDROM_CHANNEL, DRIVES_CDROM_UNIT, true, &d->cdrom,
 			  &cfg->cdrom);

@@ -2,7 +2,9 @@
 /*
  * The drives as the control interface sees them: QEMU's names for the IDE
  * drives of its `pc` machine (ide0-hd0, ide0-hd1, ide1-cd0, ide1-hd1: bus,
- * then hd or cd, then unit), and the operations QEMU 7.2 offers on them,
+ * then hd or cd, then unit) and for -drive if=virtio (virtio0, virtio1...
+ * in command-line order; not removable), and the operations QEMU 7.2
+ * offers on them,
  * with its argument checking and its error texts:
  *
  *   query-block             every drive, its tray and its medium

@@ -45,11 +45,27 @@ static int open_drive(const struct cli_drive *d, bool cdrom, struct block_dev **
 
 int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t errlen)
 {
+	struct block_dev *in_order[CLI_MAX_DISKS + CLI_MAX_VIRTIO_DISKS];
+	unsigned n = 0;
+
 	memset(d, 0, sizeof(*d));
-	for (unsigned i = 0; i < cfg->nr_disks; i++) {
-		if (open_drive(&cfg->disks[i], false, &d->disk[i], err, errlen) < 0)
-			goto fail;
-		d->nr_disks = i + 1;
+	/* IDE and virtio disks alike, in the order of their --disk options. */
+	while (d->nr_disks < cfg->nr_disks || d->nr_vdisks < cfg->nr_vdisks) {
+		bool ide = d->nr_vdisks == cfg->nr_vdisks ||
+			   (d->nr_disks < cfg->nr_disks &&
+			    cfg->disks[d->nr_disks].seq < cfg->vdisks[d->nr_vdisks].seq);
+
+		if (ide) {
+			if (open_drive(&cfg->disks[d->nr_disks], false, &d->disk[d->nr_disks], err,
+				       errlen) < 0)
+				goto fail;
+			in_order[n++] = d->disk[d->nr_disks++];
+		} else {
+			if (open_drive(&cfg->vdisks[d->nr_vdisks], false, &d->vdisk[d->nr_vdisks],
+				       err, errlen) < 0)
+				goto fail;
+			in_order[n++] = d->vdisk[d->nr_vdisks++];
+		}
 	}
 	if (cfg->has_cdrom) {
 		if (*cfg->cdrom.path && open_drive(&cfg->cdrom, true, &d->cdrom, err, errlen) < 0)
@@ -57,8 +73,8 @@ int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t
 		d->has_cdrom = true;
 	}
 	/* Only now, so that a start that fails says one thing: what failed. */
-	for (unsigned i = 0; i < d->nr_disks; i++)
-		block_warn_probed(d->disk[i]);
+	for (unsigned i = 0; i < n; i++)
+		block_warn_probed(in_order[i]);
 	return 0;
 fail:
 	drives_close(d);
@@ -72,21 +88,29 @@ void drives_close(struct drives *d)
 			block_close(d->disk[i]);
 		d->disk[i] = NULL;
 	}
+	for (unsigned i = 0; i < CLI_MAX_VIRTIO_DISKS; i++) {
+		if (d->vdisk[i])
+			block_close(d->vdisk[i]);
+		d->vdisk[i] = NULL;
+	}
 	if (d->cdrom)
 		block_close(d->cdrom);
 	d->cdrom = NULL;
 	d->nr_disks = 0;
+	d->nr_vdisks = 0;
 	d->has_cdrom = false;
 }
 
 int drives_flush(struct drives *d)
 {
-	struct block_dev *all[CLI_MAX_DISKS + 1];
+	struct block_dev *all[CLI_MAX_DISKS + CLI_MAX_VIRTIO_DISKS + 1];
 	unsigned n = 0;
 	int ret = 0;
 
 	for (unsigned i = 0; i < d->nr_disks; i++)
 		all[n++] = d->disk[i];
+	for (unsigned i = 0; i < d->nr_vdisks; i++)
+		all[n++] = d->vdisk[i];
 	all[n++] = d->cdrom;
 	for (unsigned i = 0; i < n; i++) {
 		int r;

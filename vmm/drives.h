@@ -10,8 +10,10 @@
 struct block_dev;
 
 struct drives {
-	struct block_dev *disk[CLI_MAX_DISKS]; /* in --disk order */
+	struct block_dev *disk[CLI_MAX_DISKS]; /* IDE, in --disk order */
 	unsigned nr_disks;
+	struct block_dev *vdisk[CLI_MAX_VIRTIO_DISKS]; /* if=virtio, in --disk order */
+	unsigned nr_vdisks;
 	struct block_dev *cdrom;	       /* NULL: no CD-ROM drive, or an empty one */
 	bool has_cdrom;
 };
@@ -22,7 +24,8 @@ extern const unsigned drives_disk_pos[CLI_MAX_DISKS][2];
 #define DRIVES_CDROM_CHANNEL 1
 #define DRIVES_CDROM_UNIT    0
 
-/* Opens every drive of cfg; on failure a one-line reason naming the option
+/* Opens every drive of cfg, the disks in command-line order whichever
+ * their if= (so the first bad one is the one named); on failure a one-line reason naming the option
  * and the image is in err, and whatever was opened is closed again. */
 int drives_open(struct drives *d, const struct vm_config *cfg, char *err, size_t errlen);
 void drives_close(struct drives *d);

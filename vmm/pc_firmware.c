@@ -53,20 +53,31 @@ static int add_e820(struct fw_cfg *fw, const struct memmap *map)
 	return fw_cfg_add_file(fw, "etc/e820", buf, n * 20, false);
 }
 
-/* Open Firmware paths SeaBIOS matches its boot devices against. */
-static int add_bootorder(struct fw_cfg *fw, const struct vm_config *cfg)
+/*
+ * Open Firmware paths SeaBIOS matches its boot devices against (a bootorder
+ * line is matched by prefix against SeaBIOS's glob for the device: ATA
+ * "/pci@i0cf8/NAME@1,1/drive@C/disk@U", virtio-blk "/pci@i0cf8/NAME@SLOT",
+ * any NAME, the slot in hex).  We write QEMU's spelling.  c is the first
+ * --disk on the command line, IDE or virtio; d the CD-ROM.
+ */
+static int add_bootorder(struct fw_cfg *fw, const struct vm_config *cfg, const unsigned *vblk_slot)
 {
-	char buf[512];
+	char buf[512], vpath[64];
 	size_t len = 0;
 
 	buf[0] = '\0';
 	for (const char *l = cfg->boot_order; *l; l++) {
 		const char *path = NULL;
 
-		if (*l == 'c' && cfg->nr_disks)
+		if (*l == 'c' && cfg->nr_vdisks && vblk_slot &&
+		    (!cfg->nr_disks || cfg->vdisks[0].seq < cfg->disks[0].seq)) {
+			snprintf(vpath, sizeof(vpath), "/pci@i0cf8/scsi@%x/disk@0,0", vblk_slot[0]);
+			path = vpath;
+		} else if (*l == 'c' && cfg->nr_disks) {
 			path = "/pci@i0cf8/ide@1,1/drive@0/disk@0";
-		else if (*l == 'd' && cfg->has_cdrom)
+		} else if (*l == 'd' && cfg->has_cdrom) {
 			path = "/pci@i0cf8/ide@1,1/drive@1/disk@0";
+		}
 		if (!path || strstr(buf, path))
 			continue;
 		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\n", path);
@@ -76,7 +87,7 @@ static int add_bootorder(struct fw_cfg *fw, const struct vm_config *cfg)
 	return fw_cfg_add_file(fw, "bootorder", buf, len, false);
 }
 
-static int setup_fw_cfg(struct fw_cfg *fw, const struct dev_ctx *ctx)
+static int setup_fw_cfg(struct fw_cfg *fw, const struct dev_ctx *ctx, const unsigned *vblk_slot)
 {
 	const struct vm_config *cfg = ctx->cfg;
 	int ret = 0;
@@ -95,7 +106,7 @@ static int setup_fw_cfg(struct fw_cfg *fw, const struct dev_ctx *ctx)
 		ret |= fw_cfg_add_file(fw, "etc/boot-menu-wait", le, 2, false);
 	}
 	ret |= add_e820(fw, ctx->map);
-	ret |= add_bootorder(fw, cfg);
+	ret |= add_bootorder(fw, cfg, vblk_slot);
 	return ret ? -EINVAL : 0;
 }
 
@@ -189,7 +200,7 @@ int pc_firmware_setup(const struct pc_firmware_devices *d, const struct dev_ctx 
 		piix_ide_preset_decode(d->ide);
 		piix4_pm_preset_pmba(d->pm, PC_PM_BASE);
 	}
-	if (setup_fw_cfg(fw, ctx) < 0) {
+	if (setup_fw_cfg(fw, ctx, d->vblk_slot) < 0) {
 		snprintf(err, errlen, "cannot set up fw_cfg");
 		return -1;
 	}

@@ -23,6 +23,8 @@ struct pc_firmware_devices {
 	struct rtc_cmos *rtc;
 	struct piix_ide *ide;
 	struct piix4_pm *pm;
+	/* The PCI slot of each virtio disk, in cfg->vdisks order (boot order). */
+	const unsigned *vblk_slot;
 };
 
 /* Called once every device exists and before the PCI bus is sealed, so

@@ -317,10 +317,18 @@ void stats_print_devices(json_t *devices, FILE *f)
 				(unsigned long long)jget(q, "interrupts", "suppressed"),
 				(unsigned long long)(lat ? jget(lat, "count", NULL)
 							 : jget(q, "chains", NULL)));
-			if (lat)
-				fprintf(f, " %9.2f %9.2f %10.2f", (double)jget(lat, "avg_ns", NULL) / 1e3,
-					(double)jget(lat, "p99_ns", NULL) / 1e3,
-					(double)jget(lat, "max_ns", NULL) / 1e3);
+			/* A latency kept as log2 buckets only has no avg or max: "-". */
+			if (lat) {
+				static const char *const keys[] = {"avg_ns", "p99_ns", "max_ns"};
+
+				for (unsigned k = 0; k < 3; k++) {
+					if (json_object_get(lat, keys[k]))
+						fprintf(f, " %9.2f",
+							(double)jget(lat, keys[k], NULL) / 1e3);
+					else
+						fprintf(f, " %9s", "-");
+				}
+			}
 			fputc('\n', f);
 		}
 	}

@@ -7,6 +7,7 @@
 #include "devices/piix_ide.h"
 #include "devices/uart16550.h"
 #include "vmm/board.h"
+#include "vmm/disk_stats.h"
 #include "vmm/fastpath.h"
 #include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
@@ -699,6 +700,9 @@ json_t *vm_exit_stats_json(struct vm *vm, bool reset)
 		if (vm->vcpus[i].stats)
 			stats_take(all, vm->vcpus[i].stats, reset);
 	j = stats_json(all, vm->pio, vm->mmio, vm->fastpath);
+	/* The disks' counters since start (reset leaves them). */
+	if (j && vm->board)
+		json_object_set_new(j, "virtio-blk", disk_stats_json(vm->board));
 	stats_free(all);
 	if (j && vm->board)
 		json_object_set_new(j, "devices", board_stats_json(vm->board, reset));
@@ -776,6 +780,8 @@ void vm_report_stats(struct vm *vm)
 				stats_take(all, vm->vcpus[i].stats, false);
 		stats_print_table(all, vm->pio, vm->mmio, vm->fastpath, stderr);
 		stats_free(all);
+		if (vm->board)
+			disk_stats_print(vm->board, stderr);
 		devices = vm->board ? board_stats_json(vm->board, false) : NULL;
 		if (devices)
 			stats_print_devices(devices, stderr);

@@ -27,6 +27,7 @@
 #include "devices/virtio/virtio_blk.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -630,8 +631,42 @@ static void vb_dev_pause(void *state)
 	block_drain(vb->bd);
 }
 
+/* The stats hook: the transport's paths per queue, with each queue's
+ * requests and their pop-to-push latency (log2 buckets of ns). */
+static json_t *vb_stats(void *state, bool reset)
+{
+	struct virtio_blk *vb = state;
+	json_t *j = virtio_pci_stats_json(vb->vp, reset);
+	json_t *queues = json_object_get(j, "queues");
+	struct virtio_blk_stats st;
+
+	virtio_blk_get_stats(vb, &st);
+	for (unsigned i = 0; i < st.num_queues && i < json_array_size(queues); i++) {
+		const struct virtio_blk_queue_stats *q = &st.q[i];
+		json_t *hist = json_array();
+		uint64_t n = 0, seen = 0, p99 = 0;
+
+		for (unsigned b = 0; b < VIRTIO_BLK_LAT_BUCKETS; b++)
+			n += q->latency[b];
+		for (unsigned b = 0; b < VIRTIO_BLK_LAT_BUCKETS; b++) {
+			if (!q->latency[b])
+				continue;
+			seen += q->latency[b];
+			if (!p99 && seen * 100 >= n * 99)
+				p99 = 1ULL << (b + 1);
+			json_array_append_new(hist, json_pack("[I,I]", (json_int_t)1 << (b + 1),
+							      (json_int_t)q->latency[b]));
+		}
+		json_object_set_new(json_array_get(queues, i), "latency",
+				    json_pack("{s:I,s:I,s:o}", "count", (json_int_t)n, "p99_ns",
+					      (json_int_t)p99, "histogram_log2_ns", hist));
+	}
+	return j;
+}
+
 const struct device_type virtio_blk_type = {
     .name = "virtio-blk",
+    .stats = vb_stats,
     .create = vb_create,
     .quiesce = vb_dev_quiesce,
     .reset = vb_dev_reset,

@@ -38,4 +38,20 @@ with tempfile.TemporaryDirectory() as d:
     assert r.returncode == 33 and greeting in r.stdout
     for word in ("VM exits", "io", "0x03f8", "com1", "debug-exit", "fast paths", "ioeventfd"):
         assert word in r.stderr, (word, r.stderr)
+    assert "virtio disks" not in r.stderr, r.stderr
+    # A virtio disk the guest never touches: its row, all zero.
+    img = os.path.join(d, "v.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    disk = ["--disk", f"file={img},if=virtio,num-queues=2"]
+    r = subprocess.run([minivmm, "--bios", guest, "--debug-exit", f"--stats=json:{path}"] + disk,
+                       capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 33, r
+    vb = json.load(open(path))["virtio-blk"]
+    assert len(vb) == 1 and vb[0]["id"] == "virtio-blk0" and vb[0]["queues"] == 2, vb
+    assert len(vb[0]["per_queue"]) == 2 and not any(vb[0]["requests"].values()), vb
+    r = subprocess.run([minivmm, "--bios", guest, "--debug-exit", "--stats"] + disk,
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 33 and "virtio disks" in r.stderr and "virtio-blk0" in r.stderr, \
+        r.stderr
 print("PASS")

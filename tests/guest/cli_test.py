@@ -8,6 +8,8 @@ status and its one-line message, and the files around it.
 - a failed start changes no file: an existing --serial file:, --debugcon or
   --stats=json: file keeps its contents, a missing one is not created;
 - media= puts a drive where it says (a --cdrom ...,media=disk crashed);
+- --disk if=virtio: every bad value refused with its own line, and a start
+  that fails after some images were opened leaves every image as it was;
 - the runs that should work do (the demo guest with --no-reboot ends with
   status 0), and then the output files are written.
 
@@ -172,6 +174,68 @@ try:
     refused(["--frobnicate"], "unknown option '--frobnicate'")
     refused(["--cpus"], "'--cpus' needs an argument")
 
+    # 3b. Virtio disks: every bad value, and a failed start touches no image.
+    vdisk, vq = t("virtio.img"), t("virtio.qcow2")
+    with open(vdisk, "wb") as f:
+        f.truncate(1 << 20)
+    with open(vq, "wb") as f:  # a qcow2 header of version 99: refused at open
+        f.write(b"QFI\xfb\0\0\0\x63" + bytes(504))
+    vkeep = keep + (disk, vdisk, vq)
+    v = "file=%s,if=virtio" % vdisk
+    refused(["--disk", "file=%s,if=scsi" % vdisk], "--disk", "if=scsi", "if=virtio")
+    refused(["--disk", v + ",num-queues=0"], "--disk", "num-queues=0", "1 to 16")
+    refused(["--disk", v + ",num-queues=17"], "--disk", "num-queues=17", "1 to 16")
+    refused(["--disk", v + ",num-queues=abc"], "--disk", "num-queues=abc")
+    refused(["--disk", v + ",num-queues=99999999999999999999"], "--disk", "num-queues=")
+    refused(["--disk", v + ",transport=foo"], "--disk", "transport=foo",
+            "transitional, legacy or modern")
+    refused(["--disk", v + ",serial=" + "x" * 21], "--disk", "serial=", "at most 20")
+    refused(["--disk", v + ",serial=a\x01b"], "--disk", "printable ASCII")
+    refused(["--disk", v + ",serial=a,serial=b"], "--disk", "serial= given twice")
+    refused(["--disk", v + ",if=virtio"], "--disk", "if= given twice")
+    refused(["--disk", v + ",transport=modern,transport=modern"], "--disk",
+            "transport= given twice")
+    refused(["--disk", "file=%s,serial=S" % disk], "--disk", "serial= is for if=virtio")
+    refused(["--disk", "file=%s,if=ide,num-queues=2" % disk], "--disk",
+            "num-queues= is for if=virtio")
+    refused(["--disk", "file=%s,transport=legacy" % disk], "--disk",
+            "transport= is for if=virtio")
+    refused(["--disk", v + ",media=cdrom"], "--disk", "not a CD-ROM")
+    refused(["--disk", "file=%s,if=virtio" % missing], "--disk", "missing.img")
+    refused(["--disk", "file=%s,if=virtio" % empty], "--disk", "empty.img", "empty")
+    refused(["--disk", "file=%s,if=virtio,format=qcow2" % vdisk], "--disk", "virtio.img")
+    many = []
+    for i in range(17):
+        many += ["--disk", "file=%s,if=virtio,readonly=on" % vdisk]
+    refused(many, "--disk", "at most 16 virtio disks")
+    # the open of every image before the failing one is undone, none written
+    refused(outputs + ["--disk", disk, "--disk", v, "--disk", "file=%s,if=virtio" % vq],
+            "--disk", "virtio.qcow2", untouched=vkeep)
+    refused(outputs + ["--disk", v + ",snapshot=on", "--disk", "file=%s,if=virtio" % missing],
+            "--disk", "missing.img", untouched=vkeep)
+    refused(outputs + ["--disk", v, "--kernel", junk], "--kernel", untouched=vkeep)
+    refused(["--disk", v, "--stats=json:" + vdisk], "--stats", "virtio.img", "--disk",
+            untouched=vkeep)
+    # a good qcow2 virtio disk opened read-write, then a start that fails:
+    # no dirty flag, no header change left behind
+    if shutil.which("qemu-img"):
+        good = t("good.qcow2")
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", good, "4M"], check=True)
+        refused(outputs + ["--disk", "file=%s,if=virtio" % good, "--disk", missing],
+                "--disk", "missing.img", untouched=vkeep + (good,))
+        refused(outputs + ["--disk", "file=%s,if=virtio,snapshot=on" % good, "--disk",
+                           "file=%s,if=virtio" % vq], "--disk", "virtio.qcow2",
+                untouched=vkeep + (good,))
+    # the same image twice: the second open is refused by the image lock
+    refused(outputs + ["--disk", v, "--disk", v], "--disk", "virtio.img", untouched=vkeep)
+    # and the runs that should work do, on every transport
+    works(["--disk", v + ",transport=modern,num-queues=4,serial=S-1", "--cpus", "2"])
+    vdisk2 = t("virtio2.img")
+    with open(vdisk2, "wb") as f:
+        f.truncate(1 << 20)
+    works(["--disk", disk, "--disk", v + ",transport=legacy,readonly=on", "--disk",
+           "file=%s,if=virtio,transport=transitional,snapshot=on" % vdisk2])
+
     # 4. The fast-path switches are accepted (nothing uses them yet).
     works(["--no-ioeventfd", "--no-irqfd", "--no-coalesced-mmio", "--no-dirty-log"])
 
@@ -182,7 +246,8 @@ try:
     for word in ("--memory", "--cpus", "--bios", "--kernel", "--initrd", "--append", "--disk",
                  "media=disk|cdrom", "--cdrom", "--boot", "--rtc", "--debugcon", "--serial",
                  "--debug-exit", "--no-ioeventfd", "--no-irqfd", "--no-coalesced-mmio",
-                 "--no-dirty-log", "--no-reboot", "--stats=json:PATH", "--help", "--version"):
+                 "--no-dirty-log", "--no-reboot", "--stats=json:PATH", "--help", "--version",
+                 "if=virtio", "serial=S", "num-queues=N", "transport=T"):
         if word not in r.stdout:
             failures.append("--help does not mention " + word)
     r = run(["--version"])

@@ -13,6 +13,12 @@ member names at every level of query-block, the same values, except for
 what is not ours to match (QEMU's QOM paths and node names, listed in
 IGNORED) and the members we do not offer (QEMU_ONLY).
 
+A second scenario puts two virtio disks (-drive if=virtio, --disk
+if=virtio) around the IDE disk: query-block's names and order, their image
+information, and the "not removable" answers of every medium command.
+(QEMU's qdev for them, /machine/peripheral-anon/device[N]/virtio-backend,
+is ours too; test_drive_control checks it, here it is among IGNORED.)
+
 Skips (exit 77) with the reason when qemu-system-x86_64 or qemu-img is
 missing.
 """
@@ -104,6 +110,41 @@ def commands(t):
     ]
 
 
+def virtio_commands(t):
+    """A virtio disk between IDE ones: names, order, images, not removable."""
+    v1_id = "/machine/peripheral-anon/device[1]/virtio-backend"
+    return [
+        {"execute": "query-block"},
+        {"execute": "eject", "arguments": {"device": "virtio0"}},
+        {"execute": "eject", "arguments": {"id": v1_id}},
+        {"execute": "eject", "arguments": {"device": "virtio2"}},
+        {"execute": "blockdev-open-tray", "arguments": {"device": "virtio1"}},
+        {"execute": "blockdev-close-tray", "arguments": {"device": "virtio0"}},
+        {"execute": "blockdev-remove-medium", "arguments": {"id": v1_id}},
+        {"execute": "blockdev-change-medium",
+         "arguments": {"device": "virtio0", "filename": t["cd2"], "format": "raw"}},
+        {"execute": "query-block"},
+    ]
+
+
+# The drives of each scenario: QEMU's -drive options and ours.
+def scenarios(t):
+    return [
+        ("IDE disk and CD",
+         ["-drive", "file=%s,if=ide,index=0" % t["disk"],
+          "-drive", "file=%s,if=ide,index=2,media=cdrom" % t["cd"]],
+         ["--disk", t["disk"], "--cdrom", t["cd"]], commands(t)),
+        ("virtio disks",
+         ["-drive", "file=%s,if=virtio,format=raw" % t["v0"],
+          "-drive", "file=%s,if=ide,index=0" % t["disk"],
+          "-drive", "file=%s,if=virtio,format=qcow2,readonly=on,cache=none" % t["v1"],
+          "-drive", "file=%s,if=ide,index=2,media=cdrom" % t["cd"]],
+         ["--disk", "file=%s,if=virtio,format=raw" % t["v0"], "--disk", t["disk"],
+          "--disk", "file=%s,if=virtio,format=qcow2,readonly=on,cache=none" % t["v1"],
+          "--cdrom", t["cd"]], virtio_commands(t)),
+    ]
+
+
 def parse(text):
     out = []
     for line in text.splitlines():
@@ -116,13 +157,11 @@ def parse(text):
     return out
 
 
-def run_qemu(t, cmds):
+def run_qemu(drives, cmds):
     lines = [{"execute": "qmp_capabilities"}] + cmds + [{"execute": "quit"}]
     r = subprocess.run(
         ["qemu-system-x86_64", "-machine", "pc", "-nodefaults", "-display", "none", "-S",
-         "-qmp", "stdio",
-         "-drive", "file=%s,if=ide,index=0" % t["disk"],
-         "-drive", "file=%s,if=ide,index=2,media=cdrom" % t["cd"]],
+         "-qmp", "stdio"] + drives,
         input="".join(json.dumps(c) + "\n" for c in lines), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, timeout=60)
     msgs = parse(r.stdout)
@@ -133,8 +172,8 @@ def run_qemu(t, cmds):
     return msgs[:-1]  # quit's reply
 
 
-def run_ours(prog, t, cmds):
-    r = subprocess.run([prog, "--transcript", "--disk", t["disk"], "--cdrom", t["cd"]],
+def run_ours(prog, drives, cmds):
+    r = subprocess.run([prog, "--transcript"] + drives,
                        input="".join(json.dumps(c) + "\n" for c in cmds),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
     if r.returncode != 0:
@@ -172,7 +211,8 @@ def main():
     tmp = tempfile.mkdtemp(prefix="minivmm-qmp-block-")
     try:
         t = {"dir": tmp, "disk": os.path.join(tmp, "top.qcow2"),
-             "cd": os.path.join(tmp, "one.iso"), "cd2": os.path.join(tmp, "two.iso")}
+             "cd": os.path.join(tmp, "one.iso"), "cd2": os.path.join(tmp, "two.iso"),
+             "v0": os.path.join(tmp, "v0.img"), "v1": os.path.join(tmp, "v1.qcow2")}
         base = os.path.join(tmp, "base.qcow2")
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", base, "16M"], check=True)
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F",
@@ -181,35 +221,45 @@ def main():
             f.write(b"\x11" * (300 * 2048))
         with open(t["cd2"], "wb") as f:
             f.write(b"\x22" * (100 * 2048))
-        cmds = commands(t)
-        theirs = run_qemu(t, cmds)
-        ours = run_ours(prog, t, cmds)
-        problems = []
-        qi = oi = 0
-        # Walk both transcripts command by command: events, then the reply.
-        for n, c in enumerate(cmds):
-            def take(msgs, i):
-                ev = []
-                while i < len(msgs) and "event" in msgs[i]:
-                    ev.append(msgs[i])
-                    i += 1
-                reply = msgs[i] if i < len(msgs) else None
-                return ev, reply, i + 1
-            qev, qrep, qi = take(theirs, qi)
-            oev, orep, oi = take(ours, oi)
-            where = "%d %s %s" % (n, c["execute"], json.dumps(c.get("arguments", {})))
-            before = len(problems)
-            compare(where + " events", qev, oev, problems)
-            compare(where, qrep, orep, problems)
-            print("%-4s %s" % ("ok" if len(problems) == before else "DIFF", where))
-        if problems:
-            print("FAILED: %d differences from QEMU 7.2:" % len(problems))
-            for p in problems:
-                print("  " + p)
-            sys.exit(1)
-        print("PASS: %d commands answered as QEMU 7.2 answers them" % len(cmds))
+        with open(t["v0"], "wb") as f:
+            f.truncate(3 << 20)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", t["v1"], "5M"], check=True)
+        total = 0
+        for name, qemu_drives, our_drives, cmds in scenarios(t):
+            print("--- " + name)
+            compare_transcripts(prog, qemu_drives, our_drives, cmds)
+            total += len(cmds)
+        print("PASS: %d commands answered as QEMU 7.2 answers them" % total)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def compare_transcripts(prog, qemu_drives, our_drives, cmds):
+    theirs = run_qemu(qemu_drives, cmds)
+    ours = run_ours(prog, our_drives, cmds)
+    problems = []
+    qi = oi = 0
+    # Walk both transcripts command by command: events, then the reply.
+    for n, c in enumerate(cmds):
+        def take(msgs, i):
+            ev = []
+            while i < len(msgs) and "event" in msgs[i]:
+                ev.append(msgs[i])
+                i += 1
+            reply = msgs[i] if i < len(msgs) else None
+            return ev, reply, i + 1
+        qev, qrep, qi = take(theirs, qi)
+        oev, orep, oi = take(ours, oi)
+        where = "%d %s %s" % (n, c["execute"], json.dumps(c.get("arguments", {})))
+        before = len(problems)
+        compare(where + " events", qev, oev, problems)
+        compare(where, qrep, orep, problems)
+        print("%-4s %s" % ("ok" if len(problems) == before else "DIFF", where))
+    if problems:
+        print("FAILED: %d differences from QEMU 7.2:" % len(problems))
+        for p in problems:
+            print("  " + p)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -226,6 +226,38 @@ def test_stale_and_live():
     finish(p)
 
 
+def test_virtio_block():
+    """The real binary's query-block and info block with a virtio disk
+    before an IDE one: QEMU's names in command-line order."""
+    path = os.path.join(tmp, 'vblk.sock')
+    vimg, iimg = os.path.join(tmp, 'v.img'), os.path.join(tmp, 'i.img')
+    for f, size in ((vimg, 2 << 20), (iimg, 1 << 20)):
+        with open(f, 'wb') as fh:
+            fh.truncate(size)
+    p = start('unix:%s,wait=off' % path, '--disk', 'file=%s,if=virtio,format=raw' % vimg,
+              '--disk', 'file=%s,format=raw' % iimg)
+    c = qmplib.Client(path)
+    c.greet()
+    r = c.cmd('query-block').get('return', [])
+    check([d.get('device') for d in r] == ['virtio0', 'ide0-hd0'],
+          'query-block: virtio0 then ide0-hd0: %r' % [d.get('device') for d in r])
+    v = r[0] if r else {}
+    check(v.get('qdev') == '/machine/peripheral-anon/device[0]/virtio-backend'
+          and v.get('removable') is False
+          and v.get('inserted', {}).get('file') == vimg
+          and v.get('inserted', {}).get('image', {}).get('virtual-size') == 2 << 20,
+          'virtio0: qdev, not removable, its image: %r' % v)
+    r = c.cmd('eject', {'device': 'virtio0'})
+    check(r.get('error', {}).get('desc') == "Device 'virtio0' is not removable",
+          'eject virtio0 is refused: %r' % r)
+    r = c.cmd('human-monitor-command', {'command-line': 'info block virtio0'})
+    out = r.get('return', '')
+    check(out.startswith('virtio0') and vimg in out and 'virtio-backend' in out
+          and 'Removable' not in out, 'info block virtio0: %r' % out)
+    c.close()
+    finish(p)
+
+
 def test_bad_paths():
     plain = os.path.join(tmp, 'plain')
     with open(plain, 'w') as f:
@@ -348,7 +380,7 @@ def main():
         return 77
     try:
         for t in (test_socket_and_clients, test_wait_on, test_wait_on_terminal,
-                  test_stale_and_live, test_bad_paths, test_ctl):
+                  test_stale_and_live, test_bad_paths, test_ctl, test_virtio_block):
             print('--- %s' % t.__name__)
             t()
     finally:

@@ -20,6 +20,18 @@ Cases:
   menu       --boot menu=on: SeaBIOS offers its boot menu, then boots
   bad-drives missing, truncated and corrupt images, a directory as CD:
              one line naming the problem, exit status 2, image unchanged
+  virtio-transitional, virtio-legacy, virtio-modern
+             the disk case's boot (reads, write, E820, clock) from a raw
+             virtio-blk disk (--disk if=virtio) on each transport
+  virtio-qcow2 the same from a qcow2 virtio disk; qemu-img check afterwards
+  virtio-order an IDE disk and a virtio disk with different contents:
+             --boot c boots whichever --disk came first on the command line,
+             --boot order=dc with a CD still boots the CD; without --boot
+             SeaBIOS's own order (IDE before virtio) holds, as under QEMU
+  virtio-snapshot a virtio disk with snapshot=on: the guest's INT 13h write
+             reads back, the image file is unchanged afterwards
+  virtio-many 16 virtio disks and 3 IDE disks: SeaBIOS finds every virtio
+             disk in 03.0..12.0, --boot c boots the first (virtio) one
   probe-guard a boot sector writes a qcow2 header over sector 0 of its raw
              disk through INT 13h: without format= the write is refused,
              the image is unchanged and the next start still sees raw;
@@ -31,6 +43,7 @@ qemu-img is missing.
 
 import argparse
 import datetime
+import json
 import os
 import random
 import re
@@ -41,6 +54,7 @@ import tempfile
 
 SKIP = 77
 SECTOR = 512
+VIRTIO_RAW = ("virtio-transitional", "virtio-legacy", "virtio-modern")
 
 
 def skip(why):
@@ -156,7 +170,8 @@ def check_disk_boot(a, boot, out, err, img, want_sum):
     with open(img, "rb") as f:
         f.seek(40 * SECTOR)
         got = f.read(SECTOR)
-    if a.case == "disk" and got != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
+    if a.case in ("disk", "virtio-many") + VIRTIO_RAW and \
+            got != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
         fail("the sector written through INT 13h is not in the image file", out, err)
 
 
@@ -178,10 +193,12 @@ def main():
     bios = a.bios or "/usr/share/seabios/bios-256k.bin"
     if not os.path.exists(bios):
         skip("%s missing (Debian package seabios)" % bios)
-    needs_iso = a.case in ("cd", "order-dc", "order-cd")
+    needs_iso = a.case in ("cd", "order-dc", "order-cd", "virtio-order")
     if needs_iso and not shutil.which("xorriso"):
         skip("xorriso missing (Debian package xorriso)")
-    if a.case == "qcow2" and not shutil.which("qemu-img"):
+    if a.case == "virtio-order" and not shutil.which("xorriso"):
+        skip("xorriso missing (Debian package xorriso)")
+    if a.case in ("qcow2", "virtio-qcow2") and not shutil.which("qemu-img"):
         skip("qemu-img missing (Debian package qemu-utils)")
 
     with open(a.disk_boot, "rb") as f:
@@ -222,6 +239,103 @@ def main():
                 f.seek(40 * SECTOR)
                 if f.read(SECTOR) != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
                     fail("the sector written through INT 13h is not in the qcow2 image")
+        elif a.case in VIRTIO_RAW:
+            transport = a.case.split("-")[1]
+            stats = os.path.join(tmp, "stats.json")
+            boot, out, err = run(a, ["--disk", "file=%s,if=virtio,transport=%s" % (img, transport),
+                                     "--cpus", "2", "--debugcon", log, "--stats=json:" + stats])
+            check_disk_boot(a, boot, out, err, img, want_sum)
+            # --stats counts the firmware's reads and the boot program's write
+            with open(stats) as f:
+                vb = json.load(f)["virtio-blk"]
+            if len(vb) != 1 or vb[0]["id"] != "virtio-blk0" or vb[0]["queues"] != 2 or \
+                    vb[0]["requests"]["in"] < 2 or vb[0]["requests"]["out"] < 1 or \
+                    vb[0]["bytes_written"] < SECTOR or vb[0]["errors"] != 0:
+                fail("--stats: virtio-blk %r" % vb, out, err)
+            print("  --stats: %d reads, %d writes" % (vb[0]["requests"]["in"],
+                                                     vb[0]["requests"]["out"]))
+            with open(log, "r", errors="replace") as f:
+                text = f.read()
+            m = re.search(r"found virtio-blk at [^\n]*", text)
+            if not m:
+                fail("SeaBIOS did not find the virtio-blk disk (see %s)" % log, out, err)
+            print("  SeaBIOS: " + m[0])
+            if re.search(r"ata0-0: [^\n]*Hard-Disk", text):
+                fail("SeaBIOS found an IDE disk too", out, err)
+        elif a.case == "virtio-qcow2":
+            q = os.path.join(tmp, "disk.qcow2")
+            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", q, "8M"], check=True)
+            subprocess.run(["qemu-img", "convert", "-n", "-f", "raw", "-O", "qcow2", img, q],
+                           check=True)
+            boot, out, err = run(a, ["--disk", "file=%s,if=virtio,format=qcow2" % q])
+            check_disk_boot(a, boot, out, err, img, want_sum)
+            r = subprocess.run(["qemu-img", "check", q], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+            print(r.stdout)
+            if r.returncode != 0:
+                fail("qemu-img check found problems after the guest wrote", out, err)
+            raw2 = os.path.join(tmp, "back.raw")
+            subprocess.run(["qemu-img", "convert", "-O", "raw", q, raw2], check=True)
+            with open(raw2, "rb") as f:
+                f.seek(40 * SECTOR)
+                if f.read(SECTOR) != bytes((0x5a + i) & 0xff for i in range(SECTOR)):
+                    fail("the sector written through INT 13h is not in the qcow2 image")
+        elif a.case == "virtio-order":
+            vimg = os.path.join(tmp, "virtio.img")
+            vsum = make_disk(vimg, disk_boot, seed=2)
+            if vsum == want_sum:
+                fail("the two test disks have the same checksum")
+            v = "file=%s,if=virtio,format=raw" % vimg
+            ide = "file=%s,format=raw" % img
+            runs = [
+                (["--disk", v, "--disk", ide, "--boot", "c"], vsum, "virtio first, c"),
+                (["--disk", ide, "--disk", v, "--boot", "order=c"], want_sum, "IDE first, c"),
+                (["--disk", v, "--disk", ide, "--boot", "order=cd", "--cdrom", iso], vsum,
+                 "virtio first, cd"),
+                (["--disk", ide, "--disk", v, "--boot", "c", "--cdrom", iso], want_sum,
+                 "IDE first, c with a CD"),
+                # without --boot SeaBIOS's own order holds, as under QEMU: IDE
+                # disks are found (and so tried) before virtio ones
+                (["--disk", v, "--disk", ide], want_sum, "virtio first, no --boot"),
+            ]
+            for args, want, what in runs:
+                boot, out, err = run(a, args)
+                sums = [l.split()[1] for l in boot if l.startswith("BOOT-SUM")]
+                if "BOOT-FROM disk" not in boot or sums != ["%04x" % want]:
+                    fail("%s: booted %s %s, expected the disk with sum %04x"
+                         % (what, [l for l in boot if l.startswith("BOOT-FROM")], sums, want),
+                         out, err)
+                print("  %s: booted the disk with sum %04x" % (what, want))
+            boot, out, err = run(a, ["--disk", v, "--disk", ide, "--cdrom", iso,
+                                     "--boot", "order=dc"])
+            if "BOOT-FROM cd" not in boot:
+                fail("virtio first, order=dc: the CD did not boot", out, err)
+            print("  virtio first, order=dc: booted the CD")
+        elif a.case == "virtio-snapshot":
+            with open(img, "rb") as f:
+                before = f.read()
+            boot, out, err = run(a, ["--disk", "file=%s,if=virtio,snapshot=on" % img])
+            check_disk_boot(a, boot, out, err, img, want_sum)
+            with open(img, "rb") as f:
+                if f.read() != before:
+                    fail("snapshot=on: the guest's write reached the image file", out, err)
+            print("  the image file is unchanged")
+        elif a.case == "virtio-many":
+            args = ["--disk", "file=%s,if=virtio,format=raw" % img]
+            for i in range(1, 19):
+                blank = os.path.join(tmp, "blank%d.img" % i)
+                with open(blank, "wb") as f:
+                    f.truncate(1 << 20)
+                args += ["--disk", "file=%s,format=raw%s"
+                         % (blank, ",if=virtio" if i < 16 else "")]
+            boot, out, err = run(a, args + ["--boot", "c", "--debugcon", log])
+            check_disk_boot(a, boot, out, err, img, want_sum)
+            with open(log, "r", errors="replace") as f:
+                found = re.findall(r"found virtio-blk at 00:([0-9a-f]{2})\.0", f.read())
+            want = ["%02x" % (3 + i) for i in range(16)]
+            if found != want:
+                fail("SeaBIOS found virtio-blk at %s, expected %s" % (found, want), out, err)
+            print("  SeaBIOS: 16 virtio disks at 03.0..12.0")
         elif a.case == "cd":
             boot, out, err = run(a, ["--cdrom", iso])
             if "BOOT-FROM cd" not in boot or "BOOT-PVD CD001" not in boot:

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -23,7 +24,11 @@
 #include "devices/uart16550.h"
 #include "vmm/board.h"
 #include "vmm/bus.h"
+#include "devices/block/block.h"
+#include "devices/virtio/virtio_blk.h"
 #include "vmm/cli.h"
+#include "vmm/disk_stats.h"
+#include "vmm/drives.h"
 #include "vmm/guest_mem.h"
 #include "vmm/irq_mux.h"
 #include "vmm/loop.h"
@@ -73,11 +78,12 @@ static void on_exit_(void *opaque, int status)
 	((struct machine *)opaque)->exits++;
 }
 
-static struct machine *machine_new(void (*tweak)(struct vm_config *))
+static struct machine *machine_new_with(void (*tweak)(struct vm_config *),
+					const struct drives *drives)
 {
 	struct machine *m = calloc(1, sizeof(*m));
 	struct dev_ctx ctx;
-	struct board_backends be = { 0 };
+	struct board_backends be = { .drives = drives };
 
 	assert_non_null(m);
 	m->cfg = (struct vm_config){ .memory = 64ULL << 20, .cpus = 2, .boot_menu = -1 };
@@ -95,6 +101,11 @@ static struct machine *machine_new(void (*tweak)(struct vm_config *))
 				.map = &m->map };
 	m->board = board_create(&ctx, &be, m->err, sizeof(m->err));
 	return m;
+}
+
+static struct machine *machine_new(void (*tweak)(struct vm_config *))
+{
+	return machine_new_with(tweak, NULL);
 }
 
 static void machine_free(struct machine *m)
@@ -267,6 +278,175 @@ static void test_direct_boot_presets(void **state)
 	machine_free(m);
 }
 
+/* ---- virtio disks ---- */
+
+static char vdir[64], vimg[3][96];
+
+/* Three --disk options: virtio (transitional), IDE, virtio (modern). */
+static void three_disks(struct vm_config *cfg)
+{
+	char *argv[] = { "minivmm", "--cpus", "2", "--boot", "c", "--disk", NULL, "--disk",
+			 vimg[1], "--disk", NULL, NULL };
+	char spec0[160], spec2[160];
+	uint64_t memory = cfg->memory;
+
+	snprintf(spec0, sizeof(spec0), "file=%s,if=virtio,serial=DISK0", vimg[0]);
+	snprintf(spec2, sizeof(spec2), "file=%s,if=virtio,transport=modern,num-queues=3",
+		 vimg[2]);
+	argv[6] = spec0;
+	argv[10] = spec2;
+	/* parsed in place: the drives point into their own copies */
+	assert_int_equal(cli_parse(11, argv, cfg, stdout, stderr), CLI_RUN);
+	cfg->memory = memory ? memory : cfg->memory;
+}
+
+static void ide_first(struct vm_config *cfg)
+{
+	char *argv[] = { "minivmm", "--boot", "order=dc", "--disk", vimg[1], "--disk", NULL,
+			 "--cdrom", "", NULL };
+	char spec[160];
+	uint64_t memory = cfg->memory;
+
+	snprintf(spec, sizeof(spec), "file=%s,if=virtio,transport=legacy", vimg[0]);
+	argv[6] = spec;
+	assert_int_equal(cli_parse(9, argv, cfg, stdout, stderr), CLI_RUN);
+	cfg->memory = memory ? memory : cfg->memory;
+}
+
+static int make_images(void **state)
+{
+	strcpy(vdir, "/tmp/test_board_XXXXXX");
+	assert_non_null(mkdtemp(vdir));
+	for (unsigned i = 0; i < 3; i++) {
+		FILE *f;
+
+		snprintf(vimg[i], sizeof(vimg[i]), "%s/d%u.img", vdir, i);
+		f = fopen(vimg[i], "w");
+		assert_non_null(f);
+		assert_int_equal(ftruncate(fileno(f), (1 + i) << 20), 0);
+		fclose(f);
+	}
+	return 0;
+}
+
+static int remove_images(void **state)
+{
+	for (unsigned i = 0; i < 3; i++)
+		unlink(vimg[i]);
+	rmdir(vdir);
+	return 0;
+}
+
+/* The fw_cfg file name through the ports, as SeaBIOS reads it. */
+static void read_fw_file(struct machine *m, const char *name, char *buf, size_t len)
+{
+	struct fw_cfg *fw = board_find(m->board, "fw_cfg", &fw_cfg_type);
+	int key = fw ? fw_cfg_file_key(fw, name) : -1;
+
+	memset(buf, 0, len);
+	if (key < 0)
+		return;
+	bus_write(m->pio, FW_CFG_PORT_BASE, (uint64_t)key, 2);
+	for (size_t i = 0; i + 1 < len; i++) {
+		uint64_t v = 0;
+
+		bus_read(m->pio, FW_CFG_PORT_BASE + 1, 1, &v);
+		buf[i] = (char)v;
+	}
+}
+
+/* Row per virtio disk: ids in option order, slots 03.0, 04.0 in option
+ * order whatever IDE disks sit between, nothing after; bootorder c is the
+ * first --disk. */
+static void test_virtio_disk_rows(void **state)
+{
+	struct vm_config cfg = { 0 };
+	struct drives d;
+	struct machine *m;
+	char err[256], boot[256];
+
+	three_disks(&cfg);
+	if (drives_open(&d, &cfg, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	m = machine_new_with(three_disks, &d);
+	if (!m->board)
+		fail_msg("board: %s", m->err);
+	assert_non_null(board_find(m->board, "virtio-blk0", &virtio_blk_type));
+	assert_non_null(board_find(m->board, "virtio-blk1", &virtio_blk_type));
+	assert_null(board_find(m->board, "virtio-blk2", NULL));
+	/* 03.0 transitional 1af4:1001 (subsystem 1af4:0002), 04.0 modern 1af4:1042 */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10011af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0x2c, 4), 0x00021af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 0, 4), 0x10421af4);
+	/* class: mass storage, SCSI */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 8, 4) >> 8, 0x010000);
+	for (unsigned slot = 5; slot < 32; slot++)
+		assert_int_equal(cfg_read(m, PCI_DEVFN(slot, 0), 0, 4), 0xffffffffu);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(2, 0), 0, 4), 0xffffffffu); /* VGA's */
+	read_fw_file(m, "bootorder", boot, sizeof(boot));
+	assert_string_equal(boot, "/pci@i0cf8/scsi@3/disk@0,0\n");
+	/* the life cycle with them on the board: a reset clears what firmware
+	 * programmed, the IDs stay */
+	cfg_write(m, PCI_DEVFN(3, 0), 0x10, 0xc001, 4); /* BAR0 (I/O) */
+	cfg_write(m, PCI_DEVFN(3, 0), 4, 0x0007, 2);	/* I/O, memory, bus master */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 4, 2) & 7, 7);
+	board_pause(m->board);
+	board_resume(m->board);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 4, 2) & 7, 7);
+	board_quiesce(m->board);
+	board_reset(m->board);
+	board_resume(m->board);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 4, 2) & 7, 0);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10011af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 0, 4), 0x10421af4);
+	/* --stats: one entry per virtio disk, in board order, nothing done yet */
+	{
+		json_t *st = disk_stats_json(m->board), *e;
+
+		assert_int_equal(json_array_size(st), 2);
+		e = json_array_get(st, 0);
+		assert_string_equal(json_string_value(json_object_get(e, "id")), "virtio-blk0");
+		assert_int_equal(json_integer_value(json_object_get(e, "queues")), 2);
+		assert_int_equal(json_integer_value(json_object_get(
+					 json_object_get(e, "requests"), "in")),
+				 0);
+		e = json_array_get(st, 1);
+		assert_string_equal(json_string_value(json_object_get(e, "id")), "virtio-blk1");
+		assert_int_equal(json_integer_value(json_object_get(e, "queues")), 3);
+		assert_int_equal(json_array_size(json_object_get(e, "per_queue")), 3);
+		json_decref(st);
+	}
+	machine_free(m);
+	drives_close(&d);
+
+	ide_first(&cfg);
+	if (drives_open(&d, &cfg, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	m = machine_new_with(ide_first, &d);
+	if (!m->board)
+		fail_msg("board: %s", m->err);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10011af4); /* legacy: 1001 too */
+	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 0, 4), 0xffffffffu);
+	read_fw_file(m, "bootorder", boot, sizeof(boot));
+	assert_string_equal(boot, "/pci@i0cf8/ide@1,1/drive@1/disk@0\n"
+				  "/pci@i0cf8/ide@1,1/drive@0/disk@0\n");
+	machine_free(m);
+	drives_close(&d);
+
+	/* without virtio disks: no rows, 03.0 stays empty */
+	m = machine_new(NULL);
+	assert_non_null(m->board);
+	assert_null(board_find(m->board, "virtio-blk0", NULL));
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0xffffffffu);
+	{
+		json_t *st = disk_stats_json(m->board);
+
+		assert_int_equal(json_array_size(st), 0);
+		json_decref(st);
+	}
+	machine_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +456,7 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_reset_cycle),
 		cmocka_unit_test(test_direct_boot_presets),
+		cmocka_unit_test_setup_teardown(test_virtio_disk_rows, make_images, remove_images),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

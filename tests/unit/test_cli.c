@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "devices/block/block.h"
+#include "devices/virtio/virtio_pci.h"
 #include "vmm/cli.h"
 
 static char out_buf[8192], err_buf[1024];
@@ -131,7 +133,7 @@ static void test_errors(void **state)
 	expect_error("unexpected argument", parse(&c, "--bios", "x", "extra", NULL));
 	expect_error("need --kernel", parse(&c, "--bios", "x", "--initrd", "i", NULL));
 	expect_error("together", parse(&c, "--bios", "x", "--kernel", "k", NULL));
-	expect_error("--disk", parse(&c, "--disk", "file=a,if=virtio", NULL));
+	expect_error("--disk", parse(&c, "--disk", "file=a,if=scsi", NULL));
 	expect_error("format=vmdk", parse(&c, "--disk", "file=a,format=vmdk", NULL));
 	expect_error("cache=fast", parse(&c, "--disk", "file=a,cache=fast", NULL));
 	expect_error("file=PATH is missing", parse(&c, "--disk", "format=raw", NULL));
@@ -297,6 +299,176 @@ static void test_media(void **state)
 	expect_error("media=floppy", parse(&c, "--disk", "file=a,media=floppy", NULL));
 }
 
+/* --disk if=virtio: its options, defaults and every bad value; the order of
+ * all --disk options (seq) whichever their if=. */
+static void test_virtio_disks(void **state)
+{
+	struct vm_config c;
+	char arg[64];
+	char *argv[48] = { "minivmm" };
+	int argc = 1;
+
+	assert_int_equal(parse(&c, "--disk", "file=v.img,if=virtio", NULL), CLI_RUN);
+	assert_int_equal(c.nr_disks, 0);
+	assert_int_equal(c.nr_vdisks, 1);
+	assert_string_equal(c.vdisks[0].path, "v.img");
+	assert_null(c.vdisks[0].format);
+	assert_null(c.vdisks[0].serial);
+	assert_int_equal(c.vdisks[0].num_queues, 1); /* one vCPU */
+	assert_int_equal(c.vdisks[0].transport, VIRTIO_TRANSPORT_TRANSITIONAL);
+	assert_int_equal(c.vdisks[0].cache, BLOCK_CACHE_WRITEBACK);
+	assert_int_equal(c.vdisks[0].seq, 0);
+
+	/* default queues: one per vCPU, at most 4; --cpus may come later */
+	assert_int_equal(parse(&c, "--disk", "file=v,if=virtio", "--cpus", "3", NULL), CLI_RUN);
+	assert_int_equal(c.vdisks[0].num_queues, 3);
+	assert_int_equal(parse(&c, "--cpus", "8", "--disk", "file=v,if=virtio", NULL), CLI_RUN);
+	assert_int_equal(c.vdisks[0].num_queues, 4);
+	assert_int_equal(parse(&c, "--cpus", "8", "--disk", "file=v,if=virtio,num-queues=16", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.vdisks[0].num_queues, 16);
+
+	assert_int_equal(parse(&c, "--disk",
+			       "file=q.qcow2,if=virtio,format=qcow2,cache=none,readonly=on,"
+			       "snapshot=on,serial=SER 1-x_Y~,num-queues=2,transport=modern",
+			       NULL),
+			 CLI_RUN);
+	assert_string_equal(c.vdisks[0].path, "q.qcow2");
+	assert_string_equal(c.vdisks[0].format, "qcow2");
+	assert_int_equal(c.vdisks[0].cache, BLOCK_CACHE_NONE);
+	assert_true(c.vdisks[0].read_only);
+	assert_true(c.vdisks[0].snapshot);
+	assert_string_equal(c.vdisks[0].serial, "SER 1-x_Y~");
+	assert_int_equal(c.vdisks[0].num_queues, 2);
+	assert_int_equal(c.vdisks[0].transport, VIRTIO_TRANSPORT_MODERN);
+	assert_int_equal(parse(&c, "--disk", "file=a,if=virtio,transport=legacy", NULL), CLI_RUN);
+	assert_int_equal(c.vdisks[0].transport, VIRTIO_TRANSPORT_LEGACY);
+	assert_int_equal(parse(&c, "--disk", "file=a,if=virtio,transport=transitional", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.vdisks[0].transport, VIRTIO_TRANSPORT_TRANSITIONAL);
+	/* exactly 20 bytes */
+	assert_int_equal(parse(&c, "--disk", "file=a,if=virtio,serial=12345678901234567890", NULL),
+			 CLI_RUN);
+	assert_int_equal(strlen(c.vdisks[0].serial), 20);
+
+	/* command-line order across if=: seq, and the pointers into each copy */
+	assert_int_equal(parse(&c, "--disk", "file=v0,if=virtio,serial=S0", "--disk", "i0",
+			       "--cdrom", "cd.iso", "--disk", "file=v1,if=virtio,format=raw",
+			       "--disk", "file=i1,if=ide", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nr_vdisks, 2);
+	assert_int_equal(c.nr_disks, 2);
+	assert_string_equal(c.vdisks[0].path, "v0");
+	assert_string_equal(c.vdisks[0].serial, "S0");
+	assert_int_equal(c.vdisks[0].seq, 0);
+	assert_string_equal(c.disks[0].path, "i0");
+	assert_int_equal(c.disks[0].seq, 1);
+	assert_string_equal(c.vdisks[1].path, "v1");
+	assert_string_equal(c.vdisks[1].format, "raw");
+	assert_int_equal(c.vdisks[1].seq, 2);
+	assert_string_equal(c.disks[1].path, "i1");
+	assert_int_equal(c.disks[1].seq, 3);
+	assert_true(c.has_cdrom);
+
+	/* 16 virtio disks besides the 3 IDE ones; a 17th is refused */
+	argv[argc++] = "--disk", argv[argc++] = "a";
+	argv[argc++] = "--disk", argv[argc++] = "b";
+	argv[argc++] = "--disk", argv[argc++] = "c";
+	for (unsigned i = 0; i < CLI_MAX_VIRTIO_DISKS; i++) {
+		argv[argc++] = "--disk";
+		argv[argc++] = strdup((snprintf(arg, sizeof(arg), "file=v%u,if=virtio", i), arg));
+	}
+	{
+		FILE *out = fmemopen(out_buf, sizeof(out_buf), "w");
+		FILE *err = fmemopen(err_buf, sizeof(err_buf), "w");
+
+		memset(err_buf, 0, sizeof(err_buf));
+		assert_int_equal(cli_parse(argc, argv, &c, out, err), CLI_RUN);
+		assert_int_equal(c.nr_disks, 3);
+		assert_int_equal(c.nr_vdisks, 16);
+		assert_string_equal(c.vdisks[15].path, "v15");
+		assert_int_equal(c.vdisks[15].seq, 18);
+		argv[argc++] = "--disk";
+		argv[argc++] = "file=v16,if=virtio";
+		rewind(err);
+		assert_int_equal(cli_parse(argc, argv, &c, out, err), CLI_ERROR);
+		fclose(out);
+		fclose(err);
+		assert_non_null(strstr(err_buf, "'v16': at most 16 virtio disks"));
+		for (int i = 8; i < argc - 2; i += 2)
+			free(argv[i]);
+	}
+
+	/* bad values, one clear line each */
+	expect_error("if=scsi is not supported (if=ide or if=virtio)",
+		     parse(&c, "--disk", "file=a,if=scsi", NULL));
+	expect_error("if=VIRTIO is not supported", parse(&c, "--disk", "file=a,if=VIRTIO", NULL));
+	expect_error("if=", parse(&c, "--disk", "file=a,if=", NULL));
+	expect_error("num-queues=0 is not a number from 1 to 16",
+		     parse(&c, "--disk", "file=a,if=virtio,num-queues=0", NULL));
+	expect_error("num-queues=17 is not a number from 1 to 16",
+		     parse(&c, "--disk", "file=a,if=virtio,num-queues=17", NULL));
+	expect_error("num-queues=abc is not a number",
+		     parse(&c, "--disk", "file=a,if=virtio,num-queues=abc", NULL));
+	expect_error("num-queues=99999999999999999999999 is not",
+		     parse(&c, "--disk", "file=a,if=virtio,num-queues=99999999999999999999999",
+			   NULL));
+	expect_error("num-queues=-1 is not", parse(&c, "--disk", "file=a,if=virtio,num-queues=-1",
+						   NULL));
+	expect_error("num-queues=2x is not", parse(&c, "--disk", "file=a,if=virtio,num-queues=2x",
+						   NULL));
+	expect_error("num-queues= is not", parse(&c, "--disk", "file=a,if=virtio,num-queues=",
+						 NULL));
+	expect_error("transport=foo: not transitional, legacy or modern",
+		     parse(&c, "--disk", "file=a,if=virtio,transport=foo", NULL));
+	expect_error("transport=: not", parse(&c, "--disk", "file=a,if=virtio,transport=", NULL));
+	expect_error("serial=123456789012345678901 is 21 bytes long; at most 20",
+		     parse(&c, "--disk", "file=a,if=virtio,serial=123456789012345678901", NULL));
+	expect_error("serial= is empty", parse(&c, "--disk", "file=a,if=virtio,serial=", NULL));
+	expect_error("only printable ASCII",
+		     parse(&c, "--disk", "file=a,if=virtio,serial=a\tb", NULL));
+	/* a long one with a newline: one line, not the value */
+	expect_error("only printable ASCII",
+		     parse(&c, "--disk", "file=a,if=virtio,serial=0123456789\n0123456789xyz",
+			   NULL));
+	expect_error("only printable ASCII",
+		     parse(&c, "--disk", "file=a,if=virtio,serial=caf\xc3\xa9", NULL));
+	/* a comma ends the serial: what follows is a (bad) option of its own */
+	expect_error("'b' is not key=value", parse(&c, "--disk", "file=a,if=virtio,serial=a,b",
+						   NULL));
+	expect_error("if= given twice", parse(&c, "--disk", "file=a,if=virtio,if=virtio", NULL));
+	expect_error("if= given twice", parse(&c, "--disk", "file=a,if=virtio,if=ide", NULL));
+	expect_error("serial= given twice",
+		     parse(&c, "--disk", "file=a,if=virtio,serial=x,serial=y", NULL));
+	expect_error("num-queues= given twice",
+		     parse(&c, "--disk", "file=a,if=virtio,num-queues=1,num-queues=1", NULL));
+	expect_error("transport= given twice",
+		     parse(&c, "--disk", "file=a,if=virtio,transport=modern,transport=legacy",
+			   NULL));
+	expect_error("file= given twice", parse(&c, "--disk", "file=a,if=virtio,file=b", NULL));
+	/* the virtio-only options with IDE, stated or by default */
+	expect_error("--disk: serial= is for if=virtio disks only (not an IDE disk)",
+		     parse(&c, "--disk", "file=a,serial=x", NULL));
+	expect_error("num-queues= is for if=virtio disks only",
+		     parse(&c, "--disk", "file=a,if=ide,num-queues=1", NULL));
+	expect_error("transport= is for if=virtio disks only",
+		     parse(&c, "--disk", "file=a,transport=modern,if=ide", NULL));
+	expect_error("--cdrom: serial= is for if=virtio disks only (not an IDE CD-ROM)",
+		     parse(&c, "--cdrom", "file=a,serial=x", NULL));
+	expect_error("a virtio disk is not a CD-ROM",
+		     parse(&c, "--disk", "file=a,if=virtio,media=cdrom", NULL));
+	expect_error("a virtio disk is not a CD-ROM",
+		     parse(&c, "--cdrom", "file=a,if=virtio", NULL));
+	expect_error("--disk: file= needs a PATH", parse(&c, "--disk", "file=,if=virtio", NULL));
+	expect_error("file=PATH is missing", parse(&c, "--disk", "if=virtio", NULL));
+	expect_error("unknown option 'queues'", parse(&c, "--disk", "file=a,if=virtio,queues=2",
+						      NULL));
+	/* a plain PATH is an IDE disk, even one that looks like a virtio spec */
+	assert_int_equal(parse(&c, "--disk", "if,virtio", NULL), CLI_RUN);
+	assert_int_equal(c.nr_disks, 1);
+	assert_int_equal(c.nr_vdisks, 0);
+}
+
 static void test_accel(void **state)
 {
 	struct vm_config c;
@@ -403,6 +575,10 @@ static void test_help_matches_parser(void **state)
 		{ "--disk", "file=a,cache=none,readonly=true,snapshot=false" },
 		{ "--disk", "file=a,cache=directsync,readonly=off,snapshot=on" },
 		{ "--disk", "file=a,cache=unsafe,media=cdrom" },
+		{ "--disk", "file=a,if=virtio,format=raw,cache=none,readonly=on,snapshot=on,"
+			    "serial=S,num-queues=16,transport=transitional" },
+		{ "--disk", "file=a,if=virtio,num-queues=1,transport=legacy" },
+		{ "--disk", "file=a,if=virtio,transport=modern" },
 		{ "--cdrom", "file=a,media=disk,format=raw" }, { "--cdrom", "" }, { "--cdrom", "file=" },
 		{ "--boot", "order=dc,menu=on,splash-time=65535" },
 		{ "--boot", "once=cd,menu=off,menu-timeout=0" },
@@ -461,7 +637,10 @@ static void test_help_matches_parser(void **state)
 							   "splash-time=", "menu-timeout=", "[base=]",
 							   "file:PATH", "json:PATH", "stdio",
 							   "unix:PATH", "server=on", "wait=on|off",
-							   "nowait", NULL };
+							   "nowait", "if=virtio", "serial=S",
+							   "num-queues=N", "transport=T",
+							   "transitional", "legacy", "modern",
+							   NULL };
 	     *w; w++)
 		if (!strstr(help, *w))
 			fail_msg("--help does not mention %s", *w);
@@ -645,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_help_tells_every_option),
 		cmocka_unit_test(test_drives_and_boot),
 		cmocka_unit_test(test_media),
+		cmocka_unit_test(test_virtio_disks),
 		cmocka_unit_test(test_shutdown_timeout),
 		cmocka_unit_test(test_empty_cdrom),
 		cmocka_unit_test(test_accel),

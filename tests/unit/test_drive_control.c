@@ -637,6 +637,120 @@ static void test_empty_drive(void **state)
 	qmp_free(q);
 }
 
+/* Virtio disks: QEMU's names (virtio0, virtio1 in command-line order, among
+ * the IDE drives in the order of their options), their images, and not
+ * removable. */
+static void test_virtio_disks(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_config cfg;
+	struct drives d;
+	struct ide_channel *ch[2];
+	struct drive_control *dc;
+	struct qmp *q = qmp_new(NULL), *saved = f->q;
+	char v0[128], v1[128], i0[128], cd[128], spec0[256], spec1[256], err[256];
+	char *argv[] = {"minivmm", "--disk", spec0, "--disk", i0, "--disk", spec1,
+			"--cdrom", cd, NULL};
+	static const char *const names[] = {"virtio0", "ide0-hd0", "virtio1", "ide1-cd0"};
+	static uint8_t zero[65536];
+	struct qmp_error qe;
+	json_t *r, *v, *ins, *img;
+	struct stat before, after;
+	size_t i;
+
+	snprintf(v0, sizeof(v0), "%s/v0.img", f->dir);
+	snprintf(v1, sizeof(v1), "%s/v1.img", f->dir);
+	write_file(v0, zero, sizeof(zero));
+	write_file(v1, zero, 4096);
+	/* the fixture's drives are open (and locked) already: images of our own */
+	snprintf(i0, sizeof(i0), "%s/i0.img", f->dir);
+	snprintf(cd, sizeof(cd), "%s/cd.iso", f->dir);
+	write_file(i0, zero, sizeof(zero));
+	make_cd(cd, 10, 0x33);
+	snprintf(spec0, sizeof(spec0), "file=%s,if=virtio,serial=V0", v0);
+	snprintf(spec1, sizeof(spec1), "file=%s,if=virtio,format=raw,readonly=on,cache=none", v1);
+	assert_int_equal(cli_parse(9, argv, &cfg, stdout, stderr), CLI_RUN);
+	assert_int_equal(drives_open(&d, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(d.nr_vdisks, 2);
+	assert_int_equal(d.nr_disks, 1);
+	for (unsigned c = 0; c < 2; c++)
+		assert_non_null(ch[c] = ide_channel_create(NULL, &f->mem, NULL));
+	assert_int_equal(ide_attach_disk(ch[0], 0, d.disk[0]), 0);
+	assert_int_equal(ide_attach_cdrom(ch[1], 0, d.cdrom), 0);
+	dc = drive_control_new(&d, &cfg, ch, q);
+	assert_non_null(dc);
+	assert_int_equal(drive_control_register(q, dc), 0);
+	f->q = q;
+
+	r = run(f, "query-block", NULL, &qe);
+	assert_int_equal(json_array_size(r), 4);
+	json_array_foreach(r, i, v)
+		assert_string_equal(json_string_value(json_object_get(v, "device")), names[i]);
+	json_decref(r);
+
+	v = query(f, "virtio0");
+	assert_string_equal(json_string_value(json_object_get(v, "qdev")),
+			    "/machine/peripheral-anon/device[0]/virtio-backend");
+	assert_false(member_true(v, "removable"));
+	assert_false(member_true(v, "locked"));
+	assert_null(json_object_get(v, "tray_open"));
+	assert_string_equal(json_string_value(json_object_get(v, "io-status")), "ok");
+	ins = json_object_get(v, "inserted");
+	assert_non_null(ins);
+	assert_string_equal(json_string_value(json_object_get(ins, "file")), v0);
+	assert_string_equal(json_string_value(json_object_get(ins, "drv")), "raw");
+	assert_false(member_true(ins, "ro"));
+	assert_true(member_true(json_object_get(ins, "cache"), "writeback"));
+	img = json_object_get(ins, "image");
+	assert_int_equal(json_integer_value(json_object_get(img, "virtual-size")), sizeof(zero));
+	json_decref(v);
+
+	v = query(f, "virtio1");
+	assert_string_equal(json_string_value(json_object_get(v, "qdev")),
+			    "/machine/peripheral-anon/device[1]/virtio-backend");
+	ins = json_object_get(v, "inserted");
+	assert_string_equal(json_string_value(json_object_get(ins, "file")), v1);
+	assert_true(member_true(ins, "ro"));
+	assert_true(member_true(json_object_get(ins, "cache"), "direct"));
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(ins, "image"), "virtual-size")),
+	    4096);
+	json_decref(v);
+
+	/* no tray: every medium command is refused as QEMU refuses it, and the
+	 * image stays */
+	assert_int_equal(stat(v0, &before), 0);
+	expect_err(f, "eject", "{\"device\": \"virtio0\"}", QMP_ERR_GENERIC,
+		   "Device 'virtio0' is not removable");
+	expect_err(f, "eject", "{\"id\": \"/machine/peripheral-anon/device[1]/virtio-backend\"}",
+		   QMP_ERR_GENERIC,
+		   "Device '/machine/peripheral-anon/device[1]/virtio-backend' is not removable");
+	expect_err(f, "blockdev-open-tray", "{\"device\": \"virtio1\"}", QMP_ERR_GENERIC,
+		   "Device 'virtio1' is not removable");
+	expect_err(f, "blockdev-close-tray", "{\"device\": \"virtio0\"}", QMP_ERR_GENERIC,
+		   "Device 'virtio0' is not removable");
+	expect_err(f, "blockdev-remove-medium",
+		   "{\"id\": \"/machine/peripheral-anon/device[0]/virtio-backend\"}",
+		   QMP_ERR_GENERIC,
+		   "Device '/machine/peripheral-anon/device[0]/virtio-backend' is not removable");
+	snprintf(err, sizeof(err), "{\"device\": \"virtio0\", \"filename\": \"%s\"}", f->cd2);
+	expect_err(f, "blockdev-change-medium", err, QMP_ERR_GENERIC,
+		   "Device 'virtio0' is not removable");
+	expect_err(f, "eject", "{\"device\": \"virtio2\"}", QMP_ERR_DEVICE_NOT_FOUND,
+		   "Device 'virtio2' not found");
+	assert_string_equal(inserted_file(f, "virtio0"), v0);
+	assert_int_equal(stat(v0, &after), 0);
+	assert_int_equal(before.st_size, after.st_size);
+	assert_int_equal(before.st_mtime, after.st_mtime);
+
+	f->q = saved;
+	for (unsigned c = 0; c < 2; c++)
+		ide_channel_destroy(ch[c]);
+	drive_control_free(dc);
+	drives_close(&d);
+	qmp_free(q);
+}
+
 /* ---- transcript mode, for the comparison with QEMU 7.2 ---- */
 
 static void print_event(void *opaque, json_t *event)
@@ -728,6 +842,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test_setup_teardown(test_locked_tray, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_image, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_empty_drive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_virtio_disks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
