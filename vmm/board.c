@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "devices/block/block.h"
 #include "devices/debug_exit.h"
@@ -31,6 +33,7 @@
 #include "devices/rtc_cmos.h"
 #include "devices/testdev.h"
 #include "devices/uart16550.h"
+#include "devices/virtio/virtio_balloon.h"
 #include "vmm/cli.h"
 #include "vmm/drives.h"
 #include "vmm/fastpath.h"
@@ -49,6 +52,7 @@ struct board {
 	struct uart16550_backend com1;
 	struct rtc_cmos_args rtc;
 	struct piix_ide_args ide;
+	struct virtio_balloon_args balloon;
 };
 
 #define ISA(port_, irq_) .port = (port_), .irq = (irq_), .devfn = -1
@@ -76,6 +80,11 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		{ { &piix4_pm_type, "pm", PCI(1, 3, PIIX4_PM_SCI_IRQ) }, true },
 		/* 02.0 is VGA's; devices added by options take 03.0 and on. */
 
+		/* The balloon follows the disks (and any PCI device above it),
+		 * so that adding it moves no slot another device had. */
+		{ { &virtio_balloon_type, cfg->balloon.id, .irq = -1, .devfn = -1,
+		    .arg = &b->balloon }, cfg->balloon.on },
+
 		/* ISA and legacy ports */
 		{ { &reset_control_type, "reset-control", ISA(0xcf9, -1) }, true },
 		{ { &port92_type, "port92", ISA(0x92, -1) }, true },
@@ -97,6 +106,29 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		if (table[i].when)
 			rows[(*nr)++] = table[i];
 	return rows;
+}
+
+/* The balloon's pages go back to the host: the guest RAM is an anonymous
+ * private mapping, which reads as zeroes once discarded (KVM follows
+ * through its MMU notifier). */
+static int discard_ram(void *opaque, void *hva, size_t len)
+{
+	(void)opaque;
+	return madvise(hva, len, MADV_DONTNEED) < 0 ? -errno : 0;
+}
+
+static void place_balloon(struct virtio_balloon_args *a, const struct vm_config *cfg)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	*a = (struct virtio_balloon_args){
+		.transport = (enum virtio_transport)cfg->balloon.transport,
+		.deflate_on_oom = cfg->balloon.deflate_on_oom,
+		.free_page_reporting = cfg->balloon.free_page_reporting,
+		.ram_size = cfg->memory,
+		.host_page_size = ps > 0 ? (size_t)ps : 4096,
+		.discard = discard_ram,
+	};
 }
 
 /* --disk fills primary master, primary slave, secondary slave; the CD-ROM
@@ -154,6 +186,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 	b->com1 = be->com1;
 	b->rtc.localtime = ctx->cfg->rtc_localtime;
 	place_drives(&b->ide, be->drives);
+	place_balloon(&b->balloon, ctx->cfg);
 
 	rows = pc_table(b, be, &nr);
 	b->dev = rows ? calloc(nr, sizeof(*b->dev)) : NULL;
