@@ -291,8 +291,14 @@ static void balloon_queue_notify(void *opaque, unsigned q, struct virtq *vq)
 	struct virtio_balloon *vb = opaque;
 	struct iovec iov[MAX_IOV];
 	struct virtq_chain c;
+	unsigned role = q;
 	int r;
 
+	/* A driver that numbers only the queues it negotiated puts reporting
+	 * on queue 2 when it left STATS_VQ out. */
+	if (q == VIRTIO_BALLOON_Q_STATS && !negotiated(vb, VIRTIO_BALLOON_F_STATS_VQ) &&
+	    negotiated(vb, VIRTIO_BALLOON_F_REPORTING))
+		role = VIRTIO_BALLOON_Q_REPORTING;
 	do {
 		virtq_disable_notify(vq);
 		while ((r = virtq_pop(vq, &c, iov, MAX_IOV)) != 0) {
@@ -303,7 +309,7 @@ static void balloon_queue_notify(void *opaque, unsigned q, struct virtq *vq)
 				virtq_push(vq, c.head, 0);
 				continue;
 			}
-			switch (q) {
+			switch (role) {
 			case VIRTIO_BALLOON_Q_INFLATE:
 			case VIRTIO_BALLOON_Q_DEFLATE:
 				handle_pfns(vb, iov, c.nr_out, c.out_len,

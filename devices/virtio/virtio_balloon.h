@@ -9,7 +9,9 @@
  * between them is left out; we always offer STATS_VQ and never
  * FREE_PAGE_HINT, so both agree):
  *   0 inflate, 1 deflate, 2 stats (STATS_VQ, always offered),
- *   3 free page reporting (REPORTING, when offered).
+ *   3 free page reporting (REPORTING, when offered);
+ * a driver that negotiates REPORTING without STATS_VQ and numbers only the
+ * queues it negotiated reports on queue 2: taken as reports then.
  * Features: STATS_VQ; DEFLATE_ON_OOM (off by default, as QEMU);
  * REPORTING (on by default, on the legacy interface as well as the modern
  * one: bit 5 is in the legacy feature word).
