@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The balloon's QMP commands (balloon, query-balloon, qom-get and qom-set
-of guest-stats and guest-stats-polling-interval) asked of QEMU 7.2 with
+of guest-stats and guest-stats-polling-interval, the HMP words balloon and
+info balloon) asked of QEMU 7.2 with
 -device virtio-balloon,id=balloon0 and of minivmm with --balloon, both with
 256 MiB and no balloon driver running (minivmm under SeaBIOS when it is
 installed); then the same of both without a balloon.  Answers are compared
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
@@ -34,6 +36,10 @@ def qom_get(prop, path=P, **extra):
 def qom_set(prop, value, path=P):
     return {'execute': 'qom-set', 'arguments': {'path': path, 'property': prop,
                                                  'value': value}}
+
+
+def hmp(line):
+    return {'execute': 'human-monitor-command', 'arguments': {'command-line': line}}
 
 
 INTERVAL = 'guest-stats-polling-interval'
@@ -70,6 +76,26 @@ CONVERSATION = [
     qom_set(INTERVAL, 0),
     qom_get(INTERVAL),
     qom_get('guest-stats'),
+    # the HMP words
+    hmp('help balloon'),
+    hmp('help info balloon'),
+    hmp('info balloon'),
+    hmp('info balloon x'),
+    hmp('balloon'),
+    hmp('balloon 100'),
+    hmp('info balloon'),
+    hmp('balloon 0'),
+    hmp('balloon -1'),
+    hmp('balloon -0'),
+    hmp('balloon x'),
+    hmp('balloon 1G'),
+    hmp('balloon 100 200'),
+    hmp('balloon 1.5'),
+    hmp('balloon 0x10'),
+    hmp('balloon 010'),
+    hmp('balloon 99999999999999'),
+    hmp('balloon 18446744073709551615'),
+    hmp('balloon 9223372036854775807'),
 ]
 
 U64_MAX = (1 << 64) - 1
@@ -84,8 +110,18 @@ def normalise(msg):
     return msg
 
 
+def connect(path):
+    """The socket file appears between bind() and listen(): retry a little."""
+    for _ in range(100):
+        try:
+            return qmplib.Client(path)
+        except ConnectionRefusedError:
+            time.sleep(0.05)
+    return qmplib.Client(path)
+
+
 def converse(path):
-    c = qmplib.Client(path)
+    c = connect(path)
     c.read_msg()
     c.send_raw('{"execute":"qmp_capabilities"}\n')
     c.read_msg(timeout=5)
