@@ -182,8 +182,10 @@ static void handle_pfns(struct virtio_balloon *vb, const struct iovec *iov, unsi
 	uint8_t buf[256];
 	size_t off = 0;
 
-	if (len % 4)
-		vb->cnt.bad_chains++; /* trailing bytes ignored, as QEMU */
+	if (len % 4) { /* trailing bytes ignored, as QEMU */
+		vb->cnt.bad_chains++;
+		dev_log(vb->id, "a PFN buffer of %u bytes: the last %u ignored", len, len % 4);
+	}
 	while (len - off >= 4) {
 		size_t chunk = len - off > sizeof(buf) ? sizeof(buf) : (len - off) & ~(size_t)3;
 		size_t n = virtq_iov_read(iov, nr, off, buf, chunk);
@@ -196,6 +198,8 @@ static void handle_pfns(struct virtio_balloon *vb, const struct iovec *iov, unsi
 
 			if (!hva) {
 				vb->cnt.bad_pfns++;
+				dev_log(vb->id, "%s PFN 0x%x is not in RAM: ignored",
+					inflate ? "inflated" : "deflated", le32_get(buf + i));
 				continue;
 			}
 			if (inflate) {
@@ -214,8 +218,11 @@ static void handle_report(struct virtio_balloon *vb, const struct iovec *iov,
 			  const struct virtq_chain *c)
 {
 	vb->cnt.reports++;
-	if (c->nr_out)
-		vb->cnt.bad_chains++; /* a readable buffer may be ROM: never discarded */
+	if (c->nr_out) { /* a readable buffer may be ROM: never discarded */
+		vb->cnt.bad_chains++;
+		dev_log(vb->id, "free page report %u has readable buffers: not discarded",
+			c->head);
+	}
 	for (unsigned i = c->nr_out; i < c->nr_out + c->nr_in; i++) {
 		vb->cnt.reported_bytes += iov[i].iov_len;
 		discard_interior(vb, iov[i].iov_base, iov[i].iov_len);
@@ -306,6 +313,8 @@ static void balloon_queue_notify(void *opaque, unsigned q, struct virtq *vq)
 				goto done;
 			if (r == -EBADMSG) {
 				vb->cnt.bad_chains++;
+				dev_log(vb->id, "queue %u: chain %u refused: %s", q, c.head,
+					virtq_err_str(c.error));
 				virtq_push(vq, c.head, 0);
 				continue;
 			}
