@@ -27,6 +27,7 @@
 #include "vmm/guest_mem.h"
 #include "vmm/loop.h"
 #include "vmm/qmp.h"
+#include "vmm/qmp_commands.h"
 
 #define RAM_SIZE (256u << 20)
 #define IO_BASE	 0xc000u
@@ -41,6 +42,7 @@ static struct event_loop *loop;
 static struct virtio_balloon *vb;
 static struct balloon_control *bc;
 static struct qmp *q;
+static struct qmp_commands qc;
 static json_t *events;
 
 static int no_discard(void *opaque, void *hva, size_t len)
@@ -86,6 +88,23 @@ static void start(bool with_balloon)
 	bc = balloon_control_new(vb, with_balloon ? "balloon0" : NULL, q);
 	assert_non_null(bc);
 	assert_int_equal(balloon_control_register(q, bc), 0);
+	assert_int_equal(qmp_commands_register(&qc, q, NULL), 0);
+}
+
+/* An HMP line's output, as QEMU 7.2 printed it (its CR LF compared as LF). */
+static void hmp_expect(const char *line, const char *want)
+{
+	char *out = qmp_hmp_run(&qc, line), *w;
+
+	assert_non_null(out);
+	w = out;
+	for (char *r = out; *r; r++)
+		if (*r != '\r')
+			*w++ = *r;
+	*w = '\0';
+	if (strcmp(out, want))
+		fail_msg("%s\n  want %s\n  got  %s", line, want, out);
+	free(out);
 }
 
 static int teardown(void **state)
@@ -267,6 +286,41 @@ static void test_qom(void **state)
 	       "{\"return\": 0}");
 }
 
+#define TRY(w) "Try \"help " w "\" for more information\n"
+
+static void test_hmp(void **state)
+{
+	start(true);
+	hmp_expect("help balloon",
+		   "balloon target -- request VM to change its memory allocation (in MB)\n");
+	hmp_expect("help info balloon", "info balloon  -- show balloon information\n");
+	hmp_expect("info balloon", "balloon: actual=256\n");
+	hmp_expect("info balloon x", "balloon: extraneous characters at the end of line\n"
+				     TRY("info balloon"));
+	hmp_expect("balloon", "unexpected end of expression\n" TRY("balloon"));
+	hmp_expect("balloon 100", "");
+	assert_int_equal(virtio_balloon_num_pages(vb), (256 - 100) * 256);
+	hmp_expect("balloon 0x10", "");
+	assert_int_equal(virtio_balloon_num_pages(vb), (256 - 16) * 256);
+	hmp_expect("balloon 0", "Error: Parameter 'target' expects a size\n");
+	hmp_expect("balloon -0", "Error: Parameter 'target' expects a size\n");
+	hmp_expect("balloon -1", "enter a positive value\n" TRY("balloon"));
+	hmp_expect("balloon 18446744073709551615", "enter a positive value\n" TRY("balloon"));
+	hmp_expect("balloon 99999999999999", "Error: Parameter 'target' expects a size\n");
+	hmp_expect("balloon x", "invalid char 'x' in expression\n" TRY("balloon"));
+	hmp_expect("balloon 1G", "balloon: extraneous characters at the end of line\n"
+				 TRY("balloon"));
+	hmp_expect("balloon 100 200", "balloon: extraneous characters at the end of line\n"
+				      TRY("balloon"));
+}
+
+static void test_hmp_without_balloon(void **state)
+{
+	start(false);
+	hmp_expect("info balloon", "Error: No balloon device has been activated\n");
+	hmp_expect("balloon 100", "Error: No balloon device has been activated\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -274,6 +328,8 @@ int main(void)
 	    cmocka_unit_test_teardown(test_balloon_and_query, teardown),
 	    cmocka_unit_test_teardown(test_balloon_change_event, teardown),
 	    cmocka_unit_test_teardown(test_qom, teardown),
+	    cmocka_unit_test_teardown(test_hmp, teardown),
+	    cmocka_unit_test_teardown(test_hmp_without_balloon, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
