@@ -15,7 +15,10 @@
 ;  4. reads an inflated page back as zeroes (the host discarded it) and the
 ;     first page it kept with its value;
 ;  5. when the host returns the stats buffer (the polling interval set by
-;     QMP qom-set), posts it again with a new MEMFREE, twice.
+;     QMP qom-set), posts it again with a new MEMFREE, twice;
+;  6. reports the touched pages it kept (8 MiB) as free on the reporting
+;     queue (3), negotiated on this legacy interface: the buffer comes back
+;     and the pages read as zeroes (given back to the host).
 ; Every wait is bounded by the PIT: a missing answer ends in a FAIL line.
 	bits 16
 	org 0
@@ -40,6 +43,10 @@
 %define Q2_DESC		0x14000
 %define Q2_AVAIL	0x14800
 %define Q2_USED		0x15000
+%define Q3_PFN		0x1c
+%define Q3_DESC		0x1c000
+%define Q3_AVAIL	0x1c800
+%define Q3_USED		0x1d000
 %define STATS_BUF	0x18000
 %define PFN_ARRAY	0x20000
 %define TOUCH_FIRST	0x400		; page 0x400: 4 MiB
@@ -110,12 +117,13 @@ start:
 	out dx, al
 	mov dx, R_HOST_F
 	in eax, dx
-	test eax, 2			; STATS_VQ
-	jnz .stats_offered
-	FAIL "STATS_VQ not offered"
+	and eax, 0x22
+	cmp eax, 0x22			; STATS_VQ, FREE_PAGE_REPORTING
+	je .stats_offered
+	FAIL "STATS_VQ or FREE_PAGE_REPORTING not offered"
 .stats_offered:
 	mov dx, R_GUEST_F
-	mov eax, 2
+	mov eax, 0x22
 	out dx, eax
 	mov dx, R_SEL
 	xor ax, ax
@@ -139,6 +147,12 @@ start:
 	out dx, ax
 	mov dx, R_PFN
 	mov eax, Q2_PFN
+	out dx, eax
+	mov dx, R_SEL
+	mov ax, 3
+	out dx, ax
+	mov dx, R_PFN
+	mov eax, Q3_PFN
 	out dx, eax
 	; the stats buffer: MEMTOT and MEMFREE, {le16 tag, le64 value} packed
 	mov ebx, STATS_BUF
@@ -307,6 +321,45 @@ start:
 	inc si
 	cmp si, 3
 	jb .stats_round
+
+	; --- 6. free page reporting on the legacy interface -----------------
+	mov ebx, Q3_DESC
+	mov eax, [VAR_NEXT]
+	shl eax, 12
+	mov [fs:ebx], eax
+	mov dword [fs:ebx + 4], 0
+	mov eax, TOUCH_FIRST + TOUCH_PAGES
+	sub eax, [VAR_NEXT]
+	shl eax, 12
+	mov [fs:ebx + 8], eax
+	mov dword [fs:ebx + 12], 2	; VIRTQ_DESC_F_WRITE
+	mov ebx, Q3_AVAIL
+	mov word [fs:ebx + 4], 0
+	mov word [fs:ebx + 2], 1
+	mov dx, R_NOTIFY
+	mov ax, 3
+	out dx, ax
+	DEADLINE CHAIN_TICKS
+.wait_report:
+	mov ebx, Q3_USED
+	cmp word [fs:ebx + 2], 1
+	je .reported
+	PAST_DEADLINE_FAIL "the free page report did not come back"
+	hlt
+	jmp .wait_report
+.reported:
+	mov ebx, [VAR_NEXT]
+	shl ebx, 12
+	cmp dword [fs:ebx], 0
+	je .report_zeroed
+	FAIL "a reported page kept its contents (not given back)"
+.report_zeroed:
+	mov ebx, (TOUCH_FIRST + TOUCH_PAGES - 1) << 12
+	cmp dword [fs:ebx], 0
+	je .report_last
+	FAIL "the last reported page kept its contents"
+.report_last:
+	PRINTLN "reported"
 	PASS
 
 GUEST_FOOTER

@@ -10,8 +10,9 @@ Proves, from the host's side:
 - guest-stats shows the guest's MEMTOT and MEMFREE, a last-update, and
   after guest-stats-polling-interval is set the host asks again (the guest
   answers twice with a new MEMFREE);
-- the guest itself saw an inflated page read back as zeroes and ends with
-  PASS (status 33).
+- the guest itself saw an inflated page read back as zeroes, reported the
+  8 MiB it kept as free pages on the legacy interface and saw them come
+  back as zeroes too, and ends with PASS (status 33).
 
 usage: balloon_guest_test.py MINIVMM BALLOON_GUEST"""
 import os
@@ -112,6 +113,8 @@ def main():
         with open(serial, errors='replace') as f:
             text = f.read()
         check(text.count('stats answered') == 2, 'the host asked for stats twice')
+        check('reported' in text, 'the free page report was honoured on the legacy '
+              'interface')
     finally:
         if m.poll() is None:
             qmplib.stop(m)
