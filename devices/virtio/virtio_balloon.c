@@ -61,6 +61,10 @@ struct virtio_balloon {
 	 * larger than 4 KiB only), as QEMU's PartiallyBalloonedPage. */
 	uint8_t *pbp_base;
 	uint8_t pbp_bits[MAX_SUBPAGE_BITS / 8];
+	/* 4 KiB host pages: inflated pages that follow each other in host
+	 * memory, given back in one call (the guest sends runs of PFNs). */
+	uint8_t *run_base;
+	size_t run_len;
 
 	struct virtio_balloon_counters cnt;
 };
@@ -145,6 +149,16 @@ static void discard_interior(struct virtio_balloon *vb, uint8_t *hva, size_t len
 		discard(vb, (uint8_t *)start, stop - start);
 }
 
+/* The run of inflated pages so far.  A 4 KiB guest page in a mapping that
+ * is not 4 KiB aligned (never the board's) cannot be given back alone:
+ * only the aligned interior goes. */
+static void flush_run(struct virtio_balloon *vb)
+{
+	if (vb->run_len)
+		discard_interior(vb, vb->run_base, vb->run_len);
+	vb->run_len = 0;
+}
+
 /* One inflated 4 KiB page at hva (inside writable RAM). */
 static void inflate_page(struct virtio_balloon *vb, uint8_t *hva)
 {
@@ -154,9 +168,13 @@ static void inflate_page(struct virtio_balloon *vb, uint8_t *hva)
 	bool all = true;
 
 	if (ps <= VIRTIO_BALLOON_PAGE_SIZE) {
-		/* A 4 KiB guest page in a mapping that is not 4 KiB aligned
-		 * (never the board's) cannot be given back alone. */
-		discard_interior(vb, hva, VIRTIO_BALLOON_PAGE_SIZE);
+		if (vb->run_len && hva == vb->run_base + vb->run_len) {
+			vb->run_len += VIRTIO_BALLOON_PAGE_SIZE;
+			return;
+		}
+		flush_run(vb);
+		vb->run_base = hva;
+		vb->run_len = VIRTIO_BALLOON_PAGE_SIZE;
 		return;
 	}
 	if (parts > MAX_SUBPAGE_BITS)
@@ -211,6 +229,7 @@ static void handle_pfns(struct virtio_balloon *vb, const struct iovec *iov, unsi
 		}
 		off += n & ~(size_t)3;
 	}
+	flush_run(vb); /* all given back before the buffer is returned */
 }
 
 /* A free page report: every writable buffer is free guest memory. */

@@ -491,6 +491,35 @@ static void test_inflate_deflate_modern(void **state)
 	inflate_deflate(true);
 }
 
+/* Runs of PFNs that follow each other in host memory go back in one call;
+ * a run stops at a gap, at the VGA hole (the hole's two sides are apart in
+ * guest-physical space though not in this host mapping: each page is
+ * checked on its own) and at the end of the buffer. */
+static void test_inflate_runs(void **state)
+{
+	const uint32_t pfns[] = {0x30, 0x31, 0x32, 0x40, 0x41, 0x9f, 0xa0, 0xc0, 0xc1};
+
+	make();
+	legacy_bring_up(F_STATS, 3);
+	post_pfns(VIRTIO_BALLOON_Q_INFLATE, pfns, 9, 0);
+	assert_int_equal(counters().inflated, 8);
+	assert_int_equal(counters().bad_pfns, 1);
+	assert_int_equal(nr_discards, 4);
+	assert_int_equal(discards[0].hva, hva(0x30000));
+	assert_int_equal(discards[0].len, 3 * 4096);
+	assert_int_equal(discards[1].hva, hva(0x40000));
+	assert_int_equal(discards[1].len, 2 * 4096);
+	assert_int_equal(discards[2].hva, hva(0x9f000));
+	assert_int_equal(discards[2].len, 4096);
+	assert_int_equal(discards[3].hva, hva(0xc0000));
+	assert_int_equal(discards[3].len, 2 * 4096);
+	assert_int_equal(counters().discarded_bytes, 8 * 4096);
+	/* the next buffer starts a run of its own */
+	post_pfns(VIRTIO_BALLOON_Q_INFLATE, (const uint32_t[]){0xc2}, 1, 0);
+	assert_int_equal(nr_discards, 5);
+	assert_int_equal(discards[4].hva, hva(0xc2000));
+}
+
 /* 16 KiB host pages: a host page goes back once its four 4 KiB parts were
  * inflated; a page of another host page in between starts over. */
 static void test_inflate_large_host_pages(void **state)
@@ -816,6 +845,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_modern_only_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inflate_deflate_legacy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inflate_deflate_modern, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_inflate_runs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_inflate_large_host_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_malformed_chains, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reporting_legacy, setup, teardown),
