@@ -21,7 +21,8 @@
  *
  * Inflate: 32-bit PFNs of 4 KiB pages; a page not wholly in writable guest
  * RAM (a hole, MMIO, the BIOS) is ignored and counted; the others are
- * handed to the board's discard hook, host-page-aligned: with host pages
+ * handed to the board's discard hook, host-page-aligned, pages that follow
+ * each other in host memory in one call: with host pages
  * larger than 4 KiB a host page is discarded once all its 4 KiB parts
  * were inflated in a row (as QEMU's partially-ballooned page).  Deflate:
  * counted (a discarded page faults back in as zeroes when the guest touches
