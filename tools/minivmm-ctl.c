@@ -5,12 +5,14 @@
  * runs one command and prints its answer readably; "events" follows the
  * event stream instead.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,15 @@ static const char usage[] =
     "  events                 print each event as it arrives, one line each\n"
     "                         (SECONDS.MICROSECONDS NAME DATA), until minivmm ends\n"
     "                         or Ctrl-C\n"
+    "  balloon [SIZE]         set the guest's memory target to SIZE bytes (K/M/G/T\n"
+    "                         suffixes, KiB and MB too, as minivmm -m) with\n"
+    "                         'balloon'; without SIZE print what the guest has\n"
+    "                         (\"balloon: actual=MIB\", as QEMU's 'info balloon')\n"
+    "  balloon-stats [--interval SECONDS] [--id ID] [--json]\n"
+    "                         the balloon driver's memory statistics and the\n"
+    "                         polling interval (qom-get guest-stats); --interval\n"
+    "                         sets the interval first (0 stops polling); ID is\n"
+    "                         the --device id (default balloon0)\n"
     "  raw JSON-COMMAND       send one QMP command, e.g. '{\"execute\":\"query-name\"}',\n"
     "                         and print the reply as JSON\n"
     "\n"
@@ -433,6 +444,148 @@ static int cmd_stats(struct conn *c, int argc, char **argv)
 	return 0;
 }
 
+/* "512M", "2G", "1048576", "64KiB": as minivmm's cli_parse_size(). */
+static int parse_size(const char *s, uint64_t *bytes)
+{
+	unsigned long long v;
+	unsigned shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: return -1;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if ((*end == 'b' || *end == 'B') && shift)
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*bytes = (uint64_t)v << shift;
+	return 0;
+}
+
+static int cmd_balloon(struct conn *c, int argc, char **argv)
+{
+	uint64_t size;
+	json_t *r;
+
+	if (argc > 1)
+		bad_usage("balloon: one SIZE at most");
+	if (argc == 0) {
+		r = result("balloon", conn_call(c, request("query-balloon", NULL)));
+		printf("balloon: actual=%lld\n",
+		       (long long)(json_integer_value(json_object_get(r, "actual")) >> 20));
+		json_decref(r);
+		return 0;
+	}
+	if (parse_size(argv[0], &size) < 0 || size > INT64_MAX)
+		bad_usage("balloon: '%s' is not a size (examples: 512M, 1G)", argv[0]);
+	json_decref(result("balloon", conn_call(c, request("balloon",
+							    json_pack("{s:I}", "value",
+								      (json_int_t)size)))));
+	return 0;
+}
+
+/* The stats in QEMU's order with their names, -1 (not given) as "-". */
+static void print_balloon_stats(json_t *st, json_int_t interval)
+{
+	static const char *const names[] = {
+	    "stat-swap-in",	     "stat-swap-out",	  "stat-major-faults",
+	    "stat-minor-faults",     "stat-free-memory",  "stat-total-memory",
+	    "stat-available-memory", "stat-disk-caches", "stat-htlb-pgalloc",
+	    "stat-htlb-pgfail",
+	};
+	json_t *stats = json_object_get(st, "stats");
+	json_int_t last = json_integer_value(json_object_get(st, "last-update"));
+
+	printf("polling interval: %lld s%s\n", (long long)interval, interval ? "" : " (off)");
+	if (last) {
+		time_t t = (time_t)last;
+		char when[64];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+		printf("last update: %lld (%s)\n", (long long)last, when);
+	} else {
+		printf("last update: never\n");
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		json_t *v = json_object_get(stats, names[i]);
+
+		if (!v || (json_is_integer(v) && json_integer_value(v) == -1))
+			printf("  %-22s -\n", names[i]);
+		else
+			printf("  %-22s %lld\n", names[i], (long long)json_integer_value(v));
+	}
+}
+
+static int cmd_balloon_stats(struct conn *c, int argc, char **argv)
+{
+	const char *id = "balloon0", *interval = NULL;
+	bool as_json = false;
+	char path[256];
+	json_t *st, *iv;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			as_json = true;
+		else if (!strcmp(argv[i], "--interval") && i + 1 < argc)
+			interval = argv[++i];
+		else if (!strcmp(argv[i], "--id") && i + 1 < argc)
+			id = argv[++i];
+		else
+			bad_usage("balloon-stats: unknown argument '%s'", argv[i]);
+	}
+	snprintf(path, sizeof(path), "/machine/peripheral/%s", id);
+	if (interval) {
+		char *end;
+		long long n;
+
+		errno = 0;
+		n = strtoll(interval, &end, 10);
+		if (!isdigit((unsigned char)*interval) || *end || errno)
+			bad_usage("balloon-stats: --interval %s: not a number of seconds", interval);
+		json_decref(result("balloon-stats",
+				   conn_call(c, request("qom-set",
+							json_pack("{s:s, s:s, s:I}", "path", path,
+								  "property",
+								  "guest-stats-polling-interval",
+								  "value", (json_int_t)n)))));
+	}
+	st = result("balloon-stats",
+		    conn_call(c, request("qom-get", json_pack("{s:s, s:s}", "path", path,
+							      "property", "guest-stats"))));
+	iv = result("balloon-stats",
+		    conn_call(c, request("qom-get", json_pack("{s:s, s:s}", "path", path,
+							      "property",
+							      "guest-stats-polling-interval"))));
+	if (as_json) {
+		char *text;
+
+		json_object_set(st, "guest-stats-polling-interval", iv);
+		text = json_dumps(st, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (!text)
+			die("out of memory");
+		puts(text);
+		free(text);
+	} else {
+		print_balloon_stats(st, json_integer_value(iv));
+	}
+	json_decref(st);
+	json_decref(iv);
+	return 0;
+}
+
 static int cmd_raw(struct conn *c, int argc, char **argv)
 {
 	json_error_t je;
@@ -501,7 +654,8 @@ int main(int argc, char **argv)
 	{
 		static const char *const known[] = {"status", "powerdown", "reset", "pause",
 						    "resume", "quit",	   "eject", "change",
-						    "stats",  "events",	   "raw"};
+						    "stats",  "events",	   "raw",   "balloon",
+						    "balloon-stats"};
 		size_t i;
 
 		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -535,6 +689,10 @@ int main(int argc, char **argv)
 		ret = cmd_events(&c);
 	} else if (!strcmp(cmd, "raw")) {
 		ret = cmd_raw(&c, argc, argv);
+	} else if (!strcmp(cmd, "balloon")) {
+		ret = cmd_balloon(&c, argc, argv);
+	} else if (!strcmp(cmd, "balloon-stats")) {
+		ret = cmd_balloon_stats(&c, argc, argv);
 	} else {
 		ret = 1;
 		for (size_t i = 0; i < sizeof(simple_cmds) / sizeof(simple_cmds[0]); i++)

@@ -15,6 +15,8 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "devices/block/block.h"
 #include "devices/debug_exit.h"
@@ -33,6 +35,7 @@
 #include "devices/testdev.h"
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_blk.h"
+#include "devices/virtio/virtio_balloon.h"
 #include "vmm/cli.h"
 #include "vmm/drives.h"
 #include "vmm/fastpath.h"
@@ -53,6 +56,7 @@ struct board {
 	struct piix_ide_args ide;
 	struct virtio_blk_args vblk[CLI_MAX_VIRTIO_DISKS]; /* cfg->vdisks order */
 	unsigned vblk_slot[CLI_MAX_VIRTIO_DISKS];	    /* where they land, for bootorder */
+	struct virtio_balloon_args balloon;
 };
 
 #define ISA(port_, irq_) .port = (port_), .irq = (irq_), .devfn = -1
@@ -91,6 +95,11 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		VIRTIO_BLK_ROW(8), VIRTIO_BLK_ROW(9), VIRTIO_BLK_ROW(10), VIRTIO_BLK_ROW(11),
 		VIRTIO_BLK_ROW(12), VIRTIO_BLK_ROW(13), VIRTIO_BLK_ROW(14), VIRTIO_BLK_ROW(15),
 
+		/* The balloon follows the disks (and any PCI device above it),
+		 * so that adding it moves no slot another device had. */
+		{ { &virtio_balloon_type, cfg->balloon.id, .irq = -1, .devfn = -1,
+		    .arg = &b->balloon }, cfg->balloon.on },
+
 		/* ISA and legacy ports */
 		{ { &reset_control_type, "reset-control", ISA(0xcf9, -1) }, true },
 		{ { &port92_type, "port92", ISA(0x92, -1) }, true },
@@ -112,6 +121,29 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		if (table[i].when)
 			rows[(*nr)++] = table[i];
 	return rows;
+}
+
+/* The balloon's pages go back to the host: the guest RAM is an anonymous
+ * private mapping, which reads as zeroes once discarded (KVM follows
+ * through its MMU notifier). */
+static int discard_ram(void *opaque, void *hva, size_t len)
+{
+	(void)opaque;
+	return madvise(hva, len, MADV_DONTNEED) < 0 ? -errno : 0;
+}
+
+static void place_balloon(struct virtio_balloon_args *a, const struct vm_config *cfg)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+
+	*a = (struct virtio_balloon_args){
+		.transport = (enum virtio_transport)cfg->balloon.transport,
+		.deflate_on_oom = cfg->balloon.deflate_on_oom,
+		.free_page_reporting = cfg->balloon.free_page_reporting,
+		.ram_size = cfg->memory,
+		.host_page_size = ps > 0 ? (size_t)ps : 4096,
+		.discard = discard_ram,
+	};
 }
 
 /* --disk fills primary master, primary slave, secondary slave; the CD-ROM
@@ -191,6 +223,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 	b->rtc.localtime = ctx->cfg->rtc_localtime;
 	place_drives(&b->ide, be->drives);
 	place_virtio_disks(b, be->drives);
+	place_balloon(&b->balloon, ctx->cfg);
 
 	rows = pc_table(b, be, &nr);
 	b->dev = rows ? calloc(nr, sizeof(*b->dev)) : NULL;

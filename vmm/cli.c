@@ -83,6 +83,16 @@ static const char usage[] =
 	"                         exit status (V << 1) | 1\n"
 	"      --testdev          the fast-path test device (ports 0x520-0x53f, IRQ 5,\n"
 	"                         MMIO 0xfef00000), for tests of the KVM fast paths\n"
+	"      --balloon          a virtio memory balloon with QEMU's defaults, id\n"
+	"                         balloon0 (--balloon virtio, QEMU's old -balloon\n"
+	"                         spelling, is the same); at most one balloon\n"
+	"      --device virtio-balloon[,id=NAME][,transport=legacy|transitional|modern]\n"
+	"             [,deflate-on-oom=on|off][,free-page-reporting=on|off]\n"
+	"                         the balloon with options: NAME (default balloon0)\n"
+	"                         gives its QOM path /machine/peripheral/NAME;\n"
+	"                         transitional (default) has both interfaces;\n"
+	"                         deflate-on-oom defaults to off,\n"
+	"                         free-page-reporting to on (legacy drivers too)\n"
 	"\n"
 	"KVM fast paths (all on by default):\n"
 	"      --no-ioeventfd, --no-irqfd, --no-coalesced-mmio, --no-dirty-log\n"
@@ -194,7 +204,7 @@ enum {
 	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
-	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_END
+	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_BALLOON, OPT_DEVICE, OPT_END
 };
 
 static const struct option options[] = {
@@ -212,6 +222,8 @@ static const struct option options[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "testdev", no_argument, NULL, OPT_TESTDEV },
+	{ "balloon", optional_argument, NULL, OPT_BALLOON },
+	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
 	{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 	{ "no-coalesced-mmio", no_argument, NULL, OPT_NO_COALESCED_MMIO },
@@ -646,6 +658,115 @@ static int parse_device_option(struct parser *p, int c, const char *arg)
 	return 1;
 }
 
+/* ---- --balloon, --device virtio-balloon,... ---- */
+
+/* QEMU's rule for ids: a letter, then letters, digits, '-', '.', '_'. */
+static bool valid_id(const char *id)
+{
+	if (!isalpha((unsigned char)*id))
+		return false;
+	for (; *id; id++)
+		if (!isalnum((unsigned char)*id) && !strchr("-._", *id))
+			return false;
+	return true;
+}
+
+static int balloon_key(struct parser *p, char *kv, unsigned *seen)
+{
+	static const char *const keys[] = { "id", "transport", "deflate-on-oom",
+					    "free-page-reporting" };
+	struct cli_balloon *bl = &p->cfg->balloon;
+	char *v = strchr(kv, '=');
+	unsigned key;
+	bool b;
+
+	if (!v)
+		return bad(p, "--device virtio-balloon: '%s' is not key=value", kv);
+	*v++ = '\0';
+	for (key = 0; key < sizeof(keys) / sizeof(keys[0]); key++)
+		if (!strcmp(kv, keys[key]))
+			break;
+	if (key == sizeof(keys) / sizeof(keys[0]))
+		return bad(p, "--device virtio-balloon: unknown option '%s' (id, transport, "
+			      "deflate-on-oom, free-page-reporting)", kv);
+	if (*seen & (1u << key))
+		return bad(p, "--device virtio-balloon: %s= given twice", kv);
+	*seen |= 1u << key;
+	switch (key) {
+	case 0:
+		if (!valid_id(v) || strlen(v) >= sizeof(bl->id))
+			return bad(p, "--device virtio-balloon: id=%s: an id is a letter then "
+				      "letters, digits, '-', '.' or '_', at most %zu", v,
+				   sizeof(bl->id) - 1);
+		strcpy(bl->id, v);
+		return 0;
+	case 1:
+		if (!strcmp(v, "transitional"))
+			bl->transport = 0;
+		else if (!strcmp(v, "legacy"))
+			bl->transport = 1;
+		else if (!strcmp(v, "modern"))
+			bl->transport = 2;
+		else
+			return bad(p, "--device virtio-balloon: transport=%s: not legacy, "
+				      "transitional or modern", v);
+		return 0;
+	default:
+		if (!on_off(v, &b))
+			return bad(p, "--device virtio-balloon: unknown or bad option '%s=%s' "
+				      "(use on or off)", kv, v);
+		if (key == 2)
+			bl->deflate_on_oom = b;
+		else
+			bl->free_page_reporting = b;
+		return 0;
+	}
+}
+
+static int balloon_default(struct parser *p, const char *opt)
+{
+	struct cli_balloon *bl = &p->cfg->balloon;
+
+	if (bl->on)
+		return bad(p, "%s: only one balloon (already '%s')", opt, bl->id);
+	*bl = (struct cli_balloon){ .on = true, .free_page_reporting = true };
+	strcpy(bl->id, CLI_BALLOON_DEFAULT_ID);
+	return 0;
+}
+
+static int parse_device(struct parser *p, const char *arg)
+{
+	char copy[512], *save = NULL, *name, *kv;
+	unsigned seen = 0;
+
+	if (strlen(arg) >= sizeof(copy))
+		return bad(p, "--device: argument too long");
+	strcpy(copy, arg);
+	name = strtok_r(copy, ",", &save);
+	if (!name || (strcmp(name, "virtio-balloon") && strcmp(name, "virtio-balloon-pci")))
+		return bad(p, "--device: unknown device '%s' (known: virtio-balloon)",
+			   name ? name : "");
+	if (balloon_default(p, "--device virtio-balloon") < 0)
+		return -1;
+	while ((kv = strtok_r(NULL, ",", &save)))
+		if (balloon_key(p, kv, &seen) < 0)
+			return -1;
+	return 0;
+}
+
+static int parse_balloon_option(struct parser *p, int c, const char *arg)
+{
+	switch (c) {
+	case OPT_BALLOON:
+		if (arg && strcmp(arg, "virtio"))
+			return bad(p, "--balloon: '%s' is not virtio (or give no value)", arg);
+		return balloon_default(p, "--balloon");
+	case OPT_DEVICE:
+		return parse_device(p, arg);
+	}
+	return 1;
+}
+
 /* ---- behaviour: the fast-path switches, --no-reboot, --stats ---- */
 
 static int parse_behaviour_option(struct parser *p, int c, const char *arg)
@@ -808,7 +929,7 @@ static int check_combinations(struct parser *p)
  * message), 1 not one of mine. */
 static int (*const families[])(struct parser *p, int c, const char *arg) = {
 	parse_machine_option, parse_drive_option, parse_boot_option, parse_device_option,
-	parse_behaviour_option, parse_control_option,
+	parse_behaviour_option, parse_control_option, parse_balloon_option,
 };
 
 /* "--no-reboot=1": an unknown option, or a flag given a value? */
@@ -861,7 +982,11 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		}
 		/* A value given twice is a mistake one way or the other; flags
 		 * may repeat, and --disk/--cdrom add a drive each. */
-		if ((optarg || c == OPT_STATS) && c != OPT_DISK && c != OPT_CDROM && p.seen[c]) {
+		/* "--balloon virtio" with a space: QEMU's "-balloon virtio". */
+		if (c == OPT_BALLOON && !optarg && optind < argc && !strcmp(argv[optind], "virtio"))
+			optarg = argv[optind++];
+		if ((optarg || c == OPT_STATS) && c != OPT_DISK && c != OPT_CDROM &&
+		    c != OPT_DEVICE && c != OPT_BALLOON && p.seen[c]) {
 			bad(&p, "%s: given twice (give it once)", opt_name(c));
 			return CLI_ERROR;
 		}

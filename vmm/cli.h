@@ -43,6 +43,17 @@ struct cli_drive {
 };
 enum stats_mode { STATS_OFF, STATS_TABLE, STATS_JSON };
 
+#define CLI_BALLOON_DEFAULT_ID "balloon0"
+
+/* --balloon / --device virtio-balloon,...: at most one balloon. */
+struct cli_balloon {
+	bool on;
+	char id[64];
+	int transport; /* enum virtio_transport: 0 transitional, 1 legacy, 2 modern */
+	bool deflate_on_oom;	  /* default off, as QEMU */
+	bool free_page_reporting; /* default on */
+};
+
 struct vm_config {
 	const char *bios;
 	uint64_t memory;
@@ -73,6 +84,7 @@ struct vm_config {
 	char qmp_path[108];    /* --qmp unix:PATH (sun_path's size); "" none */
 	bool qmp_wait;	       /* wait=on: no instruction runs before a client */
 	const char *name;      /* --name: query-name, the process title */
+	struct cli_balloon balloon;
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,6 +362,62 @@ static void hmp_change(struct hmp_ctx *h)
 	json_decref(hmp_qmp(h, "blockdev-change-medium", args));
 }
 
+/*
+ * balloon TARGET: megabytes, read as QEMU's monitor reads an 'M' argument
+ * (a number in C notation, a leading '-' negates; the arithmetic of QEMU's
+ * expressions is not supported: "1+1" is extraneous characters here), the
+ * value shifted into bytes with the same 64-bit wrap.
+ */
+static void hmp_balloon(struct hmp_ctx *h)
+{
+	const char *w = hmp_arg(h, 0), *digits;
+	unsigned long long v;
+	int64_t val;
+	char *end;
+
+	if (!w) {
+		fprintf(h->out, "unexpected end of expression\n");
+		hmp_try_help(h);
+		return;
+	}
+	digits = w[0] == '-' ? w + 1 : w;
+	if (!isdigit((unsigned char)*digits)) {
+		fprintf(h->out, "invalid char '%c' in expression\n", *digits ? *digits : ' ');
+		hmp_try_help(h);
+		return;
+	}
+	errno = 0;
+	v = strtoull(digits, &end, 0);
+	if (*end || hmp_nargs(h) > 1) {
+		hmp_usage(h, "extraneous characters at the end of line");
+		return;
+	}
+	val = (int64_t)v;
+	if (w[0] == '-')
+		val = (int64_t)(0 - (uint64_t)val);
+	if (val < 0) {
+		fprintf(h->out, "enter a positive value\n");
+		hmp_try_help(h);
+		return;
+	}
+	val = (int64_t)((uint64_t)val << 20);
+	json_decref(hmp_qmp(h, "balloon", json_pack("{s:I}", "value", (json_int_t)val)));
+}
+
+/* info balloon: "balloon: actual=MIB", as QEMU's hmp_info_balloon. */
+static void hmp_info_balloon(struct hmp_ctx *h)
+{
+	json_t *b;
+
+	if (!hmp_no_args(h))
+		return;
+	b = hmp_qmp(h, "query-balloon", NULL);
+	if (b)
+		fprintf(h->out, "balloon: actual=%lld\n",
+			(long long)(json_integer_value(json_object_get(b, "actual")) >> 20));
+	json_decref(b);
+}
+
 static void hmp_info_status(struct hmp_ctx *h)
 {
 	json_t *st;
@@ -465,6 +522,7 @@ static void hmp_help(struct hmp_ctx *h);
 static void hmp_info(struct hmp_ctx *h);
 
 static const struct hmp_cmd info_cmds[] = {
+    {"balloon", "", "show balloon information", hmp_info_balloon, NULL},
     {"block", "[device]", "show info of one block device or all block devices", hmp_info_block,
      NULL},
     {"name", "", "show the current VM name", hmp_info_name, NULL},
@@ -473,6 +531,8 @@ static const struct hmp_cmd info_cmds[] = {
 };
 
 static const struct hmp_cmd hmp_cmds[] = {
+    {"balloon", "target", "request VM to change its memory allocation (in MB)", hmp_balloon,
+     NULL},
     {"change", "device [-f] filename [format [read-only-mode]]",
      "change a removable medium, optional format, use -f to force the operation", hmp_change, NULL},
     {"cont|c", "", "resume emulation", hmp_cont, NULL},

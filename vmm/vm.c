@@ -6,9 +6,11 @@
 #include "vmm/vm.h"
 #include "devices/piix_ide.h"
 #include "devices/uart16550.h"
+#include "devices/virtio/virtio_balloon.h"
 #include "vmm/board.h"
 #include "vmm/disk_stats.h"
 #include "vmm/fastpath.h"
+#include "vmm/balloon_control.h"
 #include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
@@ -447,6 +449,21 @@ static int register_drive_control(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* The balloon's commands (balloon, query-balloon, qom-get/qom-set), answered
+ * as QEMU does also when there is no balloon. */
+static int register_balloon_control(struct vm *vm, char *err, size_t errlen)
+{
+	const char *id = vm->cfg->balloon.on ? vm->cfg->balloon.id : NULL;
+	struct virtio_balloon *vb = id ? board_find(vm->board, id, &virtio_balloon_type) : NULL;
+
+	vm->balloon_control = balloon_control_new(vb, id, vm->qmp);
+	if (!vm->balloon_control || balloon_control_register(vm->qmp, vm->balloon_control) < 0) {
+		snprintf(err, errlen, "cannot register the balloon's control commands");
+		return -1;
+	}
+	return 0;
+}
+
 int vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -463,6 +480,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	if (create_devices(vm, err, errlen) < 0)
 		return -1;
 	if (register_drive_control(vm, err, errlen) < 0)
+		return -1;
+	if (register_balloon_control(vm, err, errlen) < 0)
 		return -1;
 	vm->nr_vcpus = cfg->cpus;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
@@ -804,6 +823,7 @@ void vm_destroy(struct vm *vm)
 	board_destroy(vm->board);
 	fastpath_free(vm->fastpath);
 	drive_control_free(vm->drive_control);
+	balloon_control_free(vm->balloon_control);
 	drives_close(&vm->drives);
 	if (vm->debugcon)
 		fclose(vm->debugcon);

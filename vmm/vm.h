@@ -81,6 +81,7 @@ struct vm {
 	struct qmp *qmp;     /* commands and events (vmm/qmp.h) */
 	struct fastpath *fastpath; /* the KVM fast paths devices use (vmm/fastpath.h) */
 	struct drive_control *drive_control; /* the drives' commands */
+	struct balloon_control *balloon_control; /* the balloon's commands */
 
 	/* Run control (lock protects parked, the pending requests, the run
 	 * state and the causes). */

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "devices/fw_cfg.h"
+#include "devices/virtio/virtio_balloon.h"
 #include "devices/i8042.h"
 #include "devices/pci.h"
 #include "devices/piix4_pm.h"
@@ -200,6 +201,48 @@ static void test_optional_rows(void **state)
 	assert_non_null(board_find(m->board, "debug-exit", NULL));
 	bus_write(m->pio, 0xf4, 0x10, 1);
 	assert_int_equal(m->exits, 1);
+	machine_free(m);
+}
+
+static void want_balloon(struct vm_config *cfg)
+{
+	cfg->balloon = (struct cli_balloon){ .on = true, .free_page_reporting = true };
+	strcpy(cfg->balloon.id, "balloon0");
+}
+
+static void want_modern_balloon(struct vm_config *cfg)
+{
+	want_balloon(cfg);
+	strcpy(cfg->balloon.id, "mb");
+	cfg->balloon.transport = 2;
+}
+
+/* --balloon: the transitional balloon in the first option slot (03.0 with
+ * no disk rows above it), QEMU's IDs, found by its id; RAM size as the
+ * target's reference. */
+static void test_balloon_row(void **state)
+{
+	struct machine *m = machine_new(want_balloon);
+	struct virtio_balloon *vb;
+
+	assert_non_null(m->board);
+	vb = board_find(m->board, "balloon0", &virtio_balloon_type);
+	assert_non_null(vb);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10021af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), PCI_SUBSYSTEM_VENDOR, 4), 0x00051af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 8, 4) >> 8, 0x00ff00);
+	assert_int_equal(virtio_balloon_ram_size(vb), 64ULL << 20);
+	assert_int_equal(virtio_balloon_actual_bytes(vb), 64ULL << 20);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 0, 4), 0xffffffffu);
+	board_quiesce(m->board);
+	board_reset(m->board);
+	board_resume(m->board);
+	machine_free(m);
+
+	m = machine_new(want_modern_balloon);
+	assert_non_null(m->board);
+	assert_non_null(board_find(m->board, "mb", &virtio_balloon_type));
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10451af4);
 	machine_free(m);
 }
 
@@ -454,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_legacy_ports),
 		cmocka_unit_test(test_optional_rows),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_balloon_row),
 		cmocka_unit_test(test_reset_cycle),
 		cmocka_unit_test(test_direct_boot_presets),
 		cmocka_unit_test_setup_teardown(test_virtio_disk_rows, make_images, remove_images),

@@ -558,6 +558,61 @@ static void test_hostile_values(void **state)
 /* Every "--word" in --help, run through the parser alone (with a valid
  * value where it takes one), must be known; and every value --help spells
  * out must be accepted. */
+/* --balloon and --device virtio-balloon: defaults as QEMU's (id balloon0,
+ * transitional, deflate-on-oom off) but free page reporting on; one
+ * balloon at most; unknown devices and options named. */
+static void test_balloon(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_false(c.balloon.on);
+	assert_int_equal(parse(&c, "--balloon", NULL), CLI_RUN);
+	assert_true(c.balloon.on);
+	assert_string_equal(c.balloon.id, "balloon0");
+	assert_int_equal(c.balloon.transport, 0);
+	assert_false(c.balloon.deflate_on_oom);
+	assert_true(c.balloon.free_page_reporting);
+	/* QEMU's old "-balloon virtio", with a space or '=' */
+	assert_int_equal(parse(&c, "--balloon", "virtio", NULL), CLI_RUN);
+	assert_true(c.balloon.on);
+	assert_int_equal(parse(&c, "--balloon=virtio", NULL), CLI_RUN);
+	assert_int_equal(parse(&c, "--balloon=none", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "--balloon"));
+	assert_int_equal(parse(&c, "--balloon", "--balloon", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "only one balloon"));
+
+	assert_int_equal(parse(&c, "--device", "virtio-balloon,id=mb,transport=modern,"
+			       "deflate-on-oom=on,free-page-reporting=off", NULL), CLI_RUN);
+	assert_string_equal(c.balloon.id, "mb");
+	assert_int_equal(c.balloon.transport, 2);
+	assert_true(c.balloon.deflate_on_oom);
+	assert_false(c.balloon.free_page_reporting);
+	assert_int_equal(parse(&c, "--device", "virtio-balloon-pci,transport=legacy", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.balloon.transport, 1);
+	assert_string_equal(c.balloon.id, "balloon0");
+
+	assert_int_equal(parse(&c, "--device", "virtio-balloon", "--balloon", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "only one balloon"));
+	assert_int_equal(parse(&c, "--device", "e1000", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "unknown device 'e1000' (known: virtio-balloon)"));
+	assert_int_equal(parse(&c, "--device", "", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "unknown device"));
+	assert_int_equal(parse(&c, "--device", "virtio-balloon,foo=1", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "unknown option 'foo'"));
+	assert_int_equal(parse(&c, "--device", "virtio-balloon,id=a,id=b", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "given twice"));
+	assert_int_equal(parse(&c, "--device", "virtio-balloon,id=1x", NULL), CLI_ERROR);
+	assert_int_equal(parse(&c, "--device", "virtio-balloon,id=a/b", NULL), CLI_ERROR);
+	assert_int_equal(parse(&c, "--device", "virtio-balloon,transport=pci", NULL), CLI_ERROR);
+	assert_int_equal(parse(&c, "--device", "virtio-balloon,deflate-on-oom=maybe", NULL),
+			 CLI_ERROR);
+	assert_int_equal(parse(&c, "--device", "virtio-balloon,free-page-reporting", NULL),
+			 CLI_ERROR);
+	assert_non_null(strstr(err_buf, "not key=value"));
+}
+
 static void test_help_matches_parser(void **state)
 {
 	static const char *const with_value[][2] = {
@@ -567,6 +622,7 @@ static void test_help_matches_parser(void **state)
 		{ "--rtc", "utc" },   { "--debugcon", "log" }, { "--serial", "none" },
 		{ "--shutdown-timeout", "5" },
 		{ "--qmp", "unix:s" }, { "--name", "vm" },
+		{ "--device", "virtio-balloon" },
 	};
 	static const char *const accepted[][2] = {
 		{ "--disk", "file=a,media=disk,if=ide,format=raw,cache=writeback,readonly=on,"
@@ -590,6 +646,11 @@ static void test_help_matches_parser(void **state)
 		{ "--memory", "2097152" }, { "-m", "1T" },
 		{ "--qmp", "unix:/x,server=on,wait=on" }, { "--qmp", "unix:/x,wait=off" },
 		{ "--qmp", "unix:/x,server,nowait" },
+		{ "--device", "virtio-balloon,id=b1,transport=legacy,deflate-on-oom=on,"
+			      "free-page-reporting=off" },
+		{ "--device", "virtio-balloon,transport=transitional" },
+		{ "--device", "virtio-balloon,transport=modern" },
+		{ "--balloon", "virtio" }, { "--balloon=virtio", NULL },
 	};
 	struct vm_config c;
 	char help[sizeof(out_buf)];
@@ -830,6 +891,7 @@ int main(void)
 		cmocka_unit_test(test_accel),
 		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_help_matches_parser),
+		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_qmp_and_name),
 		cmocka_unit_test(test_check_files),
 	};
