@@ -10,6 +10,7 @@
 #include "devices/virtio/virtio_balloon.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,8 +496,32 @@ static void type_pause(void *state)
 	virtio_pci_pause(((struct virtio_balloon *)state)->vp);
 }
 
+/* The stats hook: the transport's paths per queue and the balloon's own
+ * counters (since start: reset restarts only the transport's). */
+static json_t *type_stats(void *state, bool reset)
+{
+	struct virtio_balloon *vb = state;
+	struct virtio_balloon_counters c;
+	json_t *j = virtio_pci_stats_json(vb->vp, reset);
+
+	virtio_balloon_get_counters(vb, &c);
+	if (j)
+		json_object_set_new(
+		    j, "balloon",
+		    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "inflated_pages",
+			      (json_int_t)c.inflated, "deflated_pages", (json_int_t)c.deflated,
+			      "bad_pfns", (json_int_t)c.bad_pfns, "discarded_bytes",
+			      (json_int_t)c.discarded_bytes, "discard_errors",
+			      (json_int_t)c.discard_errors, "reports", (json_int_t)c.reports,
+			      "reported_bytes", (json_int_t)c.reported_bytes, "stats_updates",
+			      (json_int_t)c.stats_updates, "stats_polls", (json_int_t)c.stats_polls,
+			      "bad_chains", (json_int_t)c.bad_chains));
+	return j;
+}
+
 const struct device_type virtio_balloon_type = {
 	.name = "virtio-balloon",
+	.stats = type_stats,
 	.create = balloon_create,
 	.quiesce = type_quiesce,
 	.reset = type_reset,

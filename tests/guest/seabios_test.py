@@ -122,6 +122,26 @@ def run(a, args, timeout=90):
     return boot, out, err
 
 
+
+def check_queue_paths(a, st, requests, out, err):
+    """--stats' per-queue part for virtio-blk0: its kicks went one way or
+    the other (ioeventfd when that path is on), and each request has a
+    latency sample. Returns queue 0's object."""
+    dev = st.get("devices", {}).get("virtio-blk0")
+    if not dev or not dev.get("queues"):
+        fail("--stats: no devices.virtio-blk0.queues in %r" % st.get("devices"), out, err)
+    q0 = dev["queues"][0]
+    n = q0["notify"]["ioeventfd"] + q0["notify"]["exit"]
+    if n < 1 or q0["latency"]["count"] < requests:
+        fail("--stats: queue 0 %r for %d requests" % (q0, requests), out, err)
+    if st["accel"]["paths"]["ioeventfd"] == "on" and q0["notify"]["exit"] and \
+            not q0["notify"]["ioeventfd"]:
+        fail("--stats: ioeventfd on but every kick was an exit: %r" % q0["notify"], out, err)
+    print("  --stats: queue 0: %d kicks by ioeventfd, %d by exit; driver %s; p99 <= %d ns"
+          % (q0["notify"]["ioeventfd"], q0["notify"]["exit"], dev["driver"],
+             q0["latency"]["p99_ns"]))
+    return q0
+
 def check_disk_boot(a, boot, out, err, img, want_sum):
     if "BOOT-FROM disk" not in boot:
         fail("did not boot from the disk", out, err)
@@ -254,6 +274,21 @@ def main():
                 fail("--stats: virtio-blk %r" % vb, out, err)
             print("  --stats: %d reads, %d writes" % (vb[0]["requests"]["in"],
                                                      vb[0]["requests"]["out"]))
+            with open(stats) as f:
+                st = json.load(f)
+            check_queue_paths(a, st, vb[0]["requests"]["in"] + vb[0]["requests"]["out"],
+                              out, err)
+            if transport == "transitional":
+                # The same boot through the exit handler: every kick an exit.
+                boot, out, err = run(a, ["--disk", "file=%s,if=virtio" % img, "--cpus", "2",
+                                         "--no-ioeventfd", "--stats=json:" + stats])
+                check_disk_boot(a, boot, out, err, img, want_sum)
+                with open(stats) as f:
+                    st = json.load(f)
+                q0 = check_queue_paths(a, st, 1, out, err)
+                if q0["notify"]["ioeventfd"] != 0 or q0["notify"]["exit"] < 3:
+                    fail("--no-ioeventfd: queue 0 notifications %r" % q0["notify"], out, err)
+                print("  --no-ioeventfd: %d kicks by exit" % q0["notify"]["exit"])
             with open(log, "r", errors="replace") as f:
                 text = f.read()
             m = re.search(r"found virtio-blk at [^\n]*", text)
