@@ -345,15 +345,17 @@ static bool start(struct vblk_slot *s)
 	return false;
 }
 
+/* DISCARD and WRITE_ZEROES are done for whichever driver negotiated them,
+ * legacy included, as QEMU does: Linux with force_legacy=1 takes them (and
+ * ignores an UNSUPP answer to a discard, so refusing would free nothing
+ * while the guest believes it did). */
 static void limits(const struct virtio_blk *vb, struct vblk_limits *lim)
 {
-	bool modern = vb->features & BIT(VIRTIO_F_VERSION_1);
-
 	*lim = (struct vblk_limits){
 	    .capacity = vb->capacity,
 	    .read_only = vb->read_only,
-	    .discard = modern && (vb->features & BIT(VIRTIO_BLK_F_DISCARD)),
-	    .write_zeroes = modern && (vb->features & BIT(VIRTIO_BLK_F_WRITE_ZEROES)),
+	    .discard = vb->features & BIT(VIRTIO_BLK_F_DISCARD),
+	    .write_zeroes = vb->features & BIT(VIRTIO_BLK_F_WRITE_ZEROES),
 	    .max_discard_sectors = MAX_DISCARD_SECTORS,
 	    .max_discard_seg = VBLK_MAX_SEGS,
 	    .max_write_zeroes_sectors = MAX_DISCARD_SECTORS,
