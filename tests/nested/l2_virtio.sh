@@ -100,11 +100,21 @@ while [ $i -lt 16 ]; do
 	i=$((i + 1))
 done
 sync
-echo "virtio-test: discard_max_bytes $(cat /sys/block/vdb/queue/discard_max_bytes) granularity $(cat /sys/block/vdb/queue/discard_granularity)"
-step discard-before
-blkdiscard -o $((12 * MiB)) -l $((16 * MiB)) /dev/vdb 2>/tmp/bd.err || fail "blkdiscard: $(cat /tmp/bd.err)"
-sync
-step discard-after
+dmax=$(cat /sys/block/vdb/queue/discard_max_bytes)
+echo "virtio-test: discard_max_bytes $dmax granularity $(cat /sys/block/vdb/queue/discard_granularity)"
+if [ "$dmax" = 0 ] && [ "$mode" = legacy ]; then
+	# DISCARD is a virtio 1.1 feature: a device may offer it to modern
+	# drivers only (QEMU offers it to both).
+	echo "virtio-test: no discard through the legacy interface"
+	step discard-before skip
+	step discard-after skip
+else
+	[ "$dmax" != 0 ] || fail "vdb offers no discard (discard_max_bytes 0)"
+	step discard-before
+	blkdiscard -o $((12 * MiB)) -l $((16 * MiB)) /dev/vdb 2>/tmp/bd.err || fail "blkdiscard: $(cat /tmp/bd.err)"
+	sync
+	step discard-after
+fi
 
 # ---- balloon: touch nearly all free memory (a tmpfs file, then removed),
 # L1 inflates by 256 MiB, checks its RSS, then the guest stats, deflates.
