@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # L2 side of the virtio tests (l1_virtio.sh runs minivmm in L1 with two
-# virtio disks -- vda raw with num-queues=2, vdb qcow2 -- a balloon, 2 vCPUs
+# virtio disks -- vda raw with num-queues=2, vdb qcow2 with 1 -- a balloon, 2 vCPUs
 # and 512 MiB). Linux's own virtio_pci, virtio_blk and virtio_balloon drive
 # them; "virtiotest=modern|legacy" on the command line says which transport
 # the guest must be using (legacy: virtio_pci.force_legacy=1, which l2kit's
