@@ -17,11 +17,14 @@ MARK=MINIVMM-VIRTIO-RESET-PHASE
 MiB=1048576
 
 step() { # name [data]: tell L1, wait for its line
-	echo "STEP $*"
+	echo "STEP $* (t=$(cut -d' ' -f1 /proc/uptime))"
 	read -t 180 -r line || fail "no answer from L1 after step $1"
 	echo "L1 SAYS: $line"
 }
 memkb() { sed -n "s/^$1: *\([0-9]*\) kB/\1/p" /proc/meminfo; }
+# fsync of the device (busybox has no fsync applet; dd conv=fsync fsyncs
+# its output even after copying nothing).
+flush() { dd if=/dev/null of=/dev/$1 conv=notrunc,fsync 2>/dev/null; }
 sha() { dd if=$1 bs=$MiB skip=$2 count=${3:-1} iflag=direct 2>/dev/null | sha256sum | cut -d' ' -f1; }
 
 i=0
@@ -99,7 +102,9 @@ while [ $i -lt 16 ]; do
 	dd if=/l2/w.bin of=/dev/vdb bs=$MiB seek=$((12 + i)) oflag=direct 2>/dev/null || fail "write vdb at $((12 + i)) MiB"
 	i=$((i + 1))
 done
-sync
+# fsync on the device sends a FLUSH (sync alone need not): the qcow2
+# metadata is in the image file from then on.
+flush vdb || fail "fsync /dev/vdb"
 dmax=$(cat /sys/block/vdb/queue/discard_max_bytes)
 echo "virtio-test: discard_max_bytes $dmax granularity $(cat /sys/block/vdb/queue/discard_granularity)"
 if [ "$dmax" = 0 ] && [ "$mode" = legacy ]; then
@@ -112,7 +117,7 @@ else
 	[ "$dmax" != 0 ] || fail "vdb offers no discard (discard_max_bytes 0)"
 	step discard-before
 	blkdiscard -o $((12 * MiB)) -l $((16 * MiB)) /dev/vdb 2>/tmp/bd.err || fail "blkdiscard: $(cat /tmp/bd.err)"
-	sync
+	flush vdb || fail "fsync /dev/vdb after the discard"
 	step discard-after
 fi
 

@@ -611,8 +611,10 @@ def t_virtio(ctx, modes='modern legacy'):
     st, out, err, dt = ctx.run(cmd, timeout=VIRTIO_TIMEOUT,
                                extra=['--file', ctx.minivmm, '--file', ctl])
     text = out.decode('utf-8', 'replace')
-    show('L1 script (stdout)', out)
+    # All of it: the L2 consoles of both modes are the evidence.
+    print('--- L1 script (stdout, %d bytes):\n%s' % (len(out), text))
     show('stderr', err)
+    print('--- summary:')
     for line in text.splitlines():
         if line.startswith(('L1-CHECK ', 'L1-FIGURE ')):
             print(line)
