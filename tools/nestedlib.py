@@ -614,8 +614,24 @@ ln -s fd/0 /dev/stdin
 ln -s fd/1 /dev/stdout
 ln -s fd/2 /dev/stderr
 mount -t tmpfs tmpfs /tmp
+# A module parameter on the kernel command line (virtio_pci.force_legacy=1)
+# reaches a built-in driver only: for an insmod'ed module, pass each
+# MODULE.PARAM=VALUE word of /proc/cmdline to its insmod, as modprobe does.
+modparams() {
+	_p=
+	for _w in $(cat /proc/cmdline); do
+		case "$_w" in
+		*=*) ;;
+		*) continue ;;
+		esac
+		_m=${_w%%.*}
+		[ "$_m" != "$_w" ] && [ "${_m//-/_}" = "$1" ] || continue
+		_p="$_p ${_w#*.}"
+	done
+	echo "$_p"
+}
 for m in $(cat /l2/modules/order); do
-	insmod /l2/modules/$m.ko || echo "l2-init: insmod $m failed"
+	insmod /l2/modules/$m.ko $(modparams $m) || echo "l2-init: insmod $m failed"
 done
 echo "l2-init: running /test.sh"
 sh /test.sh
@@ -636,12 +652,15 @@ L2_ENDS = ('reboot', 'poweroff', 'none')
 
 
 def build_l2_initrd(cache, script, out, modules=(), files=(), end='reboot',
-                    log=None):
+                    log=None, programs=()):
     """Build an L2 initramfs at out; return (kernel path, out).
 
     script: path of a busybox-sh script run as /test.sh.
     modules: kernel module names (dependencies added from .modinfo).
     files: (host path, guest path) pairs copied in.
+    programs: host executables copied in at their own paths with every
+         library ldd lists (e.g. /usr/bin/fio from Debian's fio); the L2
+         script runs them by their absolute path.
     end: what init does after the script: reboot (reboot -f), poweroff,
          debug-exit:N (writes N to port 0xf4), none."""
     if end not in L2_ENDS and not re.match(r'^debug-exit:\d+$', end):
@@ -668,6 +687,10 @@ def build_l2_initrd(cache, script, out, modules=(), files=(), end='reboot',
         for src, dst in files:
             with open(src, 'rb') as s:
                 c.data(dst, s.read(), stat.S_IMODE(os.stat(src).st_mode))
+        for prog in programs:
+            if not os.path.isfile(prog) or not os.access(prog, os.X_OK):
+                raise NestedError('%s: not an executable file' % prog)
+            add_program(c, prog)
         c.data('test.sh', script_data, 0o755)
         c.data('init', L2_INIT.encode(), 0o755)
         c.finish()
