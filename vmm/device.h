@@ -44,6 +44,8 @@ struct vm_config;
 struct memmap;
 struct json_t;
 struct fastpath;
+struct display;
+struct input;
 
 /* The resources of the machine a device may use. */
 struct dev_ctx {
@@ -56,6 +58,8 @@ struct dev_ctx {
 	const struct vm_config *cfg;
 	const struct memmap *map;
 	struct fastpath *fastpath; /* ioeventfd, irqfd, coalesced MMIO, slots: vmm/fastpath.h */
+	struct display *display;   /* the screen a display device draws (vmm/display.h), or NULL */
+	struct input *input;	   /* where input devices register (vmm/input.h), or NULL */
 };
 
 /* One row of the board table: which device, its name, and where it sits.

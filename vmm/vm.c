@@ -9,7 +9,9 @@
 #include "devices/virtio/virtio_balloon.h"
 #include "vmm/board.h"
 #include "vmm/disk_stats.h"
+#include "vmm/display.h"
 #include "vmm/fastpath.h"
+#include "vmm/input.h"
 #include "vmm/balloon_control.h"
 #include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
@@ -412,6 +414,12 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory creating the fast paths");
 		return -1;
 	}
+	vm->display = display_new();
+	vm->input = input_new();
+	if (!vm->display || !vm->input) {
+		snprintf(err, errlen, "out of memory creating the display and input");
+		return -1;
+	}
 	ctx = (struct dev_ctx){
 		.pio = vm->pio,
 		.mmio = vm->mmio,
@@ -422,6 +430,8 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 		.cfg = vm->cfg,
 		.map = &vm->ram.map,
 		.fastpath = vm->fastpath,
+		.display = vm->display,
+		.input = vm->input,
 	};
 	serial_backend_callbacks(vm->serial, &be.com1);
 	vm->board = board_create(&ctx, &be, err, errlen);
@@ -822,6 +832,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	board_destroy(vm->board);
 	fastpath_free(vm->fastpath);
+	display_free(vm->display);
+	input_free(vm->input);
 	drive_control_free(vm->drive_control);
 	balloon_control_free(vm->balloon_control);
 	drives_close(&vm->drives);

@@ -34,6 +34,8 @@ struct serial_backend;
 struct board;
 struct qmp;
 struct fastpath;
+struct display;
+struct input;
 
 /* The run states a client sees (QMP query-status, QEMU's names). */
 enum vm_run_state {
@@ -80,6 +82,8 @@ struct vm {
 	struct board *board; /* every device (vmm/board.c) */
 	struct qmp *qmp;     /* commands and events (vmm/qmp.h) */
 	struct fastpath *fastpath; /* the KVM fast paths devices use (vmm/fastpath.h) */
+	struct display *display;   /* the screen, between the VGA and its viewers */
+	struct input *input;	   /* host input to the guest's keyboard, mouse, tablet */
 	struct drive_control *drive_control; /* the drives' commands */
 	struct balloon_control *balloon_control; /* the balloon's commands */
 
