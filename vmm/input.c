@@ -117,6 +117,14 @@ void input_pointer(struct input *in, int x, int y, unsigned width, unsigned heig
 		in->buttons = buttons;
 }
 
+void input_relative(struct input *in, int dx, int dy, int dz, unsigned buttons)
+{
+	if (!in->running || !in->rel)
+		return;
+	if (in->rel->rel(in->rel_opaque, dx, dy, dz, buttons))
+		in->buttons = buttons;
+}
+
 void input_release_all(struct input *in)
 {
 	bool was = in->running;

@@ -73,6 +73,8 @@ void input_key(struct input *in, unsigned qnum, bool down);
 /* Position (x, y) on a width x height screen; wheel clicks dz. */
 void input_pointer(struct input *in, int x, int y, unsigned width, unsigned height, int dz,
 		   unsigned buttons);
+/* Relative motion (QMP's rel events): to the relative sink only. */
+void input_relative(struct input *in, int dx, int dy, int dz, unsigned buttons);
 void input_release_all(struct input *in);
 
 /* Whether the pointer goes to the absolute sink now. */

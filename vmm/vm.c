@@ -13,6 +13,7 @@
 #include "vmm/fastpath.h"
 #include "vmm/input.h"
 #include "vmm/balloon_control.h"
+#include "vmm/input_control.h"
 #include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
@@ -474,6 +475,18 @@ static int register_balloon_control(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Keys and pointer events from the control socket (send-key,
+ * input-send-event) into the same router as the VNC server's. */
+static int register_input_control(struct vm *vm, char *err, size_t errlen)
+{
+	vm->input_control = input_control_new(vm->input, vm->loop);
+	if (!vm->input_control || input_control_register(vm->qmp, vm->input_control) < 0) {
+		snprintf(err, errlen, "cannot register the input commands");
+		return -1;
+	}
+	return 0;
+}
+
 int vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -492,6 +505,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	if (register_drive_control(vm, err, errlen) < 0)
 		return -1;
 	if (register_balloon_control(vm, err, errlen) < 0)
+		return -1;
+	if (register_input_control(vm, err, errlen) < 0)
 		return -1;
 	vm->nr_vcpus = cfg->cpus;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
@@ -836,6 +851,7 @@ void vm_destroy(struct vm *vm)
 	input_free(vm->input);
 	drive_control_free(vm->drive_control);
 	balloon_control_free(vm->balloon_control);
+	input_control_free(vm->input_control);
 	drives_close(&vm->drives);
 	if (vm->debugcon)
 		fclose(vm->debugcon);

@@ -36,6 +36,7 @@ struct qmp;
 struct fastpath;
 struct display;
 struct input;
+struct input_control;
 
 /* The run states a client sees (QMP query-status, QEMU's names). */
 enum vm_run_state {
@@ -86,6 +87,7 @@ struct vm {
 	struct input *input;	   /* host input to the guest's keyboard, mouse, tablet */
 	struct drive_control *drive_control; /* the drives' commands */
 	struct balloon_control *balloon_control; /* the balloon's commands */
+	struct input_control *input_control;	 /* send-key, input-send-event */
 
 	/* Run control (lock protects parked, the pending requests, the run
 	 * state and the causes). */
