@@ -59,6 +59,10 @@ static const char usage[] =
     "                         polling interval (qom-get guest-stats); --interval\n"
     "                         sets the interval first (0 stops polling); ID is\n"
     "                         the --device id (default balloon0)\n"
+    "  sendkey KEYS [HOLD-MS] press the keys of KEYS together and release them after\n"
+    "                         HOLD-MS (default 100), as QEMU's 'sendkey': QEMU's\n"
+    "                         key names joined by '-', e.g. ctrl-alt-delete, f2,\n"
+    "                         shift-a, or 0xNN scan codes (send-key)\n"
     "  raw JSON-COMMAND       send one QMP command, e.g. '{\"execute\":\"query-name\"}',\n"
     "                         and print the reply as JSON\n"
     "\n"
@@ -497,6 +501,43 @@ static int cmd_balloon(struct conn *c, int argc, char **argv)
 	return 0;
 }
 
+/* sendkey ctrl-alt-delete [HOLD]: names (or 0xNN) joined by '-'. */
+static int cmd_sendkey(struct conn *c, int argc, char **argv)
+{
+	json_t *keys = json_array(), *args;
+	char *copy, *save = NULL;
+
+	if (argc < 1 || argc > 2)
+		bad_usage("sendkey: KEYS [HOLD-MS]");
+	copy = strdup(argv[0]);
+	if (!copy || !keys)
+		die("out of memory");
+	for (char *k = strtok_r(copy, "-", &save); k; k = strtok_r(NULL, "-", &save)) {
+		char *end;
+		unsigned long n = strtoul(k, &end, 16);
+
+		if (!strncmp(k, "0x", 2) && k[2] && !*end)
+			json_array_append_new(keys, json_pack("{s:s, s:I}", "type", "number", "data",
+							      (json_int_t)n));
+		else
+			json_array_append_new(keys, json_pack("{s:s, s:s}", "type", "qcode", "data", k));
+	}
+	free(copy);
+	if (json_array_size(keys) == 0)
+		bad_usage("sendkey: no key in '%s'", argv[0]);
+	args = json_pack("{s:o}", "keys", keys);
+	if (argc == 2) {
+		char *end;
+		long ms = strtol(argv[1], &end, 10);
+
+		if (!*argv[1] || *end || ms < 0 || ms > 60000)
+			bad_usage("sendkey: HOLD-MS '%s' is not 0..60000", argv[1]);
+		json_object_set_new(args, "hold-time", json_integer(ms));
+	}
+	json_decref(result("sendkey", conn_call(c, request("send-key", args))));
+	return 0;
+}
+
 /* The stats in QEMU's order with their names, -1 (not given) as "-". */
 static void print_balloon_stats(json_t *st, json_int_t interval)
 {
@@ -693,6 +734,8 @@ int main(int argc, char **argv)
 		ret = cmd_balloon(&c, argc, argv);
 	} else if (!strcmp(cmd, "balloon-stats")) {
 		ret = cmd_balloon_stats(&c, argc, argv);
+	} else if (!strcmp(cmd, "sendkey")) {
+		ret = cmd_sendkey(&c, argc, argv);
 	} else {
 		ret = 1;
 		for (size_t i = 0; i < sizeof(simple_cmds) / sizeof(simple_cmds[0]); i++)
