@@ -14,19 +14,7 @@ set -u
 M=$1 C=$2 K=$3 I=$4 D1=$5 D2=$6
 T=/tmp/l1ctl
 mkdir -p $T
-fails=0
-ok() { echo "L1-CHECK ok $*"; }
-bad() { echo "L1-CHECK FAIL $*"; fails=$((fails + 1)); }
-
-wait_for() { # file pattern seconds
-	n=0
-	while [ $n -lt $(($3 * 5)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-		n=$((n + 1))
-	done
-	return 1
-}
+. "$(dirname "$0")/l1lib.sh"
 
 start_vm() { # mode
 	mode=$1

@@ -86,6 +86,8 @@ class Ctx:
         started); a second hang is the test's failure."""
         argv = [sys.executable, self.runner, '--cache', self.cache,
                 '--timeout', str(timeout)] + list(extra)
+        if os.environ.get('NESTED_L1_CPUS'):  # by hand: L1's vCPUs
+            argv += ['--cpus', os.environ['NESTED_L1_CPUS']]
         if stdin_file:
             argv += ['--stdin', stdin_file]
         argv += ['--'] + cmd
@@ -125,6 +127,26 @@ class Ctx:
                        % (r.returncode, r.stderr))
         paths = dict(line.split(' ', 1) for line in r.stdout.splitlines())
         return paths['kernel'], paths['initrd']
+
+
+# Sourced by the L1 scripts that use it; shipped with --file.
+L1LIB = os.path.join(HERE, 'l1lib.sh')
+
+
+def l1_verdict(st, out, err, dt, want_ok):
+    """The verdict on an L1 script that prints L1-CHECK lines and ends with
+    L1-DONE: every check ran (at least want_ok passed), none failed, status
+    0."""
+    show('stderr', err)
+    text = out.decode('utf-8', 'replace')
+    for line in text.splitlines():
+        if line.startswith('L1-CHECK '):
+            print(line)
+    check('L1-DONE' in text, 'the L1 script ran to its end (%.1f s)' % dt)
+    fails = [x for x in text.splitlines() if x.startswith('L1-CHECK FAIL')]
+    check(not fails, 'every check in L1 passed (%d failed)' % len(fails))
+    check(text.count('L1-CHECK ok') >= want_ok, 'all the checks ran')
+    check(st == 0, 'the L1 script exited 0 (got %d)' % st)
 
 
 def show(label, data):
@@ -575,18 +597,10 @@ def t_control(ctx):
     cmd = [os.path.join(HERE, 'l1_control.sh'), ctx.minivmm, ctl, kernel,
            initrd, d1, d2]
     st, out, err, dt = ctx.run(cmd, timeout=CONTROL_TIMEOUT, retry_hang=True,
-                               extra=['--file', ctx.minivmm, '--file', ctl])
+                               extra=['--file', ctx.minivmm, '--file', ctl,
+                                      '--file', L1LIB])
     show('L1 script (stdout)', out)
-    show('stderr', err)
-    text = out.decode('utf-8', 'replace')
-    for line in text.splitlines():
-        if line.startswith('L1-CHECK '):
-            print(line)
-    check('L1-DONE' in text, 'the L1 script ran to its end (%.1f s)' % dt)
-    fails = [x for x in text.splitlines() if x.startswith('L1-CHECK FAIL')]
-    check(not fails, 'every check in L1 passed (%d failed)' % len(fails))
-    check(text.count('L1-CHECK ok') >= 14, 'all the checks ran')
-    check(st == 0, 'the L1 script exited 0 (got %d)' % st)
+    l1_verdict(st, out, err, dt, 14)
 
 
 # ---------------------------------------------- virtio-blk, virtio-balloon
@@ -659,8 +673,66 @@ def t_virtio(ctx, modes='modern legacy'):
     check(st == 0, 'the L1 script exited 0 (got %d)' % st)
 
 
+# ---------------------------------------------- display and input
+
+DISPLAY_MODULES = ('bochs', 'uhci_hcd', 'usbhid', 'hid_generic', 'evdev',
+                   'psmouse')
+# L1 boot, one L2 boot with a 3 MiB picture in its initramfs: about 2
+# minutes here.
+DISPLAY_TIMEOUT = 400
+
+
+def display_picture(ctx):
+    """A 1024x768 picture as bochs-drm's fbdev takes it (XRGB8888, little
+    endian) and the sha256 of the same pixels as RGB, the PPM screendump's
+    body; return (picture path, sha256 file path)."""
+    w, h = 1024, 768
+    fb = bytearray(w * h * 4)
+    rgb = bytearray(w * h * 3)
+    for y in range(h):
+        for x in range(w):
+            r, g, b = (x * y >> 4) & 0xff, (x + y) & 0xff, ((x * 7) ^ (y * 13)) & 0xff
+            i = y * w + x
+            fb[4 * i:4 * i + 4] = bytes((b, g, r, 0))
+            rgb[3 * i:3 * i + 3] = bytes((r, g, b))
+    pic = os.path.join(ctx.tmp, 'picture.bin')
+    with open(pic, 'wb') as f:
+        f.write(fb)
+    sums = os.path.join(ctx.tmp, 'picture.sha256')
+    with open(sums, 'w') as f:
+        f.write(hashlib.sha256(rgb).hexdigest() + '\n')
+    return pic, sums
+
+
+def t_display(ctx):
+    """l1_display.sh: Linux's bochs-drm drives minivmm's VGA (DISPI, the
+    framebuffer BAR) and a screendump shows its picture pixel for pixel;
+    uhci_hcd + usbhid find the USB tablet and evdev sees the absolute
+    position and button that QMP input-send-event sent; atkbd sees send-key's
+    keys, psmouse the relative motion."""
+    ctx.prepare()
+    need_minivmm(ctx, '--kernel', '--qmp', '--vga', '--tablet')
+    ctl = os.path.join(os.path.dirname(os.path.dirname(ctx.minivmm)),
+                       'tools', 'minivmm-ctl')
+    if not os.path.isfile(ctl):
+        raise Fail('minivmm-ctl not found next to minivmm: %s' % ctl)
+    pic, sums = display_picture(ctx)
+    kernel, initrd = ctx.l2kit('l2_display.sh', DISPLAY_MODULES,
+                               end='poweroff',
+                               files=((pic, '/l2/picture.bin'),))
+    cmd = [os.path.join(HERE, 'l1_display.sh'), ctx.minivmm, ctl, kernel,
+           initrd, sums]
+    st, out, err, dt = ctx.run(cmd, timeout=DISPLAY_TIMEOUT, retry_hang=True,
+                               extra=['--file', ctx.minivmm, '--file', ctl,
+                                      '--file', sums, '--file', L1LIB])
+    print('--- L1 script (stdout, %d bytes):\n%s'
+          % (len(out), out.decode('utf-8', 'replace')))
+    l1_verdict(st, out, err, dt, 13)
+
+
 TESTS = {
     'runner-basic': t_runner_basic,
+    'minivmm-display': t_display,
     'minivmm-virtio': t_virtio,
     'minivmm-virtio-modern': lambda ctx: t_virtio(ctx, 'modern'),
     'minivmm-control': t_control,
