@@ -623,10 +623,13 @@ static void port_notify(void *opaque, unsigned p, bool wakeup)
 		port->ctrl |= UHCI_PORT_RD;
 		global_resume(u);
 	}
-	/* News: poll at the full rate again, starting with what is due. */
-	u->idle = false;
+	/* News: poll at the full rate again, starting with what is due (at
+	 * the full rate the timer is armed for the next frame already). */
 	u->idle_frames = 0;
-	arm(u);
+	if (u->idle) {
+		u->idle = false;
+		arm(u);
+	}
 	pthread_mutex_unlock(&u->lock);
 }
 
