@@ -34,6 +34,7 @@
 #include "devices/rtc_cmos.h"
 #include "devices/testdev.h"
 #include "devices/uart16550.h"
+#include "devices/uhci.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_balloon.h"
 #include "vmm/cli.h"
@@ -57,6 +58,7 @@ struct board {
 	struct virtio_blk_args vblk[CLI_MAX_VIRTIO_DISKS]; /* cfg->vdisks order */
 	unsigned vblk_slot[CLI_MAX_VIRTIO_DISKS];	    /* where they land, for bootorder */
 	struct virtio_balloon_args balloon;
+	struct uhci_args uhci;
 };
 
 #define ISA(port_, irq_) .port = (port_), .irq = (irq_), .devfn = -1
@@ -88,6 +90,8 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		{ { &i440fx_type, "i440fx", PCI(0, 0, -1) }, true },
 		{ { &piix3_type, "piix3", PCI(1, 0, -1) }, true },
 		{ { &piix_ide_type, "ide", PCI(1, 1, -1), .arg = &b->ide }, true },
+		/* USB with the tablet on port 1: a PIIX3 function, QEMU's 01.2. */
+		{ { &uhci_type, "uhci", PCI(1, 2, -1), .arg = &b->uhci }, cfg->tablet },
 		{ { &piix4_pm_type, "pm", PCI(1, 3, PIIX4_PM_SCI_IRQ) }, true },
 		/* 02.0 is VGA's; devices added by options take 03.0 and on. */
 		VIRTIO_BLK_ROW(0), VIRTIO_BLK_ROW(1), VIRTIO_BLK_ROW(2), VIRTIO_BLK_ROW(3),
@@ -224,6 +228,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 	place_drives(&b->ide, be->drives);
 	place_virtio_disks(b, be->drives);
 	place_balloon(&b->balloon, ctx->cfg);
+	b->uhci.tablet = true;
 
 	rows = pc_table(b, be, &nr);
 	b->dev = rows ? calloc(nr, sizeof(*b->dev)) : NULL;

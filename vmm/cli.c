@@ -81,6 +81,8 @@ static const char usage[] =
 	"                         with stdio on a terminal, Ctrl-A x quits\n"
 	"      --debug-exit       a write of V to port 0xf4 ends minivmm with\n"
 	"                         exit status (V << 1) | 1\n"
+	"      --tablet on|off    a USB tablet (QEMU's usb-tablet, absolute pointer) on\n"
+	"                         the PIIX3 UHCI controller at 00:01.2 (default off)\n"
 	"      --testdev          the fast-path test device (ports 0x520-0x53f, IRQ 5,\n"
 	"                         MMIO 0xfef00000), for tests of the KVM fast paths\n"
 	"      --balloon          a virtio memory balloon, id balloon0, with the\n"
@@ -206,7 +208,7 @@ enum {
 	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
-	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_BALLOON, OPT_DEVICE, OPT_END
+	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_BALLOON, OPT_DEVICE, OPT_TABLET, OPT_END
 };
 
 static const struct option options[] = {
@@ -226,6 +228,7 @@ static const struct option options[] = {
 	{ "testdev", no_argument, NULL, OPT_TESTDEV },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "tablet", required_argument, NULL, OPT_TABLET },
 	{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
 	{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
 	{ "no-coalesced-mmio", no_argument, NULL, OPT_NO_COALESCED_MMIO },
@@ -656,6 +659,10 @@ static int parse_device_option(struct parser *p, int c, const char *arg)
 	case OPT_TESTDEV:
 		cfg->testdev = true;
 		return 0;
+	case OPT_TABLET:
+		if (!on_off(arg, &cfg->tablet))
+			return bad(p, "--tablet: '%s' is not on or off", arg);
+		return 0;
 	}
 	return 1;
 }
@@ -956,7 +963,9 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 
 	*cfg = (struct vm_config){ .memory = CLI_DEFAULT_MEMORY, .cpus = 1, .serial = SERIAL_STDIO,
 				   .boot_menu = -1, .accel = VM_ACCEL_DEFAULT,
-				   .shutdown_timeout_s = CLI_DEFAULT_SHUTDOWN_TIMEOUT };
+				   .shutdown_timeout_s = CLI_DEFAULT_SHUTDOWN_TIMEOUT,
+				   /* --tablet's default, the one place it is decided */
+				   .tablet = false };
 	optind = 0; /* glibc: start afresh, forgetting any earlier parse's state */
 	opterr = 0;
 	for (;;) {

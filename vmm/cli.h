@@ -85,6 +85,7 @@ struct vm_config {
 	bool qmp_wait;	       /* wait=on: no instruction runs before a client */
 	const char *name;      /* --name: query-name, the process title */
 	struct cli_balloon balloon;
+	bool tablet; /* --tablet on: the UHCI at 00:01.2 with the USB tablet */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };

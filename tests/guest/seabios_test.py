@@ -32,6 +32,10 @@ Cases:
              reads back, the image file is unchanged afterwards
   virtio-many 16 virtio disks and 3 IDE disks: SeaBIOS finds every virtio
              disk in 03.0..12.0, --boot c boots the first (virtio) one
+  usb-tablet --tablet on: SeaBIOS logs "UHCI init on dev 00:01.2", reads the
+             tablet's descriptors (the controller's --stats counters), leaves
+             the non-boot HID device alone and boots the disk; --tablet off:
+             no UHCI and one PCI function less in SeaBIOS's count
   probe-guard a boot sector writes a qcow2 header over sector 0 of its raw
              disk through INT 13h: without format= the write is refused,
              the image is unchanged and the next start still sees raw;
@@ -121,6 +125,50 @@ def run(a, args, timeout=90):
         fail("the boot program did not finish", out, err)
     return boot, out, err
 
+
+
+def check_usb_tablet(a, img, want_sum, log, tmp):
+    stats = os.path.join(tmp, "stats.json")
+    boot, out, err = run(a, ["--disk", img, "--tablet", "on", "--debugcon", log,
+                             "--stats=json:" + stats])
+    check_disk_boot(a, boot, out, err, img, want_sum)
+    with open(log, "r", errors="replace") as f:
+        text_on = f.read()
+    m = re.search(r"UHCI init on dev 00:01\.2[^\n]*", text_on)
+    if not m:
+        fail("SeaBIOS did not init the UHCI at 00:01.2 (see its log below)\n" + text_on,
+             out, err)
+    print("  SeaBIOS: " + m[0])
+    with open(stats) as f:
+        st = json.load(f)
+    dev = st.get("devices", {}).get("uhci")
+    if not dev or "tablet" not in dev:
+        fail("--stats: no devices.uhci.tablet in %r" % st.get("devices"), out, err)
+    t = dev["tablet"]
+    print("  --stats uhci: %d frames, %d TDs completed, %d errors %r; tablet %r" %
+          (dev["frames"], dev["completed"], sum(dev["errors"].values()), dev["errors"], t))
+    # SeaBIOS reads the device descriptor (8 bytes at address 0, after
+    # SET_ADDRESS again) and the configuration, finds no boot interface
+    # and leaves the device unconfigured.
+    if t["control_requests"] < 3 or dev["completed"] < 6:
+        fail("SeaBIOS did not read the tablet's descriptors: %r" % dev, out, err)
+    if dev["errors"]["host"] or dev["errors"]["bad_pid"]:
+        fail("SeaBIOS's schedule hit a controller error: %r" % dev["errors"], out, err)
+    if "USB mouse initialized" in text_on or "USB keyboard initialized" in text_on:
+        fail("SeaBIOS took the tablet for a boot device", out, err)
+    found_on = re.search(r"Found (\d+) PCI devices", text_on)
+
+    boot, out, err = run(a, ["--disk", img, "--tablet", "off", "--debugcon", log])
+    check_disk_boot(a, boot, out, err, img, want_sum)
+    with open(log, "r", errors="replace") as f:
+        text_off = f.read()
+    if "UHCI" in text_off:
+        fail("--tablet off: SeaBIOS still found a UHCI", out, err)
+    found_off = re.search(r"Found (\d+) PCI devices", text_off)
+    if found_on and found_off:
+        print("  SeaBIOS: %s with the tablet, %s without" % (found_on[0], found_off[0]))
+        if int(found_on[1]) != int(found_off[1]) + 1:
+            fail("--tablet on should add exactly one PCI function", out, err)
 
 
 def check_queue_paths(a, st, requests, out, err):
@@ -452,6 +500,8 @@ def main():
                     fail("expected one line naming %s and status 2" % word, r.stdout, r.stderr)
                 if before and open(huge_l1, "rb").read() != before:
                     fail("a failed open changed the image")
+        elif a.case == "usb-tablet":
+            check_usb_tablet(a, img, want_sum, log, tmp)
         else:
             ap.error("unknown case " + a.case)
     finally:

@@ -157,7 +157,7 @@ static void test_pci_ids_and_slots(void **state)
 		assert_int_equal(cfg_read(m, devfn, 0, 4), expect[i].id);
 		assert_int_equal(cfg_read(m, devfn, 8, 4) >> 8, expect[i].class_rev >> 8);
 	}
-	/* 01.2 (UHCI, later), 02.0 (VGA, later) and 03.0 on are empty. */
+	/* 01.2 (UHCI, only with --tablet on), 02.0 (VGA, later) and 03.0 on are empty. */
 	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 2), 0, 4), 0xffffffffu);
 	for (unsigned slot = 2; slot < 32; slot++)
 		assert_int_equal(cfg_read(m, PCI_DEVFN(slot, 0), 0, 4), 0xffffffffu);
@@ -243,6 +243,31 @@ static void test_balloon_row(void **state)
 	assert_non_null(m->board);
 	assert_non_null(board_find(m->board, "mb", &virtio_balloon_type));
 	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10451af4);
+	machine_free(m);
+}
+
+static void want_tablet_and_balloon(struct vm_config *cfg)
+{
+	want_balloon(cfg);
+	cfg->tablet = true;
+}
+
+/* --tablet on: the UHCI is PIIX3 function 01.2 with INTD (no slot of its
+ * own, so the option slots do not move); the reset cycle goes through it. */
+static void test_tablet_row(void **state)
+{
+	struct machine *m = machine_new(want_tablet_and_balloon);
+
+	assert_non_null(m->board);
+	assert_non_null(board_find(m->board, "uhci", NULL));
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 2), 0, 4), 0x70208086);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 2), 8, 4), 0x0c030001);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 2), PCI_INTERRUPT_PIN, 1), 4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10021af4);
+	board_quiesce(m->board);
+	board_reset(m->board);
+	board_resume(m->board);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 2), 0x6a, 1), 0x01);
 	machine_free(m);
 }
 
@@ -498,6 +523,7 @@ int main(void)
 		cmocka_unit_test(test_optional_rows),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_balloon_row),
+		cmocka_unit_test(test_tablet_row),
 		cmocka_unit_test(test_reset_cycle),
 		cmocka_unit_test(test_direct_boot_presets),
 		cmocka_unit_test_setup_teardown(test_virtio_disk_rows, make_images, remove_images),

@@ -622,7 +622,7 @@ static void test_help_matches_parser(void **state)
 		{ "--rtc", "utc" },   { "--debugcon", "log" }, { "--serial", "none" },
 		{ "--shutdown-timeout", "5" },
 		{ "--qmp", "unix:s" }, { "--name", "vm" },
-		{ "--device", "virtio-balloon" },
+		{ "--device", "virtio-balloon" }, { "--tablet", "on" },
 	};
 	static const char *const accepted[][2] = {
 		{ "--disk", "file=a,media=disk,if=ide,format=raw,cache=writeback,readonly=on,"
@@ -651,6 +651,7 @@ static void test_help_matches_parser(void **state)
 		{ "--device", "virtio-balloon,transport=transitional" },
 		{ "--device", "virtio-balloon,transport=modern" },
 		{ "--balloon", "virtio" }, { "--balloon=virtio", NULL },
+		{ "--tablet", "on" }, { "--tablet", "off" }, { "--tablet=yes", NULL },
 	};
 	struct vm_config c;
 	char help[sizeof(out_buf)];
