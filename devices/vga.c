@@ -388,6 +388,7 @@ static void dispi_enable(struct vga *v, uint16_t val)
 		/* As QEMU: graphics at 0xa0000 64K; chain-4 for the packed modes
 		 * so that the bank window is linear VRAM. */
 		r->gr[6] = (r->gr[6] & ~0x0c) | 0x05;
+		r->sr[2] = 0x0f;
 		if (r->dispi[DISPI_BPP] == 4)
 			r->sr[4] &= ~0x08;
 		else
@@ -482,7 +483,7 @@ static uint64_t dispi_ports_read(void *opaque, uint64_t off, unsigned size)
 
 	atomic_fetch_add(&v->st.dispi_reads, 1);
 	pthread_mutex_lock(&v->lock);
-	val = off == 0 ? v->regs.dispi_index : dispi_read(v, v->regs.dispi_index);
+	val = off == 0 ? v->regs.dispi_index : off < 3 ? dispi_read(v, v->regs.dispi_index) : 0;
 	pthread_mutex_unlock(&v->lock);
 	return size == 1 && off == 1 ? val & 0xff : val;
 }
@@ -495,12 +496,13 @@ static void dispi_ports_write(void *opaque, uint64_t off, uint64_t val, unsigned
 	pthread_mutex_lock(&v->lock);
 	if (off == 0)
 		v->regs.dispi_index = (uint16_t)val;
-	else
+	else if (off < 3)
 		dispi_write(v, v->regs.dispi_index, (uint16_t)val);
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* 0x1ce index, 0x1cf and 0x1d0 data (QEMU on x86 decodes both). */
+/* 0x1ce index, 0x1cf and 0x1d0 data (QEMU on x86 decodes both); 0x1d1 is
+ * claimed so that a 16-bit access at 0x1d0 reaches us, and ignored. */
 static const struct bus_ops dispi_ops = { .read = dispi_ports_read, .write = dispi_ports_write };
 
 /* ---- the legacy window ---- */
@@ -748,25 +750,27 @@ static void vga_reset(void *state)
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* The VGA BIOS for the ROM BAR: the whole file, at most VGA_ROM_MAX. */
-static int load_rom(struct vga *v, const char *path, const char *id, char *err, size_t errlen)
+/* The VGA BIOS for the ROM BAR: the whole file, 512 bytes to VGA_ROM_MAX,
+ * read before anything is placed so that a bad file changes nothing. */
+static uint8_t *read_rom(const char *path, const char *id, size_t *len, char *err,
+			 size_t errlen)
 {
 	struct stat sb;
 	uint8_t *buf;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: cannot open the VGA BIOS %s: %s", id, path,
 			 strerror(errno));
-		return -1;
+		return NULL;
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size < 512 ||
 	    sb.st_size > VGA_ROM_MAX) {
 		snprintf(err, errlen, "%s: the VGA BIOS %s is not a file of 512 bytes to %u KiB",
 			 id, path, VGA_ROM_MAX >> 10);
 		close(fd);
-		return -1;
+		return NULL;
 	}
 	buf = malloc((size_t)sb.st_size);
 	n = buf ? read(fd, buf, (size_t)sb.st_size) : -1;
@@ -774,15 +778,10 @@ static int load_rom(struct vga *v, const char *path, const char *id, char *err, 
 	if (n != sb.st_size) {
 		snprintf(err, errlen, "%s: cannot read the VGA BIOS %s", id, path);
 		free(buf);
-		return -1;
+		return NULL;
 	}
-	ret = pci_dev_set_rom(v->pci, buf, (size_t)n);
-	free(buf);
-	if (ret < 0) {
-		snprintf(err, errlen, "%s: the PCI core refused the ROM of %s", id, path);
-		return -1;
-	}
-	return 0;
+	*len = (size_t)n;
+	return buf;
 }
 
 static void vga_destroy(void *state)
@@ -822,14 +821,22 @@ static void *vga_create(const struct dev_ctx *ctx, const struct board_entry *e, 
 		.name = e->id,
 	};
 	struct vga *v;
+	uint8_t *rom = NULL;
+	size_t rom_len = 0;
 
 	if (!ctx->pci || e->devfn < 0) {
 		snprintf(err, errlen, "%s: a PCI device needs a PCI slot", e->id);
 		return NULL;
 	}
+	if (args && args->bios_path) {
+		rom = read_rom(args->bios_path, e->id, &rom_len, err, errlen);
+		if (!rom)
+			return NULL;
+	}
 	v = calloc(1, sizeof(*v));
 	if (!v) {
 		snprintf(err, errlen, "%s: out of memory", e->id);
+		free(rom);
 		return NULL;
 	}
 	pthread_mutex_init(&v->lock, NULL);
@@ -860,11 +867,16 @@ static void *vga_create(const struct dev_ctx *ctx, const struct board_entry *e, 
 		snprintf(err, errlen, "%s: cannot declare the BARs", e->id);
 		goto fail;
 	}
-	if (args && args->bios_path && load_rom(v, args->bios_path, e->id, err, errlen) < 0)
+	if (rom && pci_dev_set_rom(v->pci, rom, rom_len) < 0) {
+		snprintf(err, errlen, "%s: the PCI core refused the ROM of %s", e->id,
+			 args->bios_path);
 		goto fail;
+	}
+	free(rom);
+	rom = NULL;
 	if (dev_claim(ctx->pio, VGA_PORT_BASE, VGA_PORT_COUNT, &ports_ops, v, "vga", err, errlen) <
 		    0 ||
-	    dev_claim(ctx->pio, VGA_DISPI_INDEX, 3, &dispi_ops, v, "vga-dispi", err, errlen) < 0 ||
+	    dev_claim(ctx->pio, VGA_DISPI_INDEX, 4, &dispi_ops, v, "vga-dispi", err, errlen) < 0 ||
 	    dev_claim(ctx->mmio, VGA_WINDOW_BASE, VGA_WINDOW_SIZE, &window_ops, v, "vga-window",
 		      err, errlen) < 0)
 		goto fail;
@@ -886,6 +898,7 @@ static void *vga_create(const struct dev_ctx *ctx, const struct board_entry *e, 
 		display_set_source(v->display, &source_ops, v);
 	return v;
 fail:
+	free(rom);
 	vga_destroy(v);
 	return NULL;
 }
