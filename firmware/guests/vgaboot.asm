@@ -19,7 +19,9 @@
 ;                        LFB (unreal mode) read back through it and through
 ;                        the 64 KiB bank window at 0xa0000, and the reverse
 ;   VGA-END              then debug-exit 0x10 (exit status 33)
-; A failed step prints "VGA-FAIL <step>" and ends at once.
+; A failed step prints "VGA-FAIL <step>" and ends at once.  Built with
+; -DSTOP_TEXT, -DSTOP_13H, -DSTOP_12H or -DSTOP_LFB it ends after that step,
+; leaving its picture on the screen (for looking at it by hand).
 
 bits 16
 org 0x7c00
@@ -204,6 +206,9 @@ main:
 	jne fail
 	mov si, msg_text
 	call ok
+%ifdef STOP_TEXT
+	jmp finish
+%endif
 
 	; ---- mode 0x13 ----
 	mov ax, 0x0013
@@ -231,6 +236,9 @@ main:
 	jne fail
 	mov si, msg_13h
 	call ok
+%ifdef STOP_13H
+	jmp finish
+%endif
 
 	; ---- mode 0x12: planar ----
 	mov ax, 0x0012
@@ -273,6 +281,9 @@ main:
 	jne fail
 	mov si, msg_12h
 	call ok
+%ifdef STOP_12H
+	jmp finish
+%endif
 
 	; ---- VBE controller info ----
 	mov ax, INFO_SEG
@@ -426,6 +437,9 @@ main:
 	mov dword [fs:edi], 0x00ff0000
 	mov si, msg_lfb
 	call ok
+%ifdef STOP_LFB
+	jmp finish
+%endif
 
 	mov ax, 0x0003
 	int 0x10
