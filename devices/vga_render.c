@@ -31,7 +31,8 @@
  *
  * Change detection: text keeps the cells it drew (character, attribute),
  * the cursor and the font and palette generations, and redraws changed
- * cells only; graphics redraw the lines that read a dirty page: pages the
+ * cells only (everything when the legacy memory was written through the
+ * LFB, behind the handlers that count font writes); graphics redraw the lines that read a dirty page: pages the
  * device's handlers wrote, or-ed with KVM's dirty log of the framebuffer
  * slot, or, when the slot is mapped without logging, a compare against a
  * shadow copy of the visible VRAM.  A new mode or size is a resize; a
@@ -139,30 +140,38 @@ static void decide_mode(const struct vga_regs *r, struct mode *m)
 
 /* ---- dirty pages ---- */
 
-static void collect_dirty(struct vga *v, const struct mode *m)
+/* The pages written since the last refresh, in R->dirty.  Returns true when
+ * the guest wrote the legacy 256 KiB through the LFB (KVM's log or the
+ * shadow compare say so): the font in plane 2 may have changed behind the
+ * handlers' back. */
+static bool collect_dirty(struct vga *v, const struct mode *m)
 {
 	struct vga_render *R = &v->r;
 	uint64_t log[VGA_DIRTY_WORDS];
+	_Static_assert(VGA_LEGACY_BYTES / VGA_PAGE == 64, "the legacy pages are word 0");
 
 	for (unsigned i = 0; i < VGA_DIRTY_WORDS; i++)
 		R->dirty[i] = atomic_exchange(&v->written[i], 0);
 	if (!v->slot || !fastpath_slot_gpa(v->slot))
-		return; /* every write came through the handlers */
+		return false; /* every write came through the handlers */
 	if (fastpath_slot_fast(v->slot)) {
-		if (fastpath_slot_dirty(v->slot, log, VGA_DIRTY_WORDS) >= 0)
-			for (unsigned i = 0; i < VGA_DIRTY_WORDS; i++)
-				R->dirty[i] |= log[i];
-		return;
+		if (fastpath_slot_dirty(v->slot, log, VGA_DIRTY_WORDS) < 0)
+			return false;
+		for (unsigned i = 0; i < VGA_DIRTY_WORDS; i++)
+			R->dirty[i] |= log[i];
+		return log[0] != 0;
 	}
 	/* Mapped without a dirty log: compare what the mode shows. */
 	if (!R->shadow) {
 		R->shadow = calloc(1, VGA_VRAM_SIZE);
 		if (!R->shadow) {
 			memset(R->dirty, 0xff, sizeof(R->dirty));
-			return;
+			return true;
 		}
 	}
 	{
+		uint64_t before = R->dirty[0];
+
 		uint64_t lo = 0, hi = VGA_LEGACY_BYTES;
 
 		if (m->kind == K_LINEAR || (m->kind == K_PLANAR && m->fold_rows && m->bpp == 4)) {
@@ -179,6 +188,7 @@ static void collect_dirty(struct vga *v, const struct mode *m)
 				R->dirty[p / 64] |= 1ULL << (p % 64);
 			}
 		}
+		return (R->dirty[0] & ~before) != 0;
 	}
 }
 
@@ -450,7 +460,7 @@ void vga_render_refresh(struct vga *v, bool full)
 	struct vga_regs *r;
 	struct mode m;
 	uint32_t pal256[256], pal16[16];
-	bool all = full, changed;
+	bool all = full, changed, lfb_legacy;
 
 	if (!v->display)
 		return;
@@ -463,7 +473,7 @@ void vga_render_refresh(struct vga *v, bool full)
 	atomic_fetch_add(&v->st.refreshes, 1);
 
 	decide_mode(r, &m);
-	collect_dirty(v, &m);
+	lfb_legacy = collect_dirty(v, &m);
 	changed = m.kind != R->kind || m.width != R->width || m.height != R->height ||
 		  m.bpp != R->p1 || m.cols != R->p2 || m.ch != R->p3 || m.cw != R->p4 ||
 		  (m.kind != K_NONE && !R->have_image);
@@ -496,7 +506,7 @@ void vga_render_refresh(struct vga *v, bool full)
 	if (m.kind == K_NONE)
 		goto out;
 	if (m.start != R->start || m.line != R->line || r->pal_gen != R->pal_gen ||
-	    (m.kind == K_TEXT && r->font_gen != R->font_gen))
+	    (m.kind == K_TEXT && (r->font_gen != R->font_gen || lfb_legacy)))
 		all = true;
 	R->start = m.start;
 	R->line = m.line;

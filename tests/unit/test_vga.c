@@ -17,11 +17,13 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "devices/pci.h"
 #include "devices/vga.h"
 #include "vmm/bus.h"
 #include "vmm/display.h"
+#include "vmm/fastpath.h"
 
 #define DEVFN PCI_DEVFN(2, 0)
 #define WIN   VGA_WINDOW_BASE
@@ -844,6 +846,233 @@ static void test_hostile_geometry(void **state)
 	vga_refresh(vga, true);
 }
 
+/* ---- the fast paths, against a fake KVM ---- */
+
+static struct {
+	uint64_t slot_gpa, dirty0;
+	uint32_t slot_flags;
+	int zones;
+	uint8_t *hva;
+} fk;
+
+static void f_caps(void *o, struct fastpath_caps *c)
+{
+	*c = (struct fastpath_caps){ .coalesced_mmio = true, .dirty_log = true };
+}
+
+static int f_zone(void *o, bool is_pio, uint64_t addr, uint64_t size, bool assign)
+{
+	fk.zones += assign ? 1 : -1;
+	return 0;
+}
+
+static int f_slot_add(void *o, uint64_t gpa, uint64_t size, void *hva, uint32_t flags)
+{
+	fk.slot_gpa = gpa;
+	fk.slot_flags = flags;
+	fk.hva = hva;
+	return 3;
+}
+
+static int f_slot_move(void *o, int slot, uint64_t gpa)
+{
+	fk.slot_gpa = gpa;
+	return 0;
+}
+
+static int f_slot_remove(void *o, int slot)
+{
+	fk.slot_gpa = 0;
+	return 0;
+}
+
+static int f_slot_log(void *o, int slot, bool on)
+{
+	fk.slot_flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0;
+	return 0;
+}
+
+static int f_slot_dirty(void *o, int slot, uint64_t *bitmap, size_t words)
+{
+	assert_true(words >= VGA_VRAM_SIZE / 4096 / 64);
+	bitmap[0] = fk.dirty0;
+	fk.dirty0 = 0;
+	return 0;
+}
+
+static const struct fastpath_host fake_host = {
+	.caps = f_caps,
+	.coalesced_zone = f_zone,
+	.slot_add = f_slot_add,
+	.slot_move = f_slot_move,
+	.slot_remove = f_slot_remove,
+	.slot_log_dirty = f_slot_log,
+	.slot_get_dirty = f_slot_dirty,
+};
+
+/* A VGA whose LFB KVM maps (the fake), in a 64x32x32 dispi mode; writes
+ * "through KVM" go straight to VRAM, as a guest's would. */
+static struct fastpath *fast_vga(bool dirty_log)
+{
+	struct vm_accel accel = VM_ACCEL_DEFAULT;
+	struct fastpath *fp;
+	struct dev_ctx ctx;
+	struct vga_args args = { NULL };
+	struct board_entry e = { .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN,
+				 .arg = &args };
+	char err[256];
+
+	/* a machine of its own: the buses keep the old VGA's claims */
+	vga_type.destroy(vga);
+	pci_bus_destroy(pci);
+	bus_destroy(pio);
+	bus_destroy(mmio);
+	pio = bus_create("pio", 0x10000);
+	mmio = bus_create("mmio", 0);
+	pci = pci_bus_create(pio, mmio);
+	memset(&fk, 0, sizeof(fk));
+	accel.dirty_log = dirty_log;
+	fp = fastpath_new(&fake_host, NULL, &accel, NULL, pio, mmio);
+	assert_non_null(fp);
+	ctx = (struct dev_ctx){ .pio = pio, .mmio = mmio, .pci = pci, .display = disp,
+				.fastpath = fp };
+	vga = vga_type.create(&ctx, &e, err, sizeof(err));
+	assert_non_null(vga);
+	pci_bus_seal(pci);
+	assert_int_equal(fk.zones, 1); /* the window, coalesced */
+	pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0, 0xfd000000, 4);
+	pci_config_write(pci, DEVFN, PCI_COMMAND, PCI_COMMAND_MEMORY, 2);
+	assert_int_equal(fk.slot_gpa, 0xfd000000); /* the slot follows BAR0 */
+	assert_ptr_equal(fk.hva, vga_vram(vga));
+	assert_int_equal(!!(fk.slot_flags & KVM_MEM_LOG_DIRTY_PAGES), dirty_log);
+	dispi(1, 64);
+	dispi(2, 32);
+	dispi(3, 32);
+	dispi(4, 0x41);
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.w, 64);
+	return fp;
+}
+
+static void fast_vga_end(struct fastpath *fp)
+{
+	vga_type.destroy(vga);
+	vga = NULL;
+	fastpath_free(fp);
+}
+
+static void test_lfb_dirty_log(void **state)
+{
+	struct fastpath *fp = fast_vga(true);
+	uint32_t px = 0x00abcdef;
+	json_t *st;
+
+	/* a guest write KVM did not log is not looked at ... */
+	memcpy(vga_vram(vga) + 4096 + 8, &px, 4);
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.damages, 0);
+	/* ... a logged page is: lines 16-31 (page 1 of 256-byte lines) */
+	fk.dirty0 = 1ULL << 1;
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.damages, 1);
+	assert_int_equal(seen.y0, 16);
+	assert_int_equal(seen.y1, 32);
+	assert_int_equal(pixel(2, 16), px);
+	st = vga_type.stats(vga, false);
+	assert_true(json_is_true(json_object_get(st, "window_coalesced")));
+	assert_true(json_is_true(json_object_get(st, "lfb_dirty_log")));
+	json_decref(st);
+	fast_vga_end(fp);
+}
+
+static void test_lfb_shadow_compare(void **state)
+{
+	struct fastpath *fp = fast_vga(false);
+	uint32_t px = 0x00123456;
+
+	/* no dirty log: VRAM is compared with what was drawn */
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.damages, 0);
+	memcpy(vga_vram(vga) + 4096 * 1 + 4, &px, 4);
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.damages, 1);
+	assert_int_equal(seen.y0, 16);
+	assert_int_equal(seen.y1, 32);
+	assert_int_equal(pixel(1, 16), px);
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.damages, 0);
+	fast_vga_end(fp);
+}
+
+/* Mode 4 (CGA 320x200, 4 colours): odd/even at 0xb8000, odd lines from
+ * CPU offset 0x2000. */
+static void test_cga4_render(void **state)
+{
+	static const struct mode_regs mode4 = {
+		0x63,
+		{ 0x09, 0x03, 0x00, 0x02 },
+		{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x0f, 0x0f, 0xff },
+		{ 0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00,
+		  0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x14, 0x00, 0x96, 0xb9, 0xa2, 0xff },
+		{ 0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x14,
+		  0x15, 0x16, 0x17, 0x01, 0x00, 0x03, 0x00 },
+	};
+
+	set_mode(&mode4);
+	dac_set(0x13, 0x3f, 0, 0);
+	dac_set(0x15, 0, 0x3f, 0);
+	dac_set(0x17, 0, 0, 0x3f);
+	memw(0x18000, 0xe4);	      /* pixels 0-3: colours 3 2 1 0 */
+	memw(0x18001, 0x1b);	      /* pixels 4-7: 0 1 2 3 */
+	memw(0x18000 + 0x2000, 0xc0); /* line 1, pixel 0: colour 3 */
+	memw(0x18000 + 80, 0x40);     /* line 2, pixel 0: colour 1 */
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.w, 320);
+	assert_int_equal(seen.h, 200);
+	assert_int_equal(pixel(0, 0), 0x0000ff);
+	assert_int_equal(pixel(1, 0), 0x00ff00);
+	assert_int_equal(pixel(2, 0), 0xff0000);
+	assert_int_equal(pixel(3, 0), 0);
+	assert_int_equal(pixel(5, 0), 0xff0000);
+	assert_int_equal(pixel(7, 0), 0x0000ff);
+	assert_int_equal(pixel(0, 1), 0x0000ff);
+	assert_int_equal(pixel(0, 2), 0xff0000);
+}
+
+/* 80x50 (8-line cells) and the 9th column of line-drawing characters. */
+static void test_text_80x50_ninth_column(void **state)
+{
+	uint8_t *vr = vga_vram(vga);
+
+	set_mode(&mode3);
+	cr(0x09, 0x47); /* 8 scan lines a row */
+	cr(0x0a, 0x20);
+	dac_set(0x3f, 0x3f, 0x3f, 0x3f);
+	for (unsigned row = 0; row < 8; row++) {
+		vr[4 * (0xc4 * 32 + row) + 2] = 0xff; /* a horizontal line char */
+		vr[4 * (0xb0 * 32 + row) + 2] = 0xff;
+	}
+	vr[0] = 0xc4;
+	vr[1] = 0x0f;
+	vr[4] = 0xb0;
+	vr[5] = 0x0f;
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.w, 720);
+	assert_int_equal(seen.h, 400);
+	assert_int_equal(pixel(7, 0), 0xffffff);
+	assert_int_equal(pixel(8, 0), 0xffffff); /* 0xc4: duplicated (ATC10 bit 2) */
+	assert_int_equal(pixel(17, 0), 0); /* 0xb0: not a line character */
+	assert_int_equal(pixel(0, 8), 0);  /* the second row of cells */
+}
+
 static void test_reset(void **state)
 {
 	dispi(1, 640);
@@ -877,6 +1106,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mode12_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispi32_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_geometry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lfb_dirty_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lfb_shadow_compare, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cga4_render, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_80x50_ninth_column, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	};
 
