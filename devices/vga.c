@@ -437,9 +437,12 @@ static void dispi_write(struct vga *v, unsigned idx, uint16_t val)
 		if (r->dispi[DISPI_ENABLE] & DISPI_ENABLED) {
 			uint32_t line, start;
 
-			/* A change that no longer fits turns the mode off. */
-			r->dispi[DISPI_VIRT_WIDTH] = r->dispi[DISPI_XRES];
-			r->dispi[DISPI_X_OFFSET] = r->dispi[DISPI_Y_OFFSET] = 0;
+			/* While enabled: keep the panning if it still fits, else
+			 * drop it; a mode that does not fit at all turns off. */
+			if (!vga_dispi_geometry(r, &line, &start)) {
+				r->dispi[DISPI_VIRT_WIDTH] = r->dispi[DISPI_XRES];
+				r->dispi[DISPI_X_OFFSET] = r->dispi[DISPI_Y_OFFSET] = 0;
+			}
 			if (!vga_dispi_geometry(r, &line, &start)) {
 				atomic_fetch_add(&v->st.refused, 1);
 				r->dispi[DISPI_ENABLE] &= ~DISPI_ENABLED;
