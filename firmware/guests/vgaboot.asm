@@ -12,6 +12,9 @@
 ;   VGA-12H ok           mode 0x12 (planar): a pixel of colour 0x0b read
 ;                        back plane by plane through GR4 (read mode 0)
 ;   VGA-VBE vvvv         INT 10h AX=4F00: "VESA", the version
+;   VGA-VBE102 ok        4F02 mode 0x102 (800x600, 16 colours, planar, as
+;                        Windows' vga.sys sets it): dispi XRES 800, BPP 4,
+;                        a pixel written and read back through INT 10h
 ;   VGA-DISPI ok         the Bochs dispi ID and VIDEO_MEMORY_64K
 ;   VGA-VBEMODE mmmm bb lllllll  the 640x480 mode with the most bits per
 ;                        pixel in the mode list (4F01: bpp, LFB address)
@@ -20,7 +23,7 @@
 ;                        the 64 KiB bank window at 0xa0000, and the reverse
 ;   VGA-END              then debug-exit 0x10 (exit status 33)
 ; A failed step prints "VGA-FAIL <step>" and ends at once.  Built with
-; -DSTOP_TEXT, -DSTOP_13H, -DSTOP_12H or -DSTOP_LFB it ends after that step,
+; -DSTOP_TEXT, -DSTOP_13H, -DSTOP_12H, -DSTOP_VBE102 or -DSTOP_LFB it ends after that step,
 ; leaving its picture on the screen (for looking at it by hand).
 
 bits 16
@@ -303,6 +306,46 @@ main:
 	call hex16
 	call newline
 
+	; ---- VBE 0x102: 800x600 planar, as Windows' vga.sys sets it ----
+	mov ax, 0x4f02
+	mov bx, 0x0102
+	int 0x10
+	mov si, step_vbe102
+	cmp ax, 0x004f
+	jne fail
+	mov dx, 0x1ce
+	mov ax, 1
+	out dx, ax
+	inc dx
+	in ax, dx
+	cmp ax, 800			; dispi XRES
+	jne fail
+	dec dx
+	mov ax, 3
+	out dx, ax
+	inc dx
+	in ax, dx
+	cmp ax, 4			; dispi BPP
+	jne fail
+	mov ax, 0x0c0c			; colour 0x0c at (799, 599)
+	mov bh, 0
+	mov cx, 799
+	mov dx, 599
+	int 0x10
+	mov ah, 0x0d
+	mov bh, 0
+	mov cx, 799
+	mov dx, 599
+	int 0x10
+	mov si, step_vbe102
+	cmp al, 0x0c
+	jne fail
+	mov si, msg_vbe102
+	call ok
+%ifdef STOP_VBE102
+	jmp finish
+%endif
+
 	; ---- dispi registers directly ----
 	mov dx, 0x1ce
 	xor ax, ax
@@ -492,6 +535,7 @@ msg_13h: db "VGA-13H", 0
 msg_12h: db "VGA-12H", 0
 msg_vbe: db "VGA-VBE ", 0
 msg_dispi: db "VGA-DISPI", 0
+msg_vbe102: db "VGA-VBE102", 0
 msg_vbemode: db "VGA-VBEMODE ", 0
 msg_lfb: db "VGA-LFB", 0
 msg_ok: db " ok", 13, 10, 0
@@ -502,6 +546,7 @@ step_13h: db "13h", 0
 step_12h: db "12h", 0
 step_vbe: db "vbe", 0
 step_dispi: db "dispi", 0
+step_vbe102: db "vbe 0x102", 0
 step_vbemode: db "vbemode", 0
 step_lfb: db "lfb mode set", 0
 step_lfb_rw: db "lfb write/read", 0

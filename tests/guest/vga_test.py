@@ -3,7 +3,8 @@
 """Tier-1 VGA test: Debian's SeaBIOS and SeaVGABIOS on minivmm --vga std boot
 firmware/guests/vgaboot.asm from a raw IDE disk.  The boot program drives
 the VGA through INT 10h (mode 3 teletype, mode 0x13 and 0x12 pixels, VBE
-4F00/4F01/4F02 with the linear framebuffer) and checks video memory; this
+4F00, 4F02 mode 0x102 planar 800x600, 4F01/4F02 with the linear
+framebuffer) and checks video memory; this
 script checks its COM1 lines, SeaVGABIOS's own log (--debugcon: it found
 the device at 00:02.0 and its LFB in BAR0), and the VGA's --stats counters.
 
@@ -26,7 +27,7 @@ import tempfile
 SKIP = 77
 VGABIOS = "/usr/share/seabios/vgabios-stdvga.bin"
 EXPECT = ["VGA-BEGIN", "VGA-MODE 03", "VGA-TEXT ok", "VGA-13H ok", "VGA-12H ok",
-          "VGA-VBE 0300", "VGA-DISPI ok", "VGA-VBEMODE", "VGA-LFB ok", "VGA-END"]
+          "VGA-VBE 0300", "VGA-VBE102 ok", "VGA-DISPI ok", "VGA-VBEMODE", "VGA-LFB ok", "VGA-END"]
 
 
 def skip(why):
