@@ -1046,6 +1046,56 @@ static void test_cga4_render(void **state)
 	assert_int_equal(pixel(0, 2), 0xff0000);
 }
 
+/* Mode 6 (640x200, 2 colours): plane 0 only, odd lines from 0x2000 (no
+ * odd/even: plane address = CPU offset). */
+static void test_cga2_render(void **state)
+{
+	static const struct mode_regs mode6 = {
+		0x63,
+		{ 0x01, 0x01, 0x00, 0x06 },
+		{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x0f, 0xff },
+		{ 0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00,
+		  0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x00, 0x96, 0xb9, 0xc2, 0xff },
+		{ 0x00, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17,
+		  0x17, 0x17, 0x17, 0x01, 0x00, 0x01, 0x00 },
+	};
+
+	set_mode(&mode6);
+	dac_set(0x17, 0x3f, 0x3f, 0x3f);
+	memw(0x18000, 0x80);
+	memw(0x18000 + 0x2000, 0x01);
+	memw(0x18000 + 80 + 1, 0x80);
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.w, 640);
+	assert_int_equal(seen.h, 200);
+	assert_int_equal(pixel(0, 0), 0xffffff);
+	assert_int_equal(pixel(1, 0), 0);
+	assert_int_equal(pixel(7, 1), 0xffffff);
+	assert_int_equal(pixel(8, 2), 0xffffff);
+}
+
+/* Dispi at 4 bpp (VBE 0x102): planar at XRES x YRES through the window. */
+static void test_dispi_planar_render(void **state)
+{
+	set_mode(&mode12);
+	dac_set(0x3b, 0x00, 0x3f, 0x3f);
+	dispi(1, 800);
+	dispi(2, 600);
+	dispi(3, 4);
+	dispi(4, 0x41);
+	gr(5, 0x02); /* write mode 2 */
+	gr(8, 0x01); /* pixel 7 of the byte */
+	memr(599 * 100 + 99);
+	memw(599 * 100 + 99, 0x0b);
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.w, 800);
+	assert_int_equal(seen.h, 600);
+	assert_int_equal(pixel(799, 599), 0x00ffff);
+	assert_int_equal(pixel(798, 599), 0);
+}
+
 /* 80x50 (8-line cells) and the 9th column of line-drawing characters. */
 static void test_text_80x50_ninth_column(void **state)
 {
@@ -1109,6 +1159,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lfb_dirty_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lfb_shadow_compare, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cga4_render, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cga2_render, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dispi_planar_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_80x50_ninth_column, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	};
