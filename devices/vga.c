@@ -62,8 +62,8 @@
 
 /* Bits the guest may set in each sequencer and graphics register (QEMU's
  * sr_mask/gr_mask: the rest read as 0). */
-static const uint8_t sr_mask[8] = { 0x03, 0x3d, 0x0f, 0x3f, 0x0e, 0x00, 0x00, 0xff };
-static const uint8_t gr_mask[16] = { 0x0f, 0x0f, 0x0f, 0x1f, 0x03, 0x7b, 0x0f, 0x0f, 0xff };
+static const uint8_t sr_mask[8] = {0x03, 0x3d, 0x0f, 0x3f, 0x0e, 0x00, 0x00, 0xff};
+static const uint8_t gr_mask[16] = {0x0f, 0x0f, 0x0f, 0x1f, 0x03, 0x7b, 0x0f, 0x0f, 0xff};
 
 /* Four plane bits to four bytes: plane p is byte p of a little-endian dword. */
 static uint32_t expand4(unsigned bits)
@@ -183,8 +183,8 @@ static void attr_write(struct vga_regs *r, uint8_t val)
 		r->pal_gen++; /* bit 5 blanks or shows the picture */
 	} else if (idx < 21) {
 		static const uint8_t mask[21] = {
-			0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f,
-			0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0xef, 0xff, 0x3f, 0x0f, 0x0f,
+		    0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0x3f,
+		    0x3f, 0x3f, 0x3f, 0x3f, 0x3f, 0xef, 0xff, 0x3f, 0x0f, 0x0f,
 		};
 
 		r->ar[idx] = val & mask[idx];
@@ -289,7 +289,7 @@ static void ports_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	pthread_mutex_unlock(&v->lock);
 }
 
-static const struct bus_ops ports_ops = { .read = ports_read, .write = ports_write };
+static const struct bus_ops ports_ops = {.read = ports_read, .write = ports_write};
 
 /* ---- dispi ---- */
 
@@ -353,11 +353,11 @@ static void dispi_clamp(struct vga_regs *r)
 		r->dispi[DISPI_Y_OFFSET] = 0;
 	}
 height:
-	l = dispi_line_bytes(bpp, r->dispi[DISPI_VIRT_WIDTH] > xres ? r->dispi[DISPI_VIRT_WIDTH]
-								     : xres);
+	l = dispi_line_bytes(bpp,
+			     r->dispi[DISPI_VIRT_WIDTH] > xres ? r->dispi[DISPI_VIRT_WIDTH] : xres);
 	if (l)
 		r->dispi[DISPI_VIRT_HEIGHT] =
-			(uint16_t)(VGA_VRAM_SIZE / l > 0xffff ? 0xffff : VGA_VRAM_SIZE / l);
+		    (uint16_t)(VGA_VRAM_SIZE / l > 0xffff ? 0xffff : VGA_VRAM_SIZE / l);
 }
 
 static void dispi_enable(struct vga *v, uint16_t val)
@@ -377,9 +377,8 @@ static void dispi_enable(struct vga *v, uint16_t val)
 			r->dispi[DISPI_ENABLE] = val & ~DISPI_ENABLED;
 			return;
 		}
-		r->dispi[DISPI_VIRT_HEIGHT] = (uint16_t)(VGA_VRAM_SIZE / line > 0xffff
-								 ? 0xffff
-								 : VGA_VRAM_SIZE / line);
+		r->dispi[DISPI_VIRT_HEIGHT] =
+		    (uint16_t)(VGA_VRAM_SIZE / line > 0xffff ? 0xffff : VGA_VRAM_SIZE / line);
 		if (!(val & DISPI_NOCLEARMEM)) {
 			memset(v->vram, 0, (size_t)line * r->dispi[DISPI_YRES]);
 			for (uint32_t o = 0; o < line * r->dispi[DISPI_YRES]; o += VGA_PAGE)
@@ -506,7 +505,7 @@ static void dispi_ports_write(void *opaque, uint64_t off, uint64_t val, unsigned
 
 /* 0x1ce index, 0x1cf and 0x1d0 data (QEMU on x86 decodes both); 0x1d1 is
  * claimed so that a 16-bit access at 0x1d0 reaches us, and ignored. */
-static const struct bus_ops dispi_ops = { .read = dispi_ports_read, .write = dispi_ports_write };
+static const struct bus_ops dispi_ops = {.read = dispi_ports_read, .write = dispi_ports_write};
 
 /* ---- the legacy window ---- */
 
@@ -658,7 +657,7 @@ static void window_write(void *opaque, uint64_t off, uint64_t val, unsigned size
 	pthread_mutex_unlock(&v->lock);
 }
 
-static const struct bus_ops window_ops = { .read = window_read, .write = window_write };
+static const struct bus_ops window_ops = {.read = window_read, .write = window_write};
 
 /* ---- BAR0 (the LFB when KVM does not map it) and BAR2 ---- */
 
@@ -670,6 +669,8 @@ static uint64_t lfb_read(void *opaque, uint64_t off, unsigned size)
 	atomic_fetch_add(&v->st.lfb_reads, 1);
 	if (off < VGA_VRAM_SIZE && off + size <= VGA_VRAM_SIZE)
 		memcpy(&val, v->vram + off, size);
+	else
+		atomic_fetch_add(&v->st.bad_access, 1); /* straddles the end of VRAM */
 	return val;
 }
 
@@ -678,8 +679,10 @@ static void lfb_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	struct vga *v = opaque;
 
 	atomic_fetch_add(&v->st.lfb_writes, 1);
-	if (off >= VGA_VRAM_SIZE || off + size > VGA_VRAM_SIZE)
+	if (off >= VGA_VRAM_SIZE || off + size > VGA_VRAM_SIZE) {
+		atomic_fetch_add(&v->st.bad_access, 1);
 		return;
+	}
 	memcpy(v->vram + off, &val, size);
 	mark_written(v, (uint32_t)off);
 	mark_written(v, (uint32_t)(off + size - 1));
@@ -690,7 +693,7 @@ static void lfb_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	}
 }
 
-static const struct bus_ops lfb_ops = { .read = lfb_read, .write = lfb_write };
+static const struct bus_ops lfb_ops = {.read = lfb_read, .write = lfb_write};
 
 static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 {
@@ -725,7 +728,7 @@ static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	}
 }
 
-static const struct bus_ops mmio_ops = { .read = mmio_read, .write = mmio_write };
+static const struct bus_ops mmio_ops = {.read = mmio_read, .write = mmio_write};
 
 /* ---- life cycle ---- */
 
@@ -755,8 +758,7 @@ static void vga_reset(void *state)
 
 /* The VGA BIOS for the ROM BAR: the whole file, 512 bytes to VGA_ROM_MAX,
  * read before anything is placed so that a bad file changes nothing. */
-static uint8_t *read_rom(const char *path, const char *id, size_t *len, char *err,
-			 size_t errlen)
+static uint8_t *read_rom(const char *path, const char *id, size_t *len, char *err, size_t errlen)
 {
 	struct stat sb;
 	uint8_t *buf;
@@ -810,18 +812,18 @@ static void source_refresh(void *opaque, bool full)
 	vga_render_refresh(opaque, full);
 }
 
-static const struct display_source_ops source_ops = { .refresh = source_refresh };
+static const struct display_source_ops source_ops = {.refresh = source_refresh};
 
 static void *vga_create(const struct dev_ctx *ctx, const struct board_entry *e, char *err,
 			size_t errlen)
 {
 	const struct vga_args *args = e->arg;
 	const struct pci_dev_info info = {
-		.vendor = 0x1234,
-		.device = 0x1111,
-		.class_code = 0x030000,
-		.revision = 2,
-		.name = e->id,
+	    .vendor = 0x1234,
+	    .device = 0x1111,
+	    .class_code = 0x030000,
+	    .revision = 2,
+	    .name = e->id,
 	};
 	struct vga *v;
 	uint8_t *rom = NULL;
@@ -878,7 +880,7 @@ static void *vga_create(const struct dev_ctx *ctx, const struct board_entry *e, 
 	free(rom);
 	rom = NULL;
 	if (dev_claim(ctx->pio, VGA_PORT_BASE, VGA_PORT_COUNT, &ports_ops, v, "vga", err, errlen) <
-		    0 ||
+		0 ||
 	    dev_claim(ctx->pio, VGA_DISPI_INDEX, 4, &dispi_ops, v, "vga-dispi", err, errlen) < 0 ||
 	    dev_claim(ctx->mmio, VGA_WINDOW_BASE, VGA_WINDOW_SIZE, &window_ops, v, "vga-window",
 		      err, errlen) < 0)
@@ -939,9 +941,9 @@ void vga_refresh(struct vga *v, bool full)
 }
 
 const struct device_type vga_type = {
-	.name = "vga",
-	.create = vga_create,
-	.reset = vga_reset,
-	.destroy = vga_destroy,
-	.stats = vga_stats,
+    .name = "vga",
+    .create = vga_create,
+    .reset = vga_reset,
+    .destroy = vga_destroy,
+    .stats = vga_stats,
 };

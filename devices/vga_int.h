@@ -20,16 +20,26 @@
 
 /* Dispi registers (index at 0x1ce). */
 enum {
-	DISPI_ID, DISPI_XRES, DISPI_YRES, DISPI_BPP, DISPI_ENABLE, DISPI_BANK, DISPI_VIRT_WIDTH,
-	DISPI_VIRT_HEIGHT, DISPI_X_OFFSET, DISPI_Y_OFFSET, DISPI_VIDEO_MEMORY_64K, DISPI_NR
+	DISPI_ID,
+	DISPI_XRES,
+	DISPI_YRES,
+	DISPI_BPP,
+	DISPI_ENABLE,
+	DISPI_BANK,
+	DISPI_VIRT_WIDTH,
+	DISPI_VIRT_HEIGHT,
+	DISPI_X_OFFSET,
+	DISPI_Y_OFFSET,
+	DISPI_VIDEO_MEMORY_64K,
+	DISPI_NR
 };
-#define DISPI_ID0	     0xb0c0
-#define DISPI_ID5	     0xb0c5
-#define DISPI_ENABLED	     0x01
-#define DISPI_GETCAPS	     0x02
-#define DISPI_8BIT_DAC	     0x20
-#define DISPI_LFB	     0x40
-#define DISPI_NOCLEARMEM     0x80
+#define DISPI_ID0	 0xb0c0
+#define DISPI_ID5	 0xb0c5
+#define DISPI_ENABLED	 0x01
+#define DISPI_GETCAPS	 0x02
+#define DISPI_8BIT_DAC	 0x20
+#define DISPI_LFB	 0x40
+#define DISPI_NOCLEARMEM 0x80
 
 /* The register state; the renderer works on a copy taken under the lock. */
 struct vga_regs {
@@ -73,8 +83,8 @@ struct vga_stats {
 struct vga {
 	pthread_mutex_t lock; /* guards regs */
 	struct vga_regs regs;
-	uint8_t *vram;	   /* VGA_VRAM_SIZE bytes, the slot's or our own */
-	bool own_vram;	   /* mmap'ed here (no fastpath) */
+	uint8_t *vram;	      /* VGA_VRAM_SIZE bytes, the slot's or our own */
+	bool own_vram;	      /* mmap'ed here (no fastpath) */
 	struct fp_slot *slot; /* the LFB, following BAR0 */
 	struct fp_zone *zone; /* the legacy window, coalesced */
 	struct pci_dev *pci;

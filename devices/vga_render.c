@@ -32,11 +32,10 @@
  * Change detection: text keeps the cells it drew (character, attribute),
  * the cursor and the font and palette generations, and redraws changed
  * cells only (everything when the legacy memory was written through the
- * LFB, behind the handlers that count font writes); graphics redraw the lines that read a dirty page: pages the
- * device's handlers wrote, or-ed with KVM's dirty log of the framebuffer
- * slot, or, when the slot is mapped without logging, a compare against a
- * shadow copy of the visible VRAM.  A new mode or size is a resize; a
- * palette or mode register change redraws everything.
+ * LFB, behind the handlers that count font writes); graphics redraw the lines that read a dirty
+ * page: pages the device's handlers wrote, or-ed with KVM's dirty log of the framebuffer slot, or,
+ * when the slot is mapped without logging, a compare against a shadow copy of the visible VRAM.  A
+ * new mode or size is a resize; a palette or mode register change redraws everything.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -52,8 +51,8 @@ enum { K_NONE, K_BLANK, K_TEXT, K_PLANAR, K_CGA4, K_256, K_LINEAR };
 
 struct mode {
 	unsigned kind, width, height, bpp;
-	uint32_t start, line; /* text/legacy: plane addresses; dispi: VRAM bytes */
-	unsigned cols, rows, cw, ch;	/* text */
+	uint32_t start, line;		 /* text/legacy: plane addresses; dispi: VRAM bytes */
+	unsigned cols, rows, cw, ch;	 /* text */
 	unsigned scan_per_row, bank_bit; /* legacy graphics */
 	bool fold_rows;
 };
@@ -228,15 +227,16 @@ static void draw_text_cell(struct vga *v, const struct vga_regs *r, const struct
 
 	for (unsigned row = 0; row < m->ch; row++) {
 		uint32_t *px = row_ptr(R, cy * m->ch + row) + cx * m->cw;
-		uint8_t bits = row < 32 ? v->vram[(4 * (font + chr * 32u + row) + 2) & LEGACY_MASK]
-					: 0;
+		uint8_t bits =
+		    row < 32 ? v->vram[(4 * (font + chr * 32u + row) + 2) & LEGACY_MASK] : 0;
 
 		if (cursor && row >= cs && row <= ce)
 			bits = 0xff;
 		for (unsigned i = 0; i < 8; i++)
 			px[i] = (bits & (0x80 >> i)) ? fg : bg;
 		if (m->cw == 9)
-			px[8] = (dup9 || (cursor && row >= cs && row <= ce)) && (bits & 1) ? fg : bg;
+			px[8] =
+			    (dup9 || (cursor && row >= cs && row <= ce)) && (bits & 1) ? fg : bg;
 	}
 }
 
@@ -273,7 +273,8 @@ static void refresh_text(struct vga *v, const struct vga_regs *r, const struct m
 			hi = cx + 1;
 		}
 		if (hi > lo) {
-			display_damage(v->display, lo * m->cw, cy * m->ch, (hi - lo) * m->cw, m->ch);
+			display_damage(v->display, lo * m->cw, cy * m->ch, (hi - lo) * m->cw,
+				       m->ch);
 			pixels += (unsigned long)(hi - lo) * m->cw * m->ch;
 		}
 	}
@@ -329,7 +330,8 @@ static void draw_line(struct vga *v, const struct vga_regs *r, const struct mode
 	switch (m->kind) {
 	case K_PLANAR:
 		for (unsigned g = 0; g < m->width / 8; g++) {
-			uint8_t b0 = B(4 * g), b1 = B(4 * g + 1), b2 = B(4 * g + 2), b3 = B(4 * g + 3);
+			uint8_t b0 = B(4 * g), b1 = B(4 * g + 1), b2 = B(4 * g + 2),
+				b3 = B(4 * g + 3);
 
 			if (m->fold_rows && m->bpp == 4)
 				plane_en = 0x0f; /* dispi: all planes */
@@ -368,12 +370,14 @@ static void draw_line(struct vga *v, const struct vga_regs *r, const struct mode
 				break;
 			case 15:
 				w = vr[o] | vr[o + 1] << 8;
-				c = ((w >> 10) & 0x1f) << 19 | ((w >> 5) & 0x1f) << 11 | (w & 0x1f) << 3;
+				c = ((w >> 10) & 0x1f) << 19 | ((w >> 5) & 0x1f) << 11 |
+				    (w & 0x1f) << 3;
 				px[x] = c | (c >> 5 & 0x070707);
 				break;
 			case 16:
 				w = vr[o] | vr[o + 1] << 8;
-				c = ((w >> 11) & 0x1f) << 19 | ((w >> 5) & 0x3f) << 10 | (w & 0x1f) << 3;
+				c = ((w >> 11) & 0x1f) << 19 | ((w >> 5) & 0x3f) << 10 |
+				    (w & 0x1f) << 3;
 				px[x] = c | (c >> 5 & 0x070007) | (c >> 6 & 0x000300);
 				break;
 			case 24:
@@ -448,7 +452,7 @@ static bool new_image(struct vga *v, const struct mode *m)
 	R->width = m->width;
 	R->height = m->height;
 	R->have_image = true;
-	img = (struct display_image){ R->pixels, m->width, m->height, (size_t)m->width * 4 };
+	img = (struct display_image){R->pixels, m->width, m->height, (size_t)m->width * 4};
 	display_resize(v->display, &img);
 	atomic_fetch_add(&v->st.mode_changes, 1);
 	return true;

@@ -32,17 +32,17 @@
 #include "vmm/bus.h"
 #include "vmm/display.h"
 
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "fuzz_vga: %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                           \
-		}                                                                          \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz_vga: %s:%d: %s\n", __FILE__, __LINE__, #cond);       \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define DEVFN	 PCI_DEVFN(2, 0)
-#define LFB	 0xfd000000u
-#define MMIO_BAR 0xfebf0000u
+#define DEVFN	  PCI_DEVFN(2, 0)
+#define LFB	  0xfd000000u
+#define MMIO_BAR  0xfebf0000u
 #define MAX_STEPS 4096
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -72,28 +72,25 @@ static void l_damage(void *opaque, unsigned x, unsigned y, unsigned w, unsigned 
 	damages++;
 }
 
-static const struct display_listener_ops l_ops = { .resize = l_resize, .damage = l_damage };
+static const struct display_listener_ops l_ops = {.resize = l_resize, .damage = l_damage};
 
-static const uint8_t sizes[4] = { 1, 2, 4, 8 };
+static const uint8_t sizes[4] = {1, 2, 4, 8};
 
 /* Mode tables as SeaVGABIOS writes them (misc, SR1-4, GR0-8, CRTC 0-0x18,
  * ATC 0-0x13), shared/guest-drivers.md §5.1. */
 static const uint8_t modes[3][1 + 4 + 9 + 25 + 20] = {
-	{ 0x67, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff,
-	  0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00, 0x00,
-	  0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff, 0x00, 0x01, 0x02,
-	  0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c,
-	  0x00, 0x0f, 0x08 },
-	{ 0x63, 0x01, 0x0f, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x05, 0x0f, 0xff,
-	  0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0x41, 0x00, 0x00, 0x00, 0x00,
-	  0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x40, 0x96, 0xb9, 0xa3, 0xff, 0x00, 0x01, 0x02,
-	  0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x41,
-	  0x00, 0x0f, 0x00 },
-	{ 0xe3, 0x01, 0x0f, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff,
-	  0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00,
-	  0x00, 0x00, 0xea, 0x8c, 0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff, 0x00, 0x01, 0x02,
-	  0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x01,
-	  0x00, 0x0f, 0x00 },
+    {0x67, 0x00, 0x03, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff, 0x5f,
+     0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00, 0x00, 0x00, 0x00,
+     0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
+     0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08},
+    {0x63, 0x01, 0x0f, 0x00, 0x0e, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x05, 0x0f, 0xff, 0x5f,
+     0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0x41, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+     0x9c, 0x8e, 0x8f, 0x28, 0x40, 0x96, 0xb9, 0xa3, 0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
+     0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x41, 0x00, 0x0f, 0x00},
+    {0xe3, 0x01, 0x0f, 0x00, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff, 0x5f,
+     0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+     0xea, 0x8c, 0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05,
+     0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x01, 0x00, 0x0f, 0x00},
 };
 
 static void outb(struct bus *pio, unsigned port, uint8_t v)
@@ -131,7 +128,7 @@ static void set_mode(struct bus *pio, const uint8_t *m)
 
 static void dispi_mode(struct bus *pio, uint16_t x, uint16_t y, uint16_t bpp, uint16_t en)
 {
-	const uint16_t regs[][2] = { { 4, 0 }, { 3, bpp }, { 1, x }, { 2, y }, { 5, 0 }, { 4, en } };
+	const uint16_t regs[][2] = {{4, 0}, {3, bpp}, {1, x}, {2, y}, {5, 0}, {4, en}};
 
 	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
 		bus_write(pio, VGA_DISPI_INDEX, regs[i][0], 2);
@@ -141,14 +138,14 @@ static void dispi_mode(struct bus *pio, uint16_t x, uint16_t y, uint16_t bpp, ui
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct input in = { .p = data, .len = size };
+	struct input in = {.p = data, .len = size};
 	struct bus *pio = bus_create("pio", 0x10000), *mmio = bus_create("mmio", 0);
 	struct pci_bus *pci = pci_bus_create(pio, mmio);
 	struct display *disp = display_new();
-	struct dev_ctx ctx = { .pio = pio, .mmio = mmio, .pci = pci, .display = disp };
-	struct vga_args args = { .bios_path = NULL };
-	struct board_entry e = { .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN,
-				 .arg = &args };
+	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .display = disp};
+	struct vga_args args = {.bios_path = NULL};
+	struct board_entry e = {
+	    .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN, .arg = &args};
 	char err[256];
 	struct vga *v;
 	uint64_t val;
@@ -193,7 +190,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 5:
-			bus_read(mmio, VGA_WINDOW_BASE + in_u32(&in) % (VGA_WINDOW_SIZE + 8), sz, &val);
+			bus_read(mmio, VGA_WINDOW_BASE + in_u32(&in) % (VGA_WINDOW_SIZE + 8), sz,
+				 &val);
 			break;
 		case 6:
 			vga_refresh(v, in_u8(&in) & 1);
@@ -206,7 +204,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 8:
-			bus_read(mmio, LFB + (uint64_t)(in_u32(&in) % (VGA_VRAM_SIZE + 8)), sz, &val);
+			bus_read(mmio, LFB + (uint64_t)(in_u32(&in) % (VGA_VRAM_SIZE + 8)), sz,
+				 &val);
 			break;
 		case 9: {
 			uint16_t off = in_u16(&in) % 0x1008;
@@ -224,7 +223,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint16_t x = in_u16(&in), y = in_u16(&in);
 			uint8_t b = in_u8(&in);
 
-			dispi_mode(pio, x % 2600, y % 1700, (uint16_t)(b & 0x3f), 0x41 | (b & 0x80));
+			dispi_mode(pio, x % 2600, y % 1700, (uint16_t)(b & 0x3f),
+				   0x41 | (b & 0x80));
 			break;
 		}
 		case 12: {
@@ -242,7 +242,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			uint8_t b = in_u8(&in);
 
 			for (unsigned i = 0; i < 64; i++)
-				bus_write(mmio, VGA_WINDOW_BASE + (off + i) % VGA_WINDOW_SIZE, b, 1);
+				bus_write(mmio, VGA_WINDOW_BASE + (off + i) % VGA_WINDOW_SIZE, b,
+					  1);
 			break;
 		}
 		}
@@ -282,7 +283,7 @@ static void op(struct fuzz_seed *s, uint8_t code)
 
 static void port_w(struct fuzz_seed *s, unsigned port, uint8_t v)
 {
-	uint8_t b[4] = { 0x00, (uint8_t)(port - 0x3b0), v, 0 };
+	uint8_t b[4] = {0x00, (uint8_t)(port - 0x3b0), v, 0};
 
 	put(s, b, 4);
 }
@@ -296,7 +297,7 @@ static void win_w(struct fuzz_seed *s, uint32_t off, uint64_t v, unsigned size_c
 
 static void refresh(struct fuzz_seed *s, bool full)
 {
-	uint8_t b[2] = { 0x06, full };
+	uint8_t b[2] = {0x06, full};
 
 	put(s, b, 2);
 }
@@ -306,7 +307,7 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 	s->len = 0;
 	switch (which) {
 	case 0: /* mode 3, a few cells and a glyph, the cursor moving */
-		put(s, (uint8_t[]){ 0x0a, 0 }, 2);
+		put(s, (uint8_t[]){0x0a, 0}, 2);
 		refresh(s, false);
 		for (unsigned i = 0; i < 8; i++)
 			win_w(s, 0x18000 + 2 * i, 0x1f41 + i, 1);
@@ -316,7 +317,7 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 		refresh(s, false);
 		break;
 	case 1: /* mode 13h, pixels, a palette entry */
-		put(s, (uint8_t[]){ 0x0a, 1 }, 2);
+		put(s, (uint8_t[]){0x0a, 1}, 2);
 		port_w(s, 0x3c8, 0x2a);
 		port_w(s, 0x3c9, 0x3f);
 		port_w(s, 0x3c9, 0x00);
@@ -324,11 +325,11 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 		for (unsigned i = 0; i < 8; i++)
 			win_w(s, i * 321, 0x2a2a2a2a2a2a2a2aULL, 3);
 		refresh(s, false);
-		put(s, (uint8_t[]){ 0x0f, 0x00, 0x10, 0x2a }, 4);
+		put(s, (uint8_t[]){0x0f, 0x00, 0x10, 0x2a}, 4);
 		refresh(s, false);
 		break;
 	case 2: /* a 32 bpp dispi mode, LFB writes, panning */
-		put(s, (uint8_t[]){ 0x0b, 0x80, 0x00, 0x40, 0x00, 32 }, 6);
+		put(s, (uint8_t[]){0x0b, 0x80, 0x00, 0x40, 0x00, 32}, 6);
 		for (unsigned i = 0; i < 4; i++) {
 			uint32_t off = i * 4100;
 			uint64_t v = 0x00ff00ff00ff00ffULL;
@@ -338,27 +339,27 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 			put(s, &v, 8);
 		}
 		refresh(s, false);
-		put(s, (uint8_t[]){ 0x12, 0, 6, 0 }, 4);    /* index VIRT_WIDTH */
-		put(s, (uint8_t[]){ 0x12, 1, 0xff, 0xff }, 4); /* a huge one */
-		put(s, (uint8_t[]){ 0x12, 0, 8, 0 }, 4);    /* index X_OFFSET */
-		put(s, (uint8_t[]){ 0x12, 1, 5, 0 }, 4);
+		put(s, (uint8_t[]){0x12, 0, 6, 0}, 4);	     /* index VIRT_WIDTH */
+		put(s, (uint8_t[]){0x12, 1, 0xff, 0xff}, 4); /* a huge one */
+		put(s, (uint8_t[]){0x12, 0, 8, 0}, 4);	     /* index X_OFFSET */
+		put(s, (uint8_t[]){0x12, 1, 5, 0}, 4);
 		refresh(s, true);
 		break;
 	default: /* mode 12h with every write mode and a read mode 1 */
-		put(s, (uint8_t[]){ 0x0a, 2 }, 2);
+		put(s, (uint8_t[]){0x0a, 2}, 2);
 		for (unsigned mode = 0; mode < 4; mode++) {
 			port_w(s, 0x3ce, 5);
 			port_w(s, 0x3cf, (uint8_t)mode);
 			port_w(s, 0x3ce, 8);
 			port_w(s, 0x3cf, (uint8_t)(0x81 << mode));
 			op(s, 0x05);
-			put(s, (uint8_t[]){ 0, 0, 0, 0 }, 4);
+			put(s, (uint8_t[]){0, 0, 0, 0}, 4);
 			win_w(s, mode * 80, 0xa5, 0);
 		}
 		port_w(s, 0x3ce, 5);
 		port_w(s, 0x3cf, 0x08);
 		op(s, 0x05);
-		put(s, (uint8_t[]){ 0, 0, 0, 0 }, 4);
+		put(s, (uint8_t[]){0, 0, 0, 0}, 4);
 		refresh(s, false);
 		break;
 	}
@@ -367,23 +368,24 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 static void run_mutations(unsigned count)
 {
 	static const uint32_t interesting[] = {
-		0, 1, 0x20, 0x3f, 0x80, 0xff, 0xffff, 0x10000, 0x18000, 0x1ffff, 0xb0c0, 0xb0c5,
-		0x00ffffffu, 0x01000000u, 0xffffffffu,
+	    0,	     1,	      0x20,   0x3f,   0x80,	   0xff,	0xffff,	     0x10000,
+	    0x18000, 0x1ffff, 0xb0c0, 0xb0c5, 0x00ffffffu, 0x01000000u, 0xffffffffu,
 	};
 	struct fuzz_seed s;
 
 	for (unsigned it = 0; it < count; it++) {
 		seed_build(it % NR_SEEDS, &s);
-		fuzz_mutate(&s, interesting, sizeof(interesting) / sizeof(interesting[0]), SEED_MAX);
+		fuzz_mutate(&s, interesting, sizeof(interesting) / sizeof(interesting[0]),
+			    SEED_MAX);
 		fuzz_run_buf(s.b, s.len);
 	}
 }
 
 static const struct fuzz_target target = {
-	.name = "fuzz_vga",
-	.seed_prefix = "vga-seed-",
-	.nr_seeds = NR_SEEDS,
-	.seed_build = seed_build,
+    .name = "fuzz_vga",
+    .seed_prefix = "vga-seed-",
+    .nr_seeds = NR_SEEDS,
+    .seed_build = seed_build,
 };
 
 int main(int argc, char **argv)

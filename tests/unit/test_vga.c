@@ -63,7 +63,7 @@ static void l_damage(void *opaque, unsigned x, unsigned y, unsigned w, unsigned 
 	}
 }
 
-static const struct display_listener_ops l_ops = { .resize = l_resize, .damage = l_damage };
+static const struct display_listener_ops l_ops = {.resize = l_resize, .damage = l_damage};
 
 static void reset_seen(void)
 {
@@ -79,10 +79,10 @@ static uint32_t pixel(unsigned x, unsigned y)
 
 static struct vga *make(const char *bios, char *err, size_t errlen)
 {
-	struct dev_ctx ctx = { .pio = pio, .mmio = mmio, .pci = pci, .display = disp };
-	struct vga_args args = { .bios_path = bios };
-	struct board_entry e = { .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN,
-				 .arg = &args };
+	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .display = disp};
+	struct vga_args args = {.bios_path = bios};
+	struct board_entry e = {
+	    .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN, .arg = &args};
 
 	return vga_type.create(&ctx, &e, err, errlen);
 }
@@ -219,33 +219,33 @@ static void set_mode(const struct mode_regs *m)
 
 /* shared/guest-drivers.md §5.1 (SeaVGABIOS stdvgamodes.c). */
 static const struct mode_regs mode3 = {
-	0x67,
-	{ 0x00, 0x03, 0x00, 0x02 },
-	{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff },
-	{ 0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00,
-	  0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff },
-	{ 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c,
-	  0x3d, 0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08 },
+    0x67,
+    {0x00, 0x03, 0x00, 0x02},
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x0e, 0x0f, 0xff},
+    {0x5f, 0x4f, 0x50, 0x82, 0x55, 0x81, 0xbf, 0x1f, 0x00, 0x4f, 0x0d, 0x0e, 0x00,
+     0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x1f, 0x96, 0xb9, 0xa3, 0xff},
+    {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39,
+     0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x0c, 0x00, 0x0f, 0x08},
 };
 
 static const struct mode_regs mode13 = {
-	0x63,
-	{ 0x01, 0x0f, 0x00, 0x0e },
-	{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x05, 0x0f, 0xff },
-	{ 0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0x41, 0x00, 0x00, 0x00,
-	  0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x40, 0x96, 0xb9, 0xa3, 0xff },
-	{ 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c,
-	  0x0d, 0x0e, 0x0f, 0x41, 0x00, 0x0f, 0x00 },
+    0x63,
+    {0x01, 0x0f, 0x00, 0x0e},
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x05, 0x0f, 0xff},
+    {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0x41, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x40, 0x96, 0xb9, 0xa3, 0xff},
+    {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+     0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x41, 0x00, 0x0f, 0x00},
 };
 
 static const struct mode_regs mode12 = {
-	0xe3,
-	{ 0x01, 0x0f, 0x00, 0x06 },
-	{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff },
-	{ 0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00, 0x40, 0x00, 0x00, 0x00,
-	  0x00, 0x00, 0x00, 0xea, 0x8c, 0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff },
-	{ 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39, 0x3a, 0x3b, 0x3c,
-	  0x3d, 0x3e, 0x3f, 0x01, 0x00, 0x0f, 0x00 },
+    0xe3,
+    {0x01, 0x0f, 0x00, 0x06},
+    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x0f, 0xff},
+    {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0x0b, 0x3e, 0x00, 0x40, 0x00, 0x00, 0x00,
+     0x00, 0x00, 0x00, 0xea, 0x8c, 0xdf, 0x28, 0x00, 0xe7, 0x04, 0xe3, 0xff},
+    {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x14, 0x07, 0x38, 0x39,
+     0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3f, 0x01, 0x00, 0x0f, 0x00},
 };
 
 static void dac_set(uint8_t idx, uint8_t r, uint8_t g, uint8_t b)
@@ -320,12 +320,12 @@ static void test_rom_bar(void **state)
 	close(fd);
 	/* a second VGA elsewhere, with the ROM */
 	{
-		struct dev_ctx ctx = { .pio = bus_create("pio2", 0x10000),
-				       .mmio = bus_create("mmio2", 0) };
+		struct dev_ctx ctx = {.pio = bus_create("pio2", 0x10000),
+				      .mmio = bus_create("mmio2", 0)};
 		struct pci_bus *p2 = pci_bus_create(ctx.pio, ctx.mmio);
-		struct vga_args args = { .bios_path = path };
-		struct board_entry e = { .type = &vga_type, .id = "vga", .irq = -1,
-					 .devfn = (int)DEVFN, .arg = &args };
+		struct vga_args args = {.bios_path = path};
+		struct board_entry e = {
+		    .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN, .arg = &args};
 
 		ctx.pci = p2;
 		v2 = vga_type.create(&ctx, &e, err, sizeof(err));
@@ -351,10 +351,10 @@ static void test_rom_bar(void **state)
 static void test_rom_errors(void **state)
 {
 	char err[256];
-	struct dev_ctx ctx = { .pio = bus_create("pio2", 0x10000), .mmio = bus_create("mmio2", 0) };
-	struct vga_args args = { .bios_path = "/nonexistent/vgabios.bin" };
-	struct board_entry e = { .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN,
-				 .arg = &args };
+	struct dev_ctx ctx = {.pio = bus_create("pio2", 0x10000), .mmio = bus_create("mmio2", 0)};
+	struct vga_args args = {.bios_path = "/nonexistent/vgabios.bin"};
+	struct board_entry e = {
+	    .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN, .arg = &args};
 	char path[] = "/tmp/test_vga_bigXXXXXX";
 	int fd;
 
@@ -378,7 +378,7 @@ static void test_rom_errors(void **state)
 
 static void test_attr_flipflop(void **state)
 {
-	inb(0x3da); /* ports 0x3dx are ignored while misc bit 0 is 0 ... */
+	inb(0x3da);	   /* ports 0x3dx are ignored while misc bit 0 is 0 ... */
 	outb(0x3c2, 0x01); /* ... so colour first */
 	inb(0x3da);
 	outb(0x3c0, 0x05);
@@ -857,7 +857,7 @@ static struct {
 
 static void f_caps(void *o, struct fastpath_caps *c)
 {
-	*c = (struct fastpath_caps){ .coalesced_mmio = true, .dirty_log = true };
+	*c = (struct fastpath_caps){.coalesced_mmio = true, .dirty_log = true};
 }
 
 static int f_zone(void *o, bool is_pio, uint64_t addr, uint64_t size, bool assign)
@@ -901,13 +901,13 @@ static int f_slot_dirty(void *o, int slot, uint64_t *bitmap, size_t words)
 }
 
 static const struct fastpath_host fake_host = {
-	.caps = f_caps,
-	.coalesced_zone = f_zone,
-	.slot_add = f_slot_add,
-	.slot_move = f_slot_move,
-	.slot_remove = f_slot_remove,
-	.slot_log_dirty = f_slot_log,
-	.slot_get_dirty = f_slot_dirty,
+    .caps = f_caps,
+    .coalesced_zone = f_zone,
+    .slot_add = f_slot_add,
+    .slot_move = f_slot_move,
+    .slot_remove = f_slot_remove,
+    .slot_log_dirty = f_slot_log,
+    .slot_get_dirty = f_slot_dirty,
 };
 
 /* A VGA whose LFB KVM maps (the fake), in a 64x32x32 dispi mode; writes
@@ -917,9 +917,9 @@ static struct fastpath *fast_vga(bool dirty_log)
 	struct vm_accel accel = VM_ACCEL_DEFAULT;
 	struct fastpath *fp;
 	struct dev_ctx ctx;
-	struct vga_args args = { NULL };
-	struct board_entry e = { .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN,
-				 .arg = &args };
+	struct vga_args args = {NULL};
+	struct board_entry e = {
+	    .type = &vga_type, .id = "vga", .irq = -1, .devfn = (int)DEVFN, .arg = &args};
 	char err[256];
 
 	/* a machine of its own: the buses keep the old VGA's claims */
@@ -934,8 +934,8 @@ static struct fastpath *fast_vga(bool dirty_log)
 	accel.dirty_log = dirty_log;
 	fp = fastpath_new(&fake_host, NULL, &accel, NULL, pio, mmio);
 	assert_non_null(fp);
-	ctx = (struct dev_ctx){ .pio = pio, .mmio = mmio, .pci = pci, .display = disp,
-				.fastpath = fp };
+	ctx =
+	    (struct dev_ctx){.pio = pio, .mmio = mmio, .pci = pci, .display = disp, .fastpath = fp};
 	vga = vga_type.create(&ctx, &e, err, sizeof(err));
 	assert_non_null(vga);
 	pci_bus_seal(pci);
@@ -1015,13 +1015,13 @@ static void test_lfb_shadow_compare(void **state)
 static void test_cga4_render(void **state)
 {
 	static const struct mode_regs mode4 = {
-		0x63,
-		{ 0x09, 0x03, 0x00, 0x02 },
-		{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x0f, 0x0f, 0xff },
-		{ 0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00,
-		  0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x14, 0x00, 0x96, 0xb9, 0xa2, 0xff },
-		{ 0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10, 0x11, 0x12, 0x13, 0x14,
-		  0x15, 0x16, 0x17, 0x01, 0x00, 0x03, 0x00 },
+	    0x63,
+	    {0x09, 0x03, 0x00, 0x02},
+	    {0x00, 0x00, 0x00, 0x00, 0x00, 0x30, 0x0f, 0x0f, 0xff},
+	    {0x2d, 0x27, 0x28, 0x90, 0x2b, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00,
+	     0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x14, 0x00, 0x96, 0xb9, 0xa2, 0xff},
+	    {0x00, 0x13, 0x15, 0x17, 0x02, 0x04, 0x06, 0x07, 0x10, 0x11,
+	     0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x01, 0x00, 0x03, 0x00},
 	};
 
 	set_mode(&mode4);
@@ -1051,13 +1051,13 @@ static void test_cga4_render(void **state)
 static void test_cga2_render(void **state)
 {
 	static const struct mode_regs mode6 = {
-		0x63,
-		{ 0x01, 0x01, 0x00, 0x06 },
-		{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x0f, 0xff },
-		{ 0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00,
-		  0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x00, 0x96, 0xb9, 0xc2, 0xff },
-		{ 0x00, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17,
-		  0x17, 0x17, 0x17, 0x01, 0x00, 0x01, 0x00 },
+	    0x63,
+	    {0x01, 0x01, 0x00, 0x06},
+	    {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x0f, 0xff},
+	    {0x5f, 0x4f, 0x50, 0x82, 0x54, 0x80, 0xbf, 0x1f, 0x00, 0xc1, 0x00, 0x00, 0x00,
+	     0x00, 0x00, 0x00, 0x9c, 0x8e, 0x8f, 0x28, 0x00, 0x96, 0xb9, 0xc2, 0xff},
+	    {0x00, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x17,
+	     0x17, 0x17, 0x17, 0x17, 0x17, 0x17, 0x01, 0x00, 0x01, 0x00},
 	};
 
 	set_mode(&mode6);
@@ -1119,8 +1119,8 @@ static void test_text_80x50_ninth_column(void **state)
 	assert_int_equal(seen.h, 400);
 	assert_int_equal(pixel(7, 0), 0xffffff);
 	assert_int_equal(pixel(8, 0), 0xffffff); /* 0xc4: duplicated (ATC10 bit 2) */
-	assert_int_equal(pixel(17, 0), 0); /* 0xb0: not a line character */
-	assert_int_equal(pixel(0, 8), 0);  /* the second row of cells */
+	assert_int_equal(pixel(17, 0), 0);	 /* 0xb0: not a line character */
+	assert_int_equal(pixel(0, 8), 0);	 /* the second row of cells */
 }
 
 static void test_reset(void **state)
@@ -1138,31 +1138,31 @@ static void test_reset(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pci_identity, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_pci_lfb_and_mmio_bar, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rom_bar, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rom_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_attr_flipflop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crtc_protect_and_blocks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dac_sequence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dispi_id_caps, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dispi_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_write_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_modes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chain4_oddeven, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bank_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_text_render_and_damage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode13_render, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mode12_render, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dispi32_render, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hostile_geometry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lfb_dirty_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lfb_shadow_compare, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cga4_render, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cga2_render, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dispi_planar_render, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_text_80x50_ninth_column, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pci_identity, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pci_lfb_and_mmio_bar, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rom_bar, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rom_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_attr_flipflop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crtc_protect_and_blocks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dac_sequence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dispi_id_caps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dispi_limits, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_modes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_read_modes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain4_oddeven, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bank_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_text_render_and_damage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mode13_render, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mode12_render, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dispi32_render, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hostile_geometry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lfb_dirty_log, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lfb_shadow_compare, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cga4_render, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cga2_render, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dispi_planar_render, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_text_80x50_ninth_column, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
