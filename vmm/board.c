@@ -35,6 +35,7 @@
 #include "devices/testdev.h"
 #include "devices/uart16550.h"
 #include "devices/uhci.h"
+#include "devices/vga.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_balloon.h"
 #include "vmm/cli.h"
@@ -59,6 +60,7 @@ struct board {
 	unsigned vblk_slot[CLI_MAX_VIRTIO_DISKS];	    /* where they land, for bootorder */
 	struct virtio_balloon_args balloon;
 	struct uhci_args uhci;
+	struct vga_args vga;
 };
 
 #define ISA(port_, irq_) .port = (port_), .irq = (irq_), .devfn = -1
@@ -93,7 +95,9 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		/* USB with the tablet on port 1: a PIIX3 function, QEMU's 01.2. */
 		{ { &uhci_type, "uhci", PCI(1, 2, -1), .arg = &b->uhci }, cfg->tablet },
 		{ { &piix4_pm_type, "pm", PCI(1, 3, PIIX4_PM_SCI_IRQ) }, true },
-		/* 02.0 is VGA's; devices added by options take 03.0 and on. */
+		/* 02.0 is VGA's (reserved when there is none); devices added by
+		 * options take 03.0 and on. */
+		{ { &vga_type, "vga", PCI(2, 0, -1), .arg = &b->vga }, cfg->vga == VGA_STD },
 		VIRTIO_BLK_ROW(0), VIRTIO_BLK_ROW(1), VIRTIO_BLK_ROW(2), VIRTIO_BLK_ROW(3),
 		VIRTIO_BLK_ROW(4), VIRTIO_BLK_ROW(5), VIRTIO_BLK_ROW(6), VIRTIO_BLK_ROW(7),
 		VIRTIO_BLK_ROW(8), VIRTIO_BLK_ROW(9), VIRTIO_BLK_ROW(10), VIRTIO_BLK_ROW(11),
@@ -229,6 +233,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 	place_virtio_disks(b, be->drives);
 	place_balloon(&b->balloon, ctx->cfg);
 	b->uhci.tablet = true;
+	b->vga.bios_path = CLI_DEFAULT_VGA_BIOS;
 
 	rows = pc_table(b, be, &nr);
 	b->dev = rows ? calloc(nr, sizeof(*b->dev)) : NULL;

@@ -83,6 +83,9 @@ static const char usage[] =
 	"                         exit status (V << 1) | 1\n"
 	"      --tablet on|off    a USB tablet (QEMU's usb-tablet, absolute pointer) on\n"
 	"                         the PIIX3 UHCI controller at 00:01.2 (default off)\n"
+	"      --vga std|none     the display adapter at PCI 00:02.0: std is QEMU's\n"
+	"                         standard VGA (1234:1111, Bochs VBE, 16 MiB linear\n"
+	"                         framebuffer, SeaVGABIOS in its ROM); none (default)\n"
 	"      --testdev          the fast-path test device (ports 0x520-0x53f, IRQ 5,\n"
 	"                         MMIO 0xfef00000), for tests of the KVM fast paths\n"
 	"      --balloon          a virtio memory balloon, id balloon0, with the\n"
@@ -208,7 +211,8 @@ enum {
 	OPT_BIOS = 256, OPT_CPUS, OPT_SERIAL, OPT_DEBUG_EXIT, OPT_NO_REBOOT, OPT_STATS,
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
-	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_BALLOON, OPT_DEVICE, OPT_TABLET, OPT_END
+	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_BALLOON, OPT_DEVICE, OPT_TABLET,
+	OPT_VGA, OPT_END
 };
 
 static const struct option options[] = {
@@ -226,6 +230,7 @@ static const struct option options[] = {
 	{ "serial", required_argument, NULL, OPT_SERIAL },
 	{ "debug-exit", no_argument, NULL, OPT_DEBUG_EXIT },
 	{ "testdev", no_argument, NULL, OPT_TESTDEV },
+	{ "vga", required_argument, NULL, OPT_VGA },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "device", required_argument, NULL, OPT_DEVICE },
 	{ "tablet", required_argument, NULL, OPT_TABLET },
@@ -624,7 +629,7 @@ static int parse_boot_option(struct parser *p, int c, const char *arg)
 	return 0;
 }
 
-/* ---- devices: --rtc, --debugcon, --serial, --debug-exit ---- */
+/* ---- devices: --rtc, --debugcon, --serial, --debug-exit, --testdev, --vga ---- */
 
 static int parse_device_option(struct parser *p, int c, const char *arg)
 {
@@ -662,6 +667,14 @@ static int parse_device_option(struct parser *p, int c, const char *arg)
 	case OPT_TABLET:
 		if (!on_off(arg, &cfg->tablet))
 			return bad(p, "--tablet: '%s' is not on or off", arg);
+		return 0;
+	case OPT_VGA:
+		if (!strcmp(arg, "std"))
+			cfg->vga = VGA_STD;
+		else if (!strcmp(arg, "none"))
+			cfg->vga = VGA_NONE;
+		else
+			return bad(p, "--vga: '%s' is not std or none", arg);
 		return 0;
 	}
 	return 1;

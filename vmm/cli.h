@@ -43,6 +43,10 @@ struct cli_drive {
 };
 enum stats_mode { STATS_OFF, STATS_TABLE, STATS_JSON };
 
+/* --vga: the display adapter at PCI 00:02.0 (devices/vga.h). */
+enum vga_kind { VGA_NONE, VGA_STD };
+#define CLI_DEFAULT_VGA_BIOS "/usr/share/seabios/vgabios-stdvga.bin"
+
 #define CLI_BALLOON_DEFAULT_ID "balloon0"
 
 /* --balloon / --device virtio-balloon,...: at most one balloon. */
@@ -86,6 +90,7 @@ struct vm_config {
 	const char *name;      /* --name: query-name, the process title */
 	struct cli_balloon balloon;
 	bool tablet; /* --tablet on: the UHCI at 00:01.2 with the USB tablet */
+	enum vga_kind vga; /* --vga std|none; default none */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };

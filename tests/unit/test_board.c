@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "devices/fw_cfg.h"
+#include "devices/vga.h"
 #include "devices/virtio/virtio_balloon.h"
 #include "devices/i8042.h"
 #include "devices/pci.h"
@@ -268,6 +269,34 @@ static void test_tablet_row(void **state)
 	board_reset(m->board);
 	board_resume(m->board);
 	assert_int_equal(cfg_read(m, PCI_DEVFN(1, 2), 0x6a, 1), 0x01);
+	machine_free(m);
+}
+
+static void want_vga_and_balloon(struct vm_config *cfg)
+{
+	want_balloon(cfg);
+	cfg->vga = VGA_STD;
+}
+
+/* --vga std: QEMU's std VGA in the slot kept for it, with its ROM; the
+ * option slots do not move. */
+static void test_vga_row(void **state)
+{
+	struct machine *m;
+
+	if (access(CLI_DEFAULT_VGA_BIOS, R_OK) != 0)
+		skip(); /* Debian's seabios package is not installed */
+	m = machine_new(want_vga_and_balloon);
+	assert_non_null(m->board);
+	assert_non_null(board_find(m->board, "vga", &vga_type));
+	assert_int_equal(cfg_read(m, PCI_DEVFN(2, 0), 0, 4), 0x11111234);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(2, 0), 8, 4), 0x03000002);
+	cfg_write(m, PCI_DEVFN(2, 0), PCI_ROM_ADDRESS, 0xfffff800, 4);
+	assert_int_not_equal(cfg_read(m, PCI_DEVFN(2, 0), PCI_ROM_ADDRESS, 4), 0);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10021af4);
+	machine_free(m);
+	m = machine_new(want_balloon);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(2, 0), 0, 4), 0xffffffffu);
 	machine_free(m);
 }
 
@@ -524,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_balloon_row),
 		cmocka_unit_test(test_tablet_row),
+		cmocka_unit_test(test_vga_row),
 		cmocka_unit_test(test_reset_cycle),
 		cmocka_unit_test(test_direct_boot_presets),
 		cmocka_unit_test_setup_teardown(test_virtio_disk_rows, make_images, remove_images),

@@ -613,6 +613,21 @@ static void test_balloon(void **state)
 	assert_non_null(strstr(err_buf, "not key=value"));
 }
 
+static void test_vga_option(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_int_equal(c.vga, VGA_NONE);
+	assert_int_equal(parse(&c, "--vga", "std", NULL), CLI_RUN);
+	assert_int_equal(c.vga, VGA_STD);
+	assert_int_equal(parse(&c, "--vga=none", NULL), CLI_RUN);
+	assert_int_equal(c.vga, VGA_NONE);
+	assert_int_equal(parse(&c, "--vga", "cirrus", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "not std or none"));
+	assert_int_equal(parse(&c, "--vga", "std", "--vga", "none", NULL), CLI_ERROR);
+}
+
 static void test_help_matches_parser(void **state)
 {
 	static const char *const with_value[][2] = {
@@ -621,7 +636,7 @@ static void test_help_matches_parser(void **state)
 		{ "--disk", "d" },    { "--cdrom", "c" },	   { "--boot", "c" },
 		{ "--rtc", "utc" },   { "--debugcon", "log" }, { "--serial", "none" },
 		{ "--shutdown-timeout", "5" },
-		{ "--qmp", "unix:s" }, { "--name", "vm" },
+		{ "--qmp", "unix:s" }, { "--name", "vm" }, { "--vga", "std" },
 		{ "--device", "virtio-balloon" }, { "--tablet", "on" },
 	};
 	static const char *const accepted[][2] = {
@@ -652,6 +667,7 @@ static void test_help_matches_parser(void **state)
 		{ "--device", "virtio-balloon,transport=modern" },
 		{ "--balloon", "virtio" }, { "--balloon=virtio", NULL },
 		{ "--tablet", "on" }, { "--tablet", "off" }, { "--tablet=yes", NULL },
+		{ "--vga", "std" }, { "--vga", "none" },
 	};
 	struct vm_config c;
 	char help[sizeof(out_buf)];
@@ -891,6 +907,7 @@ int main(void)
 		cmocka_unit_test(test_empty_cdrom),
 		cmocka_unit_test(test_accel),
 		cmocka_unit_test(test_hostile_values),
+		cmocka_unit_test(test_vga_option),
 		cmocka_unit_test(test_help_matches_parser),
 		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_qmp_and_name),
