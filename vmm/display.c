@@ -16,6 +16,8 @@ struct display {
 	unsigned nr;
 	struct display_image img;
 	bool has_img;
+	void (*sync)(void *opaque);
+	void *sync_opaque;
 };
 
 struct display *display_new(void)
@@ -85,8 +87,16 @@ void display_damage(struct display *d, unsigned x, unsigned y, unsigned w, unsig
 			d->l[i].ops->damage(d->l[i].opaque, x, y, w, h);
 }
 
+void display_set_sync(struct display *d, void (*fn)(void *opaque), void *opaque)
+{
+	d->sync = fn;
+	d->sync_opaque = opaque;
+}
+
 void display_refresh(struct display *d, bool full)
 {
+	if (d->sync)
+		d->sync(d->sync_opaque);
 	if (d->src && d->src->refresh)
 		d->src->refresh(d->src_opaque, full);
 }

@@ -64,7 +64,13 @@ void display_remove_listener(struct display *d, const struct display_listener_op
 void display_resize(struct display *d, const struct display_image *img);
 void display_damage(struct display *d, unsigned x, unsigned y, unsigned w, unsigned h);
 
-/* For listeners: bring the image up to date (calls the source's hook). */
+/* The machine's part before every refresh: fn delivers the guest's writes
+ * still posted in KVM's coalesced MMIO ring to the devices, so that text a
+ * halted guest wrote shows without waiting for its next exit. */
+void display_set_sync(struct display *d, void (*fn)(void *opaque), void *opaque);
+
+/* For listeners: bring the image up to date (calls the sync hook, then the
+ * source's). */
 void display_refresh(struct display *d, bool full);
 /* The current image, or NULL when there is none. */
 const struct display_image *display_image(const struct display *d);

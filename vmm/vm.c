@@ -475,6 +475,18 @@ static int register_balloon_control(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Before the display converts the guest's memory: writes still posted in
+ * the coalesced ring (one ring for the VM, seen through vCPU 0) reach the
+ * VGA first. */
+static void display_sync(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	if (vm->vcpus && vm->nr_vcpus)
+		fastpath_coalesced_drain(vm->fastpath, vm->vcpus[0].coalesced,
+					 vm->vcpus[0].coalesced_max);
+}
+
 /* Keys and pointer events from the control socket (send-key,
  * input-send-event) into the same router as the VNC server's. */
 static int register_input_control(struct vm *vm, char *err, size_t errlen)
@@ -517,6 +529,7 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	for (unsigned i = 0; i < cfg->cpus; i++)
 		if (vcpu_init(&vm->vcpus[i], vm, i, err, errlen) < 0)
 			return -1;
+	display_set_sync(vm->display, display_sync, vm);
 	guest_ram_load_bios_low(&vm->ram);
 	if (cfg->kernel && boot_linux(vm, err, errlen) < 0)
 		return VM_ERR_USER;

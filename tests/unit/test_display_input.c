@@ -105,6 +105,35 @@ static void test_display_flow(void **state)
 	display_free(d);
 }
 
+/* The sync hook (the coalesced ring's drain) runs before the source
+ * converts, on every refresh, and also without a source. */
+static unsigned sync_calls, sync_src_calls_seen;
+static struct src *sync_src;
+
+static void sync_fn(void *opaque)
+{
+	sync_calls++;
+	sync_src_calls_seen = sync_src->calls;
+}
+
+static void test_display_sync(void **state)
+{
+	(void)state;
+	struct display *d = display_new();
+	struct src s = { .d = d };
+
+	sync_src = &s;
+	display_set_sync(d, sync_fn, NULL);
+	display_refresh(d, false);
+	assert_int_equal(sync_calls, 1);
+	display_set_source(d, &s_ops, &s);
+	display_refresh(d, true);
+	assert_int_equal(sync_calls, 2);
+	assert_int_equal(sync_src_calls_seen, 0); /* before the source's hook */
+	assert_int_equal(s.calls, 1);
+	display_free(d);
+}
+
 static void test_display_listener_limit(void **state)
 {
 	(void)state;
@@ -252,6 +281,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_display_flow),
 		cmocka_unit_test(test_display_listener_limit),
+		cmocka_unit_test(test_display_sync),
 		cmocka_unit_test(test_input_keys),
 		cmocka_unit_test(test_input_pointer),
 	};
