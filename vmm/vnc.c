@@ -16,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ struct vnc_client {
 	int fd; /* as watched: the library closes cl->sock before clientGoneHook */
 	struct keymap_state keys;
 	int buttons; /* RFB button mask last seen */
+	bool ext_key_ack_pending;
 };
 
 struct vnc {
@@ -75,19 +77,36 @@ struct vnc {
 
 /* ---- the library's log ---- */
 
-/* The library is chatty (every connection, every encoding); its errors
- * are turned into our own messages where they matter. */
+/* The library is chatty (every connection, every encoding): quiet unless
+ * MINIVMM_VNC_DEBUG is set; its errors are turned into our own messages
+ * where they matter.  (Its log hooks have no context: one for all.) */
 static int last_lib_errno;
 
-static void lib_log(const char *format, ...)
+static void lib_vlog(const char *format, va_list ap)
 {
-	(void)format;
+	if (!getenv("MINIVMM_VNC_DEBUG"))
+		return;
+	fputs("minivmm: vnc: ", stderr);
+	vfprintf(stderr, format, ap);
 }
 
-static void lib_err(const char *format, ...)
+__attribute__((format(printf, 1, 2))) static void lib_log(const char *format, ...)
 {
+	va_list ap;
+
+	va_start(ap, format);
+	lib_vlog(format, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 1, 2))) static void lib_err(const char *format, ...)
+{
+	va_list ap;
+
 	last_lib_errno = errno;
-	(void)format;
+	va_start(ap, format);
+	lib_vlog(format, ap);
+	va_end(ap);
 }
 
 /* ---- framebuffer ---- */
@@ -371,16 +390,13 @@ static int qemu_ext_key_encodings[] = {QEMU_EXT_KEY_ENCODING, 0};
 
 /* The ack QEMU sends: a FramebufferUpdate of one rectangle of the screen's
  * size with the pseudo-encoding. */
-static rfbBool ext_key_enable(rfbClientPtr cl, void **data, int encoding)
+static void ext_key_send_ack(rfbClientPtr cl)
 {
 	struct vnc *v = cl->screen->screenData;
 	unsigned char msg[sz_rfbFramebufferUpdateMsg + sz_rfbFramebufferUpdateRectHeader] = {0};
 	uint32_t enc = (uint32_t)QEMU_EXT_KEY_ENCODING;
 	int ok;
 
-	(void)data;
-	if (encoding != QEMU_EXT_KEY_ENCODING)
-		return FALSE;
 	msg[0] = rfbFramebufferUpdate;
 	msg[3] = 1; /* one rectangle */
 	/* x = y = 0 */
@@ -397,7 +413,34 @@ static rfbBool ext_key_enable(rfbClientPtr cl, void **data, int encoding)
 	UNLOCK(cl->sendMutex);
 	if (ok < 0)
 		rfbCloseClient(cl);
+}
+
+/* The ack goes out after the next update, not at once: the library's
+ * first update carries its SupportedMessages rectangle, which does not
+ * list message 255, and libvncclient takes that list as replacing what
+ * the ack told it. */
+static rfbBool ext_key_enable(rfbClientPtr cl, void **data, int encoding)
+{
+	struct vnc_client *vc = cl->clientData;
+
+	(void)data;
+	if (encoding != QEMU_EXT_KEY_ENCODING)
+		return FALSE;
+	if (vc)
+		vc->ext_key_ack_pending = true;
 	return TRUE;
+}
+
+static void update_sent(rfbClientPtr cl, int result)
+{
+	struct vnc_client *vc = cl->clientData;
+
+	/* not while the SupportedMessages rectangle is still to go */
+	if (result && vc && vc->ext_key_ack_pending && cl->sock >= 0 &&
+	    !cl->enableSupportedMessages) {
+		vc->ext_key_ack_pending = false;
+		ext_key_send_ack(cl);
+	}
 }
 
 static rfbBool ext_key_message(rfbClientPtr cl, void *data, const rfbClientToServerMsg *msg)
@@ -539,11 +582,15 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	if (!v->screen)
 		goto nomem;
 	v->screen->screenData = v;
+	/* The guest draws its own pointer: the library's default cursor would
+	 * be painted into the picture. */
+	rfbSetCursor(v->screen, NULL);
 	v->screen->frameBuffer = (char *)v->fb;
 	v->screen->desktopName = "minivmm";
 	v->screen->alwaysShared = TRUE;
 	v->screen->deferUpdateTime = 0; /* the frame timer paces updates */
 	v->screen->newClientHook = client_new;
+	v->screen->displayFinishedHook = update_sent;
 	v->screen->kbdAddEvent = key_event;
 	v->screen->ptrAddEvent = pointer_event;
 	if (v->need_password) {
