@@ -517,7 +517,7 @@ static int parse_host(struct vnc *v, const char *host, unsigned port, char *err,
 		}
 		return 0;
 	}
-	snprintf(err, errlen, "vnc: '%s' is not a numeric IPv4 or IPv6 address", host);
+	snprintf(err, errlen, "'%s' is not a numeric IPv4 or IPv6 address", host);
 	return -1;
 }
 
@@ -532,7 +532,7 @@ static int watch_listeners(struct vnc *v, char *err, size_t errlen)
 			continue;
 		r = event_loop_add_fd(v->loop, fds[i], EPOLLIN, on_fd, v);
 		if (r < 0) {
-			snprintf(err, errlen, "vnc: cannot watch the listening socket: %s",
+			snprintf(err, errlen, "cannot watch the listening socket: %s",
 				 strerror(-r));
 			return -1;
 		}
@@ -551,7 +551,7 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	struct vnc *v;
 
 	if (cfg->display > VNC_MAX_DISPLAY) {
-		snprintf(err, errlen, "vnc: display %u is not 0..%d", cfg->display,
+		snprintf(err, errlen, "display %u is not 0..%d", cfg->display,
 			 VNC_MAX_DISPLAY);
 		return NULL;
 	}
@@ -604,7 +604,7 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	rfbInitServer(v->screen);
 	if ((v->screen->port && v->screen->listenSock < 0) ||
 	    (v->screen->ipv6port && v->screen->listen6Sock < 0)) {
-		snprintf(err, errlen, "vnc: cannot listen on %s port %u: %s",
+		snprintf(err, errlen, "cannot listen on %s port %u: %s",
 			 cfg->host ? cfg->host : "127.0.0.1", port,
 			 last_lib_errno ? strerror(last_lib_errno) : "failed");
 		goto fail;
@@ -612,12 +612,12 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	if (watch_listeners(v, err, errlen) < 0)
 		goto fail;
 	if (d && display_add_listener(d, &vnc_listener, v) < 0) {
-		snprintf(err, errlen, "vnc: the display has no room for another viewer");
+		snprintf(err, errlen, "the display has no room for another viewer");
 		goto fail;
 	}
 	return v;
 nomem:
-	snprintf(err, errlen, "vnc: out of memory");
+	snprintf(err, errlen, "out of memory");
 fail:
 	vnc_free(v);
 	return NULL;
