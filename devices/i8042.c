@@ -9,6 +9,7 @@
  */
 #include "devices/i8042.h"
 #include "vmm/device.h"
+#include "vmm/input.h"
 
 #include <stdio.h>
 
@@ -167,6 +168,7 @@ struct i8042 {
 	bool obf, obuf_aux;
 	bool xlate_break; /* translation swallowed an 0xF0 */
 	bool kbd_level, aux_level;
+	struct input *input; /* where the sinks are registered, or NULL */
 
 	struct keyboard kbd;
 	struct mouse aux;
@@ -896,6 +898,68 @@ const struct bus_ops i8042_status_bus_ops = {
 
 /* ---- host input ---- */
 
+/* The set 2 make code whose translation is the set 1 code c (1-0x7f), or 0.
+ * F7 and Alt+SysRq have their own codes above 0x7f, which the translation
+ * maps to 0x41 and 0x54 as well. */
+static uint8_t set2_of_set1(uint8_t c)
+{
+	if (c == 0x41)
+		return 0x83;
+	if (c == 0x54)
+		return 0x84;
+	for (unsigned b = 1; b < 0x80; b++)
+		if (xlate_low[b] == c)
+			return (uint8_t)b;
+	return 0;
+}
+
+size_t i8042_qnum_to_set2(unsigned qnum, bool down, uint8_t *out)
+{
+	uint8_t code;
+	size_t n = 0;
+
+	/* Print Screen: a fake Left Shift around the key, as real keyboards
+	 * send it without modifiers. */
+	if (qnum == I8042_QNUM_PRINT) {
+		static const uint8_t make[] = {0xe0, 0x12, 0xe0, 0x7c};
+		static const uint8_t brk[] = {0xe0, 0xf0, 0x7c, 0xe0, 0xf0, 0x12};
+
+		memcpy(out, down ? make : brk, down ? sizeof(make) : sizeof(brk));
+		return down ? sizeof(make) : sizeof(brk);
+	}
+	/* Pause: the whole make-and-break on the press, nothing on release. */
+	if (qnum == I8042_QNUM_PAUSE) {
+		static const uint8_t seq[] = {0xe1, 0x14, 0x77, 0xe1, 0xf0, 0x14, 0xf0, 0x77};
+
+		if (!down)
+			return 0;
+		memcpy(out, seq, sizeof(seq));
+		return sizeof(seq);
+	}
+	if (qnum > 0xff)
+		return 0;
+	code = set2_of_set1(qnum & 0x7f);
+	if (!code)
+		return 0;
+	if (qnum & 0x80)
+		out[n++] = 0xe0;
+	if (!down)
+		out[n++] = 0xf0;
+	out[n++] = code;
+	return n;
+}
+
+bool i8042_qnum_event(struct i8042 *dev, unsigned qnum, bool down)
+{
+	uint8_t seq[I8042_QNUM_SEQ_MAX];
+	size_t n = i8042_qnum_to_set2(qnum, down, seq);
+
+	/* A release with no bytes (Pause) counts as taken. */
+	if (!n)
+		return qnum == I8042_QNUM_PAUSE && !down;
+	return i8042_key_event(dev, seq, n);
+}
+
 bool i8042_key_event(struct i8042 *dev, const uint8_t *set2, size_t n)
 {
 	uint8_t conv[EVENT_LIMIT];
@@ -1038,6 +1102,20 @@ void i8042_set_a20_handler(struct i8042 *dev, void (*fn)(void *opaque, bool on),
 
 /* ---- the board's view ---- */
 
+static bool i8042_sink_key(void *opaque, unsigned qnum, bool down)
+{
+	return i8042_qnum_event(opaque, qnum, down);
+}
+
+/* INPUT_BTN_* have the PS/2 packet's bit order. */
+static bool i8042_sink_rel(void *opaque, int dx, int dy, int dz, unsigned buttons)
+{
+	return i8042_mouse_event(opaque, dx, dy, dz, buttons & 0x07);
+}
+
+static const struct input_kbd_ops i8042_kbd_sink = {.key = i8042_sink_key};
+static const struct input_rel_ops i8042_mouse_sink = {.rel = i8042_sink_rel};
+
 static void *i8042_dev_create(const struct dev_ctx *ctx, const struct board_entry *e, char *err,
 			      size_t errlen)
 {
@@ -1059,6 +1137,11 @@ static void *i8042_dev_create(const struct dev_ctx *ctx, const struct board_entr
 		i8042_destroy(dev);
 		return NULL;
 	}
+	if (ctx->input) {
+		dev->input = ctx->input;
+		input_set_keyboard(ctx->input, &i8042_kbd_sink, dev);
+		input_set_mouse(ctx->input, &i8042_mouse_sink, dev);
+	}
 	return dev;
 }
 
@@ -1069,6 +1152,12 @@ static void i8042_dev_reset(void *state)
 
 static void i8042_dev_destroy(void *state)
 {
+	struct i8042 *dev = state;
+
+	if (dev->input) {
+		input_set_keyboard(dev->input, NULL, NULL);
+		input_set_mouse(dev->input, NULL, NULL);
+	}
 	i8042_destroy(state);
 }
 

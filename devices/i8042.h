@@ -77,6 +77,19 @@ extern const struct bus_ops i8042_status_bus_ops;
  * the whole event in the keyboard's 16-byte buffer (never a partial one). */
 bool i8042_key_event(struct i8042 *dev, const uint8_t *set2, size_t n);
 
+/* Keys as QEMU numbers them (vmm/input.h's qnum: the set 1 make code,
+ * 0x80 | code for the 0xE0 keys), converted to set 2: the make or break
+ * bytes in out (room for I8042_QNUM_SEQ_MAX), their number returned, 0 for
+ * a qnum no key has.  Print Screen sends its fake-shift sequence, Pause its
+ * 0xE1 make-and-break on the press and nothing on the release. */
+#define I8042_QNUM_SEQ_MAX 8
+#define I8042_QNUM_PRINT   0xb7
+#define I8042_QNUM_PAUSE   0xc6
+size_t i8042_qnum_to_set2(unsigned qnum, bool down, uint8_t *out);
+/* i8042_key_event() of that sequence: what the input router's keyboard
+ * sink calls (the board registers it in vmm/input.h, with the mouse). */
+bool i8042_qnum_event(struct i8042 *dev, unsigned qnum, bool down);
+
 /* Relative motion in screen directions (dx right, dy down), dz wheel clicks
  * towards the user (scrolling down), and the I8042_BTN_* bits held now.
  * Motion accumulates in the mouse until its buffer has room for a packet,

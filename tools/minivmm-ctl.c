@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -63,6 +64,10 @@ static const char usage[] =
     "                         HOLD-MS (default 100), as QEMU's 'sendkey': QEMU's\n"
     "                         key names joined by '-', e.g. ctrl-alt-delete, f2,\n"
     "                         shift-a, or 0xNN scan codes (send-key)\n"
+    "  screendump FILE [--format ppm|png]\n"
+    "                         write the screen to FILE (screendump; PPM by\n"
+    "                         default, as QEMU; a relative FILE is taken from\n"
+    "                         the current directory)\n"
     "  raw JSON-COMMAND       send one QMP command, e.g. '{\"execute\":\"query-name\"}',\n"
     "                         and print the reply as JSON\n"
     "\n"
@@ -357,6 +362,44 @@ static int simple(struct conn *c, const char *word, const char *qmp, int argc)
 	if (!reply && !strcmp(qmp, "quit"))
 		return 0; /* it may go before its reply is out */
 	json_decref(result(word, reply));
+	return 0;
+}
+
+static int cmd_screendump(struct conn *c, int argc, char **argv)
+{
+	const char *file = NULL, *format = NULL;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--format") && i + 1 < argc)
+			format = argv[++i];
+		else if (!strncmp(argv[i], "--format=", 9))
+			format = argv[i] + 9;
+		else if (argv[i][0] == '-')
+			bad_usage("screendump: unknown option '%s'", argv[i]);
+		else if (file)
+			bad_usage("screendump: one FILE only");
+		else
+			file = argv[i];
+	}
+	if (!file)
+		bad_usage("screendump: FILE is needed");
+	if (format && strcmp(format, "ppm") && strcmp(format, "png"))
+		bad_usage("screendump: --format %s: not ppm or png", format);
+	/* minivmm may run elsewhere: the path as the user meant it */
+	if (file[0] != '/') {
+		static char abs_path[PATH_MAX];
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    snprintf(abs_path, sizeof(abs_path), "%s/%s", cwd, file) >= (int)sizeof(abs_path))
+			die("screendump: '%s': path too long", file);
+		file = abs_path;
+	}
+	json_decref(result("screendump",
+			   conn_call(c, request("screendump",
+						format ? json_pack("{s:s, s:s}", "filename", file,
+								   "format", format)
+						       : json_pack("{s:s}", "filename", file)))));
 	return 0;
 }
 
@@ -696,7 +739,7 @@ int main(int argc, char **argv)
 		static const char *const known[] = {"status", "powerdown", "reset", "pause",
 						    "resume", "quit",	   "eject", "change",
 						    "stats",  "events",	   "raw",   "balloon",
-						    "balloon-stats"};
+						    "balloon-stats", "screendump"};
 		size_t i;
 
 		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
@@ -732,6 +775,8 @@ int main(int argc, char **argv)
 		ret = cmd_raw(&c, argc, argv);
 	} else if (!strcmp(cmd, "balloon")) {
 		ret = cmd_balloon(&c, argc, argv);
+	} else if (!strcmp(cmd, "screendump")) {
+		ret = cmd_screendump(&c, argc, argv);
 	} else if (!strcmp(cmd, "balloon-stats")) {
 		ret = cmd_balloon_stats(&c, argc, argv);
 	} else if (!strcmp(cmd, "sendkey")) {

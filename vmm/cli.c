@@ -21,8 +21,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "devices/block/block.h"
 #include "devices/virtio/virtio_pci.h"
+#include "vmm/keymap.h"
 
 /* Keep in step with options[] and the parse_* functions: test_cli checks
  * that every option here is accepted and every accepted one is here. */
@@ -81,11 +85,6 @@ static const char usage[] =
 	"                         with stdio on a terminal, Ctrl-A x quits\n"
 	"      --debug-exit       a write of V to port 0xf4 ends minivmm with\n"
 	"                         exit status (V << 1) | 1\n"
-	"      --tablet on|off    a USB tablet (QEMU's usb-tablet, absolute pointer) on\n"
-	"                         the PIIX3 UHCI controller at 00:01.2 (default off)\n"
-	"      --vga std|none     the display adapter at PCI 00:02.0: std is QEMU's\n"
-	"                         standard VGA (1234:1111, Bochs VBE, 16 MiB linear\n"
-	"                         framebuffer, SeaVGABIOS in its ROM); none (default)\n"
 	"      --testdev          the fast-path test device (ports 0x520-0x53f, IRQ 5,\n"
 	"                         MMIO 0xfef00000), for tests of the KVM fast paths\n"
 	"      --balloon          a virtio memory balloon, id balloon0, with the\n"
@@ -100,6 +99,31 @@ static const char usage[] =
 	"                         deflate-on-oom defaults to off,\n"
 	"                         free-page-reporting to on (legacy drivers too;\n"
 	"                         QEMU's default is off)\n"
+	"\n"
+	"Display:\n"
+	"      --tablet on|off    a USB tablet (QEMU's usb-tablet, absolute pointer) on\n"
+	"                         the PIIX3 UHCI controller at 00:01.2 (default on\n"
+	"                         with --vnc, else off)\n"
+	"      --vga std|none     the display adapter at PCI 00:02.0: std is QEMU's\n"
+	"                         standard VGA (1234:1111, Bochs VBE, 16 MiB linear\n"
+	"                         framebuffer, SeaVGABIOS in its ROM); none leaves\n"
+	"                         02.0 empty.  Default: std with --vnc, else none\n"
+	"      --vnc [HOST]:N[,password=on|off]\n"
+	"                         a VNC server (RFB, and websockets for noVNC on the\n"
+	"                         same port) on port 5900+N, N 0..99; HOST is a\n"
+	"                         numeric address, 127.0.0.1 by default; 0.0.0.0:N\n"
+	"                         or [::]:N listen on every address; password=on\n"
+	"                         lets in only clients that give the password set\n"
+	"                         by QMP set_password or change-vnc-password, or\n"
+	"                         read from --vnc-password-file (nobody before)\n"
+	"      --vnc-password-file FILE  the VNC password: FILE's first line, 1 to 8\n"
+	"                         characters (VNC uses only 8; longer is refused);\n"
+	"                         implies password=on\n"
+	"      --keymap LAYOUT    the guest's keyboard layout, for VNC clients that\n"
+	"                         send key symbols: en-us (default), en-gb, de, fr\n"
+	"      --screendump-on-exit FILE  when minivmm ends after the VM ran, write\n"
+	"                         the screen to FILE (PNG if FILE ends in .png,\n"
+	"                         else PPM)\n"
 	"\n"
 	"KVM fast paths (all on by default):\n"
 	"      --no-ioeventfd, --no-irqfd, --no-coalesced-mmio, --no-dirty-log\n"
@@ -212,7 +236,7 @@ enum {
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
 	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_BALLOON, OPT_DEVICE, OPT_TABLET,
-	OPT_VGA, OPT_END
+	OPT_VGA, OPT_VNC, OPT_VNC_PASSWORD_FILE, OPT_KEYMAP, OPT_SCREENDUMP_ON_EXIT, OPT_END
 };
 
 static const struct option options[] = {
@@ -241,6 +265,10 @@ static const struct option options[] = {
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "shutdown-timeout", required_argument, NULL, OPT_SHUTDOWN_TIMEOUT },
 	{ "stats", optional_argument, NULL, OPT_STATS },
+	{ "vnc", required_argument, NULL, OPT_VNC },
+	{ "vnc-password-file", required_argument, NULL, OPT_VNC_PASSWORD_FILE },
+	{ "keymap", required_argument, NULL, OPT_KEYMAP },
+	{ "screendump-on-exit", required_argument, NULL, OPT_SCREENDUMP_ON_EXIT },
 	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -914,6 +942,92 @@ static int parse_control_option(struct parser *p, int c, const char *arg)
 	return 1;
 }
 
+/* ---- display: --vnc, --vnc-password-file, --keymap, --screendump-on-exit ---- */
+
+/* The address part of --vnc: ":N", "HOST:N" or "[IPV6]:N". */
+static int vnc_address(struct parser *p, const char *arg, size_t len)
+{
+	struct vm_config *cfg = p->cfg;
+	char addr[128], *colon, *host = addr;
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (len >= sizeof(addr))
+		return bad(p, "--vnc: '%s': the address is too long", arg);
+	memcpy(addr, arg, len);
+	addr[len] = '\0';
+	if (addr[0] == '[') {
+		char *end = strchr(addr, ']');
+
+		if (!end || end[1] != ':')
+			return bad(p, "--vnc: '%s' is not [IPV6]:N", arg);
+		*end = '\0';
+		host = addr + 1;
+		colon = end + 1;
+		if (inet_pton(AF_INET6, host, buf) != 1)
+			return bad(p, "--vnc: '%s' is not an IPv6 address", host);
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon)
+			return bad(p, "--vnc: '%s' is not [HOST]:N (e.g. :1 for port 5901)", arg);
+		*colon = '\0';
+		if (*host && strcmp(host, "localhost") && inet_pton(AF_INET, host, buf) != 1)
+			return bad(p, "--vnc: '%s' is not a numeric IPv4 address ([IPV6] in "
+				      "brackets)", host);
+	}
+	if (parse_uint(colon + 1, 0, CLI_MAX_VNC_DISPLAY, &cfg->vnc_display) < 0)
+		return bad(p, "--vnc: display '%s' is not a number from 0 to %d (port 5900+N)",
+			   colon + 1, CLI_MAX_VNC_DISPLAY);
+	strcpy(cfg->vnc_host, host);
+	return 0;
+}
+
+static int parse_vnc(struct parser *p, const char *arg)
+{
+	const char *comma = strchr(arg, ',');
+	char opts[128];
+
+	if (vnc_address(p, arg, comma ? (size_t)(comma - arg) : strlen(arg)) < 0)
+		return -1;
+	p->cfg->vnc = true;
+	if (!comma)
+		return 0;
+	if (strlen(comma + 1) >= sizeof(opts))
+		return bad(p, "--vnc: argument too long");
+	strcpy(opts, comma + 1);
+	for (char *save = NULL, *kv = strtok_r(opts, ",", &save); kv;
+	     kv = strtok_r(NULL, ",", &save)) {
+		bool b = true;
+
+		/* "password" alone is QEMU's older spelling of password=on */
+		if (strncmp(kv, "password", 8) || (kv[8] && (kv[8] != '=' || !on_off(kv + 9, &b))))
+			return bad(p, "--vnc: unknown or bad option '%s' (password=on|off)", kv);
+		p->cfg->vnc_password |= b;
+	}
+	return 0;
+}
+
+static int parse_display_option(struct parser *p, int c, const char *arg)
+{
+	struct vm_config *cfg = p->cfg;
+
+	switch (c) {
+	case OPT_VNC:
+		return parse_vnc(p, arg);
+	case OPT_VNC_PASSWORD_FILE:
+		cfg->vnc_password = true;
+		return set_path(p, c, arg, &cfg->vnc_password_file);
+	case OPT_KEYMAP:
+		if (!keymap_find(arg))
+			return bad(p, "--keymap: unknown layout '%s' (known: %s)", arg,
+				   keymap_names());
+		cfg->keymap = arg;
+		return 0;
+	case OPT_SCREENDUMP_ON_EXIT:
+		return set_path(p, c, arg, &cfg->screendump_on_exit);
+	}
+	return 1;
+}
+
 /* ---- the whole line ---- */
 
 /* getopt_long takes any unambiguous prefix ("--mem"); we take only the
@@ -938,6 +1052,13 @@ static int check_combinations(struct parser *p)
 		cfg->bios = CLI_DEFAULT_BIOS;
 		cfg->bios_default = true;
 	}
+	/* Listening everywhere with nothing to keep anyone out. */
+	if (cfg->vnc && !cfg->vnc_password &&
+	    (!strcmp(cfg->vnc_host, "0.0.0.0") || !strcmp(cfg->vnc_host, "::")))
+		fprintf(p->err, "minivmm: warning: --vnc %s%s%s:%u: every address, and no password "
+				"(add ,password=on)\n",
+			strchr(cfg->vnc_host, ':') ? "[" : "", cfg->vnc_host,
+			strchr(cfg->vnc_host, ':') ? "]" : "", cfg->vnc_display);
 	/* Known only now: the vCPU count gives the default queue count. */
 	for (unsigned i = 0; i < cfg->nr_vdisks; i++)
 		if (!cfg->vdisks[i].num_queues)
@@ -951,7 +1072,7 @@ static int check_combinations(struct parser *p)
  * message), 1 not one of mine. */
 static int (*const families[])(struct parser *p, int c, const char *arg) = {
 	parse_machine_option, parse_drive_option, parse_boot_option, parse_device_option,
-	parse_behaviour_option, parse_control_option, parse_balloon_option,
+	parse_behaviour_option, parse_control_option, parse_balloon_option, parse_display_option,
 };
 
 /* "--no-reboot=1": an unknown option, or a flag given a value? */
@@ -976,9 +1097,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 
 	*cfg = (struct vm_config){ .memory = CLI_DEFAULT_MEMORY, .cpus = 1, .serial = SERIAL_STDIO,
 				   .boot_menu = -1, .accel = VM_ACCEL_DEFAULT,
-				   .shutdown_timeout_s = CLI_DEFAULT_SHUTDOWN_TIMEOUT,
-				   /* --tablet's default, the one place it is decided */
-				   .tablet = false };
+				   .shutdown_timeout_s = CLI_DEFAULT_SHUTDOWN_TIMEOUT };
 	optind = 0; /* glibc: start afresh, forgetting any earlier parse's state */
 	opterr = 0;
 	for (;;) {
@@ -1029,6 +1148,13 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 			bad(&p, "unexpected argument '%s' (see minivmm --help)", argv[optind]);
 		return CLI_ERROR;
 	}
+	/* The defaults of --vga and --tablet, the one place they are decided:
+	 * a VM with a VNC screen gets QEMU's std VGA and the tablet (so the
+	 * two pointers agree), one without stays as before (SeaBIOS on COM1). */
+	if (cfg->vnc && !p.seen[OPT_VGA])
+		cfg->vga = VGA_STD;
+	if (cfg->vnc && !p.seen[OPT_TABLET])
+		cfg->tablet = true;
 	return check_combinations(&p) < 0 ? CLI_ERROR : CLI_RUN;
 }
 
@@ -1157,7 +1283,7 @@ static bool same_file(const struct named_file *a, const struct named_file *b)
 
 int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 {
-	struct named_file f[CLI_MAX_DISKS + CLI_MAX_VIRTIO_DISKS + 7];
+	struct named_file f[CLI_MAX_DISKS + CLI_MAX_VIRTIO_DISKS + 9];
 	unsigned n = 0;
 
 	/* The default firmware's absence gets its own advice (vm.c). */
@@ -1167,6 +1293,9 @@ int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 		f[n++] = (struct named_file){ .opt = "--kernel", .path = cfg->kernel };
 	if (cfg->initrd)
 		f[n++] = (struct named_file){ .opt = "--initrd", .path = cfg->initrd };
+	if (cfg->vnc_password_file)
+		f[n++] = (struct named_file){ .opt = "--vnc-password-file",
+					      .path = cfg->vnc_password_file };
 	for (unsigned i = 0; i < n; i++) {
 		if (check_input(f[i].opt, f[i].path, &f[i].st, err, errlen) < 0)
 			return -1;
@@ -1195,6 +1324,9 @@ int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	if (cfg->stats == STATS_JSON)
 		f[n++] = (struct named_file){ .opt = "--stats", .path = cfg->stats_path,
 					      .output = true };
+	if (cfg->screendump_on_exit)
+		f[n++] = (struct named_file){ .opt = "--screendump-on-exit",
+					      .path = cfg->screendump_on_exit, .output = true };
 	for (unsigned i = 0; i < n; i++) {
 		if (!f[i].output)
 			continue;

@@ -22,6 +22,7 @@
 #define CLI_DEFAULT_VIRTIO_QUEUES_MAX 4 /* default: one queue per vCPU, up to this */
 #define CLI_DEFAULT_SHUTDOWN_TIMEOUT 60 /* seconds SIGTERM waits for the guest */
 #define CLI_MAX_SHUTDOWN_TIMEOUT 86400
+#define CLI_MAX_VNC_DISPLAY 99
 
 enum serial_mode { SERIAL_STDIO, SERIAL_FILE, SERIAL_NONE };
 
@@ -91,6 +92,14 @@ struct vm_config {
 	struct cli_balloon balloon;
 	bool tablet; /* --tablet on: the UHCI at 00:01.2 with the USB tablet */
 	enum vga_kind vga; /* --vga std|none; default none */
+	/* --vnc [HOST]:N[,password=on|off] */
+	bool vnc;
+	char vnc_host[64];	 /* a numeric address as given ("" for ":N": 127.0.0.1) */
+	unsigned vnc_display;	 /* port 5900 + N, N 0..CLI_MAX_VNC_DISPLAY */
+	bool vnc_password;	 /* password=on or --vnc-password-file */
+	const char *vnc_password_file; /* its first line is the initial password */
+	const char *keymap;	 /* --keymap: the guest's layout (vmm/keymap.h); NULL en-us */
+	const char *screendump_on_exit; /* --screendump-on-exit FILE (PPM, or PNG by suffix) */
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -16,6 +17,10 @@
 #include "vmm/serial_backend.h"
 #include "vmm/vm.h"
 #include "vmm/vm_signals.h"
+#include "vmm/display_control.h"
+#include "vmm/keymap.h"
+#include "vmm/screendump.h"
+#include "vmm/vnc.h"
 
 /* The output files, created or truncated once everything has been checked
  * and the VM is ready but no vCPU runs yet. */
@@ -36,6 +41,87 @@ static int start_outputs(struct vm *vm, char *err, size_t errlen)
 		close(fd);
 	}
 	return 0;
+}
+
+/* --vnc-password-file: its first line, 1 to VNC_PASSWORD_MAX characters.
+ * Longer is refused rather than cut, so that nobody believes a longer
+ * password protects more than its first 8 characters. */
+static int read_vnc_password(const char *path, char *pw, size_t size, char *err, size_t errlen)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f) {
+		snprintf(err, errlen, "--vnc-password-file: '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	if (!n || n > VNC_PASSWORD_MAX || n >= size) {
+		snprintf(err, errlen, "--vnc-password-file: '%s': the first line %s", path,
+			 n ? "is longer than VNC's 8 characters" : "is empty");
+		memset(line, 0, sizeof(line));
+		return -1;
+	}
+	memcpy(pw, line, n + 1);
+	memset(line, 0, sizeof(line));
+	return 0;
+}
+
+/* The VNC server, before any output file is created: a port in use ends
+ * the start with nothing left behind. */
+static int start_vnc(struct vm *vm, struct display_control *dc, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+	char pw[VNC_PASSWORD_MAX + 1] = "";
+	struct vnc_config vc = {
+		.host = cfg->vnc_host[0] ? cfg->vnc_host : NULL,
+		.display = cfg->vnc_display,
+		.password = cfg->vnc_password,
+		.keymap = cfg->keymap ? keymap_find(cfg->keymap) : NULL,
+	};
+
+	*dc = (struct display_control){ .display = vm->display, .vnc_password = cfg->vnc_password };
+	if (cfg->vnc) {
+		char why[256];
+
+		if (cfg->vnc_password_file &&
+		    read_vnc_password(cfg->vnc_password_file, pw, sizeof(pw), err, errlen) < 0)
+			return -1;
+		vc.initial_password = pw[0] ? pw : NULL;
+		vm->vnc = vnc_new(vm->loop, vm->display, vm->input, &vc, why, sizeof(why));
+		memset(pw, 0, sizeof(pw));
+		if (!vm->vnc) {
+			snprintf(err, errlen, "--vnc: %s", why);
+			return -1;
+		}
+		dc->vnc = vm->vnc;
+	}
+	if (display_control_register(vm->qmp, dc) < 0) {
+		snprintf(err, errlen, "cannot register the display's control commands");
+		return -1;
+	}
+	return 0;
+}
+
+/* --screendump-on-exit: PNG by the file's suffix, else PPM. */
+static void screendump_on_exit(struct vm *vm)
+{
+	const char *path = vm->cfg->screendump_on_exit;
+	size_t n = path ? strlen(path) : 0;
+	char err[512];
+
+	if (!path)
+		return;
+	if (screendump_write(vm->display, path,
+			     n > 4 && !strcasecmp(path + n - 4, ".png") ? SCREENDUMP_PNG
+									 : SCREENDUMP_PPM,
+			     err, sizeof(err)) < 0)
+		fprintf(stderr, "minivmm: --screendump-on-exit: %s\n", err);
 }
 
 /* The control socket, last of the outputs: the protocol's commands are
@@ -82,6 +168,7 @@ int main(int argc, char **argv)
 	struct vm_config cfg;
 	struct vm vm;
 	struct qmp_server *qs = NULL;
+	struct display_control dc;
 	char err[512];
 	int status;
 
@@ -122,7 +209,8 @@ int main(int argc, char **argv)
 		vm_destroy(&vm);
 		return status == VM_ERR_USER ? 2 : 1;
 	}
-	if (start_outputs(&vm, err, sizeof(err)) < 0 || start_qmp(&vm, &qs, err, sizeof(err)) < 0) {
+	if (start_vnc(&vm, &dc, err, sizeof(err)) < 0 || start_outputs(&vm, err, sizeof(err)) < 0 ||
+	    start_qmp(&vm, &qs, err, sizeof(err)) < 0) {
 		fprintf(stderr, "minivmm: %s\n", err);
 		qmp_server_free(qs);
 		vm_destroy(&vm);
@@ -140,6 +228,7 @@ int main(int argc, char **argv)
 		return status < 0 ? 1 : 0;
 	}
 	status = vm_run(&vm);
+	screendump_on_exit(&vm);
 	vm_report_stats(&vm);
 	qmp_server_free(qs);
 	vm_destroy(&vm);

@@ -12,6 +12,7 @@
 #include "vmm/display.h"
 #include "vmm/fastpath.h"
 #include "vmm/input.h"
+#include "vmm/vnc.h"
 #include "vmm/balloon_control.h"
 #include "vmm/input_control.h"
 #include "vmm/drive_control.h"
@@ -547,6 +548,9 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
  * the old guest started. */
 static void do_reset(struct vm *vm)
 {
+	/* Keys a viewer holds go up in the old machine, so that the new one
+	 * starts with none held (and no Ctrl stays stuck). */
+	input_release_all(vm->input);
 	board_quiesce(vm->board);
 	if (kvm_reset_irqchip(&vm->kvm) < 0)
 		fprintf(stderr, "minivmm: cannot reset the interrupt controllers: %s\n",
@@ -683,6 +687,7 @@ void vm_pause(struct vm *vm)
 	/* Device timers stop too: an RTC tick or a PM timer overflow would
 	 * raise an interrupt in a stopped machine. */
 	event_loop_hold_timers(vm->loop, true);
+	input_set_running(vm->input, false);
 	/* So do the kernel's: the PIT would otherwise owe the guest every tick
 	 * of the pause and deliver them in a burst on resume, and a guest's
 	 * kvmclock would jump by the pause (QEMU stops both). */
@@ -710,6 +715,7 @@ void vm_resume(struct vm *vm)
 			strerror(errno));
 	event_loop_hold_timers(vm->loop, false);
 	board_resume(vm->board);
+	input_set_running(vm->input, true);
 	pthread_mutex_lock(&vm->lock);
 	vm->paused = false;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
@@ -763,6 +769,8 @@ json_t *vm_exit_stats_json(struct vm *vm, bool reset)
 	stats_free(all);
 	if (j && vm->board)
 		json_object_set_new(j, "devices", board_stats_json(vm->board, reset));
+	if (j && vm->vnc)
+		json_object_set_new(j, "vnc", vnc_stats_json(vm->vnc, reset));
 	return j;
 }
 
@@ -807,8 +815,10 @@ int vm_run(struct vm *vm)
 	pthread_mutex_lock(&vm->lock);
 	if (vm->state == VM_STATE_PRELAUNCH && !vm->paused)
 		vm->state = VM_STATE_RUNNING;
+	input_set_running(vm->input, !vm->paused);
 	pthread_mutex_unlock(&vm->lock);
 	event_loop_run(vm->loop);
+	input_set_running(vm->input, false);
 	stop_vcpus(vm);
 	event_loop_del_fd(vm->loop, vm->event_fd);
 	vm_signals_free(vm->signals);
@@ -843,6 +853,15 @@ void vm_report_stats(struct vm *vm)
 		if (devices)
 			stats_print_devices(devices, stderr);
 		json_decref(devices);
+		if (vm->vnc) {
+			json_t *v = vnc_stats_json(vm->vnc, false);
+			char *text = v ? json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+			if (text)
+				fprintf(stderr, "vnc: %s\n", text);
+			free(text);
+			json_decref(v);
+		}
 		return;
 	}
 	/* --stats=json:FILE: what query-exit-stats answers. */
@@ -854,6 +873,9 @@ void vm_report_stats(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
+	/* The viewer first: it uses the display and the input router. */
+	vnc_free(vm->vnc);
+	vm->vnc = NULL;
 	serial_backend_close(vm->serial);
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);

@@ -628,6 +628,76 @@ static void test_vga_option(void **state)
 	assert_int_equal(parse(&c, "--vga", "std", "--vga", "none", NULL), CLI_ERROR);
 }
 
+/* --vnc [HOST]:N[,password=on|off]: the forms QEMU's -vnc takes for TCP,
+ * numeric addresses only; --keymap names a built-in layout. */
+static void test_vnc(void **state)
+{
+	struct vm_config c;
+
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_false(c.vnc);
+	assert_int_equal(parse(&c, "--vnc", ":0", NULL), CLI_RUN);
+	assert_true(c.vnc);
+	assert_string_equal(c.vnc_host, "");
+	assert_int_equal(c.vnc_display, 0);
+	assert_false(c.vnc_password);
+	assert_int_equal(parse(&c, "--vnc=:99", NULL), CLI_RUN);
+	assert_int_equal(c.vnc_display, 99);
+	assert_int_equal(parse(&c, "--vnc", "127.0.0.1:7,password=on", NULL), CLI_RUN);
+	assert_string_equal(c.vnc_host, "127.0.0.1");
+	assert_int_equal(c.vnc_display, 7);
+	assert_true(c.vnc_password);
+	assert_int_equal(parse(&c, "--vnc", "localhost:1,password", NULL), CLI_RUN);
+	assert_true(c.vnc_password);
+	assert_int_equal(parse(&c, "--vnc", "[::1]:3", NULL), CLI_RUN);
+	assert_string_equal(c.vnc_host, "::1");
+	assert_int_equal(c.vnc_display, 3);
+	/* every address without a password: allowed, with a warning */
+	assert_int_equal(parse(&c, "--vnc", "0.0.0.0:2", NULL), CLI_RUN);
+	assert_non_null(strstr(err_buf, "warning"));
+	assert_int_equal(parse(&c, "--vnc", "[::]:2,password=on", NULL), CLI_RUN);
+	assert_null(strstr(err_buf, "warning"));
+	assert_int_equal(parse(&c, "--vnc", "0.0.0.0:2", "--vnc-password-file", "f", NULL),
+			 CLI_RUN);
+	assert_null(strstr(err_buf, "warning"));
+	assert_true(c.vnc_password);
+	assert_string_equal(c.vnc_password_file, "f");
+
+	static const char *const refused[] = {
+		":100", ":-1", ":", "1", "", "host.example:1", "[::1]3", "[zz]:1", "1.2.3:1",
+		":1,password=maybe", ":1,share=on", ":1x", "[::1:1",
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (parse(&c, "--vnc", refused[i], NULL) != CLI_ERROR)
+			fail_msg("--vnc '%s' was accepted", refused[i]);
+		assert_non_null(strstr(err_buf, "--vnc"));
+		assert_non_null(strchr(err_buf, '\n'));
+		assert_ptr_equal(strchr(err_buf, '\n'), err_buf + strlen(err_buf) - 1);
+	}
+	assert_int_equal(parse(&c, "--vnc", ":1", "--vnc", ":2", NULL), CLI_ERROR);
+	assert_int_equal(parse(&c, "--keymap", "de", NULL), CLI_RUN);
+	assert_string_equal(c.keymap, "de");
+	assert_int_equal(parse(&c, "--keymap", "xx", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "en-us, en-gb, de, fr"));
+	assert_int_equal(parse(&c, "--screendump-on-exit", "", NULL), CLI_ERROR);
+	assert_int_equal(parse(&c, "--vnc-password-file", "", NULL), CLI_ERROR);
+
+	/* With a VNC screen the VGA and the tablet come by default; either
+	 * can still be turned off. */
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_int_equal(c.vga, VGA_NONE);
+	assert_false(c.tablet);
+	assert_int_equal(parse(&c, "--vnc", ":1", NULL), CLI_RUN);
+	assert_int_equal(c.vga, VGA_STD);
+	assert_true(c.tablet);
+	assert_int_equal(parse(&c, "--vnc", ":1", "--vga", "none", "--tablet", "off", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.vga, VGA_NONE);
+	assert_false(c.tablet);
+	assert_int_equal(parse(&c, "--tablet", "on", "--vnc", ":1", NULL), CLI_RUN);
+	assert_true(c.tablet);
+}
+
 static void test_help_matches_parser(void **state)
 {
 	static const char *const with_value[][2] = {
@@ -638,6 +708,8 @@ static void test_help_matches_parser(void **state)
 		{ "--shutdown-timeout", "5" },
 		{ "--qmp", "unix:s" }, { "--name", "vm" }, { "--vga", "std" },
 		{ "--device", "virtio-balloon" }, { "--tablet", "on" },
+		{ "--vnc", ":1" }, { "--vnc-password-file", "pw" }, { "--keymap", "de" },
+		{ "--screendump-on-exit", "s.png" },
 	};
 	static const char *const accepted[][2] = {
 		{ "--disk", "file=a,media=disk,if=ide,format=raw,cache=writeback,readonly=on,"
@@ -668,6 +740,9 @@ static void test_help_matches_parser(void **state)
 		{ "--balloon", "virtio" }, { "--balloon=virtio", NULL },
 		{ "--tablet", "on" }, { "--tablet", "off" }, { "--tablet=yes", NULL },
 		{ "--vga", "std" }, { "--vga", "none" },
+		{ "--vnc", "127.0.0.1:0,password=on" }, { "--vnc", "0.0.0.0:99,password=off" },
+		{ "--vnc", "[::]:5" }, { "--keymap", "en-us" }, { "--keymap", "en-gb" },
+		{ "--keymap", "fr" },
 	};
 	struct vm_config c;
 	char help[sizeof(out_buf)];
@@ -910,6 +985,7 @@ int main(void)
 		cmocka_unit_test(test_vga_option),
 		cmocka_unit_test(test_help_matches_parser),
 		cmocka_unit_test(test_balloon),
+		cmocka_unit_test(test_vnc),
 		cmocka_unit_test(test_qmp_and_name),
 		cmocka_unit_test(test_check_files),
 	};

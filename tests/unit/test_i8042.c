@@ -383,6 +383,84 @@ static void test_translation(void **state)
 	expect_empty(f);
 }
 
+/* Reads what the guest gets for one event, translated to set 1, into out. */
+static size_t read_all(struct fixture *f, uint8_t *out, size_t room)
+{
+	size_t n = 0;
+
+	while (status(f) & OBF) {
+		assert_true(n < room);
+		out[n++] = in60(f);
+	}
+	return n;
+}
+
+/* Every qnum a key has: its set 2 bytes, through the controller's own
+ * translation, read back as that qnum's set 1 make and break. */
+static void test_qnum_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	unsigned keys = 0;
+
+	write_ctr(f, 0x41);
+	for (unsigned q = 1; q <= 0xff; q++) {
+		uint8_t seq[I8042_QNUM_SEQ_MAX], got[16];
+		size_t n = i8042_qnum_to_set2(q, true, seq), m;
+
+		if (q == 0x80)
+			assert_int_equal(n, 0);
+		if (!n)
+			continue;
+		keys++;
+		assert_true(n <= I8042_QNUM_SEQ_MAX);
+		assert_true(i8042_qnum_event(f->dev, q, true));
+		m = read_all(f, got, sizeof(got));
+		if (q == I8042_QNUM_PAUSE) {
+			const uint8_t want[] = {0xe1, 0x1d, 0x45, 0xe1, 0x9d, 0xc5};
+
+			assert_int_equal(m, sizeof(want));
+			assert_memory_equal(got, want, sizeof(want));
+			assert_true(i8042_qnum_event(f->dev, q, false));
+			expect_empty(f);
+			continue;
+		}
+		if (q == I8042_QNUM_PRINT) {
+			const uint8_t want[] = {0xe0, 0x2a, 0xe0, 0x37};
+			const uint8_t want_up[] = {0xe0, 0xb7, 0xe0, 0xaa};
+
+			assert_int_equal(m, sizeof(want));
+			assert_memory_equal(got, want, sizeof(want));
+			assert_true(i8042_qnum_event(f->dev, q, false));
+			m = read_all(f, got, sizeof(got));
+			assert_int_equal(m, sizeof(want_up));
+			assert_memory_equal(got, want_up, sizeof(want_up));
+			continue;
+		}
+		if (q & 0x80) {
+			assert_int_equal(m, 2);
+			assert_int_equal(got[0], 0xe0);
+			assert_int_equal(got[1], q & 0x7f);
+		} else {
+			assert_int_equal(m, 1);
+			assert_int_equal(got[0], q);
+		}
+		assert_true(i8042_qnum_event(f->dev, q, false));
+		m = read_all(f, got, sizeof(got));
+		if (q & 0x80) {
+			assert_int_equal(m, 2);
+			assert_int_equal(got[0], 0xe0);
+			assert_int_equal(got[1], q);
+		} else {
+			assert_int_equal(m, 1);
+			assert_int_equal(got[0], q | 0x80);
+		}
+	}
+	/* the 127 plain codes, the 0xE0 ones, Print Screen and Pause */
+	assert_true(keys >= 127 + 100);
+	assert_int_equal(i8042_qnum_to_set2(0, true, (uint8_t[8]){0}), 0);
+	assert_int_equal(i8042_qnum_to_set2(0x100, true, (uint8_t[8]){0}), 0);
+}
+
 static void test_queue_overflow(void **state)
 {
 	struct fixture *f = *state;
@@ -850,6 +928,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seabios_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_irq_levels, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_translation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_qnum_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_output_port_a20, setup, teardown),
