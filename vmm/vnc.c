@@ -210,11 +210,14 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void send_pending_acks(struct vnc *v);
+
 static void process(struct vnc *v)
 {
 	uint64_t t0 = thread_cpu_ns();
 
 	rfbProcessEvents(v->screen, 0);
+	send_pending_acks(v);
 	v->c.encoder_ns += thread_cpu_ns() - t0;
 }
 
@@ -415,7 +418,8 @@ static void ext_key_send_ack(rfbClientPtr cl)
 		rfbCloseClient(cl);
 }
 
-/* The ack goes out after the next update, not at once: the library's
+/* The ack goes out after the update with the SupportedMessages rectangle
+ * (send_pending_acks), not at once: the library's
  * first update carries its SupportedMessages rectangle, which does not
  * list message 255, and libvncclient takes that list as replacing what
  * the ack told it. */
@@ -431,16 +435,22 @@ static rfbBool ext_key_enable(rfbClientPtr cl, void **data, int encoding)
 	return TRUE;
 }
 
-static void update_sent(rfbClientPtr cl, int result)
+/* After each pass of the library: the acks whose SupportedMessages went. */
+static void send_pending_acks(struct vnc *v)
 {
-	struct vnc_client *vc = cl->clientData;
+	rfbClientIteratorPtr it = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
 
-	/* not while the SupportedMessages rectangle is still to go */
-	if (result && vc && vc->ext_key_ack_pending && cl->sock >= 0 &&
-	    !cl->enableSupportedMessages) {
-		vc->ext_key_ack_pending = false;
-		ext_key_send_ack(cl);
+	while ((cl = rfbClientIteratorNext(it))) {
+		struct vnc_client *vc = cl->clientData;
+
+		if (vc && vc->ext_key_ack_pending && cl->sock >= 0 &&
+		    cl->state == RFB_NORMAL && !cl->enableSupportedMessages) {
+			vc->ext_key_ack_pending = false;
+			ext_key_send_ack(cl);
+		}
 	}
+	rfbReleaseClientIterator(it);
 }
 
 static rfbBool ext_key_message(rfbClientPtr cl, void *data, const rfbClientToServerMsg *msg)
@@ -590,7 +600,6 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	v->screen->alwaysShared = TRUE;
 	v->screen->deferUpdateTime = 0; /* the frame timer paces updates */
 	v->screen->newClientHook = client_new;
-	v->screen->displayFinishedHook = update_sent;
 	v->screen->kbdAddEvent = key_event;
 	v->screen->ptrAddEvent = pointer_event;
 	if (v->need_password) {
