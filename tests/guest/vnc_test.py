@@ -125,7 +125,8 @@ def main():
         proc = subprocess.Popen([minivmm, '-m', '32M', '--disk', 'file=%s,format=raw' % disk,
                                  '--serial', 'file:' + serial, '--debug-exit',
                                  '--qmp', 'unix:%s,wait=off' % sock,
-                                 '--vnc', ':%d,password=on' % n],
+                                 '--vnc', ':%d,password=on' % n,
+                                 '--screendump-on-exit', os.path.join(tmp, 'exit.png')],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         if not check(qmplib.wait_for_socket(sock, proc), 'minivmm started'):
@@ -188,13 +189,16 @@ def main():
         except subprocess.TimeoutExpired:
             status = None
         check(status == 33, 'minivmm ended through debug-exit (%r)' % status)
+        err = proc.stderr.read().decode(errors='replace')
+        check(not os.path.exists(os.path.join(tmp, 'exit.png')) and
+              '--screendump-on-exit: no display' in err,
+              '--screendump-on-exit without a display: one line, no file (%r)' % err[-200:])
         q.close()
     finally:
         if proc:
             qmplib.stop(proc)
-            err = proc.stderr.read().decode(errors='replace')
-            if failures and err:
-                print('--- minivmm stderr ---\n' + err)
+            if failures:
+                print('--- minivmm stderr ---\n' + proc.stderr.read().decode(errors='replace'))
         shutil.rmtree(tmp, ignore_errors=True)
     print('%d failure(s)' % len(failures))
     return 1 if failures else 0
