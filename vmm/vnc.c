@@ -599,6 +599,9 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	v->screen->desktopName = "minivmm";
 	v->screen->alwaysShared = TRUE;
 	v->screen->deferUpdateTime = 0; /* the frame timer paces updates */
+	/* The library writes blocking: a client that stops reading holds the
+	 * I/O thread at most this long (ms) before it is dropped. */
+	v->screen->maxClientWait = 2000;
 	v->screen->newClientHook = client_new;
 	v->screen->kbdAddEvent = key_event;
 	v->screen->ptrAddEvent = pointer_event;
