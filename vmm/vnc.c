@@ -260,6 +260,8 @@ static void take_client_counters(struct vnc *v, rfbClientPtr cl)
 	v->c.bytes += (uint64_t)rfbStatGetSentBytes(cl);
 }
 
+static rfbProtocolExtension qemu_ext_key;
+
 static void client_gone(rfbClientPtr cl)
 {
 	struct vnc_client *vc = cl->clientData;
@@ -283,6 +285,19 @@ static void client_gone(rfbClientPtr cl)
 	if (v->input)
 		input_release_all(v->input);
 	v->nr_clients--;
+	/* libvncserver 0.9.14 frees no client's extension records (and its
+	 * rfbDisableExtension() only their data): ours go here. */
+	for (rfbExtensionData **e = &cl->extensions; *e;) {
+		rfbExtensionData *dead = *e;
+
+		if (dead->extension != &qemu_ext_key) {
+			e = &dead->next;
+			continue;
+		}
+		*e = dead->next;
+		free(dead->data);
+		free(dead);
+	}
 	cl->clientData = NULL;
 	free(vc);
 }

@@ -173,6 +173,8 @@ int main(int argc, char **argv)
 	}
 	pump(cl, 100, NULL);
 	printf("vncclient: done\n");
+	free(cl->frameBuffer);
+	cl->frameBuffer = NULL;
 	rfbClientCleanup(cl);
 	return 0;
 }

@@ -366,6 +366,9 @@ static void wait_keys(struct fixture *f, rfbClient *cl, unsigned n)
 
 static void close_client(rfbClient *cl)
 {
+	/* the default MallocFrameBuffer's buffer is the application's */
+	free(cl->frameBuffer);
+	cl->frameBuffer = NULL;
 	rfbClientCleanup(cl);
 }
 
