@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <time.h>
 
 #include <rfb/rfb.h>
@@ -566,6 +568,28 @@ static int watch_listeners(struct vnc *v, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The library keeps its sockets in an fd_set: a client fd at FD_SETSIZE or
+ * above would be written past its end.  It refuses a connection when more
+ * than fdQuota of RLIMIT_NOFILE fds are open; accept() gives the lowest
+ * free number, so a quota of fewer than FD_SETSIZE open fds keeps every
+ * client below FD_SETSIZE, whatever the limit is.
+ */
+static void limit_fds(rfbScreenInfoPtr s)
+{
+	struct rlimit rl;
+
+	/* (An unlimited RLIMIT_NOFILE is not handled: the library counts
+	 * open fds up to the limit on every connection.) */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur > 0) {
+		double q = (double)(FD_SETSIZE - 64) / (double)rl.rlim_cur;
+
+		if (q < s->fdQuota)
+			s->fdQuota = (float)q;
+	}
+}
+
 struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in,
 		    const struct vnc_config *cfg, char *err, size_t errlen)
 {
@@ -617,6 +641,7 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	/* The library writes blocking: a client that stops reading holds the
 	 * I/O thread at most this long (ms) before it is dropped. */
 	v->screen->maxClientWait = 2000;
+	limit_fds(v->screen);
 	v->screen->newClientHook = client_new;
 	v->screen->kbdAddEvent = key_event;
 	v->screen->ptrAddEvent = pointer_event;
