@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
 #include <time.h>
 
 #include <rfb/rfb.h>
@@ -210,11 +212,14 @@ static uint64_t thread_cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void send_pending_acks(struct vnc *v);
+
 static void process(struct vnc *v)
 {
 	uint64_t t0 = thread_cpu_ns();
 
 	rfbProcessEvents(v->screen, 0);
+	send_pending_acks(v);
 	v->c.encoder_ns += thread_cpu_ns() - t0;
 }
 
@@ -257,6 +262,8 @@ static void take_client_counters(struct vnc *v, rfbClientPtr cl)
 	v->c.bytes += (uint64_t)rfbStatGetSentBytes(cl);
 }
 
+static rfbProtocolExtension qemu_ext_key;
+
 static void client_gone(rfbClientPtr cl)
 {
 	struct vnc_client *vc = cl->clientData;
@@ -280,6 +287,19 @@ static void client_gone(rfbClientPtr cl)
 	if (v->input)
 		input_release_all(v->input);
 	v->nr_clients--;
+	/* libvncserver 0.9.14 frees no client's extension records (and its
+	 * rfbDisableExtension() only their data): ours go here. */
+	for (rfbExtensionData **e = &cl->extensions; *e;) {
+		rfbExtensionData *dead = *e;
+
+		if (dead->extension != &qemu_ext_key) {
+			e = &dead->next;
+			continue;
+		}
+		*e = dead->next;
+		free(dead->data);
+		free(dead);
+	}
 	cl->clientData = NULL;
 	free(vc);
 }
@@ -415,7 +435,8 @@ static void ext_key_send_ack(rfbClientPtr cl)
 		rfbCloseClient(cl);
 }
 
-/* The ack goes out after the next update, not at once: the library's
+/* The ack goes out after the update with the SupportedMessages rectangle
+ * (send_pending_acks), not at once: the library's
  * first update carries its SupportedMessages rectangle, which does not
  * list message 255, and libvncclient takes that list as replacing what
  * the ack told it. */
@@ -431,16 +452,22 @@ static rfbBool ext_key_enable(rfbClientPtr cl, void **data, int encoding)
 	return TRUE;
 }
 
-static void update_sent(rfbClientPtr cl, int result)
+/* After each pass of the library: the acks whose SupportedMessages went. */
+static void send_pending_acks(struct vnc *v)
 {
-	struct vnc_client *vc = cl->clientData;
+	rfbClientIteratorPtr it = rfbGetClientIterator(v->screen);
+	rfbClientPtr cl;
 
-	/* not while the SupportedMessages rectangle is still to go */
-	if (result && vc && vc->ext_key_ack_pending && cl->sock >= 0 &&
-	    !cl->enableSupportedMessages) {
-		vc->ext_key_ack_pending = false;
-		ext_key_send_ack(cl);
+	while ((cl = rfbClientIteratorNext(it))) {
+		struct vnc_client *vc = cl->clientData;
+
+		if (vc && vc->ext_key_ack_pending && cl->sock >= 0 &&
+		    cl->state == RFB_NORMAL && !cl->enableSupportedMessages) {
+			vc->ext_key_ack_pending = false;
+			ext_key_send_ack(cl);
+		}
 	}
+	rfbReleaseClientIterator(it);
 }
 
 static rfbBool ext_key_message(rfbClientPtr cl, void *data, const rfbClientToServerMsg *msg)
@@ -541,6 +568,28 @@ static int watch_listeners(struct vnc *v, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The library keeps its sockets in an fd_set: a client fd at FD_SETSIZE or
+ * above would be written past its end.  It refuses a connection when more
+ * than fdQuota of RLIMIT_NOFILE fds are open; accept() gives the lowest
+ * free number, so a quota of fewer than FD_SETSIZE open fds keeps every
+ * client below FD_SETSIZE, whatever the limit is.
+ */
+static void limit_fds(rfbScreenInfoPtr s)
+{
+	struct rlimit rl;
+
+	/* (An unlimited RLIMIT_NOFILE is not handled: the library counts
+	 * open fds up to the limit on every connection.) */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur > 0) {
+		double q = (double)(FD_SETSIZE - 64) / (double)rl.rlim_cur;
+
+		if (q < s->fdQuota)
+			s->fdQuota = (float)q;
+	}
+}
+
 struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in,
 		    const struct vnc_config *cfg, char *err, size_t errlen)
 {
@@ -589,8 +638,11 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	v->screen->desktopName = "minivmm";
 	v->screen->alwaysShared = TRUE;
 	v->screen->deferUpdateTime = 0; /* the frame timer paces updates */
+	/* The library writes blocking: a client that stops reading holds the
+	 * I/O thread at most this long (ms) before it is dropped. */
+	v->screen->maxClientWait = 2000;
+	limit_fds(v->screen);
 	v->screen->newClientHook = client_new;
-	v->screen->displayFinishedHook = update_sent;
 	v->screen->kbdAddEvent = key_event;
 	v->screen->ptrAddEvent = pointer_event;
 	if (v->need_password) {

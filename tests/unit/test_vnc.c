@@ -101,6 +101,25 @@ static bool kbd_key(void *opaque, unsigned qnum, bool down)
 
 static const struct input_kbd_ops kbd_ops = {.key = kbd_key};
 
+/* The fake PS/2 mouse: motion and buttons, into the key log as
+ * 0x1000 | buttons << 8 | (dz & 0xff) after (dx, dy) in mouse_dx/dy. */
+static int mouse_dx, mouse_dy;
+
+static bool mouse_rel(void *opaque, int dx, int dy, int dz, unsigned buttons)
+{
+	struct keys *k = opaque;
+
+	pthread_mutex_lock(&k->lock);
+	mouse_dx += dx;
+	mouse_dy += dy;
+	if (k->n < 64)
+		k->ev[k->n++] = 0x1000 | buttons << 8 | ((unsigned)dz & 0xff);
+	pthread_mutex_unlock(&k->lock);
+	return true;
+}
+
+static const struct input_rel_ops mouse_ops = {.rel = mouse_rel};
+
 /* ---- the machine ---- */
 
 struct fixture {
@@ -208,6 +227,7 @@ static struct fixture *fixture_new(bool password, const char *initial)
 	display_set_source(f->d, &source_ops, &f->src);
 	display_resize(f->d, &(struct display_image){f->src.pixels, 64, 48, 64 * 4});
 	input_set_keyboard(f->in, &kbd_ops, &f->keys);
+	input_set_mouse(f->in, &mouse_ops, &f->keys);
 	input_set_running(f->in, true);
 	start_vnc(f, password, initial);
 	start_loop(f);
@@ -311,6 +331,9 @@ static void sync_picture(rfbClient *cl, struct fixture *f)
 		assert_true(r >= 0);
 		if (r > 0)
 			assert_true(HandleRFBServerMessage(cl));
+		/* already read into libvncclient's buffer: select() misses it */
+		while (cl->buffered > 0)
+			assert_true(HandleRFBServerMessage(cl));
 		if (client_matches(cl, &f->src))
 			return;
 		SendFramebufferUpdateRequest(cl, 0, 0, cl->width, cl->height, TRUE);
@@ -343,6 +366,9 @@ static void wait_keys(struct fixture *f, rfbClient *cl, unsigned n)
 
 static void close_client(rfbClient *cl)
 {
+	/* the default MallocFrameBuffer's buffer is the application's */
+	free(cl->frameBuffer);
+	cl->frameBuffer = NULL;
 	rfbClientCleanup(cl);
 }
 
@@ -493,6 +519,36 @@ static void test_blank(void **state)
 	fixture_free(f);
 }
 
+/* The pointer: RFB buttons 1-3 to left/middle/right, 4/5 to wheel clicks,
+ * positions to relative motion for the PS/2 mouse. */
+static void test_pointer(void **state)
+{
+	struct fixture *f = fixture_new(false, NULL);
+	rfbClient *cl = connect_client(f, NULL);
+
+	(void)state;
+	assert_non_null(cl);
+	assert_true(SendPointerEvent(cl, 10, 10, 0));
+	assert_true(SendPointerEvent(cl, 15, 7, rfbButton1Mask));
+	assert_true(SendPointerEvent(cl, 15, 7, rfbButton3Mask));
+	assert_true(SendPointerEvent(cl, 15, 7, rfbButton5Mask));
+	assert_true(SendPointerEvent(cl, 15, 7, 0));
+	assert_true(SendPointerEvent(cl, 15, 7, rfbButton4Mask));
+	wait_keys(f, cl, 6);
+	pthread_mutex_lock(&f->keys.lock);
+	assert_int_equal(f->keys.ev[0], 0x1000);
+	assert_int_equal(f->keys.ev[1], 0x1000 | INPUT_BTN_LEFT << 8);
+	assert_int_equal(f->keys.ev[2], 0x1000 | INPUT_BTN_RIGHT << 8);
+	assert_int_equal(f->keys.ev[3], 0x1000 | 1); /* wheel down: towards the user */
+	assert_int_equal(f->keys.ev[4], 0x1000);
+	assert_int_equal(f->keys.ev[5], 0x1000 | 0xff); /* wheel up: -1 */
+	assert_int_equal(mouse_dx, 5);
+	assert_int_equal(mouse_dy, -3);
+	pthread_mutex_unlock(&f->keys.lock);
+	close_client(cl);
+	fixture_free(f);
+}
+
 /* A port in use: a clear error, and the first server keeps working. */
 static void test_port_in_use(void **state)
 {
@@ -517,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_picture_resize_keys),
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_blank),
+		cmocka_unit_test(test_pointer),
 		cmocka_unit_test(test_port_in_use),
 	};
 

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The VNC server with the real binary and SeaBIOS, in one boot of the
+keyecho boot sector (firmware/guests/keyecho.asm), which echoes every
+character INT 16h gives to COM1:
+
+- --vnc :N,password=on with no display device: clients are refused until
+  QMP set_password, then the right password gets in and a wrong one not;
+- keys typed as plain keysyms and as QEMU extended key events reach the
+  guest's INT 16h as the right characters, in order;
+- QMP screendump with no display device is an error and writes no file;
+- the port listens on 127.0.0.1 only; a websocket (ws://) handshake on the
+  same port is answered with 101;
+- a second minivmm on the same port ends at once with status 2 and one line.
+
+Usage: vnc_test.py MINIVMM VNCCLIENT KEYECHO_BIN.  Skipped (77) without
+/dev/kvm or SeaBIOS.
+"""
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qmplib  # noqa: E402
+
+SKIP = 77
+BIOS = '/usr/share/seabios/bios-256k.bin'
+minivmm, vncclient, keyecho = sys.argv[1:4]
+failures = []
+
+
+def check(cond, what):
+    print('%s %s' % ('ok  ' if cond else 'FAIL', what))
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def kvm_usable():
+    try:
+        os.close(os.open('/dev/kvm', os.O_RDWR))
+        return True
+    except OSError:
+        return False
+
+
+def free_display():
+    """A display number whose port nobody uses (other tests run too)."""
+    for n in range(60, 100):
+        s = socket.socket()
+        try:
+            s.bind(('127.0.0.1', 5900 + n))
+            return n
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise RuntimeError('no free VNC port')
+
+
+def client(port, *args):
+    r = subprocess.run([vncclient, str(port)] + list(args), capture_output=True, text=True,
+                       timeout=30)
+    return r.returncode, r.stdout + r.stderr
+
+
+def wait_serial(path, text, proc, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with open(path, 'rb') as f:
+                data = f.read().decode(errors='replace')
+        except FileNotFoundError:
+            data = ''
+        if text in data:
+            return data
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    return None
+
+
+def ws_handshake(port):
+    s = socket.create_connection(('127.0.0.1', port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(('GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: http://127.0.0.1\r\n'
+               'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n'
+               'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: binary\r\n\r\n'
+               % (port, key)).encode())
+    data = b''
+    while b'\r\n\r\n' not in data:
+        d = s.recv(4096)
+        if not d:
+            break
+        data += d
+    s.close()
+    return data.decode(errors='replace')
+
+
+def main():
+    if not kvm_usable():
+        print('SKIP: /dev/kvm is not usable')
+        return SKIP
+    if not os.path.exists(BIOS):
+        print('SKIP: no SeaBIOS at ' + BIOS)
+        return SKIP
+    tmp = tempfile.mkdtemp(prefix='vnctest-')
+    proc = None
+    try:
+        disk = os.path.join(tmp, 'keyecho.img')
+        with open(keyecho, 'rb') as f:
+            boot = f.read()
+        with open(disk, 'wb') as f:
+            f.write(boot)
+            f.truncate(1 << 20)
+        serial = os.path.join(tmp, 'com1.txt')
+        sock = os.path.join(tmp, 'qmp.sock')
+        n = free_display()
+        port = 5900 + n
+        proc = subprocess.Popen([minivmm, '-m', '32M', '--disk', 'file=%s,format=raw' % disk,
+                                 '--serial', 'file:' + serial, '--debug-exit',
+                                 '--qmp', 'unix:%s,wait=off' % sock,
+                                 '--vnc', ':%d,password=on' % n,
+                                 '--screendump-on-exit', os.path.join(tmp, 'exit.png')],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        if not check(qmplib.wait_for_socket(sock, proc), 'minivmm started'):
+            return 1
+        q = qmplib.Client(sock)
+        q.greet()
+
+        # a second server on the same port
+        r = subprocess.run([minivmm, '-m', '32M', '--serial', 'none', '--vnc', ':%d' % n],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 2 and 'in use' in r.stderr and r.stderr.count('\n') == 1,
+              'a port in use: status 2, one line (%d %r)' % (r.returncode, r.stderr))
+
+        check(wait_serial(serial, 'KEYECHO-READY', proc) is not None, 'the guest waits for keys')
+
+        # 127.0.0.1 only
+        try:
+            socket.create_connection(('127.0.0.2', port), timeout=2).close()
+            check(False, 'not reachable on 127.0.0.2')
+        except OSError:
+            check(True, 'not reachable on 127.0.0.2')
+        resp = ws_handshake(port)
+        check(resp.startswith('HTTP/1.1 101'), 'websocket handshake answered: %r' %
+              resp.split('\r\n')[0])
+
+        # no password yet: nobody gets in
+        rc, out = client(port, '--password', 'hunter2')
+        check(rc == 3, 'refused before set_password (%d: %s)' % (rc, out.strip()))
+        r = q.cmd('set_password', {'protocol': 'vnc', 'password': 'hunter2'})
+        check(r == {'return': {}}, 'set_password: %r' % r)
+        rc, out = client(port, '--password', 'wrong')
+        check(rc == 3, 'a wrong password is refused (%d)' % rc)
+        r = q.cmd('change-vnc-password', {'password': 'secret1'})
+        check(r == {'return': {}}, 'change-vnc-password: %r' % r)
+        rc, out = client(port, '--password', 'hunter2')
+        check(rc == 3, 'the old password is refused after change-vnc-password (%d)' % rc)
+
+        # screendump without a display device
+        shot = os.path.join(tmp, 'shot.ppm')
+        r = q.cmd('screendump', {'filename': shot})
+        check('error' in r and not os.path.exists(shot),
+              'screendump without a display is an error: %r' % r)
+        r = q.cmd('screendump', {'filename': shot, 'format': 'bmp'})
+        check('error' in r and 'format' in r['error']['desc'], 'screendump format=bmp: %r' % r)
+
+        rc, out = client(port, '--password', 'secret1', '--wait-update', '--keysyms', 'hello w')
+        check(rc == 0, 'keysyms typed (%d: %s)' % (rc, out.strip()))
+        rc, out = client(port, '--password', 'secret1', '--ext', 'orld 42')
+        check(rc == 0, 'extended keys typed (%d: %s)' % (rc, out.strip()))
+        stats = q.cmd('query-exit-stats')
+        vnc = stats.get('return', {}).get('vnc', {})
+        check(vnc.get('ext_keys', 0) >= 14 and vnc.get('keys', 0) >= 14 and
+              vnc.get('connections', 0) >= 5, 'vnc counters: %r' % vnc)
+        rc, out = client(port, '--password', 'secret1', '--keysyms', '.')
+        data = wait_serial(serial, 'KEYECHO-END', proc)
+        check(data is not None and 'KEYECHO-READY\r\nhello world 42\r\nKEYECHO-END' in data,
+              'the guest read "hello world 42": %r' % (data or '')[-80:])
+        try:
+            status = proc.wait(10)
+        except subprocess.TimeoutExpired:
+            status = None
+        check(status == 33, 'minivmm ended through debug-exit (%r)' % status)
+        err = proc.stderr.read().decode(errors='replace')
+        check(not os.path.exists(os.path.join(tmp, 'exit.png')) and
+              '--screendump-on-exit: no display' in err,
+              '--screendump-on-exit without a display: one line, no file (%r)' % err[-200:])
+        q.close()
+    finally:
+        if proc:
+            qmplib.stop(proc)
+            if failures:
+                print('--- minivmm stderr ---\n' + proc.stderr.read().decode(errors='replace'))
+        shutil.rmtree(tmp, ignore_errors=True)
+    print('%d failure(s)' % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
