@@ -11,7 +11,12 @@ character INT 16h gives to COM1:
 - QMP screendump with no display device is an error and writes no file;
 - the port listens on 127.0.0.1 only; a websocket (ws://) handshake on the
   same port is answered with 101;
-- a second minivmm on the same port ends at once with status 2 and one line.
+- a second minivmm on the same port ends at once with status 2 and one line;
+- then a second boot with the VGA (--vnc alone: --vga std and the tablet by
+  default): QMP screendump shows SeaBIOS's text screen, gvnccapture (GTK-VNC,
+  a client we did not write) receives the same picture pixel for pixel, the
+  encoder stays idle while the screen is still, and --screendump-on-exit
+  writes a PNG of the last screen.
 
 Usage: vnc_test.py MINIVMM VNCCLIENT KEYECHO_BIN.  Skipped (77) without
 /dev/kvm or SeaBIOS.
@@ -23,7 +28,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import struct
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
@@ -102,6 +109,142 @@ def ws_handshake(port):
     return data.decode(errors='replace')
 
 
+def read_png_rgb(path):
+    """(width, height, RGB bytes) of an 8-bit RGB or RGBA PNG (alpha
+    dropped: gvnccapture's padding byte)."""
+    with open(path, 'rb') as f:
+        d = f.read()
+    if d[:8] != b'\x89PNG\r\n\x1a\n':
+        raise ValueError('not a PNG')
+    i, idat = 8, b''
+    while i < len(d):
+        n, = struct.unpack('>I', d[i:i + 4])
+        t, c = d[i + 4:i + 8], d[i + 8:i + 8 + n]
+        i += 12 + n
+        if t == b'IHDR':
+            w, h, depth, ctype = struct.unpack('>IIBB', c[:10])
+        elif t == b'IDAT':
+            idat += c
+    if depth != 8 or ctype not in (2, 6):
+        raise ValueError('PNG depth %d type %d' % (depth, ctype))
+    bpp = 3 if ctype == 2 else 4
+    raw, stride = zlib.decompress(idat), w * bpp
+    prev, out, k = bytearray(stride), bytearray(), 0
+    for _ in range(h):
+        f, line = raw[k], bytearray(raw[k + 1:k + 1 + stride])
+        k += 1 + stride
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b = prev[x]
+            c = prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                line[x] = (line[x] + a) & 255
+            elif f == 2:
+                line[x] = (line[x] + b) & 255
+            elif f == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif f == 4:
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        prev = line
+        for x in range(w):
+            out += line[x * bpp:x * bpp + 3]
+    return w, h, bytes(out)
+
+
+def read_ppm(path):
+    with open(path, 'rb') as f:
+        magic, size, maxval, body = f.read().split(b'\n', 3)
+    w, h = map(int, size.split())
+    if magic != b'P6' or maxval != b'255' or len(body) != w * h * 3:
+        raise ValueError('not a P6 PPM of its size')
+    return w, h, body
+
+
+def cpu_seconds(pid):
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
+
+def display_part(tmp, disk):
+    """--vnc with the VGA it brings: the screen through QMP and through a
+    real VNC client."""
+    serial = os.path.join(tmp, 'com1-vga.txt')
+    sock = os.path.join(tmp, 'qmp-vga.sock')
+    exit_png = os.path.join(tmp, 'exit-vga.png')
+    n = free_display()
+    proc = subprocess.Popen([minivmm, '-m', '32M', '--disk', 'file=%s,format=raw' % disk,
+                             '--serial', 'file:' + serial, '--debug-exit',
+                             '--qmp', 'unix:%s,wait=off' % sock, '--vnc', ':%d' % n,
+                             '--screendump-on-exit', exit_png],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        if not check(qmplib.wait_for_socket(sock, proc), 'VGA: minivmm started'):
+            return
+        q = qmplib.Client(sock)
+        q.greet()
+        check(wait_serial(serial, 'KEYECHO-READY', proc) is not None,
+              'VGA: the guest waits for keys')
+        time.sleep(0.5)
+        shot = os.path.join(tmp, 'vga.ppm')
+        r = q.cmd('screendump', {'filename': shot})
+        check(r == {'return': {}}, 'VGA: screendump: %r' % r)
+        w, h, body = read_ppm(shot)
+        lit = sum(1 for i in range(0, len(body), 3) if body[i:i + 3] != b'\0\0\0')
+        check((w, h) == (720, 400) and 1000 < lit < w * h // 4,
+              'VGA: the screendump is the 720x400 text screen with text on it '
+              '(%dx%d, %d lit pixels)' % (w, h, lit))
+        capture = shutil.which('gvnccapture')
+        if not capture:
+            print('NOTE: gvnccapture (Debian gvncviewer) not installed: '
+                  'the independent client check is left out')
+        else:
+            png = os.path.join(tmp, 'gvnc.png')
+            r = subprocess.run([capture, '127.0.0.1:%d' % n, png], capture_output=True,
+                               text=True, timeout=60)
+            ok = r.returncode == 0 and os.path.exists(png)
+            if check(ok, 'VGA: gvnccapture connected and saved the screen (%d %s)'
+                     % (r.returncode, (r.stdout + r.stderr).strip()[-200:])):
+                gw, gh, gbody = read_png_rgb(png)
+                diff = sum(1 for i in range(0, min(len(gbody), len(body)), 3)
+                           if gbody[i:i + 3] != body[i:i + 3])
+                check((gw, gh) == (w, h) and diff == 0,
+                      'VGA: gvnccapture\'s picture equals the screendump '
+                      '(%dx%d, %d pixels differ)' % (gw, gh, diff))
+        # A still screen costs nothing: the VNC encoder's CPU time and the
+        # process's CPU while the guest waits in INT 16h, printed.
+        before = q.cmd('query-exit-stats').get('return', {}).get('vnc', {})
+        c0 = cpu_seconds(proc.pid)
+        time.sleep(3)
+        c1 = cpu_seconds(proc.pid)
+        after = q.cmd('query-exit-stats').get('return', {}).get('vnc', {})
+        print('FIGURE idle 3 s: minivmm CPU %.2f s, VNC updates +%d, encoder +%.1f ms'
+              % (c1 - c0, after.get('updates', 0) - before.get('updates', 0),
+                 (after.get('encoder_cpu_ns', 0) - before.get('encoder_cpu_ns', 0)) / 1e6))
+        check(after.get('updates', 0) == before.get('updates', 0),
+              'VGA: no update sent while nothing changed and nobody is connected')
+        rc, out = client(5900 + n, '--keysyms', '.')
+        try:
+            status = proc.wait(20)
+        except subprocess.TimeoutExpired:
+            status = None
+        check(status == 33, 'VGA: minivmm ended through debug-exit (%r)' % status)
+        try:
+            ew, eh, _ = read_png_rgb(exit_png)
+        except (OSError, ValueError) as e:
+            ew, eh = 0, str(e)
+        check((ew, eh) == (720, 400), 'VGA: --screendump-on-exit wrote a 720x400 PNG (%r)'
+              % ((ew, eh),))
+        q.close()
+    finally:
+        if proc.poll() is None:
+            qmplib.stop(proc)
+        if failures:
+            print('--- minivmm stderr (VGA) ---\n' + proc.stderr.read().decode(errors='replace'))
+
+
 def main():
     if not kvm_usable():
         print('SKIP: /dev/kvm is not usable')
@@ -125,7 +268,7 @@ def main():
         proc = subprocess.Popen([minivmm, '-m', '32M', '--disk', 'file=%s,format=raw' % disk,
                                  '--serial', 'file:' + serial, '--debug-exit',
                                  '--qmp', 'unix:%s,wait=off' % sock,
-                                 '--vnc', ':%d,password=on' % n,
+                                 '--vnc', ':%d,password=on' % n, '--vga', 'none',
                                  '--screendump-on-exit', os.path.join(tmp, 'exit.png')],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -194,6 +337,8 @@ def main():
               '--screendump-on-exit: no display' in err,
               '--screendump-on-exit without a display: one line, no file (%r)' % err[-200:])
         q.close()
+        proc = None
+        display_part(tmp, disk)
     finally:
         if proc:
             qmplib.stop(proc)
