@@ -739,7 +739,7 @@ int main(int argc, char **argv)
 		static const char *const known[] = {"status", "powerdown", "reset", "pause",
 						    "resume", "quit",	   "eject", "change",
 						    "stats",  "events",	   "raw",   "balloon",
-						    "balloon-stats", "screendump"};
+						    "balloon-stats", "screendump", "sendkey"};
 		size_t i;
 
 		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
