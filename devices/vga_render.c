@@ -57,10 +57,13 @@ struct mode {
 	bool fold_rows;
 };
 
+/* A 6-bit DAC value as 8 bits, the way QEMU's VGA converts it (the low
+ * bit repeated into the two new ones: 0x2a -> 0xa8, 0x3f -> 0xff), so that
+ * a screendump of the same screen is the same picture under both. */
 static uint32_t c6to8(uint8_t v)
 {
 	v &= 0x3f;
-	return (uint32_t)((v << 2) | (v >> 4));
+	return (uint32_t)((v << 2) | (v & 1) << 1 | (v & 1));
 }
 
 static void build_palettes(const struct vga_regs *r, uint32_t pal256[256], uint32_t pal16[16])
@@ -85,6 +88,9 @@ static void build_palettes(const struct vga_regs *r, uint32_t pal256[256], uint3
 		pal16[i] = pal256[v & 0xff];
 	}
 }
+
+#define MIN_WIDTH  64
+#define MIN_HEIGHT 32
 
 static void decide_mode(const struct vga_regs *r, struct mode *m)
 {
@@ -129,7 +135,10 @@ static void decide_mode(const struct vga_regs *r, struct mode *m)
 			m->bank_bit = (r->gr[5] & 0x10) ? 0x1000 : 0x2000;
 		}
 	}
-	if (!m->width || !m->height || m->width > MAX_DIM || m->height > MAX_DIM) {
+	/* Registers nobody programmed yet (power-on zeroes: one 9x1 cell) or
+	 * nonsense make no picture rather than a sliver a viewer chokes on. */
+	if (m->width < MIN_WIDTH || m->height < MIN_HEIGHT || m->width > MAX_DIM ||
+	    m->height > MAX_DIM) {
 		m->kind = K_NONE;
 		return;
 	}
