@@ -4,14 +4,19 @@
  * (tests/guest/vnc_test.py):
  *
  *   vncclient PORT [--password PW] [--keysyms TEXT] [--ext TEXT]
- *             [--wait-update]
+ *             [--wait-update] [--pointer X,Y,BUTTONS]... [--wait-size WxH SECONDS]
+ *             [--retry SECONDS]
  *
  * connects to 127.0.0.1:PORT, optionally waits for one framebuffer update,
  * types TEXT as plain keysym events (--keysyms) or as QEMU extended key
- * events with their XT codes (--ext; lowercase letters, digits, space and
- * '.'), then disconnects.  Exit status: 0 done, 3 the server refused us
- * (authentication or connection), 4 --ext but the server did not ack the
- * extension, 1 anything else.
+ * events with their XT codes (--ext; lowercase letters, digits, space, '.'
+ * and '/' for Return), sends pointer events in order (--pointer; buttons as
+ * RFB's mask, 1 left), or stays connected until the server's framebuffer
+ * has become WxH (--wait-size: DesktopSize without reconnecting; every size
+ * seen is printed), then disconnects.  --retry: a refused connection is
+ * tried again for SECONDS (the server may not listen yet).  Exit status: 0 done, 3 the server
+ * refused us (authentication or connection), 4 --ext but the server did not
+ * ack the extension, 5 --wait-size timed out, 1 anything else.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +58,8 @@ static unsigned xt_code(char c)
 		return 0x39;
 	if (c == '.')
 		return 0x34;
+	if (c == '/')
+		return 0x1c; /* Return */
 	return 0;
 }
 
@@ -99,6 +106,19 @@ static rfbBool updated(rfbClient *cl)
 	return got_update;
 }
 
+static int want_w, want_h, seen_w, seen_h;
+
+static rfbBool size_reached(rfbClient *cl)
+{
+	if (cl->width != seen_w || cl->height != seen_h) {
+		seen_w = cl->width;
+		seen_h = cl->height;
+		printf("vncclient: size %dx%d\n", seen_w, seen_h);
+		fflush(stdout);
+	}
+	return cl->width == want_w && cl->height == want_h;
+}
+
 static rfbBool ext_acked(rfbClient *cl)
 {
 	return SupportsClient2Server(cl, rfbQemuEvent);
@@ -106,7 +126,9 @@ static rfbBool ext_acked(rfbClient *cl)
 
 int main(int argc, char **argv)
 {
-	const char *keysyms = NULL, *ext = NULL;
+	const char *keysyms = NULL, *ext = NULL, *pointer[16];
+	unsigned npointer = 0;
+	long wait_size_s = 0, retry_s = 0, give_up;
 	rfbBool wait_update = FALSE;
 	rfbClient *cl;
 	int port;
@@ -126,6 +148,15 @@ int main(int argc, char **argv)
 			ext = argv[++i];
 		else if (!strcmp(argv[i], "--wait-update"))
 			wait_update = TRUE;
+		else if (!strcmp(argv[i], "--retry") && i + 1 < argc)
+			retry_s = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--pointer") && i + 1 < argc && npointer < 16)
+			pointer[npointer++] = argv[++i];
+		else if (!strcmp(argv[i], "--wait-size") && i + 2 < argc &&
+			 sscanf(argv[i + 1], "%dx%d", &want_w, &want_h) == 2) {
+			wait_size_s = atol(argv[i + 2]);
+			i += 2;
+		}
 		else {
 			fprintf(stderr, "vncclient: unknown argument '%s'\n", argv[i]);
 			return 1;
@@ -135,16 +166,23 @@ int main(int argc, char **argv)
 		rfbClientLog = quiet;
 		rfbClientErr = quiet;
 	}
-	cl = rfbGetClient(8, 3, 4);
-	if (!cl)
-		return 1;
-	cl->GetPassword = get_password;
-	cl->GotFrameBufferUpdate = on_update;
-	cl->serverHost = strdup("127.0.0.1");
-	cl->serverPort = port;
-	if (!rfbInitClient(cl, NULL, NULL)) {
-		printf("vncclient: refused\n");
-		return 3;
+	give_up = now_ms() + retry_s * 1000;
+	for (;;) {
+		cl = rfbGetClient(8, 3, 4);
+		if (!cl)
+			return 1;
+		cl->GetPassword = get_password;
+		cl->GotFrameBufferUpdate = on_update;
+		cl->serverHost = strdup("127.0.0.1");
+		cl->serverPort = port;
+		if (rfbInitClient(cl, NULL, NULL))
+			break; /* (rfbInitClient frees cl when it fails) */
+		if (now_ms() >= give_up) {
+			printf("vncclient: refused\n");
+			return 3;
+		}
+		struct timespec pause = { 0, 200 * 1000 * 1000 };
+		nanosleep(&pause, NULL);
 	}
 	printf("vncclient: connected, %dx%d\n", cl->width, cl->height);
 	if (wait_update && pump(cl, 5000, updated) != 1) {
@@ -156,8 +194,10 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	for (const char *s = keysyms; s && *s; s++) {
-		SendKeyEvent(cl, (uint32_t)(unsigned char)*s, TRUE);
-		SendKeyEvent(cl, (uint32_t)(unsigned char)*s, FALSE);
+		uint32_t sym = *s == '/' ? XK_Return : (uint32_t)(unsigned char)*s;
+
+		SendKeyEvent(cl, sym, TRUE);
+		SendKeyEvent(cl, sym, FALSE);
 		pump(cl, 30, NULL);
 	}
 	for (const char *s = ext; s && *s; s++) {
@@ -170,6 +210,20 @@ int main(int argc, char **argv)
 		SendExtendedKeyEvent(cl, (uint32_t)(unsigned char)*s, code, TRUE);
 		SendExtendedKeyEvent(cl, (uint32_t)(unsigned char)*s, code, FALSE);
 		pump(cl, 30, NULL);
+	}
+	for (unsigned i = 0; i < npointer; i++) {
+		int x, y, b;
+
+		if (sscanf(pointer[i], "%d,%d,%d", &x, &y, &b) != 3) {
+			fprintf(stderr, "vncclient: --pointer %s: not X,Y,BUTTONS\n", pointer[i]);
+			return 1;
+		}
+		SendPointerEvent(cl, x, y, b);
+		pump(cl, 100, NULL);
+	}
+	if (wait_size_s && pump(cl, wait_size_s * 1000, size_reached) != 1) {
+		printf("vncclient: the size never became %dx%d\n", want_w, want_h);
+		return 5;
 	}
 	pump(cl, 100, NULL);
 	printf("vncclient: done\n");
