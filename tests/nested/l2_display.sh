@@ -4,7 +4,8 @@
 # meet minivmm's devices: bochs (DRM, Bochs DISPI and the linear
 # framebuffer BAR) draws a known picture through /dev/fb0 that L1 then
 # takes a screendump of; uhci_hcd + usbhid + hid_generic find the USB
-# tablet, atkbd (built in) the i8042 keyboard and psmouse the PS/2 mouse;
+# tablet, atkbd (built in; "AT Raw Set 2" after a direct kernel boot, whose
+# i8042 no BIOS set to translate) the i8042 keyboard and psmouse the PS/2 mouse;
 # evdev shows the events L1 sends through QMP input-send-event and
 # send-key.  L1 writes one line on the console after each step.
 fail() { echo "VERDICT: FAIL $*"; exit 0; }
@@ -43,13 +44,15 @@ evdev_of() { # name pattern
 		/proc/bus/input/devices
 }
 i=0
-while [ -z "$(evdev_of 'QEMU USB Tablet')" ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+while { [ -z "$(evdev_of 'QEMU USB Tablet')" ] || [ -z "$(evdev_of 'AT (Translated|Raw) Set 2 keyboard')" ] ||
+	[ -z "$(evdev_of 'PS/2')" ]; } && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
+inputs="$(grep Name= /proc/bus/input/devices | tr '\n' ' '); dmesg: $(dmesg | grep -i -E 'i8042|serio|atkbd|psmouse|keyboard' | tr '\n' ' ')"
 tab=$(evdev_of 'QEMU USB Tablet')
-kbd=$(evdev_of 'AT Translated Set 2 keyboard')
+kbd=$(evdev_of 'AT (Translated|Raw) Set 2 keyboard')
 mou=$(evdev_of 'PS/2')
-[ -n "$tab" ] || fail "no QEMU USB Tablet input device: $(grep Name= /proc/bus/input/devices | tr '\n' ' ')"
-[ -n "$kbd" ] || fail "no AT keyboard input device"
-[ -n "$mou" ] || fail "no PS/2 mouse input device: $(grep Name= /proc/bus/input/devices | tr '\n' ' ')"
+[ -n "$tab" ] || fail "no QEMU USB Tablet input device: $inputs"
+[ -n "$kbd" ] || fail "no AT keyboard input device: $inputs"
+[ -n "$mou" ] || fail "no PS/2 mouse input device: $inputs"
 echo "display-test: tablet /dev/input/$tab, keyboard $kbd, mouse $mou"
 # Opening the tablet's event device starts usbhid's polling.
 cat /dev/input/$tab >/tmp/tab.bin &
@@ -58,8 +61,10 @@ cat /dev/input/$kbd >/tmp/kbd.bin &
 p2=$!
 cat /dev/input/$mou >/tmp/mou.bin &
 p3=$!
+# A shell reading a line typed on the console's keyboard (tty1, the VT).
+(read -t 100 -r line </dev/tty1; echo "$line" >/tmp/tty1.txt) &
 sleep 1
-step ready	# L1: screendump, input-send-event abs + btn, sendkey a, rel
+step ready	# L1: screendump, input-send-event abs + btn, sendkey a, rel, VNC pointer and keys
 sleep 1
 kill $p1 $p2 $p3
 # struct input_event on x86-64: 16 bytes of time, u16 type, u16 code, s32 value.
@@ -78,4 +83,18 @@ events /tmp/kbd.bin | grep -q '^1 30 1$' || fail "keyboard: no KEY_A press"
 events /tmp/kbd.bin | grep -q '^1 30 0$' || fail "keyboard: no KEY_A release"
 events /tmp/kbd.bin | grep -q '^1 29 1$' || fail "keyboard: no KEY_LEFTCTRL press (the chord)"
 events /tmp/mou.bin | grep -q '^2 0 7$' || fail "mouse: no REL_X 7"
+# VNC's pointer at (512,384) of 1024x768, scaled as QEMU does: x * 32767 /
+# 1023 and y * 32767 / 767, rounded.
+events /tmp/tab.bin | grep -q '^3 0 16400$' || fail "tablet: no ABS_X 16400 from the VNC pointer"
+events /tmp/tab.bin | grep -q '^3 1 16405$' || fail "tablet: no ABS_Y 16405 from the VNC pointer"
+events /tmp/tab.bin | grep -q '^1 273 1$' || fail "tablet: no BTN_RIGHT from the VNC pointer (mask 4)"
+i=0
+while [ ! -s /tmp/tty1.txt ] && [ $i -lt 25 ]; do sleep 0.2; i=$((i + 1)); done
+echo "display-test: tty1 read '$(cat /tmp/tty1.txt 2>/dev/null)'"
+# (after the keys send-key typed before: "a", Ctrl-B)
+case "$(cat /tmp/tty1.txt 2>/dev/null)" in
+*vnc42) ;;
+*) fail "the shell on tty1 did not read a line ending in vnc42" ;;
+esac
+
 echo "VERDICT: PASS"

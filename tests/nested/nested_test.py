@@ -718,25 +718,32 @@ def t_display(ctx):
     framebuffer BAR) and a screendump shows its picture pixel for pixel;
     uhci_hcd + usbhid find the USB tablet and evdev sees the absolute
     position and button that QMP input-send-event sent; atkbd sees send-key's
-    keys, psmouse the relative motion."""
+    keys, psmouse the relative motion; a VNC client sees the resolution
+    change without reconnecting, its pointer reaches the tablet exactly
+    scaled and its keys a shell on tty1."""
     ctx.prepare()
     need_minivmm(ctx, '--kernel', '--qmp', '--vga', '--tablet')
     ctl = os.path.join(os.path.dirname(os.path.dirname(ctx.minivmm)),
                        'tools', 'minivmm-ctl')
     if not os.path.isfile(ctl):
         raise Fail('minivmm-ctl not found next to minivmm: %s' % ctl)
+    vncclient = os.path.join(os.path.dirname(os.path.dirname(ctx.minivmm)),
+                             'tests', 'display', 'vncclient')
+    if not os.path.isfile(vncclient):
+        raise Fail('tests/display/vncclient not found beside minivmm: %s' % vncclient)
     pic, sums = display_picture(ctx)
     kernel, initrd = ctx.l2kit('l2_display.sh', DISPLAY_MODULES,
                                end='poweroff',
                                files=((pic, '/l2/picture.bin'),))
-    cmd = [os.path.join(HERE, 'l1_display.sh'), ctx.minivmm, ctl, kernel,
-           initrd, sums]
+    cmd = [os.path.join(HERE, 'l1_display.sh'), ctx.minivmm, ctl, vncclient,
+           kernel, initrd, sums]
     st, out, err, dt = ctx.run(cmd, timeout=DISPLAY_TIMEOUT, retry_hang=True,
                                extra=['--file', ctx.minivmm, '--file', ctl,
-                                      '--file', sums, '--file', L1LIB])
+                                      '--file', vncclient, '--file', sums,
+                                      '--file', L1LIB])
     print('--- L1 script (stdout, %d bytes):\n%s'
           % (len(out), out.decode('utf-8', 'replace')))
-    l1_verdict(st, out, err, dt, 13)
+    l1_verdict(st, out, err, dt, 14)
 
 
 TESTS = {
