@@ -30,6 +30,25 @@ bad() { echo "L1-CHECK FAIL $* [t=$(up)]"; fails=$((fails + 1)); }
 fig() { echo "L1-FIGURE $mode $*"; }
 MiB=1048576
 
+# stuck WHAT: when a wait runs out, whose stall it is: the state of
+# minivmm's threads and its exit counters twice, 5 s apart (a guest that
+# still exits is alive; one that does not is stuck in KVM_RUN or below),
+# and the last lines L2 printed.
+stuck() {
+	echo "--- stuck waiting for '$1' [t=$(up)]: minivmm's threads (state, name):"
+	for t in /proc/$PID/task/*; do
+		echo "  $(cut -d' ' -f3 $t/stat 2>/dev/null) $(cat $t/comm 2>/dev/null)"
+	done
+	for i in 1 2; do
+		echo "--- exit counters ($i of 2):"
+		$C $T/sock stats 2>&1 | head -12
+		[ $i = 1 ] && sleep 5
+	done
+	echo "--- L2's last lines:"
+	tail -n 5 $T/out
+	echo "---"
+}
+
 # wait_for FILE PATTERN SECONDS: 1 if it did not come, or minivmm ended.
 wait_for() {
 	n=0
@@ -39,6 +58,7 @@ wait_for() {
 		sleep 0.2
 		n=$((n + 1))
 	done
+	stuck "$2"
 	return 1
 }
 answer() { echo "$1" >&7; }
