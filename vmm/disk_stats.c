@@ -103,6 +103,10 @@ json_t *disk_stats_json(struct board *b)
 		}
 		json_object_set_new(o, "id", json_string(d[i].id));
 		json_object_set_new(o, "queues", json_integer(d[i].st.num_queues));
+		json_object_set_new(o, "io_uring_requests",
+				    json_integer((json_int_t)d[i].st.path.uring));
+		json_object_set_new(o, "worker_requests",
+				    json_integer((json_int_t)d[i].st.path.workers));
 		json_object_set_new(o, "per_queue", per);
 		json_array_append_new(list, o);
 	}
@@ -134,16 +138,20 @@ void disk_stats_print(struct board *b, FILE *f)
 		free(d);
 		return;
 	}
-	fprintf(f, "virtio disks:\n  %-14s %6s %10s %10s %8s %12s %12s %7s %9s\n", "id", "queues",
-		"reads", "writes", "flushes", "read bytes", "written", "errors", "p99<= us");
+	fprintf(f, "virtio disks:\n  %-14s %6s %10s %10s %8s %12s %12s %7s %9s %10s %10s\n", "id",
+		"queues", "reads", "writes", "flushes", "read bytes", "written", "errors",
+		"p99<= us", "io_uring", "workers");
 	for (int i = 0; i < n; i++) {
 		const struct virtio_blk_queue_stats *s = &d[i].sum;
 
-		fprintf(f, "  %-14s %6u %10llu %10llu %8llu %12llu %12llu %7llu %9.1f\n", d[i].id,
-			d[i].st.num_queues, (unsigned long long)s->requests[0],
+		fprintf(f,
+			"  %-14s %6u %10llu %10llu %8llu %12llu %12llu %7llu %9.1f %10llu %10llu\n",
+			d[i].id, d[i].st.num_queues, (unsigned long long)s->requests[0],
 			(unsigned long long)s->requests[1], (unsigned long long)s->requests[2],
 			(unsigned long long)s->bytes_read, (unsigned long long)s->bytes_written,
-			(unsigned long long)(s->errors + s->queue_errors), p99_ns(s) / 1000.0);
+			(unsigned long long)(s->errors + s->queue_errors), p99_ns(s) / 1000.0,
+			(unsigned long long)d[i].st.path.uring,
+			(unsigned long long)d[i].st.path.workers);
 	}
 	free(d);
 }

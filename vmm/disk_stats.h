@@ -13,7 +13,8 @@
 struct board;
 
 /* [{"id", "queues", "requests": {type: n}, "bytes_read", "bytes_written",
- * "errors", "queue_errors", "dropped", "latency_histogram_ns": [[upper
+ * "errors", "queue_errors", "dropped", "io_uring_requests",
+ * "worker_requests" (whole device), "latency_histogram_ns": [[upper
  * bound ns, n], ...] (pop to push, log2 buckets; the last is open above),
  * "per_queue": [{"requests", ...}, ...]}, ...]; a new reference, NULL when
  * out of memory. */

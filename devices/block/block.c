@@ -116,6 +116,12 @@ int block_aio_parse(const char *s)
 	return -1;
 }
 
+void block_get_path_stats(const struct block_dev *bd, struct block_path_stats *st)
+{
+	st->uring = atomic_load_explicit(&bd->n_uring, memory_order_relaxed);
+	st->workers = atomic_load_explicit(&bd->n_workers, memory_order_relaxed);
+}
+
 const char *block_aio_name(const struct block_dev *bd)
 {
 	return bd->aio == BLOCK_AIO_IO_URING ? "io_uring" : "threads";
@@ -1179,8 +1185,10 @@ static int submit(struct block_dev *bd, enum block_op op, uint64_t offset, uint6
 	bd->in_flight++;
 	pthread_mutex_unlock(&bd->lock);
 	if (uring_fits(bd, r)) {
-		if (uring_queue(bd, r))
+		if (uring_queue(bd, r)) {
+			atomic_fetch_add_explicit(&bd->n_uring, 1, memory_order_relaxed);
 			return 0;
+		}
 		uring_unmap(bd, r);
 	}
 
@@ -1195,6 +1203,7 @@ static int submit(struct block_dev *bd, enum block_op op, uint64_t offset, uint6
 	pthread_mutex_lock(&bd->lock);
 	bd->running++;
 	pthread_mutex_unlock(&bd->lock);
+	atomic_fetch_add_explicit(&bd->n_workers, 1, memory_order_relaxed);
 	pool = bd->pool;
 	pthread_mutex_lock(&pool->lock);
 	*pool->tail = r;

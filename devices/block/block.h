@@ -204,6 +204,13 @@ void block_set_trace(block_trace_fn *fn, void *opaque);
 int block_aio_parse(const char *s);
 /* What the device uses after fallbacks: "threads" or "io_uring". */
 const char *block_aio_name(const struct block_dev *bd);
+/* Requests so far by the way they went: straight to io_uring from the
+ * submitting thread, or to the worker pool (format work, flushes,
+ * discards, whatever io_uring could not take).  Any thread. */
+struct block_path_stats {
+	uint64_t uring, workers;
+};
+void block_get_path_stats(const struct block_dev *bd, struct block_path_stats *st);
 
 /* Parses "writeback", "none", ...; -1 when unknown. */
 int block_cache_parse(const char *s);

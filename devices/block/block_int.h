@@ -133,6 +133,7 @@ struct block_dev {
 	struct block_uring *uring; /* started by block_open */
 	unsigned nworkers; /* pool size: block_opts.workers or the default */
 	unsigned uring_inflight; /* queued to the ring, completion not reaped */
+	atomic_uint_fast64_t n_uring, n_workers; /* block_get_path_stats */
 };
 
 /* The first sector's size, what probing looks at. */

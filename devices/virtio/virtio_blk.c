@@ -685,6 +685,8 @@ void virtio_blk_get_stats(struct virtio_blk *vb, struct virtio_blk_stats *st)
 	for (unsigned i = 0; i < vb->nq; i++)
 		st->q[i] = vb->q[i].st;
 	virtio_pci_unlock(vb->vp);
+	if (vb->bd)
+		block_get_path_stats(vb->bd, &st->path);
 }
 
 struct virtio_pci *virtio_blk_transport(struct virtio_blk *vb)

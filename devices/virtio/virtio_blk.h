@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "devices/block/block.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/device.h"
 
@@ -48,6 +49,7 @@ struct virtio_blk_queue_stats {
 };
 struct virtio_blk_stats {
 	unsigned num_queues;
+	struct block_path_stats path; /* the image's requests: io_uring or workers */
 	struct virtio_blk_queue_stats q[VIRTIO_BLK_MAX_QUEUES];
 };
 /* Any thread (takes the transport lock). */

@@ -854,9 +854,11 @@ static int cmd_barrier_order(int argc, char **argv)
 	/* 2b. The same as requests (io_uring, where built): still data only. */
 	{
 		struct aio_slot slots[16];
+		struct block_path_stats before, after;
 		char name[64];
 
 		memset(slots, 0, sizeof(slots));
+		block_get_path_stats(bd, &before);
 		trace_reset();
 		for (int i = 0; i < 16; i++) {
 			struct iovec iov = {buf + i * 4096, 4096};
@@ -872,10 +874,17 @@ static int cmd_barrier_order(int argc, char **argv)
 		ORDER_EXPECT(ev_count(&l, "SYNC") == 0, "aio overwrites caused barriers");
 		ORDER_EXPECT(ev_count(&l, "data") == 16 && tr.n == 16,
 			     "aio overwrites wrote metadata");
-		if (!strcmp(block_aio_name(bd), "io_uring"))
+		block_get_path_stats(bd, &after);
+		ORDER_EXPECT(after.uring + after.workers == before.uring + before.workers + 16,
+			     "the path counters missed aio overwrites");
+		if (!strcmp(block_aio_name(bd), "io_uring")) {
 			for (size_t i = 0; i < tr.n; i++)
 				ORDER_EXPECT(tr.ev[i].ring, "aio overwrite %zu did not use io_uring",
 					     i);
+			ORDER_EXPECT(after.uring == before.uring + 16,
+				     "io_uring_requests counted %" PRIu64 " of 16 overwrites",
+				     after.uring - before.uring);
+		}
 		trace_reset();
 		if (block_flush(bd))
 			return 1;
