@@ -846,6 +846,14 @@ bool fastpath_intx_fast(const struct fp_intx *x)
 	return x->efd >= 0;
 }
 
+void fastpath_intx_state(struct fp_intx *x, bool *level, bool *raised)
+{
+	pthread_mutex_lock(&x->lock);
+	*level = x->level;
+	*raised = x->raised;
+	pthread_mutex_unlock(&x->lock);
+}
+
 void fastpath_intx_detach(struct fp_intx *x)
 {
 	if (!x)

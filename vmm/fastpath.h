@@ -185,6 +185,9 @@ struct fp_intx;
 struct fp_intx *fastpath_intx_attach(struct fastpath *fp, struct pci_dev *dev, char *err,
 				     size_t errlen);
 bool fastpath_intx_fast(const struct fp_intx *x);
+/* For --stats: the pin as the PCI core reports it, and whether the irqfd
+ * holds the line raised (no EOI since). */
+void fastpath_intx_state(struct fp_intx *x, bool *level, bool *raised);
 /* Gives the pin back to the router (loop thread, or loop not running). */
 void fastpath_intx_detach(struct fp_intx *x);
 

@@ -282,6 +282,46 @@ static uint64_t jget(json_t *o, const char *path1, const char *path2)
 	return json_is_integer(v) ? (uint64_t)json_integer_value(v) : 0;
 }
 
+/* Where each ring stands now: a guest that waits for a completion it will
+ * never get shows here (avail ahead of last_avail with no kick, requests in
+ * flight that do not move, an ISR the driver does not read). */
+static void print_rings(json_t *devices, FILE *f)
+{
+	const char *id;
+	json_t *dev;
+
+	fprintf(f, "\nminivmm: virtio rings now (avail: the driver's index; used_event: the "
+		   "interrupt it asked for)\n");
+	fprintf(f, "  %-14s %2s %10s %10s %10s %10s %8s %6s %4s %-6s\n", "device", "q",
+		"last_avail", "avail", "used", "used_event", "inflight", "notify", "isr", "intx");
+	json_object_foreach(devices, id, dev) {
+		json_t *queues = json_object_get(dev, "queues"), *q;
+		json_t *ix = json_object_get(dev, "intx_irqfd");
+		size_t i;
+
+		json_array_foreach(queues, i, q) {
+			json_t *r = json_object_get(q, "ring");
+
+			if (!r)
+				continue;
+			fprintf(
+			    f, "  %-14s %2llu %10llu %10llu %10llu %10llu %8llu %6s %4llu %-6s\n",
+			    id, (unsigned long long)jget(q, "queue", NULL),
+			    (unsigned long long)jget(r, "last_avail", NULL),
+			    (unsigned long long)jget(r, "avail_idx", NULL),
+			    (unsigned long long)jget(r, "used_idx", NULL),
+			    (unsigned long long)jget(r, "used_event", NULL),
+			    (unsigned long long)jget(r, "inflight", NULL),
+			    json_is_true(json_object_get(r, "notify_enabled")) ? "on" : "off",
+			    (unsigned long long)jget(dev, "isr", NULL),
+			    !ix ? "-"
+			    : json_is_true(json_object_get(ix, "raised"))
+				? "raised"
+				: (json_is_true(json_object_get(ix, "level")) ? "level" : "low"));
+		}
+	}
+}
+
 void stats_print_devices(json_t *devices, FILE *f)
 {
 	const char *id;
@@ -332,6 +372,8 @@ void stats_print_devices(json_t *devices, FILE *f)
 			fputc('\n', f);
 		}
 	}
+	if (head)
+		print_rings(devices, f);
 }
 
 static json_t *io_json(const struct io_stat *st, const char *region)

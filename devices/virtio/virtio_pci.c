@@ -1226,6 +1226,20 @@ static json_t *path_json(const struct virtio_pci_path_stats *p, bool with_notify
 	return o;
 }
 
+/* Where the ring stands now (see virtq_ring_state). */
+static json_t *ring_json(const struct virtq *vq)
+{
+	struct virtq_ring_state r;
+
+	virtq_ring_state(vq, &r);
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:b, s:b}", "last_avail",
+			 r.last_avail, "avail_idx", r.avail_idx, "used_idx", r.used_idx,
+			 "avail_flags", r.avail_flags, "used_event", r.used_event, "used_flags",
+			 r.used_flags, "avail_event", r.avail_event, "inflight",
+			 (json_int_t)r.inflight, "notify_enabled", r.notify_enabled, "event_idx",
+			 r.event_idx);
+}
+
 json_t *virtio_pci_stats_json(struct virtio_pci *vp, bool reset)
 {
 	json_t *root = json_object(), *queues = json_array(), *cfg;
@@ -1251,6 +1265,7 @@ json_t *virtio_pci_stats_json(struct virtio_pci *vp, bool reset)
 		json_object_set_new(q, "bad_chains", json_integer((json_int_t)qs->bad_chains));
 		json_object_set_new(q, "indirect_chains",
 				    json_integer((json_int_t)qs->indirect_chains));
+		json_object_set_new(q, "ring", ring_json(&vp->q[i].vq));
 		json_array_append_new(queues, q);
 	}
 	path_stats_locked(vp, -1, &ps, reset);
@@ -1264,6 +1279,14 @@ json_t *virtio_pci_stats_json(struct virtio_pci *vp, bool reset)
 	if (cfg)
 		json_object_set(root, "config_interrupts", json_object_get(cfg, "interrupts"));
 	json_decref(cfg);
+	json_object_set_new(root, "isr", json_integer(vp->isr));
+	if (vp->intx && fastpath_intx_fast(vp->intx)) {
+		bool level, raised;
+
+		fastpath_intx_state(vp->intx, &level, &raised);
+		json_object_set_new(root, "intx_irqfd",
+				    json_pack("{s:b, s:b}", "level", level, "raised", raised));
+	}
 	json_object_set_new(root, "resets", json_integer((json_int_t)vp->st.resets));
 	json_object_set_new(root, "queue_errors", json_integer((json_int_t)vp->st.queue_errors));
 	json_object_set_new(root, "bad_accesses", json_integer((json_int_t)vp->st.bad_accesses));

@@ -84,6 +84,23 @@ static uint8_t *avail_event_ptr(const struct virtq *vq)
 	return vq->used + USED_RING + USED_ELEM * (size_t)vq->size;
 }
 
+void virtq_ring_state(const struct virtq *vq, struct virtq_ring_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->last_avail = vq->last_avail;
+	st->used_idx = vq->used_idx;
+	st->inflight = vq->inflight;
+	st->notify_enabled = vq->notify_enabled;
+	st->event_idx = has(vq, VIRTIO_RING_F_EVENT_IDX);
+	if (!vq->size)
+		return;
+	st->avail_idx = ring_load16(vq->avail + AVAIL_IDX);
+	st->avail_flags = ring_load16(vq->avail + AVAIL_FLAGS);
+	st->used_event = ring_load16(used_event_ptr(vq));
+	st->used_flags = ring_load16(vq->used + USED_FLAGS);
+	st->avail_event = ring_load16(avail_event_ptr(vq));
+}
+
 void virtq_init(struct virtq *vq, const struct guest_mem *mem)
 {
 	memset(vq, 0, sizeof(*vq));

@@ -163,6 +163,19 @@ static inline enum virtq_err virtq_error(const struct virtq *vq)
 /* The device stops the queue itself (e.g. for a chain it cannot complete). */
 void virtq_fail(struct virtq *vq, enum virtq_err err);
 
+/* Where both sides of a ring stand now, for --stats when a guest seems
+ * stuck: the driver's avail index and its flags or used_event (what it
+ * asked of interrupts) beside the device's own indexes.  Zero when the
+ * queue is not set up. */
+struct virtq_ring_state {
+	uint16_t last_avail, avail_idx, used_idx;
+	uint16_t avail_flags, used_event; /* the driver's: used_event with EVENT_IDX */
+	uint16_t used_flags, avail_event; /* ours: avail_event with EVENT_IDX */
+	unsigned inflight;
+	bool notify_enabled, event_idx;
+};
+void virtq_ring_state(const struct virtq *vq, struct virtq_ring_state *st);
+
 /*
  * Pops the next available chain into iov[0, max_iov).
  *   1        a chain, in *chain (chain->error VIRTQ_OK)

@@ -31,17 +31,19 @@ fig() { echo "L1-FIGURE $mode $*"; }
 MiB=1048576
 
 # stuck WHAT: when a wait runs out, whose stall it is: the state of
-# minivmm's threads and its exit counters twice, 5 s apart (a guest that
-# still exits is alive; one that does not is stuck in KVM_RUN or below),
-# and the last lines L2 printed.
+# minivmm's threads and its statistics twice, 5 s apart (exits, and the
+# virtio disks' requests and queue notifications, which ioeventfd takes
+# without an exit: a guest whose counters move is alive, only slow), and
+# the last lines L2 printed.
 stuck() {
 	echo "--- stuck waiting for '$1' [t=$(up)]: minivmm's threads (state, name):"
 	for t in /proc/$PID/task/*; do
 		echo "  $(cut -d' ' -f3 $t/stat 2>/dev/null) $(cat $t/comm 2>/dev/null)"
 	done
 	for i in 1 2; do
-		echo "--- exit counters ($i of 2):"
-		$C $T/sock stats 2>&1 | head -12
+		echo "--- statistics ($i of 2):"
+		$C $T/sock stats 2>&1 | grep -v "^  0x"
+		$C $T/sock stats --json 2>&1
 		[ $i = 1 ] && sleep 5
 	done
 	echo "--- L2's last lines:"
@@ -261,7 +263,8 @@ run_mode() {
 		wait_for $T/out 'STEP reset-check' 150 && rebooted=1
 	fi
 	if [ -n "$rebooted" ]; then
-		last=$(sed -n '1,/STEP reset-check/p' $T/out | grep '^WROTE' | tail -n 1 | tr -d '\r' | cut -d' ' -f2)
+		# Whole lines only: the reset can cut one ("WROTE l2-init: ...").
+		last=$(sed -n '1,/STEP reset-check/p' $T/out | tr -d '\r' | grep -E '^WROTE [0-9]+$' | tail -n 1 | cut -d' ' -f2)
 		fig "last-block-before-reset $last"
 		answer "${last:-0}"
 	else
