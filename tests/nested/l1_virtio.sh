@@ -23,53 +23,11 @@ M=$1 C=$2 QI=$3 K=$4 I=$5 PAT=$6 W=$7
 MODES=${8:-modern legacy}
 T=/tmp/l1virtio
 mkdir -p $T
-fails=0
-up() { cut -d' ' -f1 /proc/uptime; }
-ok() { echo "L1-CHECK ok $* [t=$(up)]"; }
-bad() { echo "L1-CHECK FAIL $* [t=$(up)]"; fails=$((fails + 1)); }
-fig() { echo "L1-FIGURE $mode $*"; }
+. "$(dirname "$0")/l1vmm.sh"
 MiB=1048576
-
-# stuck WHAT: when a wait runs out, whose stall it is: the state of
-# minivmm's threads and its statistics twice, 5 s apart (exits, and the
-# virtio disks' requests and queue notifications, which ioeventfd takes
-# without an exit: a guest whose counters move is alive, only slow), and
-# the last lines L2 printed.
-stuck() {
-	echo "--- stuck waiting for '$1' [t=$(up)]: minivmm's threads (state, name):"
-	for t in /proc/$PID/task/*; do
-		echo "  $(cut -d' ' -f3 $t/stat 2>/dev/null) $(cat $t/comm 2>/dev/null)"
-	done
-	for i in 1 2; do
-		echo "--- statistics ($i of 2):"
-		$C $T/sock stats 2>&1 | grep -v "^  0x"
-		$C $T/sock stats --json 2>&1
-		[ $i = 1 ] && sleep 5
-	done
-	echo "--- L2's last lines:"
-	tail -n 5 $T/out
-	echo "---"
-}
-
-# wait_for FILE PATTERN SECONDS: 1 if it did not come, or minivmm ended.
-wait_for() {
-	n=0
-	while [ $n -lt $(($3 * 5)) ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 $PID 2>/dev/null || { grep -q "$2" "$1" 2>/dev/null; return; }
-		sleep 0.2
-		n=$((n + 1))
-	done
-	stuck "$2"
-	return 1
-}
-answer() { echo "$1" >&7; }
-qmp() { $C $T/sock raw "$1" 2>&1; }
 rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$PID/status; }
 # jnum JSON KEY: the first number after "KEY":
 jnum() { echo "$1" | tr -d ' \n' | sed -n "s/.*\"$2\":\(-\{0,1\}[0-9]*\).*/\1/p"; }
-# The value of the last "STEP name ..." line, word $2 (1 = after the name).
-stepword() { grep "^STEP $1" $T/out | tail -n 1 | tr -d '\r' | awk -v w=$(($2 + 2)) '{print $w}'; }
 # Bytes of [start, start+len) that qemu-img map reports as data.
 mapped() { # image start len [-U]
 	$QI map ${4:-} -f qcow2 --output=json $1 | tr -d ' ' | awk -F'[:,{}]' -v s=$2 -v l=$3 '
