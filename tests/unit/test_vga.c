@@ -4,8 +4,8 @@
  * real PCI bus, without KVM (no fastpath: every access comes through the
  * handlers): PCI identity and the ROM BAR, the register files, the dispi
  * registers and their limits, planar memory access against hand-computed
- * VRAM, and rendering (text, mode 0x13, a 32 bpp dispi mode) with the
- * damage it reports.
+ * VRAM, and rendering (text, mode 0x13, a 32 bpp dispi mode) at the sizes
+ * QEMU shows them, with the damage it reports.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -739,10 +739,17 @@ static void test_mode13_render(void **state)
 	memw(20 * 320 + 10, 0x2a);
 	reset_seen();
 	vga_refresh(vga, false);
-	assert_int_equal(seen.w, 320);
-	assert_int_equal(seen.h, 200);
-	assert_int_equal(pixel(10, 20), 0xff0000);
-	assert_int_equal(pixel(11, 20), 0x000000);
+	/* as QEMU shows it: 80 character clocks of 4 bytes, each byte two
+	 * pixels; 400 lines (VDE 0x18f), two a row (CR09 0x41) */
+	assert_int_equal(seen.w, 640);
+	assert_int_equal(seen.h, 400);
+	assert_int_equal(pixel(20, 40), 0xff0000);
+	assert_int_equal(pixel(21, 40), 0xff0000);
+	assert_int_equal(pixel(20, 41), 0xff0000);
+	assert_int_equal(pixel(21, 41), 0xff0000);
+	assert_int_equal(pixel(22, 40), 0x000000);
+	assert_int_equal(pixel(20, 42), 0x000000);
+	assert_int_equal(pixel(19, 39), 0x000000);
 	reset_seen();
 	vga_refresh(vga, false);
 	assert_int_equal(seen.damages, 0);
@@ -750,8 +757,27 @@ static void test_mode13_render(void **state)
 	reset_seen();
 	vga_refresh(vga, false);
 	assert_int_equal(seen.damages, 1);
-	assert_true(seen.y0 <= 150 && seen.y1 > 150);
-	assert_int_equal(pixel(5, 150), 0xff0000);
+	assert_true(seen.y0 <= 300 && seen.y1 >= 302); /* the lines reading its page */
+	assert_int_equal(pixel(10, 301), 0xff0000);
+	/* double scan on top (CR09 bit 7): 4 lines a row, and a redraw */
+	cr(0x09, 0xc1);
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.resizes, 0);
+	assert_int_equal(seen.y0, 0);
+	assert_int_equal(seen.y1, 400);
+	assert_int_equal(pixel(20, 83), 0xff0000);
+	assert_int_equal(pixel(20, 84), 0x000000);
+	/* the line compare (CR18 + CR07 bit 4 + CR09 bit 6) at line 99: the
+	 * lines after it show VRAM from 0, so row 20 of VRAM at line 180 */
+	cr(0x09, 0x01);
+	cr(0x18, 99);
+	cr(0x07, 0x0f);
+	vga_refresh(vga, false);
+	assert_int_equal(pixel(20, 40), 0xff0000);
+	assert_int_equal(pixel(20, 140), 0xff0000);
+	assert_int_equal(pixel(20, 141), 0xff0000);
+	assert_int_equal(pixel(20, 142), 0x000000);
 }
 
 static void test_mode12_render(void **state)
@@ -1034,16 +1060,21 @@ static void test_cga4_render(void **state)
 	memw(0x18000 + 80, 0x40);     /* line 2, pixel 0: colour 1 */
 	reset_seen();
 	vga_refresh(vga, false);
-	assert_int_equal(seen.w, 320);
-	assert_int_equal(seen.h, 200);
+	/* as QEMU shows it: SR1 bit 3 doubles every pixel, double scan every
+	 * scan line: 640x400 */
+	assert_int_equal(seen.w, 640);
+	assert_int_equal(seen.h, 400);
 	assert_int_equal(pixel(0, 0), 0x0000ff);
-	assert_int_equal(pixel(1, 0), 0x00ff00);
-	assert_int_equal(pixel(2, 0), 0xff0000);
-	assert_int_equal(pixel(3, 0), 0);
-	assert_int_equal(pixel(5, 0), 0xff0000);
-	assert_int_equal(pixel(7, 0), 0x0000ff);
-	assert_int_equal(pixel(0, 1), 0x0000ff);
-	assert_int_equal(pixel(0, 2), 0xff0000);
+	assert_int_equal(pixel(1, 1), 0x0000ff);
+	assert_int_equal(pixel(2, 0), 0x00ff00);
+	assert_int_equal(pixel(4, 0), 0xff0000);
+	assert_int_equal(pixel(6, 0), 0);
+	assert_int_equal(pixel(10, 0), 0xff0000);
+	assert_int_equal(pixel(14, 0), 0x0000ff);
+	assert_int_equal(pixel(15, 1), 0x0000ff);
+	assert_int_equal(pixel(0, 2), 0x0000ff); /* scan line 1: the 0x2000 bank */
+	assert_int_equal(pixel(0, 4), 0xff0000); /* scan line 2: the next 80 bytes */
+	assert_int_equal(pixel(0, 5), 0xff0000);
 }
 
 /* Mode 6 (640x200, 2 colours): plane 0 only, odd lines from 0x2000 (no
@@ -1067,12 +1098,19 @@ static void test_cga2_render(void **state)
 	memw(0x18000 + 80 + 1, 0x80);
 	reset_seen();
 	vga_refresh(vga, false);
+	/* 400 lines, each scan line twice (double scan); the row scan counter,
+	 * not the character row, picks the bank (QEMU 7.2 differs here, see
+	 * devices/vga_render.c) */
 	assert_int_equal(seen.w, 640);
-	assert_int_equal(seen.h, 200);
+	assert_int_equal(seen.h, 400);
 	assert_int_equal(pixel(0, 0), 0xffffff);
+	assert_int_equal(pixel(0, 1), 0xffffff);
 	assert_int_equal(pixel(1, 0), 0);
-	assert_int_equal(pixel(7, 1), 0xffffff);
-	assert_int_equal(pixel(8, 2), 0xffffff);
+	assert_int_equal(pixel(7, 2), 0xffffff);
+	assert_int_equal(pixel(7, 3), 0xffffff);
+	assert_int_equal(pixel(0, 2), 0);
+	assert_int_equal(pixel(8, 4), 0xffffff);
+	assert_int_equal(pixel(8, 5), 0xffffff);
 }
 
 /* Dispi at 4 bpp (VBE 0x102): planar at XRES x YRES through the window. */
@@ -1123,6 +1161,34 @@ static void test_text_80x50_ninth_column(void **state)
 	assert_int_equal(pixel(0, 8), 0);	 /* the second row of cells */
 }
 
+/* 40 columns with the halved dot clock (SR1 bit 3, modes 0/1): 16 dots a
+ * cell, each font bit twice and no 9th column, as QEMU draws it. */
+static void test_text_40col_wide_dots(void **state)
+{
+	uint8_t *vr = vga_vram(vga);
+
+	set_mode(&mode3);
+	sr(1, 0x08);
+	cr(0x11, 0);
+	cr(0x01, 0x27);
+	cr(0x0a, 0x20);
+	dac_set(0x3f, 0x3f, 0x3f, 0x3f);
+	vr[4 * ('A' * 32) + 2] = 0x81;
+	vr[0] = 'A';
+	vr[1] = 0x0f;
+	reset_seen();
+	vga_refresh(vga, false);
+	assert_int_equal(seen.w, 640);
+	assert_int_equal(seen.h, 400);
+	assert_int_equal(pixel(0, 0), 0xffffff);
+	assert_int_equal(pixel(1, 0), 0xffffff);
+	assert_int_equal(pixel(2, 0), 0);
+	assert_int_equal(pixel(13, 0), 0);
+	assert_int_equal(pixel(14, 0), 0xffffff);
+	assert_int_equal(pixel(15, 0), 0xffffff);
+	assert_int_equal(pixel(16, 0), 0);
+}
+
 static void test_reset(void **state)
 {
 	dispi(1, 640);
@@ -1162,6 +1228,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cga2_render, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dispi_planar_render, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_80x50_ninth_column, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_text_40col_wide_dots, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	};
 
