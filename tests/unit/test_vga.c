@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <png.h>
+#include <zlib.h>
 
 #include "devices/pci.h"
 #include "devices/vga.h"
@@ -1189,6 +1191,103 @@ static void test_text_40col_wide_dots(void **state)
 	assert_int_equal(pixel(16, 0), 0);
 }
 
+/* ---- a known text screen against QEMU's picture of it ---- */
+
+/* JSON array KEY of STATE into out[n] (bytes). */
+static void json_bytes(json_t *state, const char *key, uint8_t *out, size_t n)
+{
+	json_t *a = json_object_get(state, key);
+
+	assert_true(json_is_array(a));
+	assert_true(json_array_size(a) >= n);
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)json_integer_value(json_array_get(a, i));
+}
+
+/*
+ * vgaboot's TEXT step (firmware/guests/vgaboot.asm -DSTOP_TEXT: SeaVGABIOS's
+ * mode 3, "HELLO" and the cursor after it) as QEMU 7.2 showed it, in
+ * tests/unit/data/ (VGA_TEST_DATA): the registers and the 256 KiB of VRAM
+ * (font in plane 2 as SeaVGABIOS loaded it) QEMU held, and QEMU's screendump
+ * PNG, all made once by
+ *     tests/unit/data/make_vga_text.py build/firmware/vgaboot-text.bin tests/unit/data
+ * Loaded into our device model through its ports and VRAM, the render must
+ * be that PNG pixel for pixel.
+ */
+static void test_text_matches_qemu_png(void **state)
+{
+	const char *dir = getenv("VGA_TEST_DATA");
+	char path[4096];
+	json_t *st;
+	json_error_t jerr;
+	struct mode_regs m;
+	uint8_t sr0[5], ar[21], dac[768], *rgb;
+	gzFile gz;
+	png_image img;
+	unsigned differ = 0, first = 0;
+
+	if (!dir) {
+		print_message("VGA_TEST_DATA not set (meson test sets it)\n");
+		skip();
+	}
+	snprintf(path, sizeof(path), "%s/vga_text_state.json", dir);
+	st = json_load_file(path, 0, &jerr);
+	assert_non_null(st);
+	m.misc = (uint8_t)json_integer_value(json_object_get(st, "misc"));
+	json_bytes(st, "sr", sr0, 5);
+	memcpy(m.sr, sr0 + 1, 4);
+	json_bytes(st, "gr", m.gr, 9);
+	json_bytes(st, "cr", m.crtc, 25);
+	json_bytes(st, "ar", ar, 21);
+	memcpy(m.atc, ar, 20);
+	json_bytes(st, "dac", dac, 768);
+	json_decref(st);
+
+	snprintf(path, sizeof(path), "%s/vga_text_vram.gz", dir);
+	gz = gzopen(path, "rb");
+	assert_non_null(gz);
+	assert_int_equal(gzread(gz, vga_vram(vga), 256u << 10), 256u << 10);
+	gzclose(gz);
+
+	set_mode(&m);
+	inb(0x3da);
+	outb(0x3c0, 0x34); /* AR14 as QEMU had it, the picture on */
+	outb(0x3c0, ar[0x14]);
+	outb(0x3c6, 0xff); /* QEMU has no PEL mask; SeaVGABIOS writes 0xff */
+	outb(0x3c8, 0);
+	for (unsigned i = 0; i < 768; i++)
+		outb(0x3c9, dac[i]);
+	reset_seen();
+	vga_refresh(vga, true);
+
+	memset(&img, 0, sizeof(img));
+	img.version = PNG_IMAGE_VERSION;
+	snprintf(path, sizeof(path), "%s/vga_text_qemu.png", dir);
+	assert_true(png_image_begin_read_from_file(&img, path));
+	img.format = PNG_FORMAT_RGB;
+	rgb = malloc(PNG_IMAGE_SIZE(img));
+	assert_non_null(rgb);
+	assert_true(png_image_finish_read(&img, NULL, rgb, 0, NULL));
+	assert_int_equal(seen.w, img.width);
+	assert_int_equal(seen.h, img.height);
+	for (unsigned y = 0; y < img.height; y++) {
+		for (unsigned x = 0; x < img.width; x++) {
+			const uint8_t *q = rgb + 3 * ((size_t)y * img.width + x);
+			uint32_t want = (uint32_t)q[0] << 16 | q[1] << 8 | q[2];
+
+			if (pixel(x, y) != want && !differ++)
+				first = y * img.width + x;
+		}
+	}
+	if (differ)
+		print_message("%u pixels differ, the first at (%u,%u): ours %06x, QEMU's %02x%02x%02x\n",
+			      differ, first % img.width, first / img.width,
+			      pixel(first % img.width, first / img.width), rgb[3 * first],
+			      rgb[3 * first + 1], rgb[3 * first + 2]);
+	free(rgb);
+	assert_int_equal(differ, 0);
+}
+
 static void test_reset(void **state)
 {
 	dispi(1, 640);
@@ -1229,6 +1328,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dispi_planar_render, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_80x50_ninth_column, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_text_40col_wide_dots, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_text_matches_qemu_png, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	};
 
