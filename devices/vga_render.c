@@ -32,13 +32,11 @@
  * mode 0x13 is 640x400, 0x0d 640x400, mode 4 and 6 640x400, 0x12 640x480.
  * With CR17 bit 0 (bit 1) clear, the row scan counter's bit 0 (bit 1)
  * replaces VRAM address bit 14 or 15 per CR17 bit 6 (bit 15): the CGA and
- * Hercules banks.  QEMU 7.2 takes that counter from its line counter only in
- * the CGA shift mode (GR5 bit 5); in the other shift modes it uses the
- * character row, so mode 6 there shows each 4 lines from one scan line and
- * half the picture; here the row scan counter is the hardware's in every
- * mode (equal to QEMU's in all the modes SeaVGABIOS sets but mode 6).  The
- * line compare register (CR18, CR07 bit 4, CR09 bit 6) restarts the
- * address at 0 after its line, as QEMU does.
+ * Hercules banks (modes 4-6: QEMU 7.2 shows a mode 6 screen the same, by
+ * hand: a boot sector's bytes at 0xb8000, 0xba001, 0xb8052, 0xba053 at
+ * lines 0-1, 2-3, 4-5, 6-7 of 640x400 in both).  The line compare register
+ * (CR18, CR07 bit 4, CR09 bit 6) restarts the address at 0 after its line,
+ * as QEMU does.
  *
  * Change detection: text keeps the cells it drew (character, attribute),
  * the cursor and the font and palette generations, and redraws changed

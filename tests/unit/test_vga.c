@@ -1068,9 +1068,8 @@ static void test_cga2_render(void **state)
 	memw(0x18000, 0x80);
 	memw(0x18000 + 0x2000, 0x01);
 	memw(0x18000 + 80 + 1, 0x80);
-	/* 400 lines, each scan line twice (double scan); the row scan counter,
-	 * not the character row, picks the bank (QEMU 7.2 differs here, see
-	 * devices/vga_render.c) */
+	/* 400 lines, each scan line twice (double scan); the row scan counter
+	 * picks the bank */
 	refresh_sized(640, 400);
 	EXPECT_PIXELS({0, 0, 0xffffff}, {0, 1, 0xffffff}, {1, 0, 0}, {7, 2, 0xffffff},
 		      {7, 3, 0xffffff}, {0, 2, 0}, {8, 4, 0xffffff}, {8, 5, 0xffffff});
