@@ -4,9 +4,10 @@
 the same boot program (firmware/guests/vgaboot.asm built to stop after one
 step, its picture left on the screen: mode 3 text with the cursor, mode
 0x13 at 640x400 with every pixel doubled, mode 0x12 planar pixels, VBE
-0x102 800x600x4 planar, the deepest 640x480 VBE mode through its LFB) under
-minivmm --vga std and under qemu-system-x86_64 -vga std (TCG), and the two
-QMP screendumps must be the same picture.
+0x102 800x600x4 planar, the deepest 640x480 VBE mode through its LFB; and
+firmware/guests/vgamode.asm in the BIOS modes 1, 4, 6 and 0x0d, steps
+MODEmm) under minivmm --vga std and under qemu-system-x86_64 -vga std
+(TCG), and the two QMP screendumps must be the same picture.
 
     vga_qemu_compare.py MINIVMM NAME=BOOT.bin...
 
