@@ -65,7 +65,7 @@ struct vga_render {
 	bool have_image;
 	/* what the image shows now; a change is a resize/full redraw */
 	unsigned kind, p1, p2, p3, p4;
-	uint32_t start, line;
+	uint32_t start, line, geom; /* geom: the scan-line layout, packed */
 	uint32_t font_gen, pal_gen;
 	uint16_t *cells; /* text: char | attr << 8 per cell, as drawn */
 	unsigned nr_cells;

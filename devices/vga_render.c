@@ -7,6 +7,7 @@
  *   blank    ATC index bit 5 clear or SR1 "screen off" (dispi ignores the
  *            ATC bit, as QEMU does): a black picture;
  *   text     GR6 bit 0 clear: CR01 + 1 columns of 9 (8 with SR1 bit 0) dots,
+ *            16 (each dot twice, no 9th) with SR1 bit 3 as QEMU draws them;
  *            (CR09 & 0x1f) + 1 scan lines a row, rows from the vertical
  *            display end (CR12 + CR07 bits 1 and 6); character at plane 0,
  *            attribute at plane 1, glyphs from plane 2 (32 bytes a glyph,
@@ -20,14 +21,22 @@
  *            the offsets;
  *   cga4     GR5 bit 5: 2 bits a pixel from planes 0/1 (modes 4/5);
  *   256      GR5 bit 6: one byte a pixel through the DAC (mode 0x13 and
- *            mode X), 4 pixels per plane address;
+ *            mode X), 4 pixels per plane address, each shown twice;
  *   linear   dispi enabled with BPP 8/15/16/24/32.
- * Legacy graphics show each distinct scan line once: double scan (CR09 bit
- * 7) and repeated row scan lines are folded, so mode 0x13 is 320x200, as
- * QEMU shows it.  With CR17 bits 0/1 clear (CGA/Hercules addressing) odd
- * scan lines come from the second bank: CPU offset 0x2000, which is plane
- * address 0x2000 in planar modes and 0x1000 in odd/even modes (QEMU's
- * odd/even packing puts CPU byte a at plane address a >> 1).
+ * Legacy graphics have the size QEMU gives them (its vga_get_resolution and
+ * vga_draw_graphic): (CR01 + 1) character clocks of 4 plane bytes, shown as
+ * 8 pixels, or 16 when SR1 bit 3 halves the dot clock (planar and CGA) or in
+ * 256 colours (each byte twice); every line of the vertical display end
+ * (CR12 + CR07 bits 1 and 6) is shown, a scan line repeated for double scan
+ * (CR09 bit 7) and for each line of a character row (CR09 bits 0-4).  So
+ * mode 0x13 is 640x400, 0x0d 640x400, mode 4 and 6 640x400, 0x12 640x480.
+ * With CR17 bit 0 (bit 1) clear, the row scan counter's bit 0 (bit 1)
+ * replaces VRAM address bit 14 or 15 per CR17 bit 6 (bit 15): the CGA and
+ * Hercules banks (modes 4-6: QEMU 7.2 shows a mode 6 screen the same, by
+ * hand: a boot sector's bytes at 0xb8000, 0xba001, 0xb8052, 0xba053 at
+ * lines 0-1, 2-3, 4-5, 6-7 of 640x400 in both).  The line compare register
+ * (CR18, CR07 bit 4, CR09 bit 6) restarts the address at 0 after its line,
+ * as QEMU does.
  *
  * Change detection: text keeps the cells it drew (character, attribute),
  * the cursor and the font and palette generations, and redraws changed
@@ -53,8 +62,13 @@ struct mode {
 	unsigned kind, width, height, bpp;
 	uint32_t start, line;		 /* text/legacy: plane addresses; dispi: VRAM bytes */
 	unsigned cols, rows, cw, ch;	 /* text */
-	unsigned scan_per_row, bank_bit; /* legacy graphics */
-	bool fold_rows;
+	bool dispi;
+	/* graphics: character clocks of 4 VRAM bytes a line, pixels each */
+	unsigned groups, gpx;
+	/* legacy graphics: display lines a scan line (double scan), scan lines
+	 * a row, CR17 bits 0-1, the VRAM bit the row scan bit 0 replaces, the
+	 * line compare */
+	unsigned dscan, maxscan, cga, bank_shift, lcomp;
 };
 
 /* A 6-bit DAC value as 8 bits, the way QEMU's VGA converts it (the low
@@ -94,10 +108,11 @@ static void build_palettes(const struct vga_regs *r, uint32_t pal256[256], uint3
 
 static void decide_mode(const struct vga_regs *r, struct mode *m)
 {
-	unsigned hchars = r->cr[1] + 1u, lines, maxscan, dscan, nlines;
+	unsigned hchars = r->cr[1] + 1u, lines, maxscan, dscan;
 	bool dispi = r->dispi[DISPI_ENABLE] & DISPI_ENABLED;
 
 	memset(m, 0, sizeof(*m));
+	m->dispi = dispi;
 	if (dispi) {
 		if (!vga_dispi_geometry(r, &m->line, &m->start))
 			return;
@@ -105,10 +120,11 @@ static void decide_mode(const struct vga_regs *r, struct mode *m)
 		m->height = r->dispi[DISPI_YRES];
 		m->bpp = r->dispi[DISPI_BPP];
 		m->kind = m->bpp == 4 ? K_PLANAR : K_LINEAR;
-		m->scan_per_row = 1;
-		m->fold_rows = true;
-		if (m->bpp == 4)
+		if (m->bpp == 4) {
 			m->width &= ~7u;
+			m->groups = m->width / 8;
+			m->gpx = 8;
+		}
 	} else {
 		lines = (r->cr[0x12] | ((r->cr[7] & 0x02u) << 7) | ((r->cr[7] & 0x40u) << 3)) + 1;
 		maxscan = (r->cr[9] & 0x1fu) + 1;
@@ -117,7 +133,7 @@ static void decide_mode(const struct vga_regs *r, struct mode *m)
 		m->line = r->cr[0x13] * 2u;
 		if (!(r->gr[6] & 1)) {
 			m->kind = K_TEXT;
-			m->cw = (r->sr[1] & 1) ? 8 : 9;
+			m->cw = (r->sr[1] & 8) ? 16 : (r->sr[1] & 1) ? 8 : 9;
 			m->ch = maxscan;
 			m->cols = hchars;
 			m->rows = lines / dscan / maxscan;
@@ -127,12 +143,15 @@ static void decide_mode(const struct vga_regs *r, struct mode *m)
 			unsigned shift = (r->gr[5] >> 5) & 3;
 
 			m->kind = shift == 0 ? K_PLANAR : shift == 1 ? K_CGA4 : K_256;
-			m->width = m->kind == K_256 ? hchars * 4 : hchars * 8;
-			nlines = lines / dscan;
-			m->scan_per_row = maxscan;
-			m->fold_rows = (r->cr[0x17] & 3) == 3;
-			m->height = m->fold_rows ? nlines / maxscan : nlines;
-			m->bank_bit = (r->gr[5] & 0x10) ? 0x1000 : 0x2000;
+			m->groups = hchars;
+			m->gpx = m->kind != K_256 && (r->sr[1] & 8) ? 16 : 8;
+			m->width = hchars * m->gpx;
+			m->height = lines;
+			m->dscan = dscan;
+			m->maxscan = maxscan;
+			m->cga = r->cr[0x17] & 3;
+			m->bank_shift = (r->cr[0x17] & 0x40) ? 15 : 14;
+			m->lcomp = r->cr[0x18] | ((r->cr[7] & 0x10u) << 4) | ((r->cr[9] & 0x40u) << 3);
 		}
 	}
 	/* Registers nobody programmed yet (power-on zeroes: one 9x1 cell) or
@@ -182,7 +201,7 @@ static bool collect_dirty(struct vga *v, const struct mode *m)
 
 		uint64_t lo = 0, hi = VGA_LEGACY_BYTES;
 
-		if (m->kind == K_LINEAR || (m->kind == K_PLANAR && m->fold_rows && m->bpp == 4)) {
+		if (m->dispi) {
 			lo = m->start;
 			hi = (uint64_t)m->start + (uint64_t)m->line * m->height;
 			if (hi > VGA_VRAM_SIZE)
@@ -241,6 +260,11 @@ static void draw_text_cell(struct vga *v, const struct vga_regs *r, const struct
 
 		if (cursor && row >= cs && row <= ce)
 			bits = 0xff;
+		if (m->cw == 16) {
+			for (unsigned i = 0; i < 8; i++)
+				px[2 * i] = px[2 * i + 1] = (bits & (0x80 >> i)) ? fg : bg;
+			continue;
+		}
 		for (unsigned i = 0; i < 8; i++)
 			px[i] = (bits & (0x80 >> i)) ? fg : bg;
 		if (m->cw == 9)
@@ -293,38 +317,47 @@ static void refresh_text(struct vga *v, const struct vga_regs *r, const struct m
 	atomic_fetch_add(&v->st.pixels, pixels);
 }
 
+/* The scan line and row scan counter of display line y. */
+static void line_scan(const struct mode *m, unsigned y, unsigned *row, unsigned *rs)
+{
+	unsigned s = y / m->dscan;
+
+	*row = s / m->maxscan;
+	*rs = s % m->maxscan;
+}
+
 /* Where image line y starts (VRAM byte) and the wrap mask of its reads. */
 static uint32_t line_base(const struct mode *m, unsigned y, uint32_t *mask)
 {
-	uint32_t row, rs, pa;
+	unsigned row, rs, row0 = 0;
+	uint32_t a;
 
-	if (m->fold_rows && (m->kind == K_LINEAR || m->bpp == 4)) {
-		*mask = 0xffffffffu; /* dispi: checked against VRAM by the geometry */
+	if (m->dispi) {
+		*mask = 0xffffffffu; /* checked against VRAM by the geometry */
 		return m->start + y * m->line;
 	}
 	*mask = LEGACY_MASK;
-	row = m->fold_rows ? y : y / m->scan_per_row;
-	rs = m->fold_rows ? 0 : y % m->scan_per_row;
-	pa = m->start + row * m->line;
-	if (!m->fold_rows) {
-		if (rs & 1)
-			pa += m->bank_bit;
-		if (rs & 2)
-			pa += 2 * m->bank_bit;
+	line_scan(m, y, &row, &rs);
+	if (y > m->lcomp) { /* the address restarts at 0 after the compare line */
+		unsigned rs0;
+
+		line_scan(m, m->lcomp + 1, &row0, &rs0);
+		a = (row - row0) * m->line * 4;
+	} else {
+		a = m->start * 4 + row * m->line * 4;
 	}
-	return (pa * 4) & LEGACY_MASK;
+	if (!(m->cga & 1))
+		a = (a & ~(1u << m->bank_shift)) | (rs & 1u) << m->bank_shift;
+	if (!(m->cga & 2))
+		a = (a & ~0x8000u) | (rs & 2u) << 14;
+	return a & LEGACY_MASK;
 }
 
 static uint32_t line_bytes(const struct mode *m)
 {
-	switch (m->kind) {
-	case K_LINEAR:
+	if (m->kind == K_LINEAR)
 		return m->bpp == 15 ? m->width * 2 : m->width * ((m->bpp + 7) / 8);
-	case K_256:
-		return m->width;
-	default:
-		return m->width / 2; /* 8 pixels per 4 interleaved bytes */
-	}
+	return m->groups * 4;
 }
 
 static void draw_line(struct vga *v, const struct vga_regs *r, const struct mode *m,
@@ -336,37 +369,41 @@ static void draw_line(struct vga *v, const struct vga_regs *r, const struct mode
 	unsigned plane_en = r->ar[0x12] & 0x0f;
 
 #define B(o) vr[(base + (o)) & mask]
+	if (m->dispi)
+		plane_en = 0x0f; /* dispi: all planes */
 	switch (m->kind) {
 	case K_PLANAR:
-		for (unsigned g = 0; g < m->width / 8; g++) {
-			uint8_t b0 = B(4 * g), b1 = B(4 * g + 1), b2 = B(4 * g + 2),
-				b3 = B(4 * g + 3);
-
-			if (m->fold_rows && m->bpp == 4)
-				plane_en = 0x0f; /* dispi: all planes */
-			for (unsigned i = 0; i < 8; i++) {
-				unsigned s = 7 - i;
-				unsigned c = ((b0 >> s) & 1) | ((b1 >> s) & 1) << 1 |
-					     ((b2 >> s) & 1) << 2 | ((b3 >> s) & 1) << 3;
-
-				px[8 * g + i] = pal16[c & plane_en];
-			}
-		}
-		break;
 	case K_CGA4:
-		for (unsigned g = 0; g < m->width / 8; g++) {
-			for (unsigned i = 0; i < 8; i++) {
-				unsigned s = 6 - 2 * (i & 3), hi = i >> 2;
-				unsigned c = ((B(4 * g + hi) >> s) & 3) |
-					     ((B(4 * g + 2 + hi) >> s) & 3) << 2;
+		for (unsigned g = 0; g < m->groups; g++) {
+			/* the planes the ATC ignores read as 0, as in QEMU */
+			uint8_t p[4];
+			uint32_t *o = px + g * m->gpx;
 
-				px[8 * g + i] = pal16[c & plane_en];
+			for (unsigned k = 0; k < 4; k++)
+				p[k] = (plane_en >> k & 1) ? B(4 * g + k) : 0;
+			for (unsigned i = 0; i < 8; i++) {
+				unsigned c;
+
+				if (m->kind == K_PLANAR) {
+					unsigned s = 7 - i;
+
+					c = ((p[0] >> s) & 1) | ((p[1] >> s) & 1) << 1 |
+					    ((p[2] >> s) & 1) << 2 | ((p[3] >> s) & 1) << 3;
+				} else {
+					unsigned s = 6 - 2 * (i & 3), hi = i >> 2;
+
+					c = ((p[hi] >> s) & 3) | ((p[2 + hi] >> s) & 3) << 2;
+				}
+				if (m->gpx == 16)
+					o[2 * i] = o[2 * i + 1] = pal16[c];
+				else
+					o[i] = pal16[c];
 			}
 		}
 		break;
 	case K_256:
-		for (unsigned x = 0; x < m->width; x++)
-			px[x] = pal256[B(x)];
+		for (unsigned x = 0; x < 4 * m->groups; x++)
+			px[2 * x] = px[2 * x + 1] = pal256[B(x)];
 		break;
 	case K_LINEAR:
 		for (unsigned x = 0; x < m->width; x++) {
@@ -474,6 +511,7 @@ void vga_render_refresh(struct vga *v, bool full)
 	struct mode m;
 	uint32_t pal256[256], pal16[16];
 	bool all = full, changed, lfb_legacy;
+	uint32_t geom;
 
 	if (!v->display)
 		return;
@@ -518,11 +556,15 @@ void vga_render_refresh(struct vga *v, bool full)
 	}
 	if (m.kind == K_NONE)
 		goto out;
-	if (m.start != R->start || m.line != R->line || r->pal_gen != R->pal_gen ||
+	geom = m.dscan | m.maxscan << 2 | m.cga << 8 | (m.bank_shift & 1) << 10 | m.gpx << 11 |
+	       m.lcomp << 16;
+	if (m.start != R->start || m.line != R->line || geom != R->geom ||
+	    r->pal_gen != R->pal_gen ||
 	    (m.kind == K_TEXT && (r->font_gen != R->font_gen || lfb_legacy)))
 		all = true;
 	R->start = m.start;
 	R->line = m.line;
+	R->geom = geom;
 	R->pal_gen = r->pal_gen;
 	R->font_gen = r->font_gen;
 	if (m.kind == K_BLANK) {
