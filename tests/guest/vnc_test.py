@@ -28,12 +28,11 @@ import socket
 import subprocess
 import sys
 import tempfile
-import struct
 import time
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
+from vnclib import free_display, kvm_usable, read_png_rgb, read_ppm, wait_serial  # noqa: E402
 
 SKIP = 77
 BIOS = '/usr/share/seabios/bios-256k.bin'
@@ -48,48 +47,10 @@ def check(cond, what):
     return cond
 
 
-def kvm_usable():
-    try:
-        os.close(os.open('/dev/kvm', os.O_RDWR))
-        return True
-    except OSError:
-        return False
-
-
-def free_display():
-    """A display number whose port nobody uses (other tests run too)."""
-    for n in range(60, 100):
-        s = socket.socket()
-        try:
-            s.bind(('127.0.0.1', 5900 + n))
-            return n
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise RuntimeError('no free VNC port')
-
-
 def client(port, *args):
     r = subprocess.run([vncclient, str(port)] + list(args), capture_output=True, text=True,
                        timeout=30)
     return r.returncode, r.stdout + r.stderr
-
-
-def wait_serial(path, text, proc, timeout=20):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with open(path, 'rb') as f:
-                data = f.read().decode(errors='replace')
-        except FileNotFoundError:
-            data = ''
-        if text in data:
-            return data
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    return None
 
 
 def ws_handshake(port):
@@ -107,58 +68,6 @@ def ws_handshake(port):
         data += d
     s.close()
     return data.decode(errors='replace')
-
-
-def read_png_rgb(path):
-    """(width, height, RGB bytes) of an 8-bit RGB or RGBA PNG (alpha
-    dropped: gvnccapture's padding byte)."""
-    with open(path, 'rb') as f:
-        d = f.read()
-    if d[:8] != b'\x89PNG\r\n\x1a\n':
-        raise ValueError('not a PNG')
-    i, idat = 8, b''
-    while i < len(d):
-        n, = struct.unpack('>I', d[i:i + 4])
-        t, c = d[i + 4:i + 8], d[i + 8:i + 8 + n]
-        i += 12 + n
-        if t == b'IHDR':
-            w, h, depth, ctype = struct.unpack('>IIBB', c[:10])
-        elif t == b'IDAT':
-            idat += c
-    if depth != 8 or ctype not in (2, 6):
-        raise ValueError('PNG depth %d type %d' % (depth, ctype))
-    bpp = 3 if ctype == 2 else 4
-    raw, stride = zlib.decompress(idat), w * bpp
-    prev, out, k = bytearray(stride), bytearray(), 0
-    for _ in range(h):
-        f, line = raw[k], bytearray(raw[k + 1:k + 1 + stride])
-        k += 1 + stride
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b = prev[x]
-            c = prev[x - bpp] if x >= bpp else 0
-            if f == 1:
-                line[x] = (line[x] + a) & 255
-            elif f == 2:
-                line[x] = (line[x] + b) & 255
-            elif f == 3:
-                line[x] = (line[x] + (a + b) // 2) & 255
-            elif f == 4:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        prev = line
-        for x in range(w):
-            out += line[x * bpp:x * bpp + 3]
-    return w, h, bytes(out)
-
-
-def read_ppm(path):
-    with open(path, 'rb') as f:
-        magic, size, maxval, body = f.read().split(b'\n', 3)
-    w, h = map(int, size.split())
-    if magic != b'P6' or maxval != b'255' or len(body) != w * h * 3:
-        raise ValueError('not a P6 PPM of its size')
-    return w, h, body
 
 
 def cpu_seconds(pid):
