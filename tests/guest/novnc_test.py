@@ -30,29 +30,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import qmplib  # noqa: E402
-from vnclib import free_display, kvm_usable, read_png_rgb, read_ppm, wait_serial  # noqa: E402
+from vnclib import (SKIP, check, check_debug_exit, read_png_rgb, read_ppm,  # noqa: E402
+                    run_keyecho_test, wait_serial)
 
-SKIP = 77
-BIOS = '/usr/share/seabios/bios-256k.bin'
 CHROMIUM = '/usr/bin/chromium'
 CHROMEDRIVER = '/usr/bin/chromedriver'
 NOVNC = '/usr/share/novnc'
 SYSTEM_PYTHON = '/usr/bin/python3'
 TYPED = 'novnc 42'
-failures = []
-
-
-def check(cond, what):
-    print('%s %s' % ('ok  ' if cond else 'FAIL', what))
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def import_selenium():
@@ -230,71 +219,28 @@ def browser_part(webdriver, tmp, port, shot, serial, proc, q):
         check(not left, 'chromium and chromedriver ended with the test (left: %r)' % left)
 
 
+def test(vm, webdriver):
+    if not check(wait_serial(vm.serial, 'KEYECHO-READY', vm.proc) is not None,
+                 'the guest waits for keys'):
+        return
+    time.sleep(0.5)
+    shot = os.path.join(vm.tmp, 'screen.ppm')
+    r = vm.q.cmd('screendump', {'filename': shot})
+    if not check(r == {'return': {}}, 'screendump: %r' % r):
+        return
+    browser_part(webdriver, vm.tmp, vm.port, shot, vm.serial, vm.proc, vm.q)
+    check_debug_exit(vm.proc)
+
+
 def main():
-    if len(sys.argv) != 3:
-        print('usage: novnc_test.py MINIVMM KEYECHO_BIN')
-        return 2
-    minivmm, keyecho = sys.argv[1:3]
-    if not kvm_usable():
-        print('SKIP: /dev/kvm is not usable')
-        return SKIP
-    if not os.path.exists(BIOS):
-        print('SKIP: no SeaBIOS at ' + BIOS)
-        return SKIP
-    for path, package in [(CHROMIUM, 'chromium'), (CHROMEDRIVER, 'chromium-driver'),
-                          (os.path.join(NOVNC, 'vnc_lite.html'), 'novnc')]:
-        if not os.path.exists(path):
-            print('SKIP: no %s (Debian %s)' % (path, package))
-            return SKIP
     webdriver = import_selenium()
     if webdriver is None:
         print('SKIP: no selenium for %s (Debian python3-selenium)' % sys.executable)
         return SKIP
-    tmp = tempfile.mkdtemp(prefix='novnctest-')
-    proc = None
-    try:
-        disk = os.path.join(tmp, 'keyecho.img')
-        with open(keyecho, 'rb') as f:
-            boot = f.read()
-        with open(disk, 'wb') as f:
-            f.write(boot)
-            f.truncate(1 << 20)
-        serial = os.path.join(tmp, 'com1.txt')
-        sock = os.path.join(tmp, 'qmp.sock')
-        n = free_display(80)
-        proc = subprocess.Popen([minivmm, '-m', '32M', '--disk', 'file=%s,format=raw' % disk,
-                                 '--serial', 'file:' + serial, '--debug-exit',
-                                 '--qmp', 'unix:%s,wait=off' % sock, '--vnc', ':%d' % n],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        if not check(qmplib.wait_for_socket(sock, proc), 'minivmm started'):
-            return 1
-        q = qmplib.Client(sock)
-        q.greet()
-        if not check(wait_serial(serial, 'KEYECHO-READY', proc) is not None,
-                     'the guest waits for keys'):
-            return 1
-        time.sleep(0.5)
-        shot = os.path.join(tmp, 'screen.ppm')
-        r = q.cmd('screendump', {'filename': shot})
-        if not check(r == {'return': {}}, 'screendump: %r' % r):
-            return 1
-        browser_part(webdriver, tmp, 5900 + n, shot, serial, proc, q)
-        try:
-            status = proc.wait(20)
-        except subprocess.TimeoutExpired:
-            status = None
-        check(status == 33, 'minivmm ended through debug-exit (%r)' % status)
-        q.close()
-    finally:
-        if proc:
-            if proc.poll() is None:
-                qmplib.stop(proc)
-            if failures:
-                print('--- minivmm stderr ---\n' + proc.stderr.read().decode(errors='replace'))
-        shutil.rmtree(tmp, ignore_errors=True)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    return run_keyecho_test('novnc_test.py', 80, [],
+                            [(CHROMIUM, 'chromium'), (CHROMEDRIVER, 'chromium-driver'),
+                             (os.path.join(NOVNC, 'vnc_lite.html'), 'novnc')],
+                            lambda vm: test(vm, webdriver))
 
 
 if __name__ == '__main__':

@@ -21,27 +21,14 @@ SeaBIOS, gvnccapture (Debian gvncviewer) or tesseract (tesseract-ocr).
 """
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import qmplib  # noqa: E402
-from vnclib import (free_display, kvm_usable, ocr_errors, ocr_find, ocr_text,  # noqa: E402
-                    read_png_rgb, read_ppm, wait_serial)
+from vnclib import (check, check_debug_exit, ocr_errors, ocr_find, ocr_text,  # noqa: E402
+                    read_png_rgb, read_ppm, run_keyecho_test, wait_serial)
 
-SKIP = 77
-BIOS = '/usr/share/seabios/bios-256k.bin'
-failures = []
-
-
-def check(cond, what):
-    print('%s %s' % ('ok  ' if cond else 'FAIL', what))
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def console_lines(data):
@@ -102,91 +89,43 @@ def check_read(name, lines, expected):
         ' (as %r, %d error(s))' % (found, ocr_errors(expected, found))))
 
 
-def main():
-    if len(sys.argv) != 3:
-        print('usage: vnc_ocr_test.py MINIVMM KEYECHO_BIN')
-        return 2
-    minivmm, keyecho = sys.argv[1:3]
-    if not kvm_usable():
-        print('SKIP: /dev/kvm is not usable')
-        return SKIP
-    if not os.path.exists(BIOS):
-        print('SKIP: no SeaBIOS at ' + BIOS)
-        return SKIP
-    for tool, package in [('gvnccapture', 'gvncviewer'), ('tesseract', 'tesseract-ocr')]:
-        if not shutil.which(tool):
-            print('SKIP: %s (Debian %s) is not installed' % (tool, package))
-            return SKIP
-    tmp = tempfile.mkdtemp(prefix='vncocr-')
-    proc = None
-    try:
-        disk = os.path.join(tmp, 'keyecho.img')
-        with open(keyecho, 'rb') as f:
-            boot = f.read()
-        with open(disk, 'wb') as f:
-            f.write(boot)
-            f.truncate(1 << 20)
-        serial = os.path.join(tmp, 'com1.txt')
-        sock = os.path.join(tmp, 'qmp.sock')
-        n = free_display(70)
-        # The menu is offered for 30 s: time enough for a capture and OCR.
-        proc = subprocess.Popen([minivmm, '-m', '32M', '--disk', 'file=%s,format=raw' % disk,
-                                 '--cdrom', '', '--boot', 'menu=on,splash-time=30000',
-                                 '--serial', 'file:' + serial, '--debug-exit',
-                                 '--qmp', 'unix:%s,wait=off' % sock, '--vnc', ':%d' % n],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        if not check(qmplib.wait_for_socket(sock, proc), 'minivmm started'):
-            return 1
-        q = qmplib.Client(sock)
-        q.greet()
+def test(vm):
+    q, serial, proc = vm.q, vm.serial, vm.proc
+    if not check(wait_serial(serial, 'Press ESC for boot menu', proc) is not None,
+                 'SeaBIOS offers its boot menu'):
+        return
+    wrote = settled_lines(serial, proc)
+    banner = [line for line in wrote if line.startswith('SeaBIOS (version ')]
+    check(len(banner) == 1, 'SeaBIOS wrote its banner on COM1: %r' % banner)
+    lines = capture_and_read(vm.tmp, q, vm.display, 'prompt')
+    if lines is not None:
+        for expected in ['SeaBIOS (version ', 'Press ESC for boot menu.'] + wrote:
+            check_read('prompt', lines, expected)
+        check(ocr_find(lines, 'Select boot device:') is None,
+              'prompt: OCR does not read the menu before it is there')
 
-        data = wait_serial(serial, 'Press ESC for boot menu', proc)
-        if not check(data is not None, 'SeaBIOS offers its boot menu'):
-            return 1
-        wrote = settled_lines(serial, proc)
-        banner = [line for line in wrote if line.startswith('SeaBIOS (version ')]
-        check(len(banner) == 1, 'SeaBIOS wrote its banner on COM1: %r' % banner)
-        lines = capture_and_read(tmp, q, n, 'prompt')
-        if lines is not None:
-            for expected in ['SeaBIOS (version ', 'Press ESC for boot menu.'] + wrote:
-                check_read('prompt', lines, expected)
-            check(ocr_find(lines, 'Select boot device:') is None,
-                  'prompt: OCR does not read the menu before it is there')
+    r = q.cmd('send-key', {'keys': [{'type': 'qcode', 'data': 'esc'}]})
+    check(r == {'return': {}}, 'send-key esc: %r' % r)
+    check(wait_serial(serial, 'Select boot device', proc) is not None, 'SeaBIOS shows its menu')
+    wrote = settled_lines(serial, proc)
+    entries = [line for line in wrote if re.match(r'\d+\. ', line)]
+    check(len(entries) == 2, 'the menu lists the disk and the CD-ROM on COM1: %r' % entries)
+    lines = capture_and_read(vm.tmp, q, vm.display, 'menu')
+    if lines is not None:
+        for expected in ['Select boot device:', '1. ata0-0: MINIVMM HARDDISK'] + wrote:
+            check_read('menu', lines, expected)
 
-        r = q.cmd('send-key', {'keys': [{'type': 'qcode', 'data': 'esc'}]})
-        check(r == {'return': {}}, 'send-key esc: %r' % r)
-        check(wait_serial(serial, 'Select boot device', proc) is not None,
-              'SeaBIOS shows its menu')
-        wrote = settled_lines(serial, proc)
-        entries = [line for line in wrote if re.match(r'\d+\. ', line)]
-        check(len(entries) == 2, 'the menu lists the disk and the CD-ROM on COM1: %r' % entries)
-        lines = capture_and_read(tmp, q, n, 'menu')
-        if lines is not None:
-            for expected in ['Select boot device:', '1. ata0-0: MINIVMM HARDDISK'] + wrote:
-                check_read('menu', lines, expected)
-
-        r = q.cmd('send-key', {'keys': [{'type': 'qcode', 'data': '1'}]})
-        check(r == {'return': {}}, 'send-key 1: %r' % r)
-        check(wait_serial(serial, 'KEYECHO-READY', proc) is not None,
-              'entry 1 booted the disk (KEYECHO-READY)')
-        r = q.cmd('send-key', {'keys': [{'type': 'qcode', 'data': 'dot'}]})
-        try:
-            status = proc.wait(20)
-        except subprocess.TimeoutExpired:
-            status = None
-        check(status == 33, 'minivmm ended through debug-exit (%r)' % status)
-        q.close()
-    finally:
-        if proc:
-            if proc.poll() is None:
-                qmplib.stop(proc)
-            if failures:
-                print('--- minivmm stderr ---\n' + proc.stderr.read().decode(errors='replace'))
-        shutil.rmtree(tmp, ignore_errors=True)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+    r = q.cmd('send-key', {'keys': [{'type': 'qcode', 'data': '1'}]})
+    check(r == {'return': {}}, 'send-key 1: %r' % r)
+    check(wait_serial(serial, 'KEYECHO-READY', proc) is not None,
+          'entry 1 booted the disk (KEYECHO-READY)')
+    q.cmd('send-key', {'keys': [{'type': 'qcode', 'data': 'dot'}]})
+    check_debug_exit(proc)
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    # The menu is offered for 30 s: time enough for a capture and OCR.
+    sys.exit(run_keyecho_test('vnc_ocr_test.py', 70,
+                              ['--cdrom', '', '--boot', 'menu=on,splash-time=30000'],
+                              [('gvnccapture', 'gvncviewer'), ('tesseract', 'tesseract-ocr')],
+                              test))

@@ -32,19 +32,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
-from vnclib import free_display, kvm_usable, read_png_rgb, read_ppm, wait_serial  # noqa: E402
+from vnclib import (SKIP, check, check_debug_exit, failures, finish, free_display,  # noqa: E402
+                    host_skip_reason, keyecho_disk, read_png_rgb, read_ppm, wait_serial)
 
-SKIP = 77
-BIOS = '/usr/share/seabios/bios-256k.bin'
 minivmm, vncclient, keyecho = sys.argv[1:4]
-failures = []
-
-
-def check(cond, what):
-    print('%s %s' % ('ok  ' if cond else 'FAIL', what))
-    if not cond:
-        failures.append(what)
-    return cond
 
 
 def client(port, *args):
@@ -135,11 +126,7 @@ def display_part(tmp, disk):
         check(after.get('updates', 0) == before.get('updates', 0),
               'VGA: no update sent while nothing changed and nobody is connected')
         rc, out = client(5900 + n, '--keysyms', '.')
-        try:
-            status = proc.wait(20)
-        except subprocess.TimeoutExpired:
-            status = None
-        check(status == 33, 'VGA: minivmm ended through debug-exit (%r)' % status)
+        check_debug_exit(proc, 'VGA: minivmm ended through debug-exit')
         try:
             ew, eh, _ = read_png_rgb(exit_png)
         except (OSError, ValueError) as e:
@@ -155,21 +142,14 @@ def display_part(tmp, disk):
 
 
 def main():
-    if not kvm_usable():
-        print('SKIP: /dev/kvm is not usable')
-        return SKIP
-    if not os.path.exists(BIOS):
-        print('SKIP: no SeaBIOS at ' + BIOS)
+    reason = host_skip_reason()
+    if reason:
+        print('SKIP: ' + reason)
         return SKIP
     tmp = tempfile.mkdtemp(prefix='vnctest-')
     proc = None
     try:
-        disk = os.path.join(tmp, 'keyecho.img')
-        with open(keyecho, 'rb') as f:
-            boot = f.read()
-        with open(disk, 'wb') as f:
-            f.write(boot)
-            f.truncate(1 << 20)
+        disk = keyecho_disk(tmp, keyecho)
         serial = os.path.join(tmp, 'com1.txt')
         sock = os.path.join(tmp, 'qmp.sock')
         n = free_display()
@@ -236,11 +216,7 @@ def main():
         data = wait_serial(serial, 'KEYECHO-END', proc)
         check(data is not None and 'KEYECHO-READY\r\nhello world 42\r\nKEYECHO-END' in data,
               'the guest read "hello world 42": %r' % (data or '')[-80:])
-        try:
-            status = proc.wait(10)
-        except subprocess.TimeoutExpired:
-            status = None
-        check(status == 33, 'minivmm ended through debug-exit (%r)' % status)
+        check_debug_exit(proc, timeout=10)
         err = proc.stderr.read().decode(errors='replace')
         check(not os.path.exists(os.path.join(tmp, 'exit.png')) and
               '--screendump-on-exit: no display' in err,
@@ -249,13 +225,8 @@ def main():
         proc = None
         display_part(tmp, disk)
     finally:
-        if proc:
-            qmplib.stop(proc)
-            if failures:
-                print('--- minivmm stderr ---\n' + proc.stderr.read().decode(errors='replace'))
-        shutil.rmtree(tmp, ignore_errors=True)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+        status = finish(proc, tmp)
+    return status
 
 
 if __name__ == '__main__':

@@ -5,11 +5,28 @@ pictures read back without libraries, and reading a text screen back with
 Debian's tesseract (OCR) with a tolerance for its character errors."""
 import difflib
 import os
+import shutil
 import socket
 import struct
 import subprocess
+import sys
+import tempfile
 import time
 import zlib
+
+import qmplib
+
+SKIP = 77
+BIOS = '/usr/share/seabios/bios-256k.bin'
+failures = []
+
+
+def check(cond, what):
+    """Prints one ok/FAIL line; a failure is kept in `failures`."""
+    print('%s %s' % ('ok  ' if cond else 'FAIL', what))
+    if not cond:
+        failures.append(what)
+    return cond
 
 
 def kvm_usable():
@@ -18,6 +35,101 @@ def kvm_usable():
         return True
     except OSError:
         return False
+
+
+def host_skip_reason(needs=()):
+    """Why a SeaBIOS boot cannot run here (no /dev/kvm, no SeaBIOS, or one
+    of `needs` missing: (a program on PATH or an absolute path, the Debian
+    package that has it)), or None."""
+    if not kvm_usable():
+        return '/dev/kvm is not usable'
+    if not os.path.exists(BIOS):
+        return 'no SeaBIOS at ' + BIOS
+    for what, package in needs:
+        if not (os.path.exists(what) if os.path.isabs(what) else shutil.which(what)):
+            return 'no %s (Debian %s)' % (what, package)
+    return None
+
+
+def keyecho_disk(tmp, keyecho):
+    """A 1 MiB raw disk in `tmp` whose boot sector is the keyecho guest."""
+    disk = os.path.join(tmp, 'keyecho.img')
+    with open(keyecho, 'rb') as f:
+        boot = f.read()
+    with open(disk, 'wb') as f:
+        f.write(boot)
+        f.truncate(1 << 20)
+    return disk
+
+
+class KeyechoVM:
+    """minivmm booting the keyecho boot sector (firmware/guests/keyecho.asm)
+    from an IDE disk under SeaBIOS with --vnc :display (the VGA and the
+    tablet by default), COM1 in the file `serial`, QMP client `q`."""
+
+    def __init__(self, minivmm, keyecho, tmp, first_display, args):
+        disk = keyecho_disk(tmp, keyecho)
+        self.tmp = tmp
+        self.serial = os.path.join(tmp, 'com1.txt')
+        sock = os.path.join(tmp, 'qmp.sock')
+        self.display = free_display(first_display)
+        self.port = 5900 + self.display
+        self.q = None
+        self.proc = subprocess.Popen(
+            [minivmm, '-m', '32M', '--disk', 'file=%s,format=raw' % disk,
+             '--serial', 'file:' + self.serial, '--debug-exit',
+             '--qmp', 'unix:%s,wait=off' % sock, '--vnc', ':%d' % self.display] + list(args),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if check(qmplib.wait_for_socket(sock, self.proc), 'minivmm started'):
+            self.q = qmplib.Client(sock)
+            self.q.greet()
+
+
+def run_keyecho_test(name, first_display, args, needs, body):
+    """The frame of a test on one KeyechoVM: the command line MINIVMM
+    KEYECHO_BIN, a skip (77) for what host_skip_reason finds missing, a
+    temporary directory, minivmm started with `args`, body(vm) (which
+    records its checks), minivmm stopped and the directory removed.  The
+    exit status."""
+    if len(sys.argv) != 3:
+        print('usage: %s MINIVMM KEYECHO_BIN' % name)
+        return 2
+    reason = host_skip_reason(needs)
+    if reason:
+        print('SKIP: ' + reason)
+        return SKIP
+    tmp = tempfile.mkdtemp(prefix=name.split('.')[0] + '-')
+    vm = None
+    try:
+        vm = KeyechoVM(sys.argv[1], sys.argv[2], tmp, first_display, args)
+        if vm.q:
+            body(vm)
+            vm.q.close()
+    finally:
+        status = finish(vm.proc if vm else None, tmp)
+    return status
+
+
+def check_debug_exit(proc, what='minivmm ended through debug-exit', timeout=20):
+    """minivmm ends with status 33 (the guest's debug-exit 0x10)."""
+    try:
+        status = proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        status = None
+    return check(status == 33, '%s (%r)' % (what, status))
+
+
+def finish(proc, tmp):
+    """The end of a test: minivmm stopped if it still runs (its stderr shown
+    after a failure), `tmp` removed, the count of failures; the exit status."""
+    if proc:
+        if proc.poll() is None:
+            qmplib.stop(proc)
+        if failures:
+            print('--- minivmm stderr ---\n' + proc.stderr.read().decode(errors='replace'))
+    shutil.rmtree(tmp, ignore_errors=True)
+    print('%d failure(s)' % len(failures))
+    return 1 if failures else 0
 
 
 def free_display(first=60):
@@ -99,7 +211,7 @@ def read_ppm(path):
         magic, size, maxval, body = f.read().split(b'\n', 3)
     w, h = map(int, size.split())
     if magic != b'P6' or maxval != b'255' or len(body) != w * h * 3:
-        raise ValueError('not a P6 PPM of its size')
+        raise ValueError('%s: not a P6 PPM of its size' % path)
     return w, h, body
 
 
