@@ -28,68 +28,20 @@ import socket
 import subprocess
 import sys
 import tempfile
-import struct
 import time
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import qmplib  # noqa: E402
+from vnclib import (SKIP, check, check_debug_exit, failures, finish, free_display,  # noqa: E402
+                    host_skip_reason, keyecho_disk, read_png_rgb, read_ppm, wait_serial)
 
-SKIP = 77
-BIOS = '/usr/share/seabios/bios-256k.bin'
 minivmm, vncclient, keyecho = sys.argv[1:4]
-failures = []
-
-
-def check(cond, what):
-    print('%s %s' % ('ok  ' if cond else 'FAIL', what))
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def kvm_usable():
-    try:
-        os.close(os.open('/dev/kvm', os.O_RDWR))
-        return True
-    except OSError:
-        return False
-
-
-def free_display():
-    """A display number whose port nobody uses (other tests run too)."""
-    for n in range(60, 100):
-        s = socket.socket()
-        try:
-            s.bind(('127.0.0.1', 5900 + n))
-            return n
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise RuntimeError('no free VNC port')
 
 
 def client(port, *args):
     r = subprocess.run([vncclient, str(port)] + list(args), capture_output=True, text=True,
                        timeout=30)
     return r.returncode, r.stdout + r.stderr
-
-
-def wait_serial(path, text, proc, timeout=20):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with open(path, 'rb') as f:
-                data = f.read().decode(errors='replace')
-        except FileNotFoundError:
-            data = ''
-        if text in data:
-            return data
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    return None
 
 
 def ws_handshake(port):
@@ -107,58 +59,6 @@ def ws_handshake(port):
         data += d
     s.close()
     return data.decode(errors='replace')
-
-
-def read_png_rgb(path):
-    """(width, height, RGB bytes) of an 8-bit RGB or RGBA PNG (alpha
-    dropped: gvnccapture's padding byte)."""
-    with open(path, 'rb') as f:
-        d = f.read()
-    if d[:8] != b'\x89PNG\r\n\x1a\n':
-        raise ValueError('not a PNG')
-    i, idat = 8, b''
-    while i < len(d):
-        n, = struct.unpack('>I', d[i:i + 4])
-        t, c = d[i + 4:i + 8], d[i + 8:i + 8 + n]
-        i += 12 + n
-        if t == b'IHDR':
-            w, h, depth, ctype = struct.unpack('>IIBB', c[:10])
-        elif t == b'IDAT':
-            idat += c
-    if depth != 8 or ctype not in (2, 6):
-        raise ValueError('PNG depth %d type %d' % (depth, ctype))
-    bpp = 3 if ctype == 2 else 4
-    raw, stride = zlib.decompress(idat), w * bpp
-    prev, out, k = bytearray(stride), bytearray(), 0
-    for _ in range(h):
-        f, line = raw[k], bytearray(raw[k + 1:k + 1 + stride])
-        k += 1 + stride
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b = prev[x]
-            c = prev[x - bpp] if x >= bpp else 0
-            if f == 1:
-                line[x] = (line[x] + a) & 255
-            elif f == 2:
-                line[x] = (line[x] + b) & 255
-            elif f == 3:
-                line[x] = (line[x] + (a + b) // 2) & 255
-            elif f == 4:
-                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        prev = line
-        for x in range(w):
-            out += line[x * bpp:x * bpp + 3]
-    return w, h, bytes(out)
-
-
-def read_ppm(path):
-    with open(path, 'rb') as f:
-        magic, size, maxval, body = f.read().split(b'\n', 3)
-    w, h = map(int, size.split())
-    if magic != b'P6' or maxval != b'255' or len(body) != w * h * 3:
-        raise ValueError('not a P6 PPM of its size')
-    return w, h, body
 
 
 def cpu_seconds(pid):
@@ -226,11 +126,7 @@ def display_part(tmp, disk):
         check(after.get('updates', 0) == before.get('updates', 0),
               'VGA: no update sent while nothing changed and nobody is connected')
         rc, out = client(5900 + n, '--keysyms', '.')
-        try:
-            status = proc.wait(20)
-        except subprocess.TimeoutExpired:
-            status = None
-        check(status == 33, 'VGA: minivmm ended through debug-exit (%r)' % status)
+        check_debug_exit(proc, 'VGA: minivmm ended through debug-exit')
         try:
             ew, eh, _ = read_png_rgb(exit_png)
         except (OSError, ValueError) as e:
@@ -246,21 +142,14 @@ def display_part(tmp, disk):
 
 
 def main():
-    if not kvm_usable():
-        print('SKIP: /dev/kvm is not usable')
-        return SKIP
-    if not os.path.exists(BIOS):
-        print('SKIP: no SeaBIOS at ' + BIOS)
+    reason = host_skip_reason()
+    if reason:
+        print('SKIP: ' + reason)
         return SKIP
     tmp = tempfile.mkdtemp(prefix='vnctest-')
     proc = None
     try:
-        disk = os.path.join(tmp, 'keyecho.img')
-        with open(keyecho, 'rb') as f:
-            boot = f.read()
-        with open(disk, 'wb') as f:
-            f.write(boot)
-            f.truncate(1 << 20)
+        disk = keyecho_disk(tmp, keyecho)
         serial = os.path.join(tmp, 'com1.txt')
         sock = os.path.join(tmp, 'qmp.sock')
         n = free_display()
@@ -327,11 +216,7 @@ def main():
         data = wait_serial(serial, 'KEYECHO-END', proc)
         check(data is not None and 'KEYECHO-READY\r\nhello world 42\r\nKEYECHO-END' in data,
               'the guest read "hello world 42": %r' % (data or '')[-80:])
-        try:
-            status = proc.wait(10)
-        except subprocess.TimeoutExpired:
-            status = None
-        check(status == 33, 'minivmm ended through debug-exit (%r)' % status)
+        check_debug_exit(proc, timeout=10)
         err = proc.stderr.read().decode(errors='replace')
         check(not os.path.exists(os.path.join(tmp, 'exit.png')) and
               '--screendump-on-exit: no display' in err,
@@ -340,13 +225,8 @@ def main():
         proc = None
         display_part(tmp, disk)
     finally:
-        if proc:
-            qmplib.stop(proc)
-            if failures:
-                print('--- minivmm stderr ---\n' + proc.stderr.read().decode(errors='replace'))
-        shutil.rmtree(tmp, ignore_errors=True)
-    print('%d failure(s)' % len(failures))
-    return 1 if failures else 0
+        status = finish(proc, tmp)
+    return status
 
 
 if __name__ == '__main__':
