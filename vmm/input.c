@@ -18,6 +18,16 @@ struct input {
 	bool have_pos;
 	int last_x, last_y;	 /* for relative motion */
 	unsigned abs_x, abs_y; /* the last absolute position sent */
+	/* Keys the keyboard had no room for, oldest at head. */
+	struct {
+		unsigned short qnum;
+		bool down;
+	} backlog[INPUT_KEY_BACKLOG];
+	unsigned head, count;
+	unsigned refusals; /* retries of the head key so far */
+	unsigned long long dropped;
+	input_retry_fn *retry;
+	void *retry_opaque;
 };
 
 struct input *input_new(void)
@@ -28,6 +38,29 @@ struct input *input_new(void)
 void input_free(struct input *in)
 {
 	free(in);
+}
+
+static void drain(struct input *in);
+
+void input_set_retry(struct input *in, input_retry_fn *fn, void *opaque)
+{
+	in->retry = fn;
+	in->retry_opaque = opaque;
+}
+
+void input_retry_keys(struct input *in)
+{
+	drain(in);
+}
+
+unsigned input_keys_waiting(const struct input *in)
+{
+	return in->count;
+}
+
+unsigned long long input_keys_dropped(const struct input *in)
+{
+	return in->dropped;
 }
 
 void input_set_keyboard(struct input *in, const struct input_kbd_ops *ops, void *opaque)
@@ -51,6 +84,8 @@ void input_set_tablet(struct input *in, const struct input_abs_ops *ops, void *o
 void input_set_running(struct input *in, bool running)
 {
 	in->running = running;
+	if (running && in->count)
+		drain(in);
 }
 
 static bool key_is_down(const struct input *in, unsigned q)
@@ -66,17 +101,55 @@ static void key_mark(struct input *in, unsigned q, bool down)
 		in->down[q / 64] &= ~(1ull << (q % 64));
 }
 
+/* Feeds waiting keys in order while the keyboard takes them. */
+static void drain(struct input *in)
+{
+	while (in->count && in->running && in->kbd) {
+		unsigned q = in->backlog[in->head].qnum;
+		bool down = in->backlog[in->head].down;
+
+		if (!in->kbd->key(in->kbd_opaque, q, down)) {
+			if (++in->refusals < INPUT_KEY_GIVE_UP_MS / INPUT_KEY_RETRY_MS)
+				break;
+			/* Refused for too long: this one is lost. */
+			in->dropped++;
+			if (down)
+				key_mark(in, q, false);
+		}
+		in->refusals = 0;
+		in->head = (in->head + 1) % INPUT_KEY_BACKLOG;
+		in->count--;
+	}
+	if (in->count && in->retry)
+		in->retry(in->retry_opaque, INPUT_KEY_RETRY_MS);
+}
+
 void input_key(struct input *in, unsigned qnum, bool down)
 {
 	if (qnum > INPUT_QNUM_MAX || !in->running || !in->kbd)
 		return;
 	/* A release the guest never saw pressed is not sent (a key held
 	 * while the VM was paused or before the client connected); a press
-	 * repeats as typematic keys do. */
+	 * repeats as typematic keys do.  A key waiting counts as seen. */
 	if (!down && !key_is_down(in, qnum))
 		return;
-	if (in->kbd->key(in->kbd_opaque, qnum, down))
-		key_mark(in, qnum, down);
+	if (!in->count) {
+		if (in->kbd->key(in->kbd_opaque, qnum, down)) {
+			key_mark(in, qnum, down);
+			return;
+		}
+		in->refusals = 1;
+		if (in->retry)
+			in->retry(in->retry_opaque, INPUT_KEY_RETRY_MS);
+	} else if (in->count == INPUT_KEY_BACKLOG) {
+		in->dropped++;
+		return;
+	}
+	/* Behind the waiting ones: the timer feeds them in order. */
+	in->backlog[(in->head + in->count) % INPUT_KEY_BACKLOG].qnum = (unsigned short)qnum;
+	in->backlog[(in->head + in->count) % INPUT_KEY_BACKLOG].down = down;
+	in->count++;
+	key_mark(in, qnum, down);
 }
 
 bool input_pointer_absolute(const struct input *in)
@@ -133,6 +206,7 @@ void input_release_all(struct input *in)
 	for (unsigned q = 0; q <= INPUT_QNUM_MAX; q++)
 		if (key_is_down(in, q))
 			input_key(in, q, false);
+	drain(in);
 	/* Buttons go up where the pointer is. */
 	if (in->buttons && input_pointer_absolute(in))
 		in->abs->abs(in->abs_opaque, in->abs_x, in->abs_y, 0, 0);

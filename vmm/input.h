@@ -22,6 +22,14 @@
  * (input_set_running(false)), events are dropped: the guest sees nothing
  * it could not have received.
  *
+ * Keys the keyboard cannot take yet (the i8042 holds 16 bytes; a VNC
+ * client or noVNC may send a burst of a dozen events at once) wait here,
+ * in order, and go in as the guest reads: retried every
+ * INPUT_KEY_RETRY_MS on the owner's timer (input_set_retry), a key that the
+ * keyboard refuses for INPUT_KEY_GIVE_UP_MS (scanning disabled, a guest
+ * that reads nothing) dropped and counted.  Without a loop the waiting
+ * keys are retried at the next key.
+ *
  * Threads: events, registration and the running flag on the I/O thread;
  * sinks take their own locks against vCPU threads.
  */
@@ -66,6 +74,19 @@ void input_set_mouse(struct input *in, const struct input_rel_ops *ops, void *op
 void input_set_tablet(struct input *in, const struct input_abs_ops *ops, void *opaque);
 
 void input_set_running(struct input *in, bool running);
+
+#define INPUT_KEY_BACKLOG    256
+#define INPUT_KEY_RETRY_MS   10
+#define INPUT_KEY_GIVE_UP_MS 2000
+/* How the router asks to be called again (input_retry_keys) after ms
+ * milliseconds: the owner's timer on the I/O thread.  NULL: no timer. */
+typedef void input_retry_fn(void *opaque, unsigned ms);
+void input_set_retry(struct input *in, input_retry_fn *fn, void *opaque);
+void input_retry_keys(struct input *in);
+/* Keys waiting now, and the ones given up (backlog full, or refused too
+ * long) since the start. */
+unsigned input_keys_waiting(const struct input *in);
+unsigned long long input_keys_dropped(const struct input *in);
 
 /* qnum 0..INPUT_QNUM_MAX; others are ignored. */
 #define INPUT_QNUM_MAX 0xff

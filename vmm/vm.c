@@ -20,6 +20,7 @@
 #include "vmm/loop.h"
 #include "vmm/qmp.h"
 #include "vmm/serial_backend.h"
+#include "vmm/timer.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_control.h"
 #include "vmm/vm_signals.h"
@@ -393,6 +394,17 @@ static int map_guest_memory(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* Keys the keyboard had no room for go in on this timer (vmm/input.h). */
+static void input_retry_fired(void *opaque)
+{
+	input_retry_keys(opaque);
+}
+
+static void input_retry_arm(void *opaque, unsigned ms)
+{
+	vm_timer_mod(opaque, vm_clock_ns() + ms * 1000000ull);
+}
+
 static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
 	struct board_backends be = {
@@ -418,10 +430,12 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 	}
 	vm->display = display_new();
 	vm->input = input_new();
-	if (!vm->display || !vm->input) {
+	vm->input_retry = vm_timer_new(vm->loop, input_retry_fired, vm->input);
+	if (!vm->display || !vm->input || !vm->input_retry) {
 		snprintf(err, errlen, "out of memory creating the display and input");
 		return -1;
 	}
+	input_set_retry(vm->input, input_retry_arm, vm->input_retry);
 	ctx = (struct dev_ctx){
 		.pio = vm->pio,
 		.mmio = vm->mmio,
@@ -883,6 +897,7 @@ void vm_destroy(struct vm *vm)
 	board_destroy(vm->board);
 	fastpath_free(vm->fastpath);
 	display_free(vm->display);
+	vm_timer_free(vm->input_retry);
 	input_free(vm->input);
 	drive_control_free(vm->drive_control);
 	balloon_control_free(vm->balloon_control);

@@ -85,6 +85,7 @@ struct vm {
 	struct fastpath *fastpath; /* the KVM fast paths devices use (vmm/fastpath.h) */
 	struct display *display;   /* the screen, between the VGA and its viewers */
 	struct input *input;	   /* host input to the guest's keyboard, mouse, tablet */
+	struct vm_timer *input_retry; /* keys waiting for room in the keyboard */
 	struct vnc *vnc;	   /* --vnc (main.c starts it), or NULL; its counters in stats */
 	struct drive_control *drive_control; /* the drives' commands */
 	struct balloon_control *balloon_control; /* the balloon's commands */

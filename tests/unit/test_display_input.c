@@ -212,16 +212,118 @@ static void test_input_keys(void **state)
 	input_key(in, 0x1e, true);
 	input_key(in, 0x1e, false);
 	assert_int_equal(s.keys, 3);
-	s.kbd_ok = false; /* the guest's buffer is full: not marked down */
+	s.kbd_ok = false; /* the guest's buffer is full: the press waits */
 	input_key(in, 0x2a, true);
+	assert_int_equal(s.keys, 4);
+	assert_int_equal(input_keys_waiting(in), 1);
 	s.kbd_ok = true;
 	input_set_running(in, false);
-	input_release_all(in); /* lifts Right Ctrl only, even while paused */
-	assert_int_equal(s.keys, 5);
+	/* Lifts Left Shift (its press first) and Right Ctrl, even while paused. */
+	input_release_all(in);
+	assert_int_equal(s.keys, 7);
+	assert_int_equal(input_keys_waiting(in), 0);
 	assert_int_equal(s.last_q, 0x9d);
 	assert_false(s.last_down);
 	input_release_all(in);
-	assert_int_equal(s.keys, 5);
+	assert_int_equal(s.keys, 7);
+	input_free(in);
+}
+
+/* A keyboard with room for `room` more events, recording what it took. */
+struct small_kbd {
+	unsigned room;
+	unsigned n;
+	unsigned q[64];
+	bool down[64];
+	unsigned arms, last_ms;
+};
+
+static bool small_key(void *o, unsigned q, bool down)
+{
+	struct small_kbd *k = o;
+
+	if (!k->room || k->n == 64)
+		return false;
+	k->room--;
+	k->q[k->n] = q;
+	k->down[k->n++] = down;
+	return true;
+}
+
+static void small_arm(void *o, unsigned ms)
+{
+	struct small_kbd *k = o;
+
+	k->arms++;
+	k->last_ms = ms;
+}
+
+static const struct input_kbd_ops small_ops = { small_key };
+
+/* A burst (noVNC sends a word's keys at once) larger than the keyboard's
+ * buffer: every event arrives, in order, as the guest makes room; one the
+ * keyboard refuses for good is given up after INPUT_KEY_GIVE_UP_MS. */
+static void test_input_key_backlog(void **state)
+{
+	(void)state;
+	struct input *in = input_new();
+	struct small_kbd k = { .room = 3 };
+
+	input_set_keyboard(in, &small_ops, &k);
+	input_set_retry(in, small_arm, &k);
+	input_set_running(in, true);
+	for (unsigned i = 0; i < 8; i++) {
+		input_key(in, 0x10 + i, true);
+		input_key(in, 0x10 + i, false);
+	}
+	assert_int_equal(k.n, 3);
+	assert_int_equal(input_keys_waiting(in), 13);
+	assert_true(k.arms > 0);
+	assert_int_equal(k.last_ms, INPUT_KEY_RETRY_MS);
+	/* The guest reads: room for 5, then for everything. */
+	k.room = 5;
+	input_retry_keys(in);
+	assert_int_equal(k.n, 8);
+	k.room = 100;
+	input_retry_keys(in);
+	assert_int_equal(k.n, 16);
+	assert_int_equal(input_keys_waiting(in), 0);
+	for (unsigned i = 0; i < 16; i++) {
+		assert_int_equal(k.q[i], 0x10 + i / 2);
+		assert_int_equal(k.down[i], i % 2 == 0);
+	}
+	/* While the VM is stopped nothing goes in; it resumes in order. */
+	k.room = 0;
+	input_key(in, 0x1e, true);
+	input_set_running(in, false);
+	input_retry_keys(in);
+	k.room = 1;
+	input_retry_keys(in);
+	assert_int_equal(k.n, 16);
+	input_set_running(in, true);
+	assert_int_equal(k.n, 17);
+	assert_int_equal(k.q[16], 0x1e);
+	/* Refused for good: dropped after the give-up time, the rest go on. */
+	k.room = 0;
+	input_key(in, 0x1f, true);
+	input_key(in, 0x1e, false);
+	for (unsigned i = 0; i < INPUT_KEY_GIVE_UP_MS / INPUT_KEY_RETRY_MS - 2; i++)
+		input_retry_keys(in);
+	assert_int_equal(input_keys_waiting(in), 2);
+	assert_int_equal(input_keys_dropped(in), 0);
+	input_retry_keys(in);
+	assert_int_equal(input_keys_dropped(in), 1);
+	assert_int_equal(input_keys_waiting(in), 1);
+	k.room = 1;
+	input_retry_keys(in);
+	assert_int_equal(k.q[17], 0x1e);
+	assert_false(k.down[17]);
+	/* A full backlog drops what does not fit. */
+	k.room = 0;
+	for (unsigned i = 0; i < INPUT_KEY_BACKLOG + 10; i++)
+		input_key(in, 0x20, true);
+	assert_int_equal(input_keys_waiting(in), INPUT_KEY_BACKLOG);
+	assert_int_equal(input_keys_dropped(in), 1 + 10);
 	input_free(in);
 }
 
@@ -283,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_display_listener_limit),
 		cmocka_unit_test(test_display_sync),
 		cmocka_unit_test(test_input_keys),
+		cmocka_unit_test(test_input_key_backlog),
 		cmocka_unit_test(test_input_pointer),
 	};
 
