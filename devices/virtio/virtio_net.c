@@ -348,30 +348,22 @@ static void rx_run(struct virtio_net *vn)
 		int r;
 
 		if (!vn->stage_len) {
-			int p = virtq_pending(vq);
-
-			if (p < 0)
-				break;
-			if (p == 0) {
-				if (virtq_enable_notify(vq))
-					continue;
-				/* Dry: stop reading until the driver kicks. */
-				vn->st.rx.ring_empty++;
-				watch(vn, false);
-				goto out;
-			}
 			r = stage_frame(vn);
 			if (r < 0)
 				break;
 			if (r == 0)
 				continue;
 		}
+		/* A frame waits (kept in the staging buffer, never lost). */
 		r = mrg ? deliver_mergeable(vn, vq) : deliver_single(vn, vq);
 		if (r == 0) {
 			if (virtq_error(vq) != VIRTQ_OK)
 				break;
-			if (virtq_enable_notify(vq))
+			if (virtq_enable_notify(vq)) {
+				virtq_disable_notify(vq);
 				continue;
+			}
+			/* Dry: stop reading until the driver kicks. */
 			vn->st.rx.ring_empty++;
 			watch(vn, false);
 			goto out;
