@@ -2,7 +2,7 @@
 /*
  * What a NIC sends its frames through and receives them from: a tap
  * (vmm/net_tap.c), or in tests a socket.  The NIC (devices/virtio/
- * virtio_net.c) owns the backend once given one and closes it.
+ * virtio_net.c) uses it; whoever opened it closes it after the NIC is gone.
  *
  * Frames: one Ethernet frame per send/recv, without FCS.  With vnet_hdr the
  * backend's frames start with a virtio_net_hdr of hdr_len bytes (10, or 12

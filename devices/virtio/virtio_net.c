@@ -52,7 +52,7 @@ struct virtio_net {
 	struct virtio_pci *vp;
 	struct net_backend *be;
 	struct event_loop *loop;
-	bool fd_registered, watching;
+	bool watching; /* the backend's fd is in the loop */
 	bool paused, quiescing;
 	uint64_t features; /* negotiated */
 	unsigned hdr_len;  /* the guest's: 10 or 12 */
@@ -153,13 +153,22 @@ static void vn_set_features(void *opaque, uint64_t features)
 
 /* ---- the backend's fd in the loop ---- */
 
+static void backend_ready(void *opaque, uint32_t events);
+
+/* The backend's fd is in the loop only while frames can go somewhere. */
 static void watch(struct virtio_net *vn, bool on)
 {
 	if (vn->watching == on)
 		return;
+	if (vn->loop && vn->be->fd >= 0) {
+		if (!on)
+			event_loop_del_fd(vn->loop, vn->be->fd);
+		else if (event_loop_add_fd(vn->loop, vn->be->fd, EPOLLIN, backend_ready, vn) < 0) {
+			dev_log(vn->name, "cannot watch %s", vn->be->name);
+			return;
+		}
+	}
 	vn->watching = on;
-	if (vn->fd_registered)
-		event_loop_mod_fd(vn->loop, vn->be->fd, on ? EPOLLIN : 0);
 }
 
 /* ---- receive ---- */
@@ -754,10 +763,9 @@ static void vn_destroy(void *state)
 
 	if (!vn)
 		return;
-	if (vn->fd_registered)
+	if (vn->watching && vn->loop)
 		event_loop_del_fd(vn->loop, vn->be->fd);
 	virtio_pci_destroy(vn->vp);
-	net_backend_close(vn->be);
 	free(vn->stage);
 	free(vn->txbuf);
 	free(vn);
@@ -777,10 +785,8 @@ static void *vn_create(const struct dev_ctx *ctx, const struct board_entry *e, c
 		return NULL;
 	}
 	vn = calloc(1, sizeof(*vn));
-	if (!vn) {
-		net_backend_close(a->backend);
+	if (!vn)
 		goto nomem;
-	}
 	vn->be = a->backend;
 	vn->stage = malloc(STAGE_SIZE);
 	vn->txbuf = malloc(VIRTIO_NET_MAX_FRAME);
@@ -836,16 +842,8 @@ static void *vn_create(const struct dev_ctx *ctx, const struct board_entry *e, c
 		vn_destroy(vn);
 		return NULL;
 	}
+	/* The backend is watched once the driver is ready and posts buffers. */
 	vn->loop = ctx->loop;
-	if (vn->loop && vn->be->fd >= 0) {
-		/* Off until the driver is ready and posts buffers. */
-		if (event_loop_add_fd(vn->loop, vn->be->fd, 0, backend_ready, vn) < 0) {
-			snprintf(err, errlen, "%s: cannot watch %s", id, vn->be->name);
-			vn_destroy(vn);
-			return NULL;
-		}
-		vn->fd_registered = true;
-	}
 	return vn;
 nomem:
 	snprintf(err, errlen, "%s: out of memory", id);

@@ -92,7 +92,7 @@ struct net_backend;
 
 /* The board's configuration of one NIC (board row .arg). */
 struct virtio_net_args {
-	struct net_backend *backend; /* the device owns it from create on (closes it) */
+	struct net_backend *backend; /* the caller's; it outlives the device */
 	uint8_t mac[6];
 	enum virtio_transport transport;
 };

@@ -48,6 +48,7 @@ static const uint8_t MCAST[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
 
 static struct fvd d;
 static struct virtio_net *vn;
+static struct net_backend *be;
 static int peer = -1;
 static uint64_t next_buf;
 
@@ -66,6 +67,8 @@ static int teardown(void **state)
 	(void)state;
 	if (vn)
 		virtio_net_type.destroy(vn);
+	net_backend_close(be);
+	be = NULL;
 	if (peer >= 0)
 		close(peer);
 	fvd_fini(&d);
@@ -82,7 +85,8 @@ static void make(enum virtio_transport t, bool vnet)
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-	a.backend = net_backend_socket(sv[0], vnet);
+	net_backend_close(be);
+	be = a.backend = net_backend_socket(sv[0], vnet);
 	assert_non_null(a.backend);
 	memcpy(a.mac, MAC, 6);
 	peer = sv[1];
