@@ -34,17 +34,19 @@ void fvd_init(struct fvd *d, size_t ram_size, int devfn)
 	assert_non_null(d->ram);
 	memset(d->ram, 0, ram_size);
 	assert_int_equal(guest_mem_add(&d->mem, 0, ram_size, d->ram, false, "ram"), 0);
-	d->pio = bus_create("pio", 0x10000);
-	d->mmio = bus_create("mmio", 0);
 	d->devfn = devfn;
-	d->pci = NULL;
 	fvd_new_bus(d);
 }
 
 void fvd_new_bus(struct fvd *d)
 {
-	if (d->pci)
+	if (d->pci) {
 		pci_bus_destroy(d->pci);
+		bus_destroy(d->pio);
+		bus_destroy(d->mmio);
+	}
+	d->pio = bus_create("pio", 0x10000);
+	d->mmio = bus_create("mmio", 0);
 	d->pci = pci_bus_create(d->pio, d->mmio);
 	pci_bus_set_router(d->pci, router, d);
 	pci_bus_set_msi_sink(d->pci, sink, d);

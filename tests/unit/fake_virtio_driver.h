@@ -47,7 +47,8 @@ struct fvd_seg {
 
 void fvd_init(struct fvd *d, size_t ram_size, int devfn);
 void fvd_fini(struct fvd *d);
-/* A fresh PCI bus 0 (the old device's function cannot be removed). */
+/* Fresh buses and PCI bus 0, after the device on the old ones was
+ * destroyed (a PCI function cannot be removed, nor its BARs). */
 void fvd_new_bus(struct fvd *d);
 struct dev_ctx fvd_ctx(struct fvd *d, struct event_loop *loop);
 
