@@ -34,6 +34,7 @@
 #include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_pci.h"
 #include "tests/fuzz/fuzz_input.h"
+#include "tests/fuzz/fuzz_virtio_ops.h"
 #include "vmm/bus.h"
 #include "vmm/device.h"
 #include "vmm/guest_mem.h"
@@ -49,9 +50,6 @@
 	} while (0)
 
 #define RAM_SIZE   0x40000u /* 256 KiB: rings and buffers anywhere in it */
-#define IO_BASE	   0xc000u
-#define MSIX_BASE  0xfe000000u
-#define MODERN_BAR 0xfe100000u
 #define DEVFN	   PCI_DEVFN(3, 0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -67,12 +65,6 @@ static void router(void *opaque, unsigned p, bool level)
 
 static void sink(void *opaque, uint64_t addr, uint32_t data)
 {
-}
-
-static void put(uint64_t off, const void *p, size_t n)
-{
-	if (off < RAM_SIZE && n <= RAM_SIZE - off)
-		memcpy(ram + off, p, n);
 }
 
 /* What reached the backend: each frame checked against the header length
@@ -123,6 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct virtio_pci *vp;
 	struct net_backend *be;
 	struct virtio_net_stats st;
+	struct fuzz_virtio_env env;
 	char err[128];
 	unsigned budget = 4096, to_peer = 0, sent_run = 0;
 	bool vnet, driver_ok_seen = false;
@@ -156,67 +149,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(vn);
 	vp = virtio_net_transport(vn);
 	pci_bus_seal(pci);
+	env = (struct fuzz_virtio_env){pio, mmio, pci, ram, RAM_SIZE, DEVFN};
 
 	while (in.pos < in.len && budget--) {
 		uint8_t op = in_u8(&in);
-		unsigned sz = 1u << ((op >> 4) & 3); /* 1, 2, 4, 8 */
-		uint64_t v, addr;
-		unsigned off;
 
 		steps++;
+		kicks += (op & 0xf) == 15;
+		if (fuzz_virtio_op(&env, op, &in))
+			goto checks;
 		switch (op & 0xf) {
-		case 0: /* PCI config write */
-			off = in_u8(&in);
-			v = in_u32(&in);
-			if (sz == 8)
-				sz = 4;
-			pci_config_write(pci, DEVFN, off & ~(sz - 1), (uint32_t)v, sz);
-			break;
-		case 1: /* legacy BAR0 write */
-			off = in_u8(&in) & 0x3f;
-			v = in_u32(&in);
-			bus_write(pio, IO_BASE + off, v, sz > 4 ? 4 : sz);
-			break;
-		case 2: /* legacy BAR0 read (ISR, config) */
-			off = in_u8(&in) & 0x3f;
-			bus_read(pio, IO_BASE + off, sz > 4 ? 4 : sz, &v);
-			break;
-		case 3: /* modern BAR4 */
-			addr = MODERN_BAR + (in_u16(&in) & 0x3fff);
-			if (op & 0x40)
-				bus_read(mmio, addr, sz, &v);
-			else
-				bus_write(mmio, addr, in_u64(&in), sz);
-			break;
-		case 4: /* MSI-X BAR1 */
-			addr = MSIX_BASE + (in_u16(&in) & 0xfff);
-			if (op & 0x40)
-				bus_read(mmio, addr, sz, &v);
-			else
-				bus_write(mmio, addr, in_u32(&in), sz > 4 ? 4 : sz);
-			break;
-		case 5: /* guest memory, 4 bytes anywhere */
-			off = in_u16(&in) % (RAM_SIZE / 4);
-			v = in_u32(&in);
-			put((uint64_t)off * 4, &v, 4);
-			break;
-		case 6: { /* a descriptor: table page, index, buffer, len, flags, next */
-			uint8_t d[16];
-			uint64_t table = (uint64_t)(in_u8(&in) % (RAM_SIZE >> 12)) << 12;
-			unsigned idx = in_u8(&in);
-			uint64_t buf = (uint64_t)in_u16(&in) << 2;
-			uint32_t len = in_u16(&in);
-			uint16_t flags = in_u8(&in) & 7, next = in_u8(&in);
-
-			if (op & 0x40)
-				len <<= 4; /* long buffers: giant frames */
-			memcpy(d, &buf, 8);
-			memcpy(d + 8, &len, 4);
-			memcpy(d + 12, &flags, 2);
-			memcpy(d + 14, &next, 2);
-			put(table + 16ULL * idx, d, 16);
-			break;
-		}
 		case 7: { /* a virtio-net header: where, flags, gso, hdr_len, size, csum */
 			uint8_t h[12];
 			uint64_t where = (uint64_t)in_u16(&in) << 2;
@@ -228,16 +170,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 				memcpy(h + i, &x, 2);
 			}
-			put(where, h, 12);
+			fuzz_virtio_put(&env, where, h, 12);
 			break;
 		}
-		case 8: /* the usual bring-up of the BARs */
-			pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0, IO_BASE, 4);
-			pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0 + 4, MSIX_BASE, 4);
-			pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0 + 16, MODERN_BAR, 4);
-			pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0 + 20, 0, 4);
-			pci_config_write(pci, DEVFN, PCI_COMMAND, 7, 2);
-			break;
 		case 9: { /* a frame from the backend side: length, header, byte */
 			size_t hl = vnet ? be->hdr_len : 0;
 			size_t len = in_u16(&in);
@@ -255,16 +190,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				memcpy(frame_buf + hl, a.mac, 6);
 			if (send(sv[1], frame_buf, len, MSG_DONTWAIT) >= 0)
 				to_peer++;
-			break;
-		}
-		case 10: /* avail ring entry and index of a legacy-layout queue */
-		{
-			uint64_t base = (uint64_t)(in_u8(&in) % (RAM_SIZE >> 12)) << 12;
-			uint64_t avail = base + 16ULL * 256;
-			uint16_t slot = in_u8(&in), head = in_u8(&in), idx = in_u16(&in);
-
-			put(avail + 4 + 2ULL * slot, &head, 2);
-			put(avail + 2, &idx, 2);
 			break;
 		}
 		case 11: /* pause / resume, link down / up */
@@ -286,23 +211,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			virtio_pci_unlock(vp);
 			virtio_net_type.resume(vn);
 			break;
-		case 13: /* a legacy PFN for the selected queue somewhere in RAM */
-			bus_write(pio, IO_BASE + VIRTIO_PCI_QUEUE_PFN, in_u8(&in) % (RAM_SIZE >> 12),
-				  4);
-			break;
 		case 14: /* the backend is readable */
 			readables++;
 			virtio_net_backend_readable(vn);
 			break;
-		default: /* a kick of a queue on either interface */
-			off = in_u8(&in) % 4;
-			kicks++;
-			if (op & 0x40)
-				bus_write(mmio, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 4 * off, off, 2);
-			else
-				bus_write(pio, IO_BASE + VIRTIO_PCI_QUEUE_NOTIFY, off, 2);
-			break;
 		}
+checks:
 		if (virtio_pci_status(vp) & VIRTIO_STATUS_DRIVER_OK)
 			driver_ok_seen = true;
 		virtio_net_get_stats(vn, &st);
@@ -327,50 +241,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-#include "tests/fuzz/standalone.h"
 
 #define NR_SEEDS 3
 
-static void sput(struct fuzz_seed *s, const void *p, size_t n)
-{
-	if (s->len + n <= FUZZ_SEED_MAX) {
-		memcpy(s->b + s->len, p, n);
-		s->len += n;
-	}
-}
-
-static void op1(struct fuzz_seed *s, uint8_t op)
-{
-	sput(s, &op, 1);
-}
-
-static void io_w(struct fuzz_seed *s, unsigned sz_log, uint8_t off, uint32_t v)
-{
-	sput(s, (uint8_t[]){(uint8_t)(1 | sz_log << 4), off}, 2);
-	sput(s, &v, 4);
-}
-
-static void desc(struct fuzz_seed *s, uint8_t page, uint8_t idx, uint32_t buf, uint16_t len,
-		 uint8_t flags, uint8_t next)
-{
-	uint16_t b = (uint16_t)(buf >> 2);
-
-	sput(s, (uint8_t[]){6, page, idx}, 3);
-	sput(s, &b, 2);
-	sput(s, &len, 2);
-	sput(s, (uint8_t[]){flags, next}, 2);
-}
-
-static void avail(struct fuzz_seed *s, uint8_t page, uint8_t slot, uint8_t head, uint16_t idx)
-{
-	sput(s, (uint8_t[]){10, page, slot, head}, 4);
-	sput(s, &idx, 2);
-}
-
 static void pfn(struct fuzz_seed *s, uint8_t q, uint8_t page)
 {
-	io_w(s, 1, VIRTIO_PCI_QUEUE_SEL, q);
-	sput(s, (uint8_t[]){13, page}, 2);
+	fvs_io_w(s, 1, VIRTIO_PCI_QUEUE_SEL, q);
+	fvs_put(s, (uint8_t[]){13, page}, 2);
 }
 
 static void net_hdr(struct fuzz_seed *s, uint32_t where, uint8_t flags, uint8_t gso,
@@ -378,9 +255,9 @@ static void net_hdr(struct fuzz_seed *s, uint32_t where, uint8_t flags, uint8_t 
 {
 	uint16_t w = (uint16_t)(where >> 2);
 
-	sput(s, (uint8_t[]){7}, 1);
-	sput(s, &w, 2);
-	sput(s, (uint8_t[]){flags, gso, hdr_len, gso_size, cs, co, 0}, 7);
+	fvs_put(s, (uint8_t[]){7}, 1);
+	fvs_put(s, &w, 2);
+	fvs_put(s, (uint8_t[]){flags, gso, hdr_len, gso_size, cs, co, 0}, 7);
 }
 
 /* NetKVM-like bring-up: RX at page 0x10, TX at 0x14, CTRL at 0x18, RX
@@ -388,46 +265,46 @@ static void net_hdr(struct fuzz_seed *s, uint32_t where, uint8_t flags, uint8_t 
 static void seed_build(unsigned which, struct fuzz_seed *s)
 {
 	s->len = 0;
-	op1(s, which == 1 ? 0x80 : which == 2 ? 2 : 0);
-	op1(s, 8);
-	io_w(s, 0, VIRTIO_PCI_STATUS, 0);
-	io_w(s, 0, VIRTIO_PCI_STATUS, 3);
-	io_w(s, 2, VIRTIO_PCI_GUEST_FEATURES,
+	fvs_op(s, which == 1 ? 0x80 : which == 2 ? 2 : 0);
+	fvs_op(s, 8);
+	fvs_io_w(s, 0, VIRTIO_PCI_STATUS, 0);
+	fvs_io_w(s, 0, VIRTIO_PCI_STATUS, 3);
+	fvs_io_w(s, 2, VIRTIO_PCI_GUEST_FEATURES,
 	     which == 0 ? 0 : (1u << VIRTIO_NET_F_MRG_RXBUF) | (1u << VIRTIO_NET_F_CTRL_VQ) |
 				  (1u << VIRTIO_NET_F_CTRL_RX));
 	pfn(s, 0, 0x10);
 	pfn(s, 1, 0x14);
 	pfn(s, 2, 0x18);
 	/* two RX buffers of 1526 bytes at 0x30000 */
-	desc(s, 0x10, 0, 0x30000, 1526, VIRTQ_DESC_F_WRITE, 0);
-	desc(s, 0x10, 1, 0x30800, 1526, VIRTQ_DESC_F_WRITE, 0);
-	avail(s, 0x10, 0, 0, 1);
-	avail(s, 0x10, 1, 1, 2);
-	io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 0);
+	fvs_desc(s, 0x10, 0, 0x30000, 1526, VIRTQ_DESC_F_WRITE, 0);
+	fvs_desc(s, 0x10, 1, 0x30800, 1526, VIRTQ_DESC_F_WRITE, 0);
+	fvs_avail(s, 0x10, 0, 0, 1);
+	fvs_avail(s, 0x10, 1, 1, 2);
+	fvs_io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 0);
 	/* a frame waiting in the backend, before DRIVER_OK */
-	sput(s, (uint8_t[]){9, 100, 0, 0xab, 0}, 5);
-	op1(s, 14);
-	io_w(s, 0, VIRTIO_PCI_STATUS, 7);
-	op1(s, 14);
+	fvs_put(s, (uint8_t[]){9, 100, 0, 0xab, 0}, 5);
+	fvs_op(s, 14);
+	fvs_io_w(s, 0, VIRTIO_PCI_STATUS, 7);
+	fvs_op(s, 14);
 	/* TX: header at 0x20000, frame at 0x21000 (the header's own descriptor) */
 	net_hdr(s, 0x20000, which == 1 ? 1 : 0, which == 1 ? 1 : 0, 54, 200, 34, 16);
-	desc(s, 0x14, 0, 0x20000, which == 0 ? 10 : 12, VIRTQ_DESC_F_NEXT, 1);
-	desc(s, 0x14, 1, 0x21000, 300, 0, 0);
-	avail(s, 0x14, 0, 0, 1);
-	io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 1);
+	fvs_desc(s, 0x14, 0, 0x20000, which == 0 ? 10 : 12, VIRTQ_DESC_F_NEXT, 1);
+	fvs_desc(s, 0x14, 1, 0x21000, 300, 0, 0);
+	fvs_avail(s, 0x14, 0, 0, 1);
+	fvs_io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 1);
 	/* control: PROMISC off */
-	sput(s, (uint8_t[]){5}, 1);
-	sput(s, &(uint16_t){0x22000 / 4}, 2);
-	sput(s, &(uint32_t){0x0000}, 4);
-	desc(s, 0x18, 0, 0x22000, 2, VIRTQ_DESC_F_NEXT, 1);
-	desc(s, 0x18, 1, 0x22004, 1, VIRTQ_DESC_F_NEXT, 2);
-	desc(s, 0x18, 2, 0x22008, 1, VIRTQ_DESC_F_WRITE, 0);
-	sput(s, (uint8_t[]){0x1a}, 1); /* avail of a 64-entry queue differs: raw bytes */
-	sput(s, (uint8_t[]){0x40 | 11}, 1);
-	io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 2);
-	op1(s, 0x80 | 11);
-	op1(s, 0xc0 | 11);
-	op1(s, 12);
+	fvs_put(s, (uint8_t[]){5}, 1);
+	fvs_put(s, &(uint16_t){0x22000 / 4}, 2);
+	fvs_put(s, &(uint32_t){0x0000}, 4);
+	fvs_desc(s, 0x18, 0, 0x22000, 2, VIRTQ_DESC_F_NEXT, 1);
+	fvs_desc(s, 0x18, 1, 0x22004, 1, VIRTQ_DESC_F_NEXT, 2);
+	fvs_desc(s, 0x18, 2, 0x22008, 1, VIRTQ_DESC_F_WRITE, 0);
+	fvs_put(s, (uint8_t[]){0x1a}, 1); /* avail of a 64-entry queue differs: raw bytes */
+	fvs_put(s, (uint8_t[]){0x40 | 11}, 1);
+	fvs_io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 2);
+	fvs_op(s, 0x80 | 11);
+	fvs_op(s, 0xc0 | 11);
+	fvs_op(s, 12);
 }
 
 static void run_mutations(unsigned count)
