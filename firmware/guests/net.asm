@@ -55,27 +55,6 @@
 %define WAIT_TICKS	2000		; 20 s for the host's side
 %define CHAIN_TICKS	500		; 5 s for a buffer to come back
 
-%macro PCI_CFG 1			; address config dword %1 of 00:03.0
-	mov eax, 0x80001800 | %1
-	mov dx, 0xcf8
-	out dx, eax
-	mov dx, 0xcfc
-%endmacro
-
-%macro DEADLINE 1
-	mov eax, [VAR_TICKS]
-	add eax, %1
-	mov [VAR_DEADLINE], eax
-%endmacro
-
-%macro PAST_DEADLINE_FAIL 1		; FAIL %1 once the deadline has passed
-	mov eax, [VAR_DEADLINE]
-	cmp [VAR_TICKS], eax
-	jb %%wait
-	FAIL %1
-%%wait:
-%endmacro
-
 %macro QUEUE 3				; queue %1 of %2 entries at PFN %3
 	mov dx, R_SEL
 	mov ax, %1
