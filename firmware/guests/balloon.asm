@@ -24,14 +24,6 @@
 	org 0
 %include "lib.inc"
 
-%define IOB		0xc000
-%define R_HOST_F	IOB + 0x00
-%define R_GUEST_F	IOB + 0x04
-%define R_PFN		IOB + 0x08
-%define R_NUM		IOB + 0x0c
-%define R_SEL		IOB + 0x0e
-%define R_NOTIFY	IOB + 0x10
-%define R_STATUS	IOB + 0x12
 %define R_NUM_PAGES	IOB + 0x14
 %define R_ACTUAL	IOB + 0x18
 %define QSIZE		128

@@ -63,14 +63,6 @@ static struct block_dev *disk_rw, *disk_ro;
 static uint32_t ro_crc;
 static unsigned long steps, kicks, drains, requests, answered;
 
-static void router(void *opaque, unsigned p, bool level)
-{
-}
-
-static void sink(void *opaque, uint64_t addr, uint32_t data)
-{
-}
-
 static uint32_t image_sum(struct block_dev *bd)
 {
 	static uint8_t buf[IMG_SIZE];
@@ -143,15 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ram);
 		open_disks();
 	}
-	memset(ram, 0, RAM_SIZE);
-	memset(&mem, 0, sizeof(mem));
-	CHECK(guest_mem_add(&mem, 0, RAM_SIZE, ram, false, "ram") == 0);
-	pio = bus_create("pio", 0x10000);
-	mmio = bus_create("mmio", 0);
-	pci = pci_bus_create(pio, mmio);
-	CHECK(pio && mmio && pci);
-	pci_bus_set_router(pci, router, NULL);
-	pci_bus_set_msi_sink(pci, sink, NULL);
+	fuzz_virtio_env_init(&env, &mem, ram, RAM_SIZE, DEVFN);
+	pio = env.pio;
+	mmio = env.mmio;
+	pci = env.pci;
 	ctx = (struct dev_ctx){.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem};
 
 	mode = in_u8(&in);
@@ -166,7 +153,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(vb);
 	vp = virtio_blk_transport(vb);
 	pci_bus_seal(pci);
-	env = (struct fuzz_virtio_env){pio, mmio, pci, ram, RAM_SIZE, DEVFN};
 
 	while (in.pos < in.len && budget--) {
 		uint8_t op = in_u8(&in);
@@ -239,9 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	virtio_blk_type.destroy(vb);
-	pci_bus_destroy(pci);
-	bus_destroy(pio);
-	bus_destroy(mmio);
+	fuzz_virtio_env_fini(&env);
 	CHECK(block_size(bd) == IMG_SIZE);
 	if (bd == disk_ro)
 		CHECK(image_sum(disk_ro) == ro_crc);
@@ -345,19 +329,11 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 	}
 }
 
-static void run_mutations(unsigned count)
-{
-	static const uint32_t interesting[] = {0,    1,	  2,	  4,	  7,	  8,	     0xb,
-					       0xd,  0xf, 0x10,	  0x80,	  0x200,  0xffff,    0x10000,
-					       0x7f, 128, 0x1000, 0xffffffffu};
-	struct fuzz_seed s;
-
-	for (unsigned it = 0; it < count; it++) {
-		seed_build(it % NR_SEEDS, &s);
-		fuzz_mutate(&s, interesting, sizeof(interesting) / sizeof(interesting[0]), FUZZ_SEED_MAX);
-		fuzz_run_buf(s.b, s.len);
-	}
-}
+/* Values the mutations plant. */
+static const uint32_t interesting[] = {
+	0, 1, 2, 4, 7, 8, 0xb, 0xd, 0xf, 0x10, 0x80, 0x200, 0xffff, 0x10000, 0x7f, 128, 0x1000,
+	0xffffffffu
+};
 
 static const struct fuzz_target target = {
     .name = "fuzz_virtio_blk",
@@ -369,7 +345,8 @@ static const struct fuzz_target target = {
 int main(int argc, char **argv)
 {
 	fuzz_standalone_begin(&target, argc, argv);
-	run_mutations(4000);
+	fuzz_run_mutations(&target, interesting, sizeof(interesting) / sizeof(interesting[0]),
+			   4000);
 	printf("fuzz_virtio_blk: %lu inputs, %lu steps, %lu kicks, %lu drains checked, "
 	       "%lu requests, %lu answered, no violation\n",
 	       fuzz_runs(), steps, kicks, drains, requests, answered);

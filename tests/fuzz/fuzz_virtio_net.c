@@ -59,14 +59,6 @@ static struct guest_mem mem;
 static unsigned long steps, kicks, sent, received, readables;
 static uint8_t frame_buf[VIRTIO_NET_MAX_FRAME + 64];
 
-static void router(void *opaque, unsigned p, bool level)
-{
-}
-
-static void sink(void *opaque, uint64_t addr, uint32_t data)
-{
-}
-
 /* What reached the backend: each frame checked against the header length
  * the device set on the backend. */
 static unsigned drain_peer(int peer, const struct net_backend *be)
@@ -126,15 +118,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ram = aligned_alloc(4096, RAM_SIZE);
 		CHECK(ram);
 	}
-	memset(ram, 0, RAM_SIZE);
-	memset(&mem, 0, sizeof(mem));
-	CHECK(guest_mem_add(&mem, 0, RAM_SIZE, ram, false, "ram") == 0);
-	pio = bus_create("pio", 0x10000);
-	mmio = bus_create("mmio", 0);
-	pci = pci_bus_create(pio, mmio);
-	CHECK(pio && mmio && pci);
-	pci_bus_set_router(pci, router, NULL);
-	pci_bus_set_msi_sink(pci, sink, NULL);
+	fuzz_virtio_env_init(&env, &mem, ram, RAM_SIZE, DEVFN);
+	pio = env.pio;
+	mmio = env.mmio;
+	pci = env.pci;
 	ctx = (struct dev_ctx){.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem};
 
 	mode = in_u8(&in);
@@ -149,7 +136,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(vn);
 	vp = virtio_net_transport(vn);
 	pci_bus_seal(pci);
-	env = (struct fuzz_virtio_env){pio, mmio, pci, ram, RAM_SIZE, DEVFN};
 
 	while (in.pos < in.len && budget--) {
 		uint8_t op = in_u8(&in);
@@ -234,9 +220,7 @@ checks:
 	virtio_net_type.destroy(vn);
 	net_backend_close(be);
 	close(sv[1]);
-	pci_bus_destroy(pci);
-	bus_destroy(pio);
-	bus_destroy(mmio);
+	fuzz_virtio_env_fini(&env);
 	return 0;
 }
 
@@ -307,20 +291,11 @@ static void seed_build(unsigned which, struct fuzz_seed *s)
 	fvs_op(s, 12);
 }
 
-static void run_mutations(unsigned count)
-{
-	static const uint32_t interesting[] = {0,    1,	   2,	   3,	   4,	  7,	 10,
-					       12,   13,   14,	   0x80,   0x81,  0x84,	 0x5ea,
-					       0xffff, 0x10000, 0x10010, 0xffffffffu};
-	struct fuzz_seed s;
-
-	for (unsigned it = 0; it < count; it++) {
-		seed_build(it % NR_SEEDS, &s);
-		fuzz_mutate(&s, interesting, sizeof(interesting) / sizeof(interesting[0]),
-			    FUZZ_SEED_MAX);
-		fuzz_run_buf(s.b, s.len);
-	}
-}
+/* Values the mutations plant. */
+static const uint32_t interesting[] = {
+	0, 1, 2, 3, 4, 7, 10, 12, 13, 14, 0x80, 0x81, 0x84, 0x5ea, 0xffff, 0x10000, 0x10010,
+	0xffffffffu
+};
 
 static const struct fuzz_target target = {
     .name = "fuzz_virtio_net",
@@ -332,7 +307,8 @@ static const struct fuzz_target target = {
 int main(int argc, char **argv)
 {
 	fuzz_standalone_begin(&target, argc, argv);
-	run_mutations(4000);
+	fuzz_run_mutations(&target, interesting, sizeof(interesting) / sizeof(interesting[0]),
+			   4000);
 	printf("fuzz_virtio_net: %lu inputs, %lu steps, %lu kicks, %lu readable events, %lu "
 	       "frames to the backend, %lu to the guest, no violation\n",
 	       fuzz_runs(), steps, kicks, readables, sent, received);

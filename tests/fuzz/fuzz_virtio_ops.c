@@ -2,11 +2,46 @@
 /* The steps the virtio device fuzz targets share (fuzz_virtio_ops.h). */
 #include "tests/fuzz/fuzz_virtio_ops.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "devices/pci.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/bus.h"
+#include "vmm/guest_mem.h"
+
+static void router(void *opaque, unsigned p, bool level)
+{
+}
+
+static void sink(void *opaque, uint64_t addr, uint32_t data)
+{
+}
+
+void fuzz_virtio_env_init(struct fuzz_virtio_env *env, struct guest_mem *mem, uint8_t *ram,
+			  size_t ram_size, int devfn)
+{
+	memset(ram, 0, ram_size);
+	memset(mem, 0, sizeof(*mem));
+	*env = (struct fuzz_virtio_env){.ram = ram, .ram_size = ram_size, .devfn = devfn};
+	env->pio = bus_create("pio", 0x10000);
+	env->mmio = bus_create("mmio", 0);
+	env->pci = env->pio && env->mmio ? pci_bus_create(env->pio, env->mmio) : NULL;
+	if (!env->pci || guest_mem_add(mem, 0, ram_size, ram, false, "ram") != 0) {
+		fprintf(stderr, "fuzz: cannot build the machine\n");
+		abort();
+	}
+	pci_bus_set_router(env->pci, router, NULL);
+	pci_bus_set_msi_sink(env->pci, sink, NULL);
+}
+
+void fuzz_virtio_env_fini(struct fuzz_virtio_env *env)
+{
+	pci_bus_destroy(env->pci);
+	bus_destroy(env->pio);
+	bus_destroy(env->mmio);
+}
 
 void fuzz_virtio_put(const struct fuzz_virtio_env *env, uint64_t off, const void *p, size_t n)
 {

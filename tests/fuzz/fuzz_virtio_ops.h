@@ -21,6 +21,7 @@
 #define FUZZ_VIRTIO_MODERN_BAR 0xfe100000u
 
 struct bus;
+struct guest_mem;
 struct pci_bus;
 
 struct fuzz_virtio_env {
@@ -30,6 +31,12 @@ struct fuzz_virtio_env {
 	size_t ram_size; /* a multiple of 4 KiB, at most 1 MiB (8-bit page numbers) */
 	int devfn;
 };
+
+/* Fresh buses and PCI bus 0 (interrupts dropped), ram cleared and mem
+ * describing it as guest RAM at 0. */
+void fuzz_virtio_env_init(struct fuzz_virtio_env *env, struct guest_mem *mem, uint8_t *ram,
+			  size_t ram_size, int devfn);
+void fuzz_virtio_env_fini(struct fuzz_virtio_env *env);
 
 /*
  * The shared steps, by op & 0xf (the access size is 1 << ((op >> 4) & 3),
