@@ -227,7 +227,9 @@ static int stage_frame(struct virtio_net *vn)
 		dev_log(vn->name, "receive from %s: %s", be->name, strerror((int)-n));
 		return -1;
 	}
-	if ((size_t)n < bh + VIRTIO_NET_MIN_FRAME) {
+	/* The backend refused the guest's header length (apply_backend):
+	 * its frames cannot be laid out for the guest. */
+	if ((size_t)n < bh + VIRTIO_NET_MIN_FRAME || (bh && be->hdr_len != bh)) {
 		vn->st.rx.drop_bad++;
 		return 0;
 	}
@@ -504,11 +506,12 @@ static void tx_one(struct virtio_net *vn, const struct iovec *iov, unsigned nr_o
 	}
 	if (be->vnet_hdr) {
 		/* Passed on as checked: only the flag the kernel takes, no
-		 * num_buffers. */
+		 * num_buffers; in the backend's header length (10 or 12, the
+		 * bytes past the guest's are zero). */
 		raw[0] = h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		if (vn->hdr_len == VIRTIO_NET_HDR_MRG_LEN)
 			le16_put(raw + 10, 0);
-		send[nr++] = (struct iovec){raw, be->hdr_len < vn->hdr_len ? be->hdr_len : vn->hdr_len};
+		send[nr++] = (struct iovec){raw, be->hdr_len <= sizeof(raw) ? be->hdr_len : sizeof(raw)};
 	}
 	if (!be->vnet_hdr && (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
 		virtq_iter_take(&it, vn->txbuf, frame_len);
