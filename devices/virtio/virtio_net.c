@@ -53,6 +53,7 @@ struct virtio_net {
 	struct net_backend *be;
 	struct event_loop *loop;
 	bool watching; /* the backend's fd is in the loop */
+	bool be_gone;  /* the backend failed or ended: not read any more */
 	bool paused, quiescing;
 	uint64_t features; /* negotiated */
 	unsigned hdr_len;  /* the guest's: 10 or 12 */
@@ -212,7 +213,8 @@ static bool can_receive(struct virtio_net *vn)
 }
 
 /* Reads one frame from the backend into the staging buffer in the guest's
- * layout; 1 staged, 0 nothing waits (or it was dropped), -1 stop reading. */
+ * layout; 1 staged, 0 one was dropped, -1 nothing waits, -2 the backend
+ * failed. */
 static int stage_frame(struct virtio_net *vn)
 {
 	struct net_backend *be = vn->be;
@@ -222,10 +224,14 @@ static int stage_frame(struct virtio_net *vn)
 
 	if (n == -EAGAIN)
 		return -1;
-	if (n < 0) {
+	if (n <= 0) {
+		/* An error: not read again before the driver's next kick; the
+		 * end (a closed socket): never again. */
 		vn->st.rx.backend_errors++;
-		dev_log(vn->name, "receive from %s: %s", be->name, strerror((int)-n));
-		return -1;
+		dev_log(vn->name, "receive from %s: %s", be->name,
+			n ? strerror((int)-n) : "the backend is gone");
+		vn->be_gone |= n == 0;
+		return -2;
 	}
 	/* The backend refused the guest's header length (apply_backend):
 	 * its frames cannot be laid out for the guest. */
@@ -350,7 +356,7 @@ static void rx_run(struct virtio_net *vn)
 	uint16_t used0 = vq->used_idx;
 	unsigned budget = RX_BUDGET;
 
-	if (!can_receive(vn)) {
+	if (!can_receive(vn) || vn->be_gone) {
 		watch(vn, false);
 		return;
 	}
@@ -360,10 +366,16 @@ static void rx_run(struct virtio_net *vn)
 
 		if (!vn->stage_len) {
 			r = stage_frame(vn);
+			if (r == -2) {
+				watch(vn, false);
+				goto out;
+			}
 			if (r < 0)
 				break;
-			if (r == 0)
+			if (r == 0) {
+				budget--; /* dropped frames count against the budget too */
 				continue;
+			}
 		}
 		/* A frame waits (kept in the staging buffer, never lost). */
 		r = mrg ? deliver_mergeable(vn, vq) : deliver_single(vn, vq);

@@ -567,6 +567,30 @@ static void test_rx_vnet_header_kept(void **state)
 	assert_int_equal(fvd_used_idx(&d, RX), 1);
 }
 
+/* The other end goes away: counted once, not read again (no spin on EOF). */
+static void test_rx_backend_gone(void **state)
+{
+	struct virtio_net_stats st;
+
+	(void)state;
+	make(VIRTIO_TRANSPORT_LEGACY, false);
+	fvd_legacy_up(&d, (uint32_t)F_MRG, 3, PFN0, true);
+	rx_post(1526);
+	fvd_kick(&d, RX);
+	assert_true(virtio_net_rx_watching(vn));
+	close(peer);
+	peer = -1;
+	virtio_net_backend_readable(vn);
+	assert_false(virtio_net_rx_watching(vn));
+	rx_post(1526);
+	fvd_kick(&d, RX);
+	virtio_net_backend_readable(vn);
+	assert_false(virtio_net_rx_watching(vn));
+	virtio_net_get_stats(vn, &st);
+	assert_int_equal(st.rx.backend_errors, 1);
+	assert_int_equal(fvd_used_idx(&d, RX), 0);
+}
+
 /* ---- the control queue ---- */
 
 static uint8_t ctrl(uint8_t class, uint8_t cmd, const void *data, uint32_t len)
@@ -723,6 +747,7 @@ int main(void)
 		T(test_rx_mergeable_spans),
 		T(test_rx_modern_header),
 		T(test_rx_vnet_header_kept),
+		T(test_rx_backend_gone),
 		T(test_ctrl_rx_filter),
 		T(test_ctrl_not_negotiated),
 		T(test_stats_json),
