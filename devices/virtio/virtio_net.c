@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "vmm/le.h"
 #include "vmm/loop.h"
@@ -35,6 +37,7 @@
 
 #define MAX_IOV	   64 /* iovecs of one chain */
 #define RX_BUDGET  256 /* frames per readable event, so others get the loop too */
+#define TX_BUDGET  128 /* frames per turn before the rest is put back on the loop */
 #define STAGE_SIZE (VIRTIO_NET_HDR_MRG_LEN + VIRTIO_NET_MAX_FRAME)
 
 struct net_hdr {
@@ -52,6 +55,7 @@ struct virtio_net {
 	struct virtio_pci *vp;
 	struct net_backend *be;
 	struct event_loop *loop;
+	int tx_more;   /* eventfd: transmit goes on (the budget ran out), or -1 */
 	bool watching; /* the backend's fd is in the loop */
 	bool be_gone;  /* the backend failed or ended: not read any more */
 	bool paused, quiescing;
@@ -418,6 +422,21 @@ static void backend_ready(void *opaque, uint32_t events)
 	virtio_net_backend_readable(opaque);
 }
 
+static void tx_run(struct virtio_net *vn);
+
+static void tx_continue(void *opaque, uint32_t events)
+{
+	struct virtio_net *vn = opaque;
+	uint64_t n;
+
+	(void)events;
+	if (read(vn->tx_more, &n, sizeof(n)) != sizeof(n))
+		return;
+	virtio_pci_lock(vn->vp);
+	tx_run(vn);
+	virtio_pci_unlock(vn->vp);
+}
+
 /* ---- transmit ---- */
 
 enum tx_verdict { TX_OK, TX_SHORT_HDR, TX_RUNT, TX_GIANT, TX_BAD_GSO, TX_BAD_CSUM };
@@ -551,9 +570,13 @@ static void tx_one(struct virtio_net *vn, const struct iovec *iov, unsigned nr_o
 	vn->st.tx.bytes += frame_len;
 }
 
+/* Transmits what the ring holds (locked).  At most TX_BUDGET frames at a
+ * time when there is a loop to come back on (the I/O thread must serve the
+ * others too): the rest waits for the tx_more eventfd, kicks staying off. */
 static void tx_run(struct virtio_net *vn)
 {
 	struct virtq *vq = virtio_pci_queue(vn->vp, VIRTIO_NET_Q_TX);
+	unsigned budget = TX_BUDGET;
 	bool pushed = false;
 
 	/* As QEMU: the ring waits for DRIVER_OK (the transport kicks then). */
@@ -565,9 +588,20 @@ static void tx_run(struct virtio_net *vn)
 		for (;;) {
 			struct iovec iov[MAX_IOV];
 			struct virtq_chain c;
-			int r = virtq_pop(vq, &c, iov, MAX_IOV);
+			int r;
 
-			if (r == 0 || r == -EPROTO)
+			if (vn->tx_more >= 0 && !budget--) {
+				uint64_t one = 1;
+
+				if (write(vn->tx_more, &one, sizeof(one)) == sizeof(one)) {
+					vn->st.tx.budget_yields++;
+					goto out;
+				}
+			}
+			r = virtq_pop(vq, &c, iov, MAX_IOV);
+			if (r == 0)
+				break; /* then notifications on, and a last look */
+			if (r == -EPROTO)
 				goto out;
 			if (r == -EBADMSG)
 				vn->st.tx.bad_chains++;
@@ -780,6 +814,10 @@ static void vn_destroy(void *state)
 		return;
 	if (vn->watching && vn->loop)
 		event_loop_del_fd(vn->loop, vn->be->fd);
+	if (vn->tx_more >= 0) {
+		event_loop_del_fd(vn->loop, vn->tx_more);
+		close(vn->tx_more);
+	}
 	virtio_pci_destroy(vn->vp);
 	free(vn->stage);
 	free(vn->txbuf);
@@ -803,6 +841,7 @@ static void *vn_create(const struct dev_ctx *ctx, const struct board_entry *e, c
 	if (!vn)
 		goto nomem;
 	vn->be = a->backend;
+	vn->tx_more = -1;
 	vn->stage = malloc(STAGE_SIZE);
 	vn->txbuf = malloc(VIRTIO_NET_MAX_FRAME);
 	if (!vn->stage || !vn->txbuf)
@@ -859,6 +898,18 @@ static void *vn_create(const struct dev_ctx *ctx, const struct board_entry *e, c
 	}
 	/* The backend is watched once the driver is ready and posts buffers. */
 	vn->loop = ctx->loop;
+	if (vn->loop) {
+		int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+
+		if (fd < 0 || event_loop_add_fd(vn->loop, fd, EPOLLIN, tx_continue, vn) < 0) {
+			if (fd >= 0)
+				close(fd);
+			snprintf(err, errlen, "%s: cannot set up its transmit path", id);
+			vn_destroy(vn);
+			return NULL;
+		}
+		vn->tx_more = fd;
+	}
 	return vn;
 nomem:
 	snprintf(err, errlen, "%s: out of memory", id);
@@ -919,9 +970,10 @@ static json_t *vn_stats(void *state, bool reset)
 			       "bad_chains", (json_int_t)st.rx.bad_chains, "backend_errors",
 			       (json_int_t)st.rx.backend_errors));
 	add_to_queue(queues, VIRTIO_NET_Q_TX,
-		     json_pack("{s:s,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "role", "tx",
-			       "packets", (json_int_t)st.tx.packets, "bytes",
+		     json_pack("{s:s,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "role",
+			       "tx", "packets", (json_int_t)st.tx.packets, "bytes",
 			       (json_int_t)st.tx.bytes, "sw_csum", (json_int_t)st.tx.sw_csum,
+			       "budget_yields", (json_int_t)st.tx.budget_yields,
 			       "drops", "short_header", (json_int_t)st.tx.drop_short_hdr, "runt",
 			       (json_int_t)st.tx.drop_runt, "giant", (json_int_t)st.tx.drop_giant,
 			       "bad_gso", (json_int_t)st.tx.drop_bad_gso, "bad_csum",

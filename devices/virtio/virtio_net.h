@@ -123,6 +123,7 @@ struct virtio_net_tx_stats {
 	uint64_t bad_chains;	 /* refused by the queue, or with writable parts only */
 	uint64_t backend_errors; /* the backend refused the frame */
 	uint64_t sw_csum;	 /* checksums filled in here (no vnet headers) */
+	uint64_t budget_yields;	 /* the rest of the ring left for the loop's next turn */
 };
 struct virtio_net_ctrl_stats {
 	uint64_t commands, errors; /* errors: answered VIRTIO_NET_ERR */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include "devices/virtio/virtio_net.h"
 #include "devices/virtio/virtio_pci.h"
 #include "tests/unit/fake_virtio_driver.h"
+#include "vmm/loop.h"
 #include "vmm/net_backend.h"
 
 #define RAM_SIZE (8u << 20)
@@ -75,9 +77,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void make(enum virtio_transport t, bool vnet)
+static void make_on(enum virtio_transport t, bool vnet, struct event_loop *loop)
 {
-	struct dev_ctx ctx = fvd_ctx(&d, NULL);
+	struct dev_ctx ctx = fvd_ctx(&d, loop);
 	struct virtio_net_args a = {.transport = t};
 	struct board_entry e = {.type = &virtio_net_type, .id = "net0", .devfn = DEVFN, .irq = -1,
 				.arg = &a};
@@ -93,6 +95,11 @@ static void make(enum virtio_transport t, bool vnet)
 	vn = virtio_net_type.create(&ctx, &e, err, sizeof(err));
 	assert_non_null(vn);
 	pci_bus_seal(d.pci);
+}
+
+static void make(enum virtio_transport t, bool vnet)
+{
+	make_on(t, vnet, NULL);
 }
 
 static uint64_t alloc(uint32_t len)
@@ -238,6 +245,76 @@ static void test_tx_plain(void **state)
 	virtio_net_get_stats(vn, &st);
 	assert_int_equal(st.tx.packets, 1);
 	assert_int_equal(st.tx.bytes, sizeof(f));
+}
+
+/* After a transmit run the driver is asked to kick again (no NO_NOTIFY
+ * left behind: a Linux driver would never kick again). */
+static void test_tx_kicks_wanted_after(void **state)
+{
+	uint8_t f[60], got[100];
+	struct hdr h = {0};
+
+	(void)state;
+	make(VIRTIO_TRANSPORT_LEGACY, false);
+	fvd_legacy_up(&d, 0, 3, PFN0, true);
+	frame(f, OTHER, sizeof(f), 1);
+	for (int i = 0; i < 3; i++) {
+		tx(&h, 10, f, sizeof(f));
+		assert_int_equal(fvd_get16(&d, d.ring[TX].used) & VIRTQ_USED_F_NO_NOTIFY, 0);
+		assert_int_equal(peer_recv(got, sizeof(got)), sizeof(f));
+	}
+}
+
+static void *loop_main(void *loop)
+{
+	event_loop_run(loop);
+	return NULL;
+}
+
+/* 200 frames at once go 128 at a time (the device's TX_BUDGET): the first
+ * part in the kick, the rest on the I/O thread after the loop's next turn. */
+static void test_tx_budget(void **state)
+{
+	struct event_loop *loop = event_loop_new();
+	struct virtio_net_stats st;
+	uint8_t f[60], got[100];
+	uint64_t hg, fg;
+	pthread_t th;
+	unsigned n = 0;
+
+	(void)state;
+	assert_non_null(loop);
+	make_on(VIRTIO_TRANSPORT_LEGACY, false, loop);
+	fvd_legacy_up(&d, 0, 3, PFN0, true);
+	frame(f, OTHER, sizeof(f), 1);
+	hg = alloc(12);
+	fg = alloc(sizeof(f));
+	memcpy(d.ram + fg, f, sizeof(f));
+	memset(d.ram + hg, 0, 12);
+	for (unsigned i = 0; i < 200; i++) {
+		struct fvd_seg s[2] = {{hg, 10, 0}, {fg, sizeof(f), 0}};
+
+		fvd_chain(&d, TX, s, 2);
+	}
+	assert_int_equal(pthread_create(&th, NULL, loop_main, loop), 0);
+	fvd_kick(&d, TX);
+	for (int spin = 0; spin < 2000 && fvd_used_idx(&d, TX) != 200; spin++) {
+		while (peer_recv(got, sizeof(got)) > 0)
+			n++;
+		usleep(1000);
+	}
+	while (peer_recv(got, sizeof(got)) > 0)
+		n++;
+	event_loop_stop(loop);
+	pthread_join(th, NULL);
+	assert_int_equal(fvd_used_idx(&d, TX), 200);
+	virtio_net_get_stats(vn, &st);
+	assert_int_equal(st.tx.packets + st.tx.backend_errors, 200);
+	assert_true(st.tx.budget_yields >= 1);
+	assert_int_equal(n, st.tx.packets);
+	virtio_net_type.destroy(vn);
+	vn = NULL;
+	event_loop_free(loop);
 }
 
 static void test_tx_vnet_header_passed(void **state)
@@ -737,6 +814,8 @@ int main(void)
 		T(test_features_follow_backend),
 		T(test_config_mac_link),
 		T(test_tx_plain),
+		T(test_tx_kicks_wanted_after),
+		T(test_tx_budget),
 		T(test_tx_vnet_header_passed),
 		T(test_tx_header_matrix),
 		T(test_tx_sw_checksum),
