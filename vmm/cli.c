@@ -27,6 +27,7 @@
 #include "devices/block/block.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/keymap.h"
+#include "vmm/net_slirp.h"
 
 /* Keep in step with options[] and the parse_* functions: test_cli checks
  * that every option here is accepted and every accepted one is here. */
@@ -110,6 +111,14 @@ static const char usage[] =
 	"                         52:54:00:12:34:56 plus the NIC's index, or with\n"
 	"                         --name one derived from the name and the index.\n"
 	"                         romfile= only empty (no option ROM yet)\n"
+	"      --net user[,id=ID][,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...\n"
+	"             [,restrict=on|off][,net=ADDR[/PREFIX]][,dns=ADDR][,tftp=DIR]\n"
+	"             [,bootfile=FILE]\n"
+	"                         user-mode networking (libslirp, no privileges):\n"
+	"                         QEMU's 10.0.2.0/24, gateway .2, DNS .3, DHCP from\n"
+	"                         .15, IPv6 fec0::/64; hostfwd= (any number, up to\n"
+	"                         16) forwards a host port to the guest (default\n"
+	"                         guest address .15); alone it brings its own NIC\n"
 	"      --net tap,ifname=NAME|fd=N[,id=ID][,script=no][,downscript=no]\n"
 	"                         the tap NAME (created if missing, which needs\n"
 	"                         CAP_NET_ADMIN) or the open tap fd N a manager\n"
@@ -297,11 +306,14 @@ static const struct option options[] = {
 
 /* The state of one parse: where the result and the messages go, and which
  * options were seen (to refuse a repeated one). */
-/* A --net tap,id=ID waiting for the nic whose netdev= names it. */
+/* A --net tap,id=ID (or user,id=ID) waiting for the nic whose netdev=
+ * names it. */
 struct cli_named_tap {
 	char id[32];
 	char ifname[CLI_IFNAMSIZ];
 	int fd;
+	bool user;
+	char user_opts[CLI_USER_OPTS];
 	bool used;
 };
 
@@ -945,6 +957,16 @@ static int parse_net_nic(struct parser *p, char *rest)
 	return 0;
 }
 
+/* The backend for the first nic still without one (QEMU's old pairing), or
+ * a nic of its own. */
+static struct cli_nic *nic_for_backend(struct parser *p, const char *opt)
+{
+	for (unsigned i = 0; i < p->cfg->nr_nics; i++)
+		if (!p->cfg->nics[i].paired && !p->cfg->nics[i].netdev[0])
+			return &p->cfg->nics[i];
+	return nic_add(p, opt);
+}
+
 static int parse_net_tap(struct parser *p, char *rest)
 {
 	static const char *const keys[] = { "ifname", "fd", "id", "script", "downscript" };
@@ -996,14 +1018,127 @@ static int parse_net_tap(struct parser *p, char *rest)
 		return 0;
 	}
 	/* QEMU's old pairing: the first nic before it still without a backend. */
-	for (unsigned i = 0; i < p->cfg->nr_nics && !n; i++)
-		if (!p->cfg->nics[i].paired && !p->cfg->nics[i].netdev[0])
-			n = &p->cfg->nics[i];
-	if (!n && !(n = nic_add(p, opt)))
+	n = nic_for_backend(p, opt);
+	if (!n)
 		return -1;
 	n->paired = true;
 	n->fd = fd;
 	strcpy(n->ifname, ifname);
+	return 0;
+}
+
+static const char *const user_keys[] = { "hostfwd", "restrict", "net", "dns", "tftp",
+					 "bootfile", "ipv6" };
+#define USER_KEYS_TEXT "id, hostfwd, restrict, net, dns, tftp, bootfile, ipv6"
+
+int cli_net_user_opts(char *text, struct net_slirp_opts *o, char *err, size_t errlen)
+{
+	char *save = NULL, *kv;
+
+	*o = (struct net_slirp_opts){ 0 };
+	for (kv = strtok_r(text, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		unsigned k;
+		bool b;
+
+		if (!v) {
+			snprintf(err, errlen, "--net user: '%s' is not key=value", kv);
+			return -1;
+		}
+		*v++ = '\0';
+		for (k = 0; k < sizeof(user_keys) / sizeof(user_keys[0]); k++)
+			if (!strcmp(kv, user_keys[k]))
+				break;
+		switch (k) {
+		case 0:
+			if (o->nr_hostfwd == NET_SLIRP_MAX_HOSTFWD) {
+				snprintf(err, errlen, "--net user: at most %d hostfwd=",
+					 NET_SLIRP_MAX_HOSTFWD);
+				return -1;
+			}
+			o->hostfwd[o->nr_hostfwd++] = v;
+			continue;
+		case 1:
+		case 6:
+			if (!on_off(v, &b)) {
+				snprintf(err, errlen, "--net user: %s=%s: use on or off", kv, v);
+				return -1;
+			}
+			if (k == 1)
+				o->restrict_on = b;
+			else if (!b) {
+				snprintf(err, errlen, "--net user: ipv6=off is not supported (IPv6 is "
+						      "always on, as QEMU's default)");
+				return -1;
+			}
+			continue;
+		}
+		if (k == sizeof(user_keys) / sizeof(user_keys[0])) {
+			snprintf(err, errlen, "--net user: unknown option '%s' (" USER_KEYS_TEXT ")",
+				 kv);
+			return -1;
+		}
+		{
+			const char **dst[] = { [2] = &o->net, [3] = &o->dns, [4] = &o->tftp,
+					       [5] = &o->bootfile };
+
+			if (*dst[k]) {
+				snprintf(err, errlen, "--net user: %s= given twice", kv);
+				return -1;
+			}
+			*dst[k] = v;
+		}
+	}
+	return 0;
+}
+
+static int parse_net_user(struct parser *p, char *rest)
+{
+	char opts[CLI_USER_OPTS] = "", check[CLI_USER_OPTS], why[256], *save = NULL, *kv;
+	const char *id = NULL;
+	struct net_slirp_opts o;
+	struct cli_nic *n;
+
+	/* id= is the pairing's; the rest is the backend's, kept as text */
+	for (kv = strtok_r(rest, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(kv, "id=", 3)) {
+			if (id)
+				return bad(p, "--net user: id= given twice");
+			id = kv + 3;
+			continue;
+		}
+		if (strlen(opts) + strlen(kv) + 2 > sizeof(opts))
+			return bad(p, "--net user: options too long");
+		if (opts[0])
+			strcat(opts, ",");
+		strcat(opts, kv);
+	}
+	strcpy(check, opts);
+	if (cli_net_user_opts(check, &o, why, sizeof(why)) < 0)
+		return bad(p, "%s", why);
+	if (id) {
+		struct cli_named_tap *t;
+
+		if (!valid_id(id) || strlen(id) >= sizeof(t->id))
+			return bad(p, "--net user: id=%s: an id is a letter then letters, digits, "
+				      "'-', '.' or '_', at most %zu", id, sizeof(t->id) - 1);
+		for (unsigned i = 0; i < p->nr_taps; i++)
+			if (!strcmp(p->taps[i].id, id))
+				return bad(p, "--net user: id=%s given to two backends", id);
+		if (p->nr_taps == CLI_MAX_NICS)
+			return bad(p, "--net user: at most %d backends", CLI_MAX_NICS);
+		t = &p->taps[p->nr_taps++];
+		*t = (struct cli_named_tap){ .fd = -1, .user = true };
+		strcpy(t->id, id);
+		strcpy(t->user_opts, opts);
+		return 0;
+	}
+	n = nic_for_backend(p, "--net user");
+	if (!n)
+		return -1;
+	n->paired = true;
+	n->user = true;
+	strcpy(n->user_opts, opts);
 	return 0;
 }
 
@@ -1027,9 +1162,8 @@ static int parse_net_option(struct parser *p, int c, const char *arg)
 	if (!strcmp(type, "tap"))
 		return parse_net_tap(p, rest);
 	if (!strcmp(type, "user"))
-		return bad(p, "--net user: user-mode networking is not available yet (use --net "
-			      "tap,ifname=NAME)");
-	return bad(p, "--net: '%s' is not nic or tap", type);
+		return parse_net_user(p, rest);
+	return bad(p, "--net: '%s' is not nic, tap or user", type);
 }
 
 /* 32-bit FNV-1a: a default MAC from --name that stays the same across
@@ -1065,14 +1199,17 @@ static int net_finish(struct parser *p)
 			n->paired = true;
 			n->fd = p->taps[t].fd;
 			strcpy(n->ifname, p->taps[t].ifname);
+			n->user = p->taps[t].user;
+			strcpy(n->user_opts, p->taps[t].user_opts);
 		}
 		if (!n->paired)
-			return bad(p, "--net nic,netdev=%s: no --net tap,id=%s", n->netdev, n->netdev);
+			return bad(p, "--net nic,netdev=%s: no --net tap,id=%s or --net user,id=%s",
+				   n->netdev, n->netdev, n->netdev);
 	}
 	for (unsigned t = 0; t < p->nr_taps; t++)
 		if (!p->taps[t].used)
-			return bad(p, "--net tap,id=%s: no --net nic,netdev=%s uses it", p->taps[t].id,
-				   p->taps[t].id);
+			return bad(p, "--net %s,id=%s: no --net nic,netdev=%s uses it",
+				   p->taps[t].user ? "user" : "tap", p->taps[t].id, p->taps[t].id);
 	for (unsigned i = 0; i < cfg->nr_nics; i++) {
 		struct cli_nic *n = &cfg->nics[i];
 

@@ -61,6 +61,7 @@ struct cli_balloon {
 
 #define CLI_MAX_NICS 8 /* --net nic / --net tap pairs: PCI slots after the balloon */
 #define CLI_IFNAMSIZ 16 /* IFNAMSIZ */
+#define CLI_USER_OPTS 512
 
 /* One virtio NIC and its tap (--net nic,... paired with --net tap,..., or
  * --net tap,... alone). */
@@ -70,10 +71,17 @@ struct cli_nic {
 	int transport;	 /* enum virtio_transport; transitional by default */
 	char netdev[32]; /* netdev=ID: the --net tap,id=ID it pairs with; "" the next one */
 	bool paired;	 /* it has its backend */
-	/* the backend, a tap: ifname or a manager's fd */
+	/* the backend: a tap (ifname or a manager's fd), or user-mode */
+	bool user;		      /* --net user: libslirp (vmm/net_slirp.h) */
+	char user_opts[CLI_USER_OPTS]; /* its options as given, id= left out */
 	char ifname[CLI_IFNAMSIZ];
 	int fd; /* fd=N, or -1 */
 };
+
+struct net_slirp_opts;
+/* --net user's options (as in cli_nic.user_opts, edited in place: the
+ * strings point into it) into o; 0, or -1 with a line in err. */
+int cli_net_user_opts(char *text, struct net_slirp_opts *o, char *err, size_t errlen);
 
 struct vm_config {
 	const char *bios;

@@ -19,6 +19,7 @@
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
 #include "vmm/net_backend.h"
+#include "vmm/net_slirp.h"
 #include "vmm/net_tap.h"
 #include "vmm/qmp.h"
 #include "vmm/serial_backend.h"
@@ -323,6 +324,18 @@ static int open_nics(struct vm *vm, char *err, size_t errlen)
 		const struct cli_nic *n = &vm->cfg->nics[i];
 		char why[256];
 
+		if (n->user) {
+			char text[CLI_USER_OPTS];
+			struct net_slirp_opts o;
+
+			strcpy(text, n->user_opts);
+			if (cli_net_user_opts(text, &o, err, errlen) < 0)
+				return -1;
+			vm->nics[i] = net_slirp_open(vm->loop, &o, err, errlen);
+			if (!vm->nics[i])
+				return -1;
+			continue;
+		}
 		vm->nics[i] = n->fd >= 0 ? net_tap_from_fd(n->fd, why, sizeof(why))
 					 : net_tap_open(n->ifname, why, sizeof(why));
 		if (!vm->nics[i]) {

@@ -287,6 +287,19 @@ try:
     with open(disk, "rb") as f:
         refused(["--net", "tap,fd=%d" % f.fileno()], "--net", "not a tap",
                 pass_fds=(f.fileno(),))
+    refused(["--net", "user,hostfwd=tcp:1.2.3:80-:22"], "--net user", "hostfwd=")
+    refused(["--net", "user,dns=10.9.9.9"], "--net user", "outside the network")
+    refused(["--net", "user,vlan=1"], "--net user", "unknown option 'vlan'")
+    import socket as _socket
+    held = _socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    busy_port = held.getsockname()[1]
+    refused(["--net", "user,hostfwd=tcp:127.0.0.1:%d-:22" % busy_port], "--net user",
+            "cannot listen", "Address already in use")
+    held.close()
+    works(["--net", "user,hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=udp::%d-:53" %
+           (busy_port, busy_port)])
     tap = open_tap("mvtapcli0")
     if tap is None:
         print("(skipped: cannot create a tap here: no /dev/net/tun or no CAP_NET_ADMIN) "

@@ -17,6 +17,7 @@
 #include "devices/block/block.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/cli.h"
+#include "vmm/net_slirp.h"
 
 static char out_buf[16384], err_buf[1024];
 
@@ -744,6 +745,8 @@ static void test_help_matches_parser(void **state)
 		{ "--vnc", "[::]:5" }, { "--keymap", "en-us" }, { "--keymap", "en-gb" },
 		{ "--keymap", "fr" },
 		{ "--net", "tap,ifname=tap10,script=no,downscript=no" }, { "--net", "tap,fd=9" },
+		{ "--net", "user,hostfwd=tcp:127.0.0.1:2222-:22,restrict=off,net=10.0.2.0/24,"
+			   "dns=10.0.2.3,tftp=/t,bootfile=b" },
 	};
 	struct vm_config c;
 	char help[sizeof(out_buf)];
@@ -797,6 +800,8 @@ static void test_help_matches_parser(void **state)
 							   "nic", "model=virtio", "macaddr=MAC",
 							   "netdev=ID", "romfile=", "tap,ifname=NAME",
 							   "fd=N", "id=ID", "script=no", "downscript=no",
+							   "user", "hostfwd=", "restrict=on|off", "net=",
+							   "dns=", "tftp=", "bootfile=",
 							   NULL };
 	     *w; w++)
 		if (!strstr(help, *w))
@@ -828,8 +833,13 @@ static void test_net(void **state)
 		{ "tap,fd=1", "standard" },
 		{ "tap,ifname=t,ifname=u", "given twice" },
 		{ "tap,vhost=on", "unknown option 'vhost'" },
-		{ "user", "not available yet" },
-		{ "bridge,br=br0", "not nic or tap" },
+		{ "user,smb=/srv", "unknown option 'smb'" },
+		{ "user,restrict=maybe", "use on or off" },
+		{ "user,ipv6=off", "not supported" },
+		{ "user,net=10.0.0.0/8,net=10.0.0.0/16", "given twice" },
+		{ "user,id=u1,id=u2", "id= given twice" },
+		{ "user,hostfwd", "not key=value" },
+		{ "bridge,br=br0", "not nic, tap or user" },
 		{ "nic", "no backend" },
 	};
 	struct vm_config c;
@@ -868,6 +878,32 @@ static void test_net(void **state)
 	assert_non_null(strstr(err_buf, "no --net tap,id=n2"));
 	assert_int_equal(parse(&c, "--net", "tap,ifname=x,id=n1", NULL), CLI_ERROR);
 	assert_non_null(strstr(err_buf, "no --net nic,netdev=n1"));
+	/* --net user: alone, paired, named; several hostfwd= */
+	assert_int_equal(parse(&c, "--net", "user,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp::5353-"
+			       ":53,restrict=on,net=10.1.0.0/16,dns=10.1.0.3,tftp=/srv/tftp,"
+			       "bootfile=pxelinux.0", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nr_nics, 1);
+	assert_true(c.nics[0].user);
+	{
+		struct net_slirp_opts o;
+		char text[CLI_USER_OPTS], why[256];
+
+		strcpy(text, c.nics[0].user_opts);
+		assert_int_equal(cli_net_user_opts(text, &o, why, sizeof(why)), 0);
+		assert_int_equal(o.nr_hostfwd, 2);
+		assert_string_equal(o.hostfwd[1], "udp::5353-:53");
+		assert_true(o.restrict_on);
+		assert_string_equal(o.net, "10.1.0.0/16");
+		assert_string_equal(o.tftp, "/srv/tftp");
+		assert_string_equal(o.bootfile, "pxelinux.0");
+	}
+	assert_int_equal(parse(&c, "--net", "nic,macaddr=52:54:00:00:00:01", "--net", "user", "--net",
+			       "user,id=u", "--net", "nic,netdev=u", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nr_nics, 2);
+	assert_true(c.nics[0].user && c.nics[1].user);
+	assert_memory_equal(c.nics[0].mac, "\x52\x54\x00\x00\x00\x01", 6);
 	/* A MAC from --name: the same each time, another per index and name,
 	 * unicast and locally administered. */
 	{
