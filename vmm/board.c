@@ -38,6 +38,7 @@
 #include "devices/vga.h"
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_balloon.h"
+#include "devices/virtio/virtio_net.h"
 #include "vmm/cli.h"
 #include "vmm/drives.h"
 #include "vmm/fastpath.h"
@@ -59,6 +60,7 @@ struct board {
 	struct virtio_blk_args vblk[CLI_MAX_VIRTIO_DISKS]; /* cfg->vdisks order */
 	unsigned vblk_slot[CLI_MAX_VIRTIO_DISKS];	    /* where they land, for bootorder */
 	struct virtio_balloon_args balloon;
+	struct virtio_net_args nic[CLI_MAX_NICS]; /* cfg->nics order */
 	struct uhci_args uhci;
 	struct vga_args vga;
 };
@@ -72,6 +74,10 @@ struct board {
 #define VIRTIO_BLK_ROW(i)                                                                     \
 	{ { &virtio_blk_type, "virtio-blk" #i, PCI_OPTION, .arg = &b->vblk[i] },              \
 	  (i) < cfg->nr_vdisks }
+
+/* NIC i (the i-th --net nic or lone --net tap): row "netI" when it exists. */
+#define VIRTIO_NET_ROW(i)                                                                     \
+	{ { &virtio_net_type, "net" #i, PCI_OPTION, .arg = &b->nic[i] }, (i) < cfg->nr_nics }
 
 /*
  * The machine.  Rows are created, quiesced, reset and resumed top to
@@ -107,6 +113,10 @@ static struct board_row *pc_table(struct board *b, const struct board_backends *
 		 * so that adding it moves no slot another device had. */
 		{ { &virtio_balloon_type, cfg->balloon.id, .irq = -1, .devfn = -1,
 		    .arg = &b->balloon }, cfg->balloon.on },
+		/* The NICs follow the balloon, so that adding one moves no
+		 * slot another device had. */
+		VIRTIO_NET_ROW(0), VIRTIO_NET_ROW(1), VIRTIO_NET_ROW(2), VIRTIO_NET_ROW(3),
+		VIRTIO_NET_ROW(4), VIRTIO_NET_ROW(5), VIRTIO_NET_ROW(6), VIRTIO_NET_ROW(7),
 
 		/* ISA and legacy ports */
 		{ { &reset_control_type, "reset-control", ISA(0xcf9, -1) }, true },
@@ -152,6 +162,20 @@ static void place_balloon(struct virtio_balloon_args *a, const struct vm_config 
 		.host_page_size = ps > 0 ? (size_t)ps : 4096,
 		.discard = discard_ram,
 	};
+}
+
+static void place_nics(struct board *b, const struct board_backends *be)
+{
+	const struct vm_config *cfg = b->ctx.cfg;
+
+	_Static_assert(CLI_MAX_NICS == 8, "one VIRTIO_NET_ROW per NIC");
+	for (unsigned i = 0; i < cfg->nr_nics && i < CLI_MAX_NICS; i++) {
+		b->nic[i] = (struct virtio_net_args){
+			.backend = be->nics ? be->nics[i] : NULL,
+			.transport = (enum virtio_transport)cfg->nics[i].transport,
+		};
+		memcpy(b->nic[i].mac, cfg->nics[i].mac, 6);
+	}
 }
 
 /* --disk fills primary master, primary slave, secondary slave; the CD-ROM
@@ -232,6 +256,7 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 	place_drives(&b->ide, be->drives);
 	place_virtio_disks(b, be->drives);
 	place_balloon(&b->balloon, ctx->cfg);
+	place_nics(b, be);
 	b->uhci.tablet = true;
 	b->vga.bios_path = CLI_DEFAULT_VGA_BIOS;
 

@@ -16,12 +16,14 @@
 
 struct board;
 struct drives;
+struct net_backend;
 
 /* Host-side backends that some devices are connected to. */
 struct board_backends {
 	struct uart16550_backend com1; /* all NULL: output dropped */
 	const struct drives *drives;   /* opened by drives_open(), or NULL */
 	FILE *const *debugcon;	       /* SeaBIOS debug port log (opened later), or NULL */
+	struct net_backend *const *nics; /* cfg->nics' backends (the caller closes them), or NULL */
 };
 
 /* Creates the PCI bus and every device in the table, places them, links

@@ -27,6 +27,7 @@
 #include "devices/block/block.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/keymap.h"
+#include "vmm/net_slirp.h"
 
 /* Keep in step with options[] and the parse_* functions: test_cli checks
  * that every option here is accepted and every accepted one is here. */
@@ -99,6 +100,31 @@ static const char usage[] =
 	"                         deflate-on-oom defaults to off,\n"
 	"                         free-page-reporting to on (legacy drivers too;\n"
 	"                         QEMU's default is off)\n"
+	"\n"
+	"Network (at most 8 NICs, each a virtio-net on PCI after the disks and the\n"
+	"balloon, with a tap of its own; no helper script is ever run):\n"
+	"      --net nic[,model=virtio][,macaddr=MAC][,transport=legacy|transitional|modern]\n"
+	"             [,netdev=ID][,romfile=]\n"
+	"                         a virtio NIC (1af4:1000); its backend is the next\n"
+	"                         --net tap, or the --net tap,id=ID that netdev=\n"
+	"                         names.  MAC: a unicast address; default\n"
+	"                         52:54:00:12:34:56 plus the NIC's index, or with\n"
+	"                         --name one derived from the name and the index.\n"
+	"                         romfile= only empty (no option ROM yet)\n"
+	"      --net user[,id=ID][,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...\n"
+	"             [,restrict=on|off][,net=ADDR[/PREFIX]][,dns=ADDR][,tftp=DIR]\n"
+	"             [,bootfile=FILE]\n"
+	"                         user-mode networking (libslirp, no privileges):\n"
+	"                         QEMU's 10.0.2.0/24, gateway .2, DNS .3, DHCP from\n"
+	"                         .15, IPv6 fec0::/64; hostfwd= (any number, up to\n"
+	"                         16) forwards a host port to the guest (default\n"
+	"                         guest address .15); alone it brings its own NIC\n"
+	"      --net tap,ifname=NAME|fd=N[,id=ID][,script=no][,downscript=no]\n"
+	"                         the tap NAME (created if missing, which needs\n"
+	"                         CAP_NET_ADMIN) or the open tap fd N a manager\n"
+	"                         handed over; alone it brings its own virtio NIC.\n"
+	"                         Offloads with vnet headers when the kernel has\n"
+	"                         them; one queue pair (no multiqueue yet)\n"
 	"\n"
 	"Display:\n"
 	"      --tablet on|off    a USB tablet (QEMU's usb-tablet, absolute pointer) on\n"
@@ -236,7 +262,8 @@ enum {
 	OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_VERSION, OPT_DISK, OPT_CDROM, OPT_BOOT, OPT_RTC,
 	OPT_DEBUGCON, OPT_NO_IOEVENTFD, OPT_NO_IRQFD, OPT_NO_COALESCED_MMIO, OPT_NO_DIRTY_LOG,
 	OPT_SHUTDOWN_TIMEOUT, OPT_TESTDEV, OPT_QMP, OPT_NAME, OPT_BALLOON, OPT_DEVICE, OPT_TABLET,
-	OPT_VGA, OPT_VNC, OPT_VNC_PASSWORD_FILE, OPT_KEYMAP, OPT_SCREENDUMP_ON_EXIT, OPT_END
+	OPT_VGA, OPT_VNC, OPT_VNC_PASSWORD_FILE, OPT_KEYMAP, OPT_SCREENDUMP_ON_EXIT, OPT_NET,
+	OPT_END
 };
 
 static const struct option options[] = {
@@ -257,6 +284,7 @@ static const struct option options[] = {
 	{ "vga", required_argument, NULL, OPT_VGA },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "net", required_argument, NULL, OPT_NET },
 	{ "tablet", required_argument, NULL, OPT_TABLET },
 	{ "no-ioeventfd", no_argument, NULL, OPT_NO_IOEVENTFD },
 	{ "no-irqfd", no_argument, NULL, OPT_NO_IRQFD },
@@ -278,10 +306,23 @@ static const struct option options[] = {
 
 /* The state of one parse: where the result and the messages go, and which
  * options were seen (to refuse a repeated one). */
+/* A --net tap,id=ID (or user,id=ID) waiting for the nic whose netdev=
+ * names it. */
+struct cli_named_tap {
+	char id[32];
+	char ifname[CLI_IFNAMSIZ];
+	int fd;
+	bool user;
+	char user_opts[CLI_USER_OPTS];
+	bool used;
+};
+
 struct parser {
 	struct vm_config *cfg;
 	FILE *err;
 	bool seen[OPT_END];
+	struct cli_named_tap taps[CLI_MAX_NICS];
+	unsigned nr_taps;
 };
 
 /* "--memory" for OPT_MEMORY: how the messages name an option. */
@@ -817,6 +858,388 @@ static int parse_balloon_option(struct parser *p, int c, const char *arg)
 	return 1;
 }
 
+/* ---- --net nic,..., --net tap,... ---- */
+
+/* "52:54:00:12:34:56" (or with '-'): 0, or -1 if malformed. */
+static int parse_mac(const char *v, uint8_t mac[6])
+{
+	for (unsigned i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)v[0]) || !isxdigit((unsigned char)v[1]))
+			return -1;
+		mac[i] = (uint8_t)strtoul((char[]){ v[0], v[1], 0 }, NULL, 16);
+		v += 2;
+		if (i < 5 && *v != ':' && *v != '-')
+			return -1;
+		if (i < 5)
+			v++;
+	}
+	return *v ? -1 : 0;
+}
+
+/* key=value pairs after the type word, each key once: the value of key i
+ * in vals[i] (NULL: not given).  0, or -1 after the message. */
+static int net_keys(struct parser *p, const char *opt, char *rest, const char *const *keys,
+		    unsigned nkeys, const char *known, char **vals)
+{
+	char *save = NULL, *kv;
+
+	for (unsigned i = 0; i < nkeys; i++)
+		vals[i] = NULL;
+	for (kv = strtok_r(rest, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		unsigned k;
+
+		if (!v)
+			return bad(p, "%s: '%s' is not key=value", opt, kv);
+		*v++ = '\0';
+		for (k = 0; k < nkeys; k++)
+			if (!strcmp(kv, keys[k]))
+				break;
+		if (k == nkeys)
+			return bad(p, "%s: unknown option '%s' (%s)", opt, kv, known);
+		if (vals[k])
+			return bad(p, "%s: %s= given twice", opt, kv);
+		vals[k] = v;
+	}
+	return 0;
+}
+
+static struct cli_nic *nic_add(struct parser *p, const char *opt)
+{
+	struct vm_config *cfg = p->cfg;
+	struct cli_nic *n;
+
+	if (cfg->nr_nics == CLI_MAX_NICS) {
+		bad(p, "%s: at most %d NICs", opt, CLI_MAX_NICS);
+		return NULL;
+	}
+	n = &cfg->nics[cfg->nr_nics++];
+	*n = (struct cli_nic){ .fd = -1 };
+	return n;
+}
+
+static int parse_net_nic(struct parser *p, char *rest)
+{
+	static const char *const keys[] = { "model", "macaddr", "transport", "netdev", "romfile" };
+	const char *opt = "--net nic";
+	char *v[5];
+	struct cli_nic *n;
+
+	if (net_keys(p, opt, rest, keys, 5, "model, macaddr, transport, netdev, romfile", v) < 0)
+		return -1;
+	if (v[0] && strcmp(v[0], "virtio") && strcmp(v[0], "virtio-net-pci"))
+		return bad(p, "%s: model=%s: only virtio", opt, v[0]);
+	if (v[4] && *v[4])
+		return bad(p, "%s: romfile=%s: option ROMs are not supported yet (give romfile= "
+			      "empty, or leave it out)", opt, v[4]);
+	n = nic_add(p, opt);
+	if (!n)
+		return -1;
+	if (v[1]) {
+		if (parse_mac(v[1], n->mac) < 0)
+			return bad(p, "%s: macaddr=%s: not a MAC address like 52:54:00:12:34:56",
+				   opt, v[1]);
+		if (n->mac[0] & 1)
+			return bad(p, "%s: macaddr=%s is a multicast address (the first byte must "
+				      "be even)", opt, v[1]);
+		if (!(n->mac[0] | n->mac[1] | n->mac[2] | n->mac[3] | n->mac[4] | n->mac[5]))
+			return bad(p, "%s: macaddr=%s: the zero address is not a NIC's", opt, v[1]);
+		n->mac_given = true;
+	}
+	if (v[2] && transport_parse(v[2], &n->transport) < 0)
+		return bad(p, "%s: transport=%s: not legacy, transitional or modern", opt, v[2]);
+	if (v[3]) {
+		if (!valid_id(v[3]) || strlen(v[3]) >= sizeof(n->netdev))
+			return bad(p, "%s: netdev=%s: an id is a letter then letters, digits, '-', "
+				      "'.' or '_', at most %zu", opt, v[3], sizeof(n->netdev) - 1);
+		strcpy(n->netdev, v[3]);
+	}
+	return 0;
+}
+
+/* The backend for the first nic still without one (QEMU's old pairing), or
+ * a nic of its own. */
+static struct cli_nic *nic_for_backend(struct parser *p, const char *opt)
+{
+	for (unsigned i = 0; i < p->cfg->nr_nics; i++)
+		if (!p->cfg->nics[i].paired && !p->cfg->nics[i].netdev[0])
+			return &p->cfg->nics[i];
+	return nic_add(p, opt);
+}
+
+static int parse_net_tap(struct parser *p, char *rest)
+{
+	static const char *const keys[] = { "ifname", "fd", "id", "script", "downscript" };
+	const char *opt = "--net tap";
+	char ifname[CLI_IFNAMSIZ] = "";
+	unsigned fdv = 0;
+	int fd = -1;
+	char *v[5];
+	struct cli_nic *n = NULL;
+
+	if (net_keys(p, opt, rest, keys, 5, "ifname, fd, id, script, downscript", v) < 0)
+		return -1;
+	for (unsigned i = 3; i < 5; i++)
+		if (v[i] && strcmp(v[i], "no"))
+			return bad(p, "%s: %s=%s: minivmm never runs helper scripts (as root); set "
+				      "the tap up beforehand and give %s=no or nothing", opt,
+				   keys[i], v[i], keys[i]);
+	if (!v[0] == !v[1])
+		return bad(p, "%s: give ifname=NAME or fd=N (one of them)", opt);
+	if (v[0]) {
+		if (!*v[0] || strlen(v[0]) >= CLI_IFNAMSIZ || strchr(v[0], '/') ||
+		    !strcmp(v[0], ".") || !strcmp(v[0], ".."))
+			return bad(p, "%s: ifname=%s: an interface name is 1 to %d bytes without "
+				      "'/'", opt, v[0], CLI_IFNAMSIZ - 1);
+		strcpy(ifname, v[0]);
+	} else {
+		if (parse_uint(v[1], 0, INT32_MAX, &fdv) < 0)
+			return bad(p, "%s: fd=%s: not a file descriptor number", opt, v[1]);
+		fd = (int)fdv;
+		if (fd <= 2)
+			return bad(p, "%s: fd=%d is standard input, output or error, not a tap", opt,
+				   fd);
+	}
+	if (v[2]) {
+		struct cli_named_tap *t;
+
+		if (!valid_id(v[2]) || strlen(v[2]) >= sizeof(t->id))
+			return bad(p, "%s: id=%s: an id is a letter then letters, digits, '-', '.' "
+				      "or '_', at most %zu", opt, v[2], sizeof(t->id) - 1);
+		for (unsigned i = 0; i < p->nr_taps; i++)
+			if (!strcmp(p->taps[i].id, v[2]))
+				return bad(p, "%s: id=%s given to two taps", opt, v[2]);
+		if (p->nr_taps == CLI_MAX_NICS)
+			return bad(p, "%s: at most %d taps", opt, CLI_MAX_NICS);
+		t = &p->taps[p->nr_taps++];
+		*t = (struct cli_named_tap){ .fd = fd };
+		strcpy(t->id, v[2]);
+		strcpy(t->ifname, ifname);
+		return 0;
+	}
+	/* QEMU's old pairing: the first nic before it still without a backend. */
+	n = nic_for_backend(p, opt);
+	if (!n)
+		return -1;
+	n->paired = true;
+	n->fd = fd;
+	strcpy(n->ifname, ifname);
+	return 0;
+}
+
+static const char *const user_keys[] = { "hostfwd", "restrict", "net", "dns", "tftp",
+					 "bootfile", "ipv6" };
+#define USER_KEYS_TEXT "id, hostfwd, restrict, net, dns, tftp, bootfile, ipv6"
+
+int cli_net_user_opts(char *text, struct net_slirp_opts *o, char *err, size_t errlen)
+{
+	char *save = NULL, *kv;
+
+	*o = (struct net_slirp_opts){ 0 };
+	for (kv = strtok_r(text, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *v = strchr(kv, '=');
+		unsigned k;
+		bool b;
+
+		if (!v) {
+			snprintf(err, errlen, "--net user: '%s' is not key=value", kv);
+			return -1;
+		}
+		*v++ = '\0';
+		for (k = 0; k < sizeof(user_keys) / sizeof(user_keys[0]); k++)
+			if (!strcmp(kv, user_keys[k]))
+				break;
+		switch (k) {
+		case 0:
+			if (o->nr_hostfwd == NET_SLIRP_MAX_HOSTFWD) {
+				snprintf(err, errlen, "--net user: at most %d hostfwd=",
+					 NET_SLIRP_MAX_HOSTFWD);
+				return -1;
+			}
+			o->hostfwd[o->nr_hostfwd++] = v;
+			continue;
+		case 1:
+		case 6:
+			if (!on_off(v, &b)) {
+				snprintf(err, errlen, "--net user: %s=%s: use on or off", kv, v);
+				return -1;
+			}
+			if (k == 1)
+				o->restrict_on = b;
+			else if (!b) {
+				snprintf(err, errlen, "--net user: ipv6=off is not supported (IPv6 is "
+						      "always on, as QEMU's default)");
+				return -1;
+			}
+			continue;
+		}
+		if (k == sizeof(user_keys) / sizeof(user_keys[0])) {
+			snprintf(err, errlen, "--net user: unknown option '%s' (" USER_KEYS_TEXT ")",
+				 kv);
+			return -1;
+		}
+		{
+			const char **dst[] = { [2] = &o->net, [3] = &o->dns, [4] = &o->tftp,
+					       [5] = &o->bootfile };
+
+			if (*dst[k]) {
+				snprintf(err, errlen, "--net user: %s= given twice", kv);
+				return -1;
+			}
+			*dst[k] = v;
+		}
+	}
+	return 0;
+}
+
+static int parse_net_user(struct parser *p, char *rest)
+{
+	char opts[CLI_USER_OPTS] = "", check[CLI_USER_OPTS], why[256], *save = NULL, *kv;
+	const char *id = NULL;
+	struct net_slirp_opts o;
+	struct cli_nic *n;
+
+	/* id= is the pairing's; the rest is the backend's, kept as text */
+	for (kv = strtok_r(rest, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(kv, "id=", 3)) {
+			if (id)
+				return bad(p, "--net user: id= given twice");
+			id = kv + 3;
+			continue;
+		}
+		if (strlen(opts) + strlen(kv) + 2 > sizeof(opts))
+			return bad(p, "--net user: options too long");
+		if (opts[0])
+			strcat(opts, ",");
+		strcat(opts, kv);
+	}
+	strcpy(check, opts);
+	if (cli_net_user_opts(check, &o, why, sizeof(why)) < 0)
+		return bad(p, "%s", why);
+	if (id) {
+		struct cli_named_tap *t;
+
+		if (!valid_id(id) || strlen(id) >= sizeof(t->id))
+			return bad(p, "--net user: id=%s: an id is a letter then letters, digits, "
+				      "'-', '.' or '_', at most %zu", id, sizeof(t->id) - 1);
+		for (unsigned i = 0; i < p->nr_taps; i++)
+			if (!strcmp(p->taps[i].id, id))
+				return bad(p, "--net user: id=%s given to two backends", id);
+		if (p->nr_taps == CLI_MAX_NICS)
+			return bad(p, "--net user: at most %d backends", CLI_MAX_NICS);
+		t = &p->taps[p->nr_taps++];
+		*t = (struct cli_named_tap){ .fd = -1, .user = true };
+		strcpy(t->id, id);
+		strcpy(t->user_opts, opts);
+		return 0;
+	}
+	n = nic_for_backend(p, "--net user");
+	if (!n)
+		return -1;
+	n->paired = true;
+	n->user = true;
+	strcpy(n->user_opts, opts);
+	return 0;
+}
+
+static int parse_net_option(struct parser *p, int c, const char *arg)
+{
+	char copy[512], *type, *rest;
+
+	if (c != OPT_NET)
+		return 1;
+	if (strlen(arg) >= sizeof(copy))
+		return bad(p, "--net: argument too long");
+	strcpy(copy, arg);
+	type = copy;
+	rest = strchr(copy, ',');
+	if (rest)
+		*rest++ = '\0';
+	else
+		rest = copy + strlen(copy);
+	if (!strcmp(type, "nic"))
+		return parse_net_nic(p, rest);
+	if (!strcmp(type, "tap"))
+		return parse_net_tap(p, rest);
+	if (!strcmp(type, "user"))
+		return parse_net_user(p, rest);
+	return bad(p, "--net: '%s' is not nic, tap or user", type);
+}
+
+/* 32-bit FNV-1a: a default MAC from --name that stays the same across
+ * restarts (no randomness, no host state). */
+static uint32_t fnv1a(const char *s, unsigned idx)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	h = (h ^ 0xff) * 16777619u;
+	return (h ^ (uint8_t)idx) * 16777619u;
+}
+
+/* After every option: named taps to their nics, every nic with a backend,
+ * default MACs, no MAC twice. */
+static int net_finish(struct parser *p)
+{
+	struct vm_config *cfg = p->cfg;
+
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		struct cli_nic *n = &cfg->nics[i];
+
+		if (!n->netdev[0])
+			continue;
+		for (unsigned t = 0; t < p->nr_taps && !n->paired; t++) {
+			if (strcmp(p->taps[t].id, n->netdev))
+				continue;
+			if (p->taps[t].used)
+				return bad(p, "--net nic,netdev=%s: that tap is another nic's already",
+					   n->netdev);
+			p->taps[t].used = true;
+			n->paired = true;
+			n->fd = p->taps[t].fd;
+			strcpy(n->ifname, p->taps[t].ifname);
+			n->user = p->taps[t].user;
+			strcpy(n->user_opts, p->taps[t].user_opts);
+		}
+		if (!n->paired)
+			return bad(p, "--net nic,netdev=%s: no --net tap,id=%s or --net user,id=%s",
+				   n->netdev, n->netdev, n->netdev);
+	}
+	for (unsigned t = 0; t < p->nr_taps; t++)
+		if (!p->taps[t].used)
+			return bad(p, "--net %s,id=%s: no --net nic,netdev=%s uses it",
+				   p->taps[t].user ? "user" : "tap", p->taps[t].id, p->taps[t].id);
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		struct cli_nic *n = &cfg->nics[i];
+
+		if (!n->paired)
+			return bad(p, "--net nic (NIC %u): no backend; follow it with --net "
+				      "tap,ifname=NAME", i);
+		if (n->mac_given)
+			continue;
+		if (cfg->name) {
+			uint32_t h = fnv1a(cfg->name, i);
+
+			memcpy(n->mac, (const uint8_t[]){ 0x52, 0x54, 0x00, (uint8_t)(h >> 16),
+							  (uint8_t)(h >> 8), (uint8_t)h }, 6);
+		} else {
+			/* QEMU's default, one up per NIC. */
+			memcpy(n->mac, (const uint8_t[]){ 0x52, 0x54, 0x00, 0x12, 0x34,
+							  (uint8_t)(0x56 + i) }, 6);
+		}
+	}
+	for (unsigned i = 0; i < cfg->nr_nics; i++)
+		for (unsigned j = 0; j < i; j++)
+			if (!memcmp(cfg->nics[i].mac, cfg->nics[j].mac, 6))
+				return bad(p, "--net: NICs %u and %u both have MAC "
+					      "%02x:%02x:%02x:%02x:%02x:%02x (give macaddr=)", j, i,
+					   cfg->nics[i].mac[0], cfg->nics[i].mac[1],
+					   cfg->nics[i].mac[2], cfg->nics[i].mac[3],
+					   cfg->nics[i].mac[4], cfg->nics[i].mac[5]);
+	return 0;
+}
+
 /* ---- behaviour: the fast-path switches, --no-reboot, --stats ---- */
 
 static int parse_behaviour_option(struct parser *p, int c, const char *arg)
@@ -1059,6 +1482,8 @@ static int check_combinations(struct parser *p)
 				"(add ,password=on)\n",
 			strchr(cfg->vnc_host, ':') ? "[" : "", cfg->vnc_host,
 			strchr(cfg->vnc_host, ':') ? "]" : "", cfg->vnc_display);
+	if (net_finish(p) < 0)
+		return -1;
 	/* Known only now: the vCPU count gives the default queue count. */
 	for (unsigned i = 0; i < cfg->nr_vdisks; i++)
 		if (!cfg->vdisks[i].num_queues)
@@ -1073,6 +1498,7 @@ static int check_combinations(struct parser *p)
 static int (*const families[])(struct parser *p, int c, const char *arg) = {
 	parse_machine_option, parse_drive_option, parse_boot_option, parse_device_option,
 	parse_behaviour_option, parse_control_option, parse_balloon_option, parse_display_option,
+	parse_net_option,
 };
 
 /* "--no-reboot=1": an unknown option, or a flag given a value? */
@@ -1129,7 +1555,7 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg, FILE *ou
 		if (c == OPT_BALLOON && !optarg && optind < argc && !strcmp(argv[optind], "virtio"))
 			optarg = argv[optind++];
 		if ((optarg || c == OPT_STATS) && c != OPT_DISK && c != OPT_CDROM &&
-		    c != OPT_DEVICE && c != OPT_BALLOON && p.seen[c]) {
+		    c != OPT_DEVICE && c != OPT_BALLOON && c != OPT_NET && p.seen[c]) {
 			bad(&p, "%s: given twice (give it once)", opt_name(c));
 			return CLI_ERROR;
 		}

@@ -59,6 +59,30 @@ struct cli_balloon {
 	bool free_page_reporting; /* default on */
 };
 
+#define CLI_MAX_NICS 8 /* --net nic / --net tap pairs: PCI slots after the balloon */
+#define CLI_IFNAMSIZ 16 /* IFNAMSIZ */
+#define CLI_USER_OPTS 512
+
+/* One virtio NIC and its tap (--net nic,... paired with --net tap,..., or
+ * --net tap,... alone). */
+struct cli_nic {
+	uint8_t mac[6];	 /* given, or derived from --name and the index */
+	bool mac_given;
+	int transport;	 /* enum virtio_transport; transitional by default */
+	char netdev[32]; /* netdev=ID: the --net tap,id=ID it pairs with; "" the next one */
+	bool paired;	 /* it has its backend */
+	/* the backend: a tap (ifname or a manager's fd), or user-mode */
+	bool user;		      /* --net user: libslirp (vmm/net_slirp.h) */
+	char user_opts[CLI_USER_OPTS]; /* its options as given, id= left out */
+	char ifname[CLI_IFNAMSIZ];
+	int fd; /* fd=N, or -1 */
+};
+
+struct net_slirp_opts;
+/* --net user's options (as in cli_nic.user_opts, edited in place: the
+ * strings point into it) into o; 0, or -1 with a line in err. */
+int cli_net_user_opts(char *text, struct net_slirp_opts *o, char *err, size_t errlen);
+
 struct vm_config {
 	const char *bios;
 	uint64_t memory;
@@ -100,6 +124,8 @@ struct vm_config {
 	const char *vnc_password_file; /* its first line is the initial password */
 	const char *keymap;	 /* --keymap: the guest's layout (vmm/keymap.h); NULL en-us */
 	const char *screendump_on_exit; /* --screendump-on-exit FILE (PPM, or PNG by suffix) */
+	struct cli_nic nics[CLI_MAX_NICS]; /* in command-line order */
+	unsigned nr_nics;
 };
 
 enum cli_result { CLI_RUN, CLI_EXIT_OK, CLI_ERROR };

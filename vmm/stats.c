@@ -322,6 +322,43 @@ static void print_rings(json_t *devices, FILE *f)
 	}
 }
 
+/* The queues that move frames (a "role" and "packets": virtio-net's):
+ * packets, bytes, ring-empty events and drops of every reason together. */
+static void print_nic_queues(json_t *devices, FILE *f)
+{
+	const char *id;
+	json_t *dev;
+	bool head = false;
+
+	json_object_foreach(devices, id, dev) {
+		json_t *queues = json_object_get(dev, "queues"), *q;
+		size_t i;
+
+		json_array_foreach(queues, i, q) {
+			const char *role = json_string_value(json_object_get(q, "role"));
+			json_t *drops = json_object_get(q, "drops"), *v;
+			unsigned long long dropped = 0;
+			const char *k;
+
+			if (!role || !json_object_get(q, "packets"))
+				continue;
+			if (!head) {
+				fprintf(f, "\nminivmm: NIC queues\n  %-14s %2s %-4s %12s %14s %10s "
+					   "%10s\n", "device", "q", "role", "packets", "bytes",
+					"ring empty", "dropped");
+				head = true;
+			}
+			json_object_foreach(drops, k, v)
+				dropped += (unsigned long long)json_integer_value(v);
+			fprintf(f, "  %-14s %2llu %-4s %12llu %14llu %10llu %10llu\n", id,
+				(unsigned long long)jget(q, "queue", NULL), role,
+				(unsigned long long)jget(q, "packets", NULL),
+				(unsigned long long)jget(q, "bytes", NULL),
+				(unsigned long long)jget(q, "ring_empty", NULL), dropped);
+		}
+	}
+}
+
 void stats_print_devices(json_t *devices, FILE *f)
 {
 	const char *id;
@@ -372,6 +409,7 @@ void stats_print_devices(json_t *devices, FILE *f)
 			fputc('\n', f);
 		}
 	}
+	print_nic_queues(devices, f);
 	if (head)
 		print_rings(devices, f);
 }

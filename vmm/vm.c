@@ -18,6 +18,9 @@
 #include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
+#include "vmm/net_backend.h"
+#include "vmm/net_slirp.h"
+#include "vmm/net_tap.h"
 #include "vmm/qmp.h"
 #include "vmm/serial_backend.h"
 #include "vmm/timer.h"
@@ -314,6 +317,36 @@ out:
 
 /* ---- creation ---- */
 
+/* Every NIC's tap, before anything runs: a name that cannot be opened, a
+ * tap in use, a handed-over fd that is not a tap is a start-up error. */
+static int open_nics(struct vm *vm, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < vm->cfg->nr_nics; i++) {
+		const struct cli_nic *n = &vm->cfg->nics[i];
+		char why[256];
+
+		if (n->user) {
+			char text[CLI_USER_OPTS];
+			struct net_slirp_opts o;
+
+			strcpy(text, n->user_opts);
+			if (cli_net_user_opts(text, &o, err, errlen) < 0)
+				return -1;
+			vm->nics[i] = net_slirp_open(vm->loop, &o, err, errlen);
+			if (!vm->nics[i])
+				return -1;
+			continue;
+		}
+		vm->nics[i] = n->fd >= 0 ? net_tap_from_fd(n->fd, why, sizeof(why))
+					 : net_tap_open(n->ifname, why, sizeof(why));
+		if (!vm->nics[i]) {
+			snprintf(err, errlen, "--net: %s", why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int read_bios(const struct vm_config *cfg, uint8_t **data, size_t *size, char *err,
 		     size_t errlen)
 {
@@ -380,7 +413,7 @@ int vm_prepare(struct vm *vm, const struct vm_config *cfg, char *err, size_t err
 		return -1;
 	if (drives_open(&vm->drives, cfg, err, errlen) < 0)
 		return -1;
-	return 0;
+	return open_nics(vm, err, errlen);
 }
 
 static int map_guest_memory(struct vm *vm, char *err, size_t errlen)
@@ -409,6 +442,7 @@ static int create_devices(struct vm *vm, char *err, size_t errlen)
 {
 	struct board_backends be = {
 		.drives = &vm->drives,
+		.nics = vm->nics,
 		.debugcon = vm->cfg->debugcon_path ? &vm->debugcon : NULL,
 	};
 	struct uart16550 *com1;
@@ -903,6 +937,8 @@ void vm_destroy(struct vm *vm)
 	balloon_control_free(vm->balloon_control);
 	input_control_free(vm->input_control);
 	drives_close(&vm->drives);
+	for (unsigned i = 0; i < CLI_MAX_NICS; i++)
+		net_backend_close(vm->nics[i]); /* after the board: the NICs use them */
 	if (vm->debugcon)
 		fclose(vm->debugcon);
 	bus_destroy(vm->pio);

@@ -79,6 +79,7 @@ struct vm {
 	struct irq_mux isa_irqs; /* wired-OR ISA interrupt lines into KVM */
 	struct serial_backend *serial;
 	struct drives drives;
+	struct net_backend *nics[CLI_MAX_NICS]; /* cfg->nics' taps, opened at prepare */
 	FILE *debugcon;
 	struct board *board; /* every device (vmm/board.c) */
 	struct qmp *qmp;     /* commands and events (vmm/qmp.h) */

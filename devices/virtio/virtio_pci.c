@@ -910,6 +910,8 @@ static int add_doorbells(struct virtio_pci *vp, char *err, size_t errlen)
 		struct vp_queue *vq = &vp->q[i];
 		struct fp_doorbell_spec s = {.name = vp->name};
 
+		if (vp->ops->exit_queues & (1ULL << i))
+			continue; /* kicked in the exit (legacy_notify, modern_notify) */
 		if (has_legacy(vp)) {
 			s.pio = true;
 			s.len = 2;

@@ -163,6 +163,11 @@ struct virtio_dev_ops {
 	unsigned num_queues;  /* 1..VIRTIO_PCI_MAX_QUEUES */
 	uint16_t queue_max[VIRTIO_PCI_MAX_QUEUES]; /* power of 2, 1..VIRTQ_MAX_SIZE */
 	unsigned config_size; /* bytes of device config, up to VIRTIO_PCI_CONFIG_MAX */
+	/* Queues (bit q) whose kicks are handled inside the exit, on the vCPU
+	 * thread that wrote the doorbell, never through an ioeventfd: a
+	 * driver that expects its answer as soon as the write returns
+	 * (NetKVM's control queue, shared/guest-drivers.md §1.3). */
+	uint64_t exit_queues;
 	/* Locked.  Fill buf with config bytes [off, off + len). */
 	void (*config_read)(void *opaque, unsigned off, void *buf, unsigned len);
 	/* Locked.  The guest wrote config bytes [off, off + len); NULL: read-only. */

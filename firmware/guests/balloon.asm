@@ -24,14 +24,6 @@
 	org 0
 %include "lib.inc"
 
-%define IOB		0xc000
-%define R_HOST_F	IOB + 0x00
-%define R_GUEST_F	IOB + 0x04
-%define R_PFN		IOB + 0x08
-%define R_NUM		IOB + 0x0c
-%define R_SEL		IOB + 0x0e
-%define R_NOTIFY	IOB + 0x10
-%define R_STATUS	IOB + 0x12
 %define R_NUM_PAGES	IOB + 0x14
 %define R_ACTUAL	IOB + 0x18
 %define QSIZE		128
@@ -61,27 +53,6 @@
 %define VAR_DEADLINE	0x430		; dword, in ticks
 %define WAIT_TICKS	6000		; 60 s for the host's side
 %define CHAIN_TICKS	500		; 5 s for a buffer to come back
-
-%macro PCI_CFG 1			; address config dword %1 of 00:03.0
-	mov eax, 0x80001800 | %1
-	mov dx, 0xcf8
-	out dx, eax
-	mov dx, 0xcfc
-%endmacro
-
-%macro DEADLINE 1
-	mov eax, [VAR_TICKS]
-	add eax, %1
-	mov [VAR_DEADLINE], eax
-%endmacro
-
-%macro PAST_DEADLINE_FAIL 1		; FAIL %1 once the deadline has passed
-	mov eax, [VAR_DEADLINE]
-	cmp [VAR_TICKS], eax
-	jb %%wait
-	FAIL %1
-%%wait:
-%endmacro
 
 start:
 	GUEST_INIT

@@ -37,6 +37,7 @@
 #include "devices/virtio/virtio_blk_req.h"
 #include "devices/virtio/virtio_pci.h"
 #include "tests/fuzz/fuzz_input.h"
+#include "tests/fuzz/fuzz_virtio_ops.h"
 #include "vmm/bus.h"
 #include "vmm/device.h"
 #include "vmm/guest_mem.h"
@@ -51,9 +52,6 @@
 	} while (0)
 
 #define RAM_SIZE   0x40000u /* 256 KiB: rings and buffers anywhere in it */
-#define IO_BASE	   0xc000u
-#define MSIX_BASE  0xfe000000u
-#define MODERN_BAR 0xfe100000u
 #define DEVFN	   PCI_DEVFN(3, 0)
 #define IMG_SIZE   (64u << 10) /* 128 sectors */
 
@@ -64,14 +62,6 @@ static struct guest_mem mem;
 static struct block_dev *disk_rw, *disk_ro;
 static uint32_t ro_crc;
 static unsigned long steps, kicks, drains, requests, answered;
-
-static void router(void *opaque, unsigned p, bool level)
-{
-}
-
-static void sink(void *opaque, uint64_t addr, uint32_t data)
-{
-}
 
 static uint32_t image_sum(struct block_dev *bd)
 {
@@ -108,12 +98,6 @@ static void open_disks(void)
 	ro_crc = image_sum(disk_ro);
 }
 
-static void put(uint64_t off, const void *p, size_t n)
-{
-	if (off < RAM_SIZE && n <= RAM_SIZE - off)
-		memcpy(ram + off, p, n);
-}
-
 static void check_drained(struct virtio_pci *vp, unsigned nq)
 {
 	virtio_pci_lock(vp);
@@ -137,6 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct pci_bus *pci;
 	struct dev_ctx ctx;
 	struct virtio_blk_args a = {0};
+	struct fuzz_virtio_env env;
 	struct board_entry e = {.type = &virtio_blk_type, .id = "vfuzz", .devfn = DEVFN, .irq = -1};
 	struct virtio_blk *vb;
 	struct virtio_pci *vp;
@@ -150,15 +135,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(ram);
 		open_disks();
 	}
-	memset(ram, 0, RAM_SIZE);
-	memset(&mem, 0, sizeof(mem));
-	CHECK(guest_mem_add(&mem, 0, RAM_SIZE, ram, false, "ram") == 0);
-	pio = bus_create("pio", 0x10000);
-	mmio = bus_create("mmio", 0);
-	pci = pci_bus_create(pio, mmio);
-	CHECK(pio && mmio && pci);
-	pci_bus_set_router(pci, router, NULL);
-	pci_bus_set_msi_sink(pci, sink, NULL);
+	fuzz_virtio_env_init(&env, &mem, ram, RAM_SIZE, DEVFN);
+	pio = env.pio;
+	mmio = env.mmio;
+	pci = env.pci;
 	ctx = (struct dev_ctx){.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem};
 
 	mode = in_u8(&in);
@@ -176,63 +156,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while (in.pos < in.len && budget--) {
 		uint8_t op = in_u8(&in);
-		unsigned sz = 1u << ((op >> 4) & 3); /* 1, 2, 4, 8 */
-		uint64_t v, addr;
-		unsigned off;
 
 		steps++;
-		switch (op & 0xf) {
-		case 0: /* PCI config write */
-			off = in_u8(&in);
-			v = in_u32(&in);
-			if (sz == 8)
-				sz = 4;
-			pci_config_write(pci, DEVFN, off & ~(sz - 1), (uint32_t)v, sz);
-			break;
-		case 1: /* legacy BAR0 write */
-			off = in_u8(&in) & 0x7f;
-			bus_write(pio, IO_BASE + off, in_u32(&in), sz > 4 ? 4 : sz);
-			break;
-		case 2: /* legacy BAR0 read */
-			off = in_u8(&in) & 0x7f;
-			bus_read(pio, IO_BASE + off, sz > 4 ? 4 : sz, &v);
-			break;
-		case 3: /* modern BAR4 */
-			addr = MODERN_BAR + (in_u16(&in) & 0x3fff);
-			if (op & 0x40)
-				bus_read(mmio, addr, sz, &v);
-			else
-				bus_write(mmio, addr, in_u64(&in), sz);
-			break;
-		case 4: /* MSI-X BAR1 */
-			addr = MSIX_BASE + (in_u16(&in) & 0xfff);
-			if (op & 0x40)
-				bus_read(mmio, addr, sz, &v);
-			else
-				bus_write(mmio, addr, in_u32(&in), sz > 4 ? 4 : sz);
-			break;
-		case 5: /* guest memory, 4 bytes anywhere */
-			off = in_u16(&in) % (RAM_SIZE / 4);
-			v = in_u32(&in);
-			put((uint64_t)off * 4, &v, 4);
-			break;
-		case 6: { /* a descriptor: table page, index, buffer, len, flags, next */
-			uint8_t d[16];
-			uint64_t table = (uint64_t)(in_u8(&in) % (RAM_SIZE >> 12)) << 12;
-			unsigned idx = in_u8(&in);
-			uint64_t buf = (uint64_t)in_u16(&in) << 2;
-			uint32_t len = in_u16(&in);
-			uint16_t flags = in_u8(&in) & 7, next = in_u8(&in);
-
-			if (op & 0x40)
-				len <<= 4; /* long buffers */
-			memcpy(d, &buf, 8);
-			memcpy(d + 8, &len, 4);
-			memcpy(d + 12, &flags, 2);
-			memcpy(d + 14, &next, 2);
-			put(table + 16ULL * idx, d, 16);
-			break;
+		if ((op & 0xf) >= 14)
+			kicks++;
+		if ((op & 0xf) == 14) {
+			fuzz_virtio_kick(&env, op, &in); /* 14 and 15 both kick */
+			continue;
 		}
+		if (fuzz_virtio_op(&env, op, &in))
+			continue;
+		switch (op & 0xf) {
 		case 7: { /* a request header: where, type, sector */
 			uint8_t h[16];
 			uint64_t where = (uint64_t)in_u16(&in) << 2;
@@ -242,16 +176,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(h, &type, 4);
 			memset(h + 4, 0, 4);
 			memcpy(h + 8, &sector, 8);
-			put(where, h, 16);
+			fuzz_virtio_put(&env, where, h, 16);
 			break;
 		}
-		case 8: /* the usual bring-up in one step */
-			pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0, IO_BASE, 4);
-			pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0 + 4, MSIX_BASE, 4);
-			pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0 + 16, MODERN_BAR, 4);
-			pci_config_write(pci, DEVFN, PCI_BASE_ADDRESS_0 + 20, 0, 4);
-			pci_config_write(pci, DEVFN, PCI_COMMAND, 7, 2);
-			break;
 		case 9: /* completions: some, or all */
 			if (op & 0x40) {
 				block_complete(bd);
@@ -261,16 +188,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				check_drained(vp, nq);
 			}
 			break;
-		case 10: /* avail ring entry and index of a legacy-layout queue */
-		{
-			uint64_t base = (uint64_t)(in_u8(&in) % (RAM_SIZE >> 12)) << 12;
-			uint64_t avail = base + 16ULL * 256;
-			uint16_t slot = in_u8(&in), head = in_u8(&in), idx = in_u16(&in);
-
-			put(avail + 4 + 2ULL * slot, &head, 2);
-			put(avail + 2, &idx, 2);
-			break;
-		}
 		case 11: /* pause / resume */
 			if (op & 0x40) {
 				virtio_blk_type.pause(vb);
@@ -290,18 +207,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			virtio_pci_unlock(vp);
 			virtio_blk_type.resume(vb);
 			break;
-		case 13: /* a legacy PFN for the selected queue somewhere in RAM */
-			bus_write(pio, IO_BASE + VIRTIO_PCI_QUEUE_PFN, in_u8(&in) % (RAM_SIZE >> 12),
-				  4);
-			break;
-		default: /* a kick of a queue on either interface */
-			off = in_u8(&in) % 4;
-			kicks++;
-			if (op & 0x40)
-				bus_write(mmio, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 4 * off, off, 2);
-			else
-				bus_write(pio, IO_BASE + VIRTIO_PCI_QUEUE_NOTIFY, off, 2);
-			break;
 		}
 	}
 	/* Teardown as a machine would: quiesce first. */
@@ -320,9 +225,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	virtio_blk_type.destroy(vb);
-	pci_bus_destroy(pci);
-	bus_destroy(pio);
-	bus_destroy(mmio);
+	fuzz_virtio_env_fini(&env);
 	CHECK(block_size(bd) == IMG_SIZE);
 	if (bd == disk_ro)
 		CHECK(image_sum(disk_ro) == ro_crc);
@@ -330,61 +233,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifdef FUZZ_STANDALONE
-#include "tests/fuzz/standalone.h"
 
 #define NR_SEEDS 4
-
-static void sput(struct fuzz_seed *s, const void *p, size_t n)
-{
-	if (s->len + n <= FUZZ_SEED_MAX) {
-		memcpy(s->b + s->len, p, n);
-		s->len += n;
-	}
-}
-
-static void op1(struct fuzz_seed *s, uint8_t op)
-{
-	sput(s, &op, 1);
-}
-
-static void io_w(struct fuzz_seed *s, unsigned sz_log, uint8_t off, uint32_t v)
-{
-	sput(s, (uint8_t[]){(uint8_t)(1 | sz_log << 4), off}, 2);
-	sput(s, &v, 4);
-}
-
-static void mm_w(struct fuzz_seed *s, unsigned sz_log, uint16_t off, uint64_t v)
-{
-	sput(s, (uint8_t[]){(uint8_t)(3 | sz_log << 4)}, 1);
-	sput(s, &off, 2);
-	sput(s, &v, 8);
-}
-
-/* Descriptor idx of the table at page `page`. */
-static void desc(struct fuzz_seed *s, uint8_t page, uint8_t idx, uint32_t buf, uint16_t len,
-		 uint8_t flags, uint8_t next)
-{
-	uint16_t b = (uint16_t)(buf >> 2);
-
-	sput(s, (uint8_t[]){6, page, idx}, 3);
-	sput(s, &b, 2);
-	sput(s, &len, 2);
-	sput(s, (uint8_t[]){flags, next}, 2);
-}
 
 static void hdr(struct fuzz_seed *s, uint32_t where, uint8_t type_idx, uint8_t sector)
 {
 	uint16_t w = (uint16_t)(where >> 2);
 
-	sput(s, (uint8_t[]){7}, 1);
-	sput(s, &w, 2);
-	sput(s, (uint8_t[]){type_idx, sector}, 2);
-}
-
-static void avail(struct fuzz_seed *s, uint8_t page, uint8_t slot, uint8_t head, uint16_t idx)
-{
-	sput(s, (uint8_t[]){10, page, slot, head}, 4);
-	sput(s, &idx, 2);
+	fvs_put(s, (uint8_t[]){7}, 1);
+	fvs_put(s, &w, 2);
+	fvs_put(s, (uint8_t[]){type_idx, sector}, 2);
 }
 
 /* Queue 0 at PFN 0x10 (256 entries, legacy layout): request i uses
@@ -396,94 +254,86 @@ static void request3(struct fuzz_seed *s, uint8_t i, uint8_t type_idx, uint8_t s
 	uint8_t d = (uint8_t)(3 * i);
 
 	hdr(s, 0x20000 + 32u * i, type_idx, sector);
-	desc(s, 0x10, d, 0x20000 + 32u * i, 16, VIRTQ_DESC_F_NEXT, (uint8_t)(d + 1));
-	desc(s, 0x10, (uint8_t)(d + 1), 0x30000 + 0x400u * i, len,
+	fvs_desc(s, 0x10, d, 0x20000 + 32u * i, 16, VIRTQ_DESC_F_NEXT, (uint8_t)(d + 1));
+	fvs_desc(s, 0x10, (uint8_t)(d + 1), 0x30000 + 0x400u * i, len,
 	     VIRTQ_DESC_F_NEXT | (data_write ? VIRTQ_DESC_F_WRITE : 0), (uint8_t)(d + 2));
-	desc(s, 0x10, (uint8_t)(d + 2), 0x20010 + 32u * i, 1, VIRTQ_DESC_F_WRITE, 0);
-	avail(s, 0x10, i, d, (uint16_t)(i + 1));
+	fvs_desc(s, 0x10, (uint8_t)(d + 2), 0x20010 + 32u * i, 1, VIRTQ_DESC_F_WRITE, 0);
+	fvs_avail(s, 0x10, i, d, (uint16_t)(i + 1));
 }
 
 static void seed_build(unsigned which, struct fuzz_seed *s)
 {
 	s->len = 0;
 	/* mode: transport, queues, disk */
-	op1(s, which == 2 ? 2 : which == 3 ? 0x80 : 0);
-	op1(s, 8);
+	fvs_op(s, which == 2 ? 2 : which == 3 ? 0x80 : 0);
+	fvs_op(s, 8);
 	switch (which) {
 	case 0: /* viostor 52 on legacy: WCACHE, PFN, GET_ID, IN, OUT, FLUSH */
 	case 3: /* the same on the read-only disk */
-		io_w(s, 0, VIRTIO_PCI_STATUS, 0);
-		io_w(s, 2, VIRTIO_PCI_GUEST_FEATURES, 1u << 9);
-		sput(s, (uint8_t[]){13, 0x10}, 2);
-		io_w(s, 0, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK);
+		fvs_io_w(s, 0, VIRTIO_PCI_STATUS, 0);
+		fvs_io_w(s, 2, VIRTIO_PCI_GUEST_FEATURES, 1u << 9);
+		fvs_put(s, (uint8_t[]){13, 0x10}, 2);
+		fvs_io_w(s, 0, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK);
 		request3(s, 0, 3, 0, 20, true);
 		request3(s, 1, 0, 4, 1024, true);
 		request3(s, 2, 1, 8, 512, false);
 		request3(s, 3, 2, 0, 0, false);
-		io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 0);
-		op1(s, 9);
-		io_w(s, 0, VIRTIO_PCI_ISR, 0);
+		fvs_io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 0);
+		fvs_op(s, 9);
+		fvs_io_w(s, 0, VIRTIO_PCI_ISR, 0);
 		break;
 	case 1: /* in flight across a PFN rewrite, a guest reset, a machine reset */
-		io_w(s, 2, VIRTIO_PCI_GUEST_FEATURES, 0);
-		sput(s, (uint8_t[]){13, 0x10}, 2);
-		io_w(s, 0, VIRTIO_PCI_STATUS, 7);
+		fvs_io_w(s, 2, VIRTIO_PCI_GUEST_FEATURES, 0);
+		fvs_put(s, (uint8_t[]){13, 0x10}, 2);
+		fvs_io_w(s, 0, VIRTIO_PCI_STATUS, 7);
 		request3(s, 0, 0, 1, 512, true);
 		request3(s, 1, 1, 127, 1024, false); /* past the end */
-		io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 0);
-		sput(s, (uint8_t[]){13, 0x10}, 2);
-		op1(s, 0x40 | 9);
-		op1(s, 0x40 | 11);
-		op1(s, 11);
-		io_w(s, 0, VIRTIO_PCI_STATUS, 0);
-		op1(s, 12);
+		fvs_io_w(s, 1, VIRTIO_PCI_QUEUE_NOTIFY, 0);
+		fvs_put(s, (uint8_t[]){13, 0x10}, 2);
+		fvs_op(s, 0x40 | 9);
+		fvs_op(s, 0x40 | 11);
+		fvs_op(s, 11);
+		fvs_io_w(s, 0, VIRTIO_PCI_STATUS, 0);
+		fvs_op(s, 12);
 		break;
 	default: /* modern: DISCARD and WRITE_ZEROES, queue 0 at 0x10000 */
-		mm_w(s, 0, VIRTIO_PCI_COMMON_STATUS, 3);
-		mm_w(s, 2, VIRTIO_PCI_COMMON_GFSELECT, 0);
-		mm_w(s, 2, VIRTIO_PCI_COMMON_GF, (1u << 9) | (1u << 13) | (1u << 14) | (1u << 29));
-		mm_w(s, 2, VIRTIO_PCI_COMMON_GFSELECT, 1);
-		mm_w(s, 2, VIRTIO_PCI_COMMON_GF, 1);
-		mm_w(s, 0, VIRTIO_PCI_COMMON_STATUS, 0xb);
-		mm_w(s, 2, VIRTIO_PCI_COMMON_Q_DESCLO, 0x10000);
-		mm_w(s, 2, VIRTIO_PCI_COMMON_Q_AVAILLO, 0x11000);
-		mm_w(s, 2, VIRTIO_PCI_COMMON_Q_USEDLO, 0x12000);
-		mm_w(s, 1, VIRTIO_PCI_COMMON_Q_ENABLE, 1);
-		mm_w(s, 0, VIRTIO_PCI_COMMON_STATUS, 0xf);
+		fvs_mm_w(s, 0, VIRTIO_PCI_COMMON_STATUS, 3);
+		fvs_mm_w(s, 2, VIRTIO_PCI_COMMON_GFSELECT, 0);
+		fvs_mm_w(s, 2, VIRTIO_PCI_COMMON_GF, (1u << 9) | (1u << 13) | (1u << 14) | (1u << 29));
+		fvs_mm_w(s, 2, VIRTIO_PCI_COMMON_GFSELECT, 1);
+		fvs_mm_w(s, 2, VIRTIO_PCI_COMMON_GF, 1);
+		fvs_mm_w(s, 0, VIRTIO_PCI_COMMON_STATUS, 0xb);
+		fvs_mm_w(s, 2, VIRTIO_PCI_COMMON_Q_DESCLO, 0x10000);
+		fvs_mm_w(s, 2, VIRTIO_PCI_COMMON_Q_AVAILLO, 0x11000);
+		fvs_mm_w(s, 2, VIRTIO_PCI_COMMON_Q_USEDLO, 0x12000);
+		fvs_mm_w(s, 1, VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+		fvs_mm_w(s, 0, VIRTIO_PCI_COMMON_STATUS, 0xf);
 		hdr(s, 0x20000, 4, 0);
-		desc(s, 0x10, 0, 0x20000, 16, VIRTQ_DESC_F_NEXT, 1);
-		desc(s, 0x10, 1, 0x30000, 16, VIRTQ_DESC_F_NEXT, 2);
-		desc(s, 0x10, 2, 0x20010, 1, VIRTQ_DESC_F_WRITE, 0);
+		fvs_desc(s, 0x10, 0, 0x20000, 16, VIRTQ_DESC_F_NEXT, 1);
+		fvs_desc(s, 0x10, 1, 0x30000, 16, VIRTQ_DESC_F_NEXT, 2);
+		fvs_desc(s, 0x10, 2, 0x20010, 1, VIRTQ_DESC_F_WRITE, 0);
 		/* one segment: sector 2, 3 sectors */
-		sput(s, (uint8_t[]){5}, 1);
-		sput(s, &(uint16_t){0x30000 / 4}, 2);
-		sput(s, &(uint32_t){2}, 4);
-		sput(s, (uint8_t[]){5}, 1);
-		sput(s, &(uint16_t){0x30008 / 4}, 2);
-		sput(s, &(uint32_t){3}, 4);
+		fvs_put(s, (uint8_t[]){5}, 1);
+		fvs_put(s, &(uint16_t){0x30000 / 4}, 2);
+		fvs_put(s, &(uint32_t){2}, 4);
+		fvs_put(s, (uint8_t[]){5}, 1);
+		fvs_put(s, &(uint16_t){0x30008 / 4}, 2);
+		fvs_put(s, &(uint32_t){3}, 4);
 		/* avail at 0x11000 (not the legacy spot): ring[0] = 0, idx 1 */
-		sput(s, (uint8_t[]){5}, 1);
-		sput(s, &(uint16_t){0x11000 / 4}, 2);
-		sput(s, &(uint32_t){1u << 16}, 4);
-		sput(s, (uint8_t[]){0x40 | 14, 0}, 2);
-		op1(s, 9);
+		fvs_put(s, (uint8_t[]){5}, 1);
+		fvs_put(s, &(uint16_t){0x11000 / 4}, 2);
+		fvs_put(s, &(uint32_t){1u << 16}, 4);
+		fvs_put(s, (uint8_t[]){0x40 | 14, 0}, 2);
+		fvs_op(s, 9);
 		break;
 	}
 }
 
-static void run_mutations(unsigned count)
-{
-	static const uint32_t interesting[] = {0,    1,	  2,	  4,	  7,	  8,	     0xb,
-					       0xd,  0xf, 0x10,	  0x80,	  0x200,  0xffff,    0x10000,
-					       0x7f, 128, 0x1000, 0xffffffffu};
-	struct fuzz_seed s;
-
-	for (unsigned it = 0; it < count; it++) {
-		seed_build(it % NR_SEEDS, &s);
-		fuzz_mutate(&s, interesting, sizeof(interesting) / sizeof(interesting[0]), FUZZ_SEED_MAX);
-		fuzz_run_buf(s.b, s.len);
-	}
-}
+/* Values the mutations plant. */
+static const uint32_t interesting[] = {
+	0, 1, 2, 4, 7, 8, 0xb, 0xd, 0xf, 0x10, 0x80, 0x200, 0xffff, 0x10000, 0x7f, 128, 0x1000,
+	0xffffffffu
+};
 
 static const struct fuzz_target target = {
     .name = "fuzz_virtio_blk",
@@ -495,7 +345,8 @@ static const struct fuzz_target target = {
 int main(int argc, char **argv)
 {
 	fuzz_standalone_begin(&target, argc, argv);
-	run_mutations(4000);
+	fuzz_run_mutations(&target, interesting, sizeof(interesting) / sizeof(interesting[0]),
+			   4000);
 	printf("fuzz_virtio_blk: %lu inputs, %lu steps, %lu kicks, %lu drains checked, "
 	       "%lu requests, %lu answered, no violation\n",
 	       fuzz_runs(), steps, kicks, drains, requests, answered);

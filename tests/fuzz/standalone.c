@@ -157,3 +157,15 @@ void fuzz_mutate(struct fuzz_seed *s, const uint32_t *interesting, size_t n, siz
 		}
 	}
 }
+
+void fuzz_run_mutations(const struct fuzz_target *t, const uint32_t *interesting, size_t n,
+			unsigned count)
+{
+	static struct fuzz_seed s;
+
+	for (unsigned it = 0; it < count; it++) {
+		t->seed_build(it % t->nr_seeds, &s);
+		fuzz_mutate(&s, interesting, n, FUZZ_SEED_MAX);
+		fuzz_run_buf(s.b, s.len);
+	}
+}

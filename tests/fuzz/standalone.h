@@ -51,6 +51,11 @@ unsigned long fuzz_runs(void);
  * max_len), a cut, a flipped byte. */
 void fuzz_mutate(struct fuzz_seed *s, const uint32_t *interesting, size_t n, size_t max_len);
 
+/* count inputs: built-in seed (i % t->nr_seeds) with fuzz_mutate()'s edits,
+ * each run. */
+void fuzz_run_mutations(const struct fuzz_target *t, const uint32_t *interesting, size_t n,
+			unsigned count);
+
 /* xorshift64: the same sequence on every run, so the mutations are fixed. */
 uint64_t fuzz_rng(void);
 void fuzz_rng_seed(uint64_t seed);

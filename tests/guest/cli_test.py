@@ -28,9 +28,27 @@ have_kvm = os.access("/dev/kvm", os.R_OK | os.W_OK)
 failures = []
 
 
-def run(args, timeout=30):
-    return subprocess.run([minivmm] + args, stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=timeout)
+def run(args, timeout=30, pass_fds=(), wrap=()):
+    return subprocess.run(list(wrap) + [minivmm] + args, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout, pass_fds=pass_fds)
+
+
+def open_tap(name):
+    """A tap named name held open by this process (gone when closed), or None
+    when this machine or user cannot have one."""
+    import fcntl
+    import struct
+    try:
+        f = open("/dev/net/tun", "r+b", buffering=0)
+    except OSError:
+        return None
+    try:
+        # TUNSETIFF with IFF_TAP | IFF_NO_PI | IFF_VNET_HDR
+        fcntl.ioctl(f, 0x400454ca, struct.pack("16sH22x", name.encode(), 0x0002 | 0x1000 | 0x4000))
+    except OSError:
+        f.close()
+        return None
+    return f
 
 
 def snapshot(paths):
@@ -45,11 +63,11 @@ def snapshot(paths):
     return state
 
 
-def refused(args, *words, status=2, untouched=()):
+def refused(args, *words, status=2, untouched=(), pass_fds=(), wrap=()):
     """args must fail with status and one stderr line holding every word,
     leaving the files in untouched as they were."""
     before = snapshot(untouched)
-    r = run(args)
+    r = run(args, pass_fds=pass_fds, wrap=wrap)
     lines = r.stderr.strip().splitlines()
     print("$ minivmm %s -> %d: %s" % (" ".join(args), r.returncode, r.stderr.strip()))
     why = []
@@ -68,11 +86,11 @@ def refused(args, *words, status=2, untouched=()):
         failures.append("minivmm %s: %s" % (" ".join(args), "; ".join(why)))
 
 
-def works(args, status=0):
+def works(args, status=0, pass_fds=()):
     if not have_kvm:
         print("(skipped without /dev/kvm) minivmm " + " ".join(args))
         return None
-    r = run(["--bios", hello, "--no-reboot"] + args)
+    r = run(["--bios", hello, "--no-reboot"] + args, pass_fds=pass_fds)
     print("$ minivmm --bios HELLO --no-reboot %s -> %d" % (" ".join(args), r.returncode))
     if r.returncode != status:
         failures.append("minivmm %s: status %d, want %d; stderr: %s" %
@@ -254,6 +272,51 @@ try:
     if r.returncode != 0 or not r.stdout.startswith("minivmm ") or \
             len(r.stdout.split()) != 2:
         failures.append("--version: status %d, %r" % (r.returncode, r.stdout))
+
+    # 8. --net: bad words at parse time; a tap that cannot be had at start.
+    refused(["--net", "nic,macaddr=01:00:5e:00:00:01", "--net", "tap,ifname=t0"],
+            "--net nic", "multicast")
+    refused(["--net", "nic,macaddr=52:54:00:12:34"], "--net nic", "not a MAC address")
+    refused(["--net", "nic"], "--net nic", "no backend")
+    refused(["--net", "nic,macaddr=52:54:00:12:34:57", "--net", "tap,ifname=a", "--net",
+             "tap,ifname=b"], "--net", "both have MAC")
+    refused(["--net", "tap,ifname=t0,queues=4"], "--net tap", "unknown option 'queues'")
+    refused(["--net", "tap,ifname=t0,script=/etc/qemu-ifup"], "--net tap",
+            "never runs helper scripts")
+    refused(["--net", "tap,fd=57"], "--net", "fd=57", "not an open file descriptor")
+    with open(disk, "rb") as f:
+        refused(["--net", "tap,fd=%d" % f.fileno()], "--net", "not a tap",
+                pass_fds=(f.fileno(),))
+    refused(["--net", "user,hostfwd=tcp:1.2.3:80-:22"], "--net user", "hostfwd=")
+    refused(["--net", "user,dns=10.9.9.9"], "--net user", "outside the network")
+    refused(["--net", "user,vlan=1"], "--net user", "unknown option 'vlan'")
+    import socket as _socket
+    held = _socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    busy_port = held.getsockname()[1]
+    refused(["--net", "user,hostfwd=tcp:127.0.0.1:%d-:22" % busy_port], "--net user",
+            "cannot listen", "Address already in use")
+    held.close()
+    works(["--net", "user,hostfwd=tcp:127.0.0.1:%d-:22,hostfwd=udp::%d-:53" %
+           (busy_port, busy_port)])
+    tap = open_tap("mvtapcli0")
+    if tap is None:
+        print("(skipped: cannot create a tap here: no /dev/net/tun or no CAP_NET_ADMIN) "
+              "--net tap busy / permission / fd=N runs")
+    else:
+        # held open by us (a single-queue tap): busy for anyone else
+        refused(["--net", "tap,ifname=mvtapcli0"], "--net", "mvtapcli0", "busy")
+        works(["--net", "tap,fd=%d" % tap.fileno()], pass_fds=(tap.fileno(),))
+        tap.close()
+        works(["--net", "nic,model=virtio,macaddr=52:54:00:12:34:56", "--net",
+               "tap,ifname=mvtapcli1,script=no,downscript=no"])
+        setpriv = shutil.which("setpriv")
+        if setpriv and os.geteuid() == 0:
+            refused(["--net", "tap,ifname=mvtapcli2"], "--net", "mvtapcli2",
+                    "permission denied", "CAP_NET_ADMIN",
+                    wrap=[setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                          "--inh-caps=-all", "--bounding-set=-all"])
 
     # 7. An empty image: status 2 and its name (was status 1, "Invalid argument").
     refused(["--disk", empty], "--disk", "empty.img", "empty")

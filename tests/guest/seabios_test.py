@@ -36,6 +36,9 @@ Cases:
              tablet's descriptors (the controller's --stats counters), leaves
              the non-boot HID device alone and boots the disk; --tablet off:
              no UHCI and one PCI function less in SeaBIOS's count
+  virtio-net a virtio NIC on a tap (--net tap,fd=N): the disk boots, SeaBIOS
+             maps the NIC at 03.0 and counts one PCI function more, the
+             NIC receives nothing (no driver); skips without a tap
   probe-guard a boot sector writes a qcow2 header over sector 0 of its raw
              disk through INT 13h: without format= the write is refused,
              the image is unchanged and the next start still sees raw;
@@ -100,13 +103,13 @@ def make_iso(path, boot, tmp):
         fail("xorriso failed: " + r.stdout)
 
 
-def run(a, args, timeout=90):
+def run(a, args, timeout=90, pass_fds=()):
     cmd = [a.minivmm, "--debug-exit", "--serial", "stdio", "--memory", "512M"] + args
     if a.bios:
         cmd += ["--bios", a.bios]
     try:
         r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout)
+                           stderr=subprocess.PIPE, timeout=timeout, pass_fds=pass_fds)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode("latin-1")
         fail("timed out after %ds: %s" % (timeout, " ".join(cmd)), out)
@@ -169,6 +172,58 @@ def check_usb_tablet(a, img, want_sum, log, tmp):
         print("  SeaBIOS: %s with the tablet, %s without" % (found_on[0], found_off[0]))
         if int(found_on[1]) != int(found_off[1]) + 1:
             fail("--tablet on should add exactly one PCI function", out, err)
+
+
+def open_tap(name):
+    """A tap held open by this process (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR),
+    or None without /dev/net/tun or CAP_NET_ADMIN."""
+    import fcntl
+    import struct
+    try:
+        f = open("/dev/net/tun", "r+b", buffering=0)
+    except OSError:
+        return None
+    try:
+        fcntl.ioctl(f, 0x400454ca, struct.pack("16sH22x", name.encode(), 0x5002))
+    except OSError:
+        f.close()
+        return None
+    return f
+
+
+def check_virtio_net(a, img, want_sum, log, tmp):
+    """The disk boots with a virtio NIC (over a tap) in 03.0: SeaBIOS finds
+    one PCI function more and maps the NIC's BARs; nothing is received
+    (no driver, no DRIVER_OK)."""
+    tap = open_tap("mvtapsb0")
+    if tap is None:
+        skip("cannot create a tap: no /dev/net/tun or no CAP_NET_ADMIN")
+    stats = os.path.join(tmp, "stats.json")
+    boot, out, err = run(a, ["--disk", img, "--net", "tap,fd=%d" % tap.fileno(),
+                             "--debugcon", log, "--stats=json:" + stats],
+                         pass_fds=(tap.fileno(),))
+    tap.close()
+    check_disk_boot(a, boot, out, err, img, want_sum)
+    with open(log, "r", errors="replace") as f:
+        text_on = f.read()
+    if not re.search(r"bdf=00:03\.0", text_on):
+        fail("SeaBIOS did not map a device at 00:03.0 (see its log)\n" + text_on, out, err)
+    with open(stats) as f:
+        net = json.load(f)["devices"]["net0"]
+    print("  --stats net0: driver %s, rx %d, tx %d" %
+          (net["driver"], net["queues"][0]["packets"], net["queues"][1]["packets"]))
+    if net["transport"] != "transitional" or net["queues"][0]["packets"] != 0:
+        fail("--stats: net0 %r" % net, out, err)
+    boot, out, err = run(a, ["--disk", img, "--debugcon", log])
+    check_disk_boot(a, boot, out, err, img, want_sum)
+    with open(log, "r", errors="replace") as f:
+        text_off = f.read()
+    found_on = re.search(r"Found (\d+) PCI devices", text_on)
+    found_off = re.search(r"Found (\d+) PCI devices", text_off)
+    if found_on and found_off:
+        print("  SeaBIOS: %s with the NIC, %s without" % (found_on[0], found_off[0]))
+        if int(found_on[1]) != int(found_off[1]) + 1:
+            fail("--net should add exactly one PCI function", out, err)
 
 
 def check_queue_paths(a, st, requests, out, err):
@@ -282,7 +337,9 @@ def main():
             make_iso(iso, cd_boot, tmp)
         log = os.path.join(tmp, "seabios.log")
 
-        if a.case == "disk":
+        if a.case == "virtio-net":
+            check_virtio_net(a, img, want_sum, log, tmp)
+        elif a.case == "disk":
             boot, out, err = run(a, ["--disk", img, "--cpus", "2", "--debugcon", log])
             check_disk_boot(a, boot, out, err, img, want_sum)
             with open(log, "r", errors="replace") as f:

@@ -15,11 +15,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cmocka.h>
 
 #include "devices/fw_cfg.h"
 #include "devices/vga.h"
 #include "devices/virtio/virtio_balloon.h"
+#include "devices/virtio/virtio_net.h"
+#include "vmm/net_backend.h"
 #include "devices/i8042.h"
 #include "devices/pci.h"
 #include "devices/piix4_pm.h"
@@ -80,12 +85,15 @@ static void on_exit_(void *opaque, int status)
 	((struct machine *)opaque)->exits++;
 }
 
+/* The NICs' backends of the next machine (cfg->nics), or NULL. */
+static struct net_backend *const *next_nics;
+
 static struct machine *machine_new_with(void (*tweak)(struct vm_config *),
 					const struct drives *drives)
 {
 	struct machine *m = calloc(1, sizeof(*m));
 	struct dev_ctx ctx;
-	struct board_backends be = { .drives = drives };
+	struct board_backends be = { .drives = drives, .nics = next_nics };
 
 	assert_non_null(m);
 	m->cfg = (struct vm_config){ .memory = 64ULL << 20, .cpus = 2, .boot_menu = -1 };
@@ -245,6 +253,59 @@ static void test_balloon_row(void **state)
 	assert_non_null(board_find(m->board, "mb", &virtio_balloon_type));
 	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10451af4);
 	machine_free(m);
+}
+
+static void want_two_nics(struct vm_config *cfg)
+{
+	cfg->nr_nics = 2;
+	for (unsigned i = 0; i < 2; i++) {
+		cfg->nics[i] = (struct cli_nic){ .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 + i },
+						 .paired = true, .fd = -1 };
+	}
+	cfg->nics[1].transport = 2;
+}
+
+static void want_balloon_and_nics(struct vm_config *cfg)
+{
+	want_balloon(cfg);
+	want_two_nics(cfg);
+}
+
+/* --net: the NICs come after the balloon (adding one moves no slot), net0
+ * transitional 1af4:1000 with subsystem 1af4:0001, net1 modern 1af4:1041. */
+static void test_nic_rows(void **state)
+{
+	struct net_backend *nics[2];
+	struct machine *m;
+	int sv[2][2];
+
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv[i]), 0);
+		nics[i] = net_backend_socket(sv[i][0], false);
+		assert_non_null(nics[i]);
+	}
+	next_nics = nics;
+	m = machine_new(want_balloon_and_nics);
+	assert_non_null(m->board);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10021af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 0, 4), 0x10001af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), PCI_SUBSYSTEM_VENDOR, 4), 0x00011af4);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(4, 0), 8, 4), 0x02000000);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(5, 0), 0, 4), 0x10411af4);
+	assert_non_null(board_find(m->board, "net0", &virtio_net_type));
+	assert_non_null(board_find(m->board, "net1", &virtio_net_type));
+	board_quiesce(m->board);
+	board_reset(m->board);
+	board_resume(m->board);
+	machine_free(m);
+	m = machine_new(want_two_nics);
+	assert_int_equal(cfg_read(m, PCI_DEVFN(3, 0), 0, 4), 0x10001af4);
+	machine_free(m);
+	next_nics = NULL;
+	for (unsigned i = 0; i < 2; i++) {
+		net_backend_close(nics[i]);
+		close(sv[i][1]);
+	}
 }
 
 static void want_tablet_and_balloon(struct vm_config *cfg)
@@ -552,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_optional_rows),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_balloon_row),
+		cmocka_unit_test(test_nic_rows),
 		cmocka_unit_test(test_tablet_row),
 		cmocka_unit_test(test_vga_row),
 		cmocka_unit_test(test_reset_cycle),

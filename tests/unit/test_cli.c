@@ -17,8 +17,9 @@
 #include "devices/block/block.h"
 #include "devices/virtio/virtio_pci.h"
 #include "vmm/cli.h"
+#include "vmm/net_slirp.h"
 
-static char out_buf[8192], err_buf[1024];
+static char out_buf[16384], err_buf[1024];
 
 static enum cli_result parse(struct vm_config *cfg, const char *first, ...)
 {
@@ -709,7 +710,7 @@ static void test_help_matches_parser(void **state)
 		{ "--qmp", "unix:s" }, { "--name", "vm" }, { "--vga", "std" },
 		{ "--device", "virtio-balloon" }, { "--tablet", "on" },
 		{ "--vnc", ":1" }, { "--vnc-password-file", "pw" }, { "--keymap", "de" },
-		{ "--screendump-on-exit", "s.png" },
+		{ "--screendump-on-exit", "s.png" }, { "--net", "tap,ifname=tap0" },
 	};
 	static const char *const accepted[][2] = {
 		{ "--disk", "file=a,media=disk,if=ide,format=raw,cache=writeback,readonly=on,"
@@ -743,6 +744,9 @@ static void test_help_matches_parser(void **state)
 		{ "--vnc", "127.0.0.1:0,password=on" }, { "--vnc", "0.0.0.0:99,password=off" },
 		{ "--vnc", "[::]:5" }, { "--keymap", "en-us" }, { "--keymap", "en-gb" },
 		{ "--keymap", "fr" },
+		{ "--net", "tap,ifname=tap10,script=no,downscript=no" }, { "--net", "tap,fd=9" },
+		{ "--net", "user,hostfwd=tcp:127.0.0.1:2222-:22,restrict=off,net=10.0.2.0/24,"
+			   "dns=10.0.2.3,tftp=/t,bootfile=b" },
 	};
 	struct vm_config c;
 	char help[sizeof(out_buf)];
@@ -793,10 +797,163 @@ static void test_help_matches_parser(void **state)
 							   "nowait", "if=virtio", "serial=S",
 							   "num-queues=N", "transport=T",
 							   "transitional", "legacy", "modern",
+							   "nic", "model=virtio", "macaddr=MAC",
+							   "netdev=ID", "romfile=", "tap,ifname=NAME",
+							   "fd=N", "id=ID", "script=no", "downscript=no",
+							   "user", "hostfwd=", "restrict=on|off", "net=",
+							   "dns=", "tftp=", "bootfile=",
 							   NULL };
 	     *w; w++)
 		if (!strstr(help, *w))
 			fail_msg("--help does not mention %s", *w);
+}
+
+/* --net: QEMU's old nic/tap pairing, the short form, netdev= pairing,
+ * default and given MACs, and every refusal as one line. */
+static void test_net(void **state)
+{
+	static const char *const refused[][2] = {
+		{ "nic,model=e1000", "only virtio" },
+		{ "nic,macaddr=52:54:00:12:34", "not a MAC address" },
+		{ "nic,macaddr=52:54:00:12:34:5g", "not a MAC address" },
+		{ "nic,macaddr=52:54:00:12:34:56:78", "not a MAC address" },
+		{ "nic,macaddr=01:00:5e:00:00:01", "multicast" },
+		{ "nic,macaddr=00:00:00:00:00:00", "zero address" },
+		{ "nic,transport=pci", "transport=pci" },
+		{ "nic,speed=1000", "unknown option 'speed'" },
+		{ "nic,macaddr", "not key=value" },
+		{ "nic,romfile=/usr/lib/ipxe/qemu/pxe-virtio.rom", "not supported yet" },
+		{ "tap,ifname=tap0,script=/etc/qemu-ifup", "never runs helper scripts" },
+		{ "tap,ifname=tap0,downscript=/etc/qemu-ifdown", "never runs helper scripts" },
+		{ "tap", "ifname=NAME or fd=N" },
+		{ "tap,ifname=a,fd=5", "ifname=NAME or fd=N" },
+		{ "tap,ifname=", "interface name" },
+		{ "tap,ifname=abcdefghijklmnopq", "interface name" },
+		{ "tap,fd=x", "not a file descriptor" },
+		{ "tap,fd=1", "standard" },
+		{ "tap,ifname=t,ifname=u", "given twice" },
+		{ "tap,vhost=on", "unknown option 'vhost'" },
+		{ "user,smb=/srv", "unknown option 'smb'" },
+		{ "user,restrict=maybe", "use on or off" },
+		{ "user,ipv6=off", "not supported" },
+		{ "user,net=10.0.0.0/8,net=10.0.0.0/16", "given twice" },
+		{ "user,id=u1,id=u2", "id= given twice" },
+		{ "user,hostfwd", "not key=value" },
+		{ "bridge,br=br0", "not nic, tap or user" },
+		{ "nic", "no backend" },
+	};
+	struct vm_config c;
+
+	assert_int_equal(parse(&c, NULL), CLI_RUN);
+	assert_int_equal(c.nr_nics, 0);
+	/* The users' guides: a nic, then its tap. */
+	assert_int_equal(parse(&c, "--net", "nic,model=virtio,macaddr=52:54:00:ab:cd:ef", "--net",
+			       "tap,ifname=tap10,script=no", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nr_nics, 1);
+	assert_memory_equal(c.nics[0].mac, "\x52\x54\x00\xab\xcd\xef", 6);
+	assert_string_equal(c.nics[0].ifname, "tap10");
+	assert_int_equal(c.nics[0].fd, -1);
+	assert_int_equal(c.nics[0].transport, 0);
+	/* The short form, twice: QEMU's default MAC, one up per NIC. */
+	assert_int_equal(parse(&c, "--net", "tap,ifname=tap1", "--net=tap,fd=7", NULL), CLI_RUN);
+	assert_int_equal(c.nr_nics, 2);
+	assert_memory_equal(c.nics[0].mac, "\x52\x54\x00\x12\x34\x56", 6);
+	assert_memory_equal(c.nics[1].mac, "\x52\x54\x00\x12\x34\x57", 6);
+	assert_int_equal(c.nics[1].fd, 7);
+	/* Two nics then two taps: in order. */
+	assert_int_equal(parse(&c, "--net", "nic,transport=legacy", "--net", "nic,transport=modern",
+			       "--net", "tap,ifname=a", "--net", "tap,ifname=b", NULL),
+			 CLI_RUN);
+	assert_string_equal(c.nics[0].ifname, "a");
+	assert_int_equal(c.nics[0].transport, 1);
+	assert_string_equal(c.nics[1].ifname, "b");
+	assert_int_equal(c.nics[1].transport, 2);
+	/* id=/netdev= pairing, in any order. */
+	assert_int_equal(parse(&c, "--net", "tap,ifname=x,id=n1", "--net", "nic,netdev=n1", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nr_nics, 1);
+	assert_string_equal(c.nics[0].ifname, "x");
+	assert_int_equal(parse(&c, "--net", "nic,netdev=n2", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "no --net tap,id=n2"));
+	assert_int_equal(parse(&c, "--net", "tap,ifname=x,id=n1", NULL), CLI_ERROR);
+	assert_non_null(strstr(err_buf, "no --net nic,netdev=n1"));
+	/* --net user: alone, paired, named; several hostfwd= */
+	assert_int_equal(parse(&c, "--net", "user,hostfwd=tcp:127.0.0.1:2222-:22,hostfwd=udp::5353-"
+			       ":53,restrict=on,net=10.1.0.0/16,dns=10.1.0.3,tftp=/srv/tftp,"
+			       "bootfile=pxelinux.0", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nr_nics, 1);
+	assert_true(c.nics[0].user);
+	{
+		struct net_slirp_opts o;
+		char text[CLI_USER_OPTS], why[256];
+
+		strcpy(text, c.nics[0].user_opts);
+		assert_int_equal(cli_net_user_opts(text, &o, why, sizeof(why)), 0);
+		assert_int_equal(o.nr_hostfwd, 2);
+		assert_string_equal(o.hostfwd[1], "udp::5353-:53");
+		assert_true(o.restrict_on);
+		assert_string_equal(o.net, "10.1.0.0/16");
+		assert_string_equal(o.tftp, "/srv/tftp");
+		assert_string_equal(o.bootfile, "pxelinux.0");
+	}
+	assert_int_equal(parse(&c, "--net", "nic,macaddr=52:54:00:00:00:01", "--net", "user", "--net",
+			       "user,id=u", "--net", "nic,netdev=u", NULL),
+			 CLI_RUN);
+	assert_int_equal(c.nr_nics, 2);
+	assert_true(c.nics[0].user && c.nics[1].user);
+	assert_memory_equal(c.nics[0].mac, "\x52\x54\x00\x00\x00\x01", 6);
+	/* A MAC from --name: the same each time, another per index and name,
+	 * unicast and locally administered. */
+	{
+		uint8_t a[6], b[6];
+
+		assert_int_equal(parse(&c, "--name", "web1", "--net", "tap,ifname=a", "--net",
+				       "tap,ifname=b", NULL),
+				 CLI_RUN);
+		memcpy(a, c.nics[0].mac, 6);
+		memcpy(b, c.nics[1].mac, 6);
+		assert_memory_not_equal(a, b, 6);
+		assert_int_equal(a[0] & 1, 0);
+		assert_int_equal(a[0] & 2, 2);
+		assert_int_equal(parse(&c, "--net", "tap,ifname=a", "--name", "web1", NULL), CLI_RUN);
+		assert_memory_equal(c.nics[0].mac, a, 6);
+		assert_int_equal(parse(&c, "--name", "web2", "--net", "tap,ifname=a", NULL), CLI_RUN);
+		assert_memory_not_equal(c.nics[0].mac, a, 6);
+	}
+	/* The same MAC twice. */
+	assert_int_equal(parse(&c, "--net", "nic,macaddr=52:54:00:12:34:57", "--net",
+			       "tap,ifname=a", "--net", "tap,ifname=b", NULL),
+			 CLI_ERROR);
+	assert_non_null(strstr(err_buf, "both have MAC 52:54:00:12:34:57"));
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (parse(&c, "--net", refused[i][0], NULL) != CLI_ERROR)
+			fail_msg("--net %s accepted", refused[i][0]);
+		if (!strstr(err_buf, refused[i][1]))
+			fail_msg("--net %s: '%s' lacks '%s'", refused[i][0], err_buf,
+				 refused[i][1]);
+		/* one line */
+		assert_ptr_equal(strchr(err_buf, '\n'), err_buf + strlen(err_buf) - 1);
+	}
+	{
+		const char *argv[2 * CLI_MAX_NICS + 3];
+		static char bufs[CLI_MAX_NICS + 1][32];
+		unsigned n = 0;
+
+		for (unsigned i = 0; i <= CLI_MAX_NICS; i++) {
+			snprintf(bufs[i], sizeof(bufs[i]), "tap,ifname=t%u", i);
+			argv[n++] = "--net";
+			argv[n++] = bufs[i];
+		}
+		argv[n] = NULL;
+		assert_int_equal(parse(&c, argv[0], argv[1], argv[2], argv[3], argv[4], argv[5],
+				       argv[6], argv[7], argv[8], argv[9], argv[10], argv[11],
+				       argv[12], argv[13], argv[14], argv[15], argv[16], argv[17],
+				       NULL),
+				 CLI_ERROR);
+		assert_non_null(strstr(err_buf, "at most 8 NICs"));
+	}
 }
 
 /* --qmp unix:PATH[,server=on|off][,wait=on|off] in QEMU's spellings, and
@@ -984,6 +1141,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_values),
 		cmocka_unit_test(test_vga_option),
 		cmocka_unit_test(test_help_matches_parser),
+		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_vnc),
 		cmocka_unit_test(test_qmp_and_name),

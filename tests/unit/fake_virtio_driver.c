@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The fake virtio driver (fake_virtio_driver.h). */
+#include "tests/unit/fake_virtio_driver.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "devices/pci.h"
+#include "devices/virtio/virtio_pci.h"
+#include "vmm/bus.h"
+
+static void router(void *opaque, unsigned pirq, bool level)
+{
+	(void)pirq;
+	((struct fvd *)opaque)->intx_level = level;
+}
+
+static void sink(void *opaque, uint64_t addr, uint32_t data)
+{
+	(void)addr;
+	(void)data;
+	((struct fvd *)opaque)->msis++;
+}
+
+void fvd_init(struct fvd *d, size_t ram_size, int devfn)
+{
+	memset(d, 0, sizeof(*d));
+	d->ram_size = ram_size;
+	d->ram = aligned_alloc(4096, ram_size);
+	assert_non_null(d->ram);
+	memset(d->ram, 0, ram_size);
+	assert_int_equal(guest_mem_add(&d->mem, 0, ram_size, d->ram, false, "ram"), 0);
+	d->devfn = devfn;
+	fvd_new_bus(d);
+}
+
+void fvd_new_bus(struct fvd *d)
+{
+	if (d->pci) {
+		pci_bus_destroy(d->pci);
+		bus_destroy(d->pio);
+		bus_destroy(d->mmio);
+	}
+	d->pio = bus_create("pio", 0x10000);
+	d->mmio = bus_create("mmio", 0);
+	d->pci = pci_bus_create(d->pio, d->mmio);
+	pci_bus_set_router(d->pci, router, d);
+	pci_bus_set_msi_sink(d->pci, sink, d);
+}
+
+void fvd_fini(struct fvd *d)
+{
+	pci_bus_destroy(d->pci);
+	bus_destroy(d->pio);
+	bus_destroy(d->mmio);
+	free(d->ram);
+}
+
+struct dev_ctx fvd_ctx(struct fvd *d, struct event_loop *loop)
+{
+	return (struct dev_ctx){.pio = d->pio, .mmio = d->mmio, .pci = d->pci, .mem = &d->mem,
+				.loop = loop};
+}
+
+uint32_t fvd_cfg_r(struct fvd *d, unsigned off, unsigned size)
+{
+	return pci_config_read(d->pci, d->devfn, off, size);
+}
+
+static void cfg_w(struct fvd *d, unsigned off, uint32_t v, unsigned size)
+{
+	pci_config_write(d->pci, d->devfn, off, v, size);
+}
+
+uint64_t fvd_io_r(struct fvd *d, unsigned off, unsigned size)
+{
+	uint64_t v = 0;
+
+	bus_read(d->pio, FVD_IO_BASE + off, size, &v);
+	return v;
+}
+
+void fvd_io_w(struct fvd *d, unsigned off, uint64_t v, unsigned size)
+{
+	bus_write(d->pio, FVD_IO_BASE + off, v, size);
+}
+
+uint64_t fvd_mm_r(struct fvd *d, uint64_t addr, unsigned size)
+{
+	uint64_t v = 0;
+
+	bus_read(d->mmio, addr, size, &v);
+	return v;
+}
+
+void fvd_mm_w(struct fvd *d, uint64_t addr, uint64_t v, unsigned size)
+{
+	bus_write(d->mmio, addr, v, size);
+}
+
+static uint64_t common(unsigned off)
+{
+	return FVD_MODERN_BAR + VIRTIO_PCI_COMMON_OFF + off;
+}
+
+static void place_bars(struct fvd *d)
+{
+	cfg_w(d, PCI_BASE_ADDRESS_0, FVD_IO_BASE, 4);
+	cfg_w(d, PCI_BASE_ADDRESS_0 + 4, FVD_MSIX_BASE, 4);
+	cfg_w(d, PCI_BASE_ADDRESS_0 + 16, FVD_MODERN_BAR, 4);
+	cfg_w(d, PCI_BASE_ADDRESS_0 + 20, 0, 4);
+	cfg_w(d, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+}
+
+uint64_t fvd_devcfg(struct fvd *d, unsigned off, unsigned size)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < size; i++) {
+		uint64_t b = d->modern
+				 ? fvd_mm_r(d, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + off + i, 1)
+				 : fvd_io_r(d, VIRTIO_PCI_CONFIG_OFF(false) + off + i, 1);
+		v |= (b & 0xff) << (8 * i);
+	}
+	return v;
+}
+
+uint8_t fvd_isr(struct fvd *d)
+{
+	return (uint8_t)(d->modern ? fvd_mm_r(d, FVD_MODERN_BAR + VIRTIO_PCI_ISR_OFF, 1)
+				   : fvd_io_r(d, VIRTIO_PCI_ISR, 1));
+}
+
+static void ring_place(struct fvd *d, unsigned q, uint32_t pfn, uint16_t size)
+{
+	struct fvd_ring *r = &d->ring[q];
+
+	r->size = size;
+	r->desc = (uint64_t)pfn << 12;
+	r->avail = r->desc + 16ULL * size;
+	r->used = (r->avail + 6 + 2ULL * size + 4095) & ~4095ULL;
+	r->avail_idx = r->next = 0;
+	memset(d->ram + r->desc, 0, r->used + 6 + 8ULL * size - r->desc);
+}
+
+void fvd_legacy_up(struct fvd *d, uint32_t features, unsigned nq, uint32_t pfn0, bool driver_ok)
+{
+	d->modern = false;
+	place_bars(d);
+	fvd_io_w(d, VIRTIO_PCI_STATUS, 0, 1);
+	fvd_io_w(d, VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+	fvd_io_w(d, VIRTIO_PCI_GUEST_FEATURES, features, 4);
+	for (unsigned q = 0; q < nq; q++) {
+		uint32_t pfn = pfn0 + 0x10 * q;
+
+		fvd_io_w(d, VIRTIO_PCI_QUEUE_SEL, q, 2);
+		ring_place(d, q, pfn, (uint16_t)fvd_io_r(d, VIRTIO_PCI_QUEUE_NUM, 2));
+		fvd_io_w(d, VIRTIO_PCI_QUEUE_PFN, pfn, 4);
+	}
+	if (driver_ok)
+		fvd_driver_ok(d);
+}
+
+void fvd_modern_up(struct fvd *d, uint64_t features, unsigned nq, uint32_t pfn0, bool driver_ok)
+{
+	d->modern = true;
+	place_bars(d);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_STATUS), 3, 1);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_GF), (uint32_t)features, 4);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_GF), (features | (1ULL << VIRTIO_F_VERSION_1)) >> 32,
+		 4);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+	assert_int_equal(fvd_mm_r(d, common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
+	for (unsigned q = 0; q < nq; q++) {
+		struct fvd_ring *r = &d->ring[q];
+
+		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_SELECT), q, 2);
+		ring_place(d, q, pfn0 + 0x10 * q,
+			   (uint16_t)fvd_mm_r(d, common(VIRTIO_PCI_COMMON_Q_SIZE), 2));
+		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_DESCLO), (uint32_t)r->desc, 4);
+		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_AVAILLO), (uint32_t)r->avail, 4);
+		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_USEDLO), (uint32_t)r->used, 4);
+		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
+	}
+	if (driver_ok)
+		fvd_driver_ok(d);
+}
+
+void fvd_driver_ok(struct fvd *d)
+{
+	if (d->modern)
+		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
+	else
+		fvd_io_w(d, VIRTIO_PCI_STATUS, 7, 1);
+}
+
+uint64_t fvd_features(struct fvd *d)
+{
+	uint64_t lo, hi;
+
+	place_bars(d);
+	if (!d->modern)
+		return fvd_io_r(d, VIRTIO_PCI_HOST_FEATURES, 4);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
+	lo = fvd_mm_r(d, common(VIRTIO_PCI_COMMON_DF), 4);
+	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_DFSELECT), 1, 4);
+	hi = fvd_mm_r(d, common(VIRTIO_PCI_COMMON_DF), 4);
+	return lo | hi << 32;
+}
+
+void fvd_put16(struct fvd *d, uint64_t gpa, uint16_t v)
+{
+	memcpy(d->ram + gpa, &v, 2);
+}
+
+uint16_t fvd_get16(struct fvd *d, uint64_t gpa)
+{
+	uint16_t v;
+
+	memcpy(&v, d->ram + gpa, 2);
+	return v;
+}
+
+static void put32(struct fvd *d, uint64_t gpa, uint32_t v)
+{
+	memcpy(d->ram + gpa, &v, 4);
+}
+
+static uint32_t get32(struct fvd *d, uint64_t gpa)
+{
+	uint32_t v;
+
+	memcpy(&v, d->ram + gpa, 4);
+	return v;
+}
+
+uint16_t fvd_chain(struct fvd *d, unsigned q, const struct fvd_seg *s, unsigned n)
+{
+	struct fvd_ring *r = &d->ring[q];
+	uint16_t head = r->next;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t at = (uint16_t)((r->next + i) % r->size);
+		uint64_t dp = r->desc + 16ULL * at;
+		uint64_t gpa = s[i].gpa;
+
+		memcpy(d->ram + dp, &gpa, 8);
+		put32(d, dp + 8, s[i].len);
+		fvd_put16(d, dp + 12, (uint16_t)(s[i].flags | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)));
+		fvd_put16(d, dp + 14, i + 1 < n ? (uint16_t)((at + 1) % r->size) : 0);
+	}
+	r->next = (uint16_t)((r->next + n) % r->size);
+	fvd_put16(d, r->avail + 4 + 2ULL * (r->avail_idx % r->size), head);
+	r->avail_idx++;
+	fvd_put16(d, r->avail + 2, r->avail_idx);
+	return head;
+}
+
+void fvd_kick(struct fvd *d, unsigned q)
+{
+	if (d->modern)
+		fvd_mm_w(d, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q, q, 2);
+	else
+		fvd_io_w(d, VIRTIO_PCI_QUEUE_NOTIFY, q, 2);
+}
+
+uint16_t fvd_used_idx(struct fvd *d, unsigned q)
+{
+	return fvd_get16(d, d->ring[q].used + 2);
+}
+
+void fvd_used_elem(struct fvd *d, unsigned q, uint16_t i, uint32_t *id, uint32_t *len)
+{
+	*id = get32(d, d->ring[q].used + 4 + 8ULL * (i % d->ring[q].size));
+	*len = get32(d, d->ring[q].used + 8 + 8ULL * (i % d->ring[q].size));
+}
