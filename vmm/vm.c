@@ -7,6 +7,7 @@
 #include "devices/piix_ide.h"
 #include "devices/uart16550.h"
 #include "devices/virtio/virtio_balloon.h"
+#include "devices/virtio/virtio_net.h"
 #include "vmm/board.h"
 #include "vmm/disk_stats.h"
 #include "vmm/display.h"
@@ -15,6 +16,7 @@
 #include "vmm/vnc.h"
 #include "vmm/balloon_control.h"
 #include "vmm/input_control.h"
+#include "vmm/net_control.h"
 #include "vmm/drive_control.h"
 #include "vmm/linux_boot.h"
 #include "vmm/loop.h"
@@ -548,6 +550,29 @@ static int register_input_control(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* set_link and query-rx-filter on the NICs, by row id (net0, ...) or by
+ * the id= of their --net tap. */
+static int register_net_control(struct vm *vm, char *err, size_t errlen)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	vm->net_control = net_control_new();
+	for (unsigned i = 0; vm->net_control && i < cfg->nr_nics; i++) {
+		char id[16];
+		struct virtio_net *vn;
+
+		snprintf(id, sizeof(id), "net%u", i);
+		vn = board_find(vm->board, id, &virtio_net_type);
+		if (vn && net_control_add(vm->net_control, vn, id, cfg->nics[i].netdev) < 0)
+			break;
+	}
+	if (!vm->net_control || net_control_register(vm->qmp, vm->net_control) < 0) {
+		snprintf(err, errlen, "cannot register the network commands");
+		return -1;
+	}
+	return 0;
+}
+
 int vm_start(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -568,6 +593,8 @@ int vm_start(struct vm *vm, char *err, size_t errlen)
 	if (register_balloon_control(vm, err, errlen) < 0)
 		return -1;
 	if (register_input_control(vm, err, errlen) < 0)
+		return -1;
+	if (register_net_control(vm, err, errlen) < 0)
 		return -1;
 	vm->nr_vcpus = cfg->cpus;
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
@@ -936,6 +963,7 @@ void vm_destroy(struct vm *vm)
 	drive_control_free(vm->drive_control);
 	balloon_control_free(vm->balloon_control);
 	input_control_free(vm->input_control);
+	net_control_free(vm->net_control);
 	drives_close(&vm->drives);
 	for (unsigned i = 0; i < CLI_MAX_NICS; i++)
 		net_backend_close(vm->nics[i]); /* after the board: the NICs use them */

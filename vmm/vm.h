@@ -37,6 +37,7 @@ struct fastpath;
 struct display;
 struct input;
 struct input_control;
+struct net_control;
 
 /* The run states a client sees (QMP query-status, QEMU's names). */
 enum vm_run_state {
@@ -91,6 +92,7 @@ struct vm {
 	struct drive_control *drive_control; /* the drives' commands */
 	struct balloon_control *balloon_control; /* the balloon's commands */
 	struct input_control *input_control;	 /* send-key, input-send-event */
+	struct net_control *net_control;	 /* set_link, query-rx-filter */
 
 	/* Run control (lock protects parked, the pending requests, the run
 	 * state and the causes). */
