@@ -20,9 +20,10 @@ import subprocess
 import tempfile
 
 # Modules L1 needs: virtio-serial for the payload's stdin/stdout/stderr,
-# KVM for AMD SVM (QEMU TCG's -cpu max emulates SVM, not VMX).
+# KVM for AMD SVM (QEMU TCG's -cpu max emulates SVM, not VMX), tun for
+# the network tests' taps (/dev/net/tun).
 L1_MODULES = ['virtio_pci', 'virtio_console', 'irqbypass', 'ccp', 'kvm',
-              'kvm_amd']
+              'kvm_amd', 'tun']
 
 
 class NestedError(Exception):

@@ -139,6 +139,7 @@ class Ctx:
 
 # Sourced by the L1 scripts that use it; shipped with --file.
 L1LIB = os.path.join(HERE, 'l1lib.sh')
+L1VMM = os.path.join(HERE, 'l1vmm.sh')
 
 
 def l1_verdict(st, out, err, dt, want_ok):
@@ -663,7 +664,8 @@ def t_virtio(ctx, modes='modern legacy'):
             b'L1-CHECK FAIL' in out and
             out.count(b'l2-init: running /test.sh') < boots)
     st, out, err, dt = ctx.run(cmd, timeout=VIRTIO_TIMEOUT, retry_hang=hung,
-                               extra=['--file', ctx.minivmm, '--file', ctl],
+                               extra=['--file', ctx.minivmm, '--file', ctl,
+                                      '--file', L1VMM],
                                l1_cpus=2)
     text = out.decode('utf-8', 'replace')
     # All of it: the L2 consoles of both modes are the evidence.
@@ -746,11 +748,68 @@ def t_display(ctx):
     l1_verdict(st, out, err, dt, 14)
 
 
+# ---------------------------------------------- network
+
+NET_MODULES = ('virtio_pci', 'virtio_net')
+NET_BLOB = 4 << 20
+# 4 MiB x NET_REPS each way and both at once, four L2 boots (modern,
+# legacy, modern without the fast paths, modern on the user backend) in
+# one L1; NESTED_NET_REPS=N streams N x 4 MiB instead (an hour's soak:
+# N of several thousand, with NESTED_NET_TIMEOUT in seconds).
+NET_REPS = 4
+NET_TIMEOUT = 1150
+
+
+def t_net(ctx, runs='modern legacy nofast user', reps=None):
+    """l1_net.sh in one L1: Linux's virtio_net on minivmm's virtio-net and
+    a tap, modern, with virtio_pci.force_legacy=1, and with ioeventfd and
+    irqfd off: pings both ways, a stream each way and both at once with
+    their SHA-256 checked, no stall over one second in the tap's packet
+    counters, QMP set_link seen as the guest's carrier; then on --net user
+    (libslirp): DHCP, L1's loopback through 10.0.2.2 and L2's httpd through
+    hostfwd."""
+    ctx.prepare()
+    need_minivmm(ctx, '--kernel', '--qmp', '--net', 'hostfwd=')
+    reps = reps or int(os.environ.get('NESTED_NET_REPS') or NET_REPS)
+    timeout = int(os.environ.get('NESTED_NET_TIMEOUT') or NET_TIMEOUT)
+    ctl = os.path.join(os.path.dirname(os.path.dirname(ctx.minivmm)),
+                       'tools', 'minivmm-ctl')
+    if not os.path.isfile(ctl):
+        raise Fail('minivmm-ctl not found next to minivmm: %s' % ctl)
+    blob = os.path.join(ctx.tmp, 'blob')
+    data = os.urandom(NET_BLOB)
+    with open(blob, 'wb') as f:
+        f.write(data)
+    h = hashlib.sha256()
+    for _ in range(reps):
+        h.update(data)
+    kernel, initrd = ctx.l2kit('l2_net.sh', NET_MODULES, end='poweroff',
+                               files=((blob, '/l2/blob'),))
+    cmd = [os.path.join(HERE, 'l1_net.sh'), ctx.minivmm, ctl, kernel, initrd,
+           blob, str(reps), h.hexdigest()] + runs.split()
+    st, out, err, dt = ctx.run(cmd, timeout=timeout, retry_hang=True,
+                               extra=['--file', ctx.minivmm, '--file', ctl,
+                                      '--file', blob, '--file', L1VMM])
+    print('--- L1 script (stdout, %d bytes):\n%s'
+          % (len(out), out.decode('utf-8', 'replace')))
+    print('--- figures:')
+    for line in out.decode('utf-8', 'replace').splitlines():
+        if line.startswith('L1-FIGURE '):
+            print(line)
+    # 16 checks a run on a tap, 11 on the user backend (no tap, no pings,
+    # no stall watch: the counters are the tap's).
+    want = sum(11 if r == 'user' else 16 for r in runs.split())
+    l1_verdict(st, out, err, dt, want)
+
+
 TESTS = {
     'runner-basic': t_runner_basic,
     'minivmm-display': t_display,
     'minivmm-virtio': t_virtio,
     'minivmm-virtio-modern': lambda ctx: t_virtio(ctx, 'modern'),
+    'minivmm-net': t_net,
+    'minivmm-net-modern': lambda ctx: t_net(ctx, 'modern'),
+    'minivmm-net-user': lambda ctx: t_net(ctx, 'user'),
     'minivmm-control': t_control,
     'minivmm-acpi': t_acpi,
     'runner-streams': t_runner_streams,
