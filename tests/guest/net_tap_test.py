@@ -77,13 +77,15 @@ def boot(ifname, args, tap_fd, tmp):
     cmd = [minivmm, "--bios", guest, "--debug-exit", "--no-reboot", "--serial", "stdio",
            "--stats=json:" + stats] + args
     print("$ " + " ".join(cmd))
+    # Listening before the guest starts: its frame goes out at once (the
+    # test under load missed it when the socket came after the start).
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_TYPE))
+    s.bind((ifname, ETH_TYPE))
+    s.settimeout(20)
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True,
                          pass_fds=(tap_fd,) if tap_fd is not None else ())
     try:
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_TYPE))
-        s.bind((ifname, ETH_TYPE))
-        s.settimeout(20)
         try:
             while True:
                 f = s.recv(2048)
@@ -105,6 +107,7 @@ def boot(ifname, args, tap_fd, tmp):
         out, err = p.communicate()
         bad.append("the guest did not finish")
     finally:
+        s.close()
         if p.poll() is None:
             p.kill()
             p.wait()
