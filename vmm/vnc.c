@@ -61,6 +61,7 @@ struct vnc {
 	const struct keymap *keymap;
 	rfbScreenInfoPtr screen;
 	struct vm_timer *frame;
+	uint64_t frame_ns; /* the frame timer's period: VNC_FRAME_NS, more while still */
 	bool frame_armed;
 	bool frame_damaged; /* this tick's refresh reported damage */
 	int listen_fds[2];
@@ -225,8 +226,19 @@ static void process(struct vnc *v)
 
 static void arm_frame(struct vnc *v)
 {
-	vm_timer_mod(v->frame, vm_clock_ns() + VNC_FRAME_NS);
+	vm_timer_mod(v->frame, vm_clock_ns() + v->frame_ns);
 	v->frame_armed = true;
+}
+
+/* Something is likely to change soon (a client came or typed): back to the
+ * full frame rate, and the next look within VNC_FRAME_NS. */
+static void frame_soon(struct vnc *v)
+{
+	if (v->frame_ns == VNC_FRAME_NS)
+		return;
+	v->frame_ns = VNC_FRAME_NS;
+	if (v->frame_armed)
+		arm_frame(v);
 }
 
 static void frame_tick(void *opaque)
@@ -240,8 +252,15 @@ static void frame_tick(void *opaque)
 	if (v->display)
 		display_refresh(v->display, false);
 	v->c.frames++;
-	if (v->frame_damaged)
+	if (v->frame_damaged) {
 		v->c.damaged_frames++;
+		v->frame_ns = VNC_FRAME_NS;
+	} else if (v->frame_ns < VNC_FRAME_IDLE_NS) {
+		/* Nothing changed: look less often (QEMU backs off too, by
+		 * 50 ms steps up to 3 s; doubling gets there in 5 frames). */
+		v->frame_ns = v->frame_ns * 2 > VNC_FRAME_IDLE_NS ? VNC_FRAME_IDLE_NS
+								  : v->frame_ns * 2;
+	}
 	process(v);
 	if (v->nr_clients && !v->frame_armed)
 		arm_frame(v);
@@ -331,6 +350,7 @@ static enum rfbNewClientAction client_new(rfbClientPtr cl)
 	cl->clientGoneHook = client_gone;
 	v->nr_clients++;
 	v->c.connections++;
+	frame_soon(v);
 	if (v->nr_clients == 1) {
 		/* The picture may have changed while nobody looked. */
 		if (v->display)
@@ -370,6 +390,7 @@ static void key_event(rfbBool down, rfbKeySym keysym, rfbClientPtr cl)
 	if (!vc)
 		return;
 	v->c.keys++;
+	frame_soon(v);
 	n = keymap_translate(v->keymap, &vc->keys, keysym, down, ev);
 	if (!n)
 		v->c.unmapped_keys++;
@@ -388,6 +409,7 @@ static void pointer_event(int mask, int x, int y, rfbClientPtr cl)
 	if (!vc)
 		return;
 	v->c.pointer_events++;
+	frame_soon(v);
 	pressed = mask & ~vc->buttons;
 	vc->buttons = mask;
 	if (mask & 0x01)
@@ -500,6 +522,7 @@ static rfbBool ext_key_message(rfbClientPtr cl, void *data, const rfbClientToSer
 		return TRUE;
 	}
 	v->c.ext_keys++;
+	frame_soon(v);
 	if (keycode > INPUT_QNUM_MAX) {
 		v->c.unmapped_keys++;
 		return TRUE;
@@ -616,6 +639,7 @@ struct vnc *vnc_new(struct event_loop *loop, struct display *d, struct input *in
 	if (cfg->initial_password)
 		vnc_set_password(v, cfg->initial_password);
 	v->frame = vm_timer_new(loop, frame_tick, v);
+	v->frame_ns = VNC_FRAME_NS;
 	if (!v->frame)
 		goto nomem;
 	if (new_framebuffer(v, d ? (display_refresh(d, true), display_image(d)) : NULL) < 0)

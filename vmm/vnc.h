@@ -11,7 +11,10 @@
  * only the changed rectangles into the library's framebuffer and marks
  * them; a new guest resolution becomes rfbNewFramebuffer, which the library
  * sends as DesktopSize or ExtendedDesktopSize.  Without clients there is no
- * timer; with clients and no change nothing is sent.  Without a picture the
+ * timer; with clients and no change nothing is sent, and each frame that
+ * found no change doubles the timer's period up to VNC_FRAME_IDLE_NS (a
+ * still screen costs a look a second, not 30); a change, a new client or a
+ * client's key or pointer event bring it back to VNC_FRAME_NS at once.  Without a picture the
  * clients see VNC_BLANK_W x VNC_BLANK_H black, and their input still goes
  * to the guest.
  *
@@ -44,6 +47,7 @@ struct json_t;
 #define VNC_MAX_DISPLAY	 99
 #define VNC_PASSWORD_MAX 8 /* the DES key: what VNC authentication uses */
 #define VNC_FRAME_NS	 (1000000000ull / 30)
+#define VNC_FRAME_IDLE_NS 1000000000ull /* the period a still screen backs off to */
 #define VNC_BLANK_W	 640
 #define VNC_BLANK_H	 480
 

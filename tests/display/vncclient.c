@@ -5,7 +5,7 @@
  *
  *   vncclient PORT [--password PW] [--keysyms TEXT] [--ext TEXT]
  *             [--wait-update] [--pointer X,Y,BUTTONS]... [--wait-size WxH SECONDS]
- *             [--retry SECONDS]
+ *             [--retry SECONDS] [--encodings LIST] [--bench SECONDS]
  *
  * connects to 127.0.0.1:PORT, optionally waits for one framebuffer update,
  * types TEXT as plain keysym events (--keysyms) or as QEMU extended key
@@ -14,14 +14,31 @@
  * RFB's mask, 1 left), or stays connected until the server's framebuffer
  * has become WxH (--wait-size: DesktopSize without reconnecting; every size
  * seen is printed), then disconnects.  --retry: a refused connection is
- * tried again for SECONDS (the server may not listen yet).  Exit status: 0 done, 3 the server
+ * tried again for SECONDS (the server may not listen yet).  --encodings: the
+ * encodings offered, in libvncclient's syntax ("tight zrle raw"; default
+ * the library's own list, as its viewers send it).
+ *
+ * --bench SECONDS (the display benchmark, tools/bench-vnc): stays connected
+ * like a viewer (libvncclient asks for an incremental update after each one
+ * it has taken in), lets the first second go by (the first full update),
+ * prints "vncclient: bench start", counts for SECONDS and prints
+ *   vncclient: bench seconds=S bytes=B updates=U rects=R
+ * B the bytes TCP delivered to us in the window (TCP_INFO), U the
+ * FramebufferUpdate messages taken in, R their rectangles.
+ *
+ * Exit status: 0 done, 3 the server
  * refused us (authentication or connection), 4 --ext but the server did not
  * ack the extension, 5 --wait-size timed out, 1 anything else.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <linux/tcp.h> /* tcpi_bytes_received, which glibc's lacks */
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <rfb/keysym.h>
 #include <rfb/rfbclient.h>
@@ -100,6 +117,61 @@ static void on_update(rfbClient *cl, int x, int y, int w, int h)
 	got_update = TRUE;
 }
 
+static unsigned long long nr_updates, nr_rects;
+
+static void on_update_counted(rfbClient *cl, int x, int y, int w, int h)
+{
+	on_update(cl, x, y, w, h);
+	nr_rects++;
+}
+
+static void on_update_finished(rfbClient *cl)
+{
+	(void)cl;
+	nr_updates++;
+}
+
+/* What TCP has delivered to us on the connection so far. */
+static int bytes_received(rfbClient *cl, unsigned long long *bytes)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(cl->sock, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_received) + sizeof(ti.tcpi_bytes_received))
+		return -1;
+	*bytes = ti.tcpi_bytes_received;
+	return 0;
+}
+
+static int bench(rfbClient *cl, long seconds)
+{
+	unsigned long long b0, b1, u0, r0;
+	long t0, t1;
+
+	if (pump(cl, 1000, NULL) < 0)
+		return -1;
+	if (bytes_received(cl, &b0) < 0) {
+		fprintf(stderr, "vncclient: no TCP_INFO byte count on this kernel\n");
+		return -1;
+	}
+	printf("vncclient: bench start\n");
+	fflush(stdout);
+	u0 = nr_updates;
+	r0 = nr_rects;
+	t0 = now_ms();
+	if (pump(cl, seconds * 1000, NULL) < 0)
+		return -1;
+	t1 = now_ms();
+	if (bytes_received(cl, &b1) < 0)
+		return -1;
+	printf("vncclient: bench seconds=%.3f bytes=%llu updates=%llu rects=%llu\n",
+	       (double)(t1 - t0) / 1000, b1 - b0, nr_updates - u0, nr_rects - r0);
+	fflush(stdout);
+	return 0;
+}
+
 static rfbBool updated(rfbClient *cl)
 {
 	(void)cl;
@@ -128,7 +200,8 @@ int main(int argc, char **argv)
 {
 	const char *keysyms = NULL, *ext = NULL, *pointer[16];
 	unsigned npointer = 0;
-	long wait_size_s = 0, retry_s = 0, give_up;
+	const char *encodings = NULL;
+	long wait_size_s = 0, retry_s = 0, bench_s = 0, give_up;
 	rfbBool wait_update = FALSE;
 	rfbClient *cl;
 	int port;
@@ -150,6 +223,15 @@ int main(int argc, char **argv)
 			wait_update = TRUE;
 		else if (!strcmp(argv[i], "--retry") && i + 1 < argc)
 			retry_s = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--encodings") && i + 1 < argc)
+			encodings = argv[++i];
+		else if (!strcmp(argv[i], "--bench") && i + 1 < argc) {
+			bench_s = atol(argv[++i]);
+			if (bench_s < 1) {
+				fprintf(stderr, "vncclient: --bench wants whole seconds, at least 1\n");
+				return 1;
+			}
+		}
 		else if (!strcmp(argv[i], "--pointer") && i + 1 < argc && npointer < 16)
 			pointer[npointer++] = argv[++i];
 		else if (!strcmp(argv[i], "--wait-size") && i + 2 < argc &&
@@ -172,7 +254,10 @@ int main(int argc, char **argv)
 		if (!cl)
 			return 1;
 		cl->GetPassword = get_password;
-		cl->GotFrameBufferUpdate = on_update;
+		cl->GotFrameBufferUpdate = on_update_counted;
+		cl->FinishedFrameBufferUpdate = on_update_finished;
+		if (encodings)
+			cl->appData.encodingsString = encodings;
 		cl->serverHost = strdup("127.0.0.1");
 		cl->serverPort = port;
 		if (rfbInitClient(cl, NULL, NULL))
@@ -224,6 +309,10 @@ int main(int argc, char **argv)
 	if (wait_size_s && pump(cl, wait_size_s * 1000, size_reached) != 1) {
 		printf("vncclient: the size never became %dx%d\n", want_w, want_h);
 		return 5;
+	}
+	if (bench_s && bench(cl, bench_s) < 0) {
+		printf("vncclient: the connection ended during --bench\n");
+		return 1;
 	}
 	pump(cl, 100, NULL);
 	printf("vncclient: done\n");

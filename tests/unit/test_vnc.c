@@ -5,7 +5,8 @@
  * thread; a libvncclient client in the test's thread connects over
  * loopback: the framebuffer it receives equals the source's picture, a
  * resize reaches it, its extended key events and keysyms arrive as qnums,
- * the password is refused until set and accepted after.
+ * the password is refused until set and accepted after; a still screen is
+ * looked at about once a second, a key brings the full frame rate back.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -549,6 +550,72 @@ static void test_pointer(void **state)
 	fixture_free(f);
 }
 
+static unsigned refreshes(struct fixture *f)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&f->src.lock);
+	n = f->src.refreshes;
+	pthread_mutex_unlock(&f->src.lock);
+	return n;
+}
+
+/* Handles the server's messages for ms milliseconds. */
+static void pump_ms(rfbClient *cl, uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (now_ms() < end) {
+		if (WaitForMessage(cl, 20000) > 0)
+			assert_true(HandleRFBServerMessage(cl));
+		while (cl->buffered > 0)
+			assert_true(HandleRFBServerMessage(cl));
+	}
+}
+
+/* A still screen: the frame timer backs off to VNC_FRAME_IDLE_NS (at the
+ * full rate 2 s would be 60 looks), a change after that still reaches the
+ * client within about that period, and a key brings the full rate back. */
+static void test_still_backs_off(void **state)
+{
+	struct fixture *f = fixture_new(false, NULL);
+	rfbClient *cl = connect_client(f, NULL);
+	unsigned r0, r1;
+	uint64_t t0;
+
+	(void)state;
+	_Static_assert(VNC_FRAME_IDLE_NS == 1000000000ull, "the figures below assume 1 s");
+	assert_non_null(cl);
+	sync_picture(cl, f);
+	pump_ms(cl, 2500); /* 33 ms doubling to 1 s: about 2 s */
+	r0 = refreshes(f);
+	pump_ms(cl, 2000);
+	r1 = refreshes(f);
+	assert_in_range(r1 - r0, 1, 4);
+
+	pthread_mutex_lock(&f->src.lock);
+	f->src.want_w = 80;
+	f->src.want_h = 50;
+	pthread_mutex_unlock(&f->src.lock);
+	t0 = now_ms();
+	while (cl->width != 80) {
+		assert_true(now_ms() < t0 + 1800);
+		pump_ms(cl, 20);
+	}
+	sync_picture(cl, f);
+
+	pump_ms(cl, 2500);
+	assert_true(SendKeyEvent(cl, XK_a, TRUE));
+	assert_true(SendKeyEvent(cl, XK_a, FALSE));
+	wait_keys(f, cl, 2);
+	r0 = refreshes(f);
+	pump_ms(cl, 300); /* looks 33, 66 and 133 ms apart again */
+	r1 = refreshes(f);
+	assert_true(r1 - r0 >= 2);
+	close_client(cl);
+	fixture_free(f);
+}
+
 /* A port in use: a clear error, and the first server keeps working. */
 static void test_port_in_use(void **state)
 {
@@ -574,6 +641,7 @@ int main(void)
 		cmocka_unit_test(test_password),
 		cmocka_unit_test(test_blank),
 		cmocka_unit_test(test_pointer),
+		cmocka_unit_test(test_still_backs_off),
 		cmocka_unit_test(test_port_in_use),
 	};
 
