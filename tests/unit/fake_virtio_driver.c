@@ -15,8 +15,11 @@
 
 static void router(void *opaque, unsigned pirq, bool level)
 {
-	(void)pirq;
-	((struct fvd *)opaque)->intx_level = level;
+	struct fvd *d = opaque;
+
+	d->intx_level = level;
+	if (pirq < 4)
+		d->pirq_level[pirq] = level;
 }
 
 static void sink(void *opaque, uint64_t addr, uint32_t data)
@@ -26,16 +29,22 @@ static void sink(void *opaque, uint64_t addr, uint32_t data)
 	((struct fvd *)opaque)->msis++;
 }
 
-void fvd_init(struct fvd *d, size_t ram_size, int devfn)
+void fvd_init_bare(struct fvd *d, size_t ram_size, size_t align, int devfn)
 {
 	memset(d, 0, sizeof(*d));
 	d->ram_size = ram_size;
-	d->ram = aligned_alloc(4096, ram_size);
+	d->ram = aligned_alloc(align, ram_size);
 	assert_non_null(d->ram);
 	memset(d->ram, 0, ram_size);
-	assert_int_equal(guest_mem_add(&d->mem, 0, ram_size, d->ram, false, "ram"), 0);
 	d->devfn = devfn;
+	d->ring_stride = 0x10;
 	fvd_new_bus(d);
+}
+
+void fvd_init(struct fvd *d, size_t ram_size, int devfn)
+{
+	fvd_init_bare(d, ram_size, 4096, devfn);
+	assert_int_equal(guest_mem_add(&d->mem, 0, ram_size, d->ram, false, "ram"), 0);
 }
 
 void fvd_new_bus(struct fvd *d)
@@ -160,10 +169,11 @@ void fvd_legacy_up(struct fvd *d, uint32_t features, unsigned nq, uint32_t pfn0,
 	d->modern = false;
 	fvd_place_bars(d);
 	fvd_io_w(d, VIRTIO_PCI_STATUS, 0, 1);
+	fvd_io_w(d, VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE, 1);
 	fvd_io_w(d, VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
 	fvd_io_w(d, VIRTIO_PCI_GUEST_FEATURES, features, 4);
 	for (unsigned q = 0; q < nq; q++) {
-		uint32_t pfn = pfn0 + 0x10 * q;
+		uint32_t pfn = pfn0 + d->ring_stride * q;
 
 		fvd_io_w(d, VIRTIO_PCI_QUEUE_SEL, q, 2);
 		assert_int_equal(fvd_io_r(d, VIRTIO_PCI_QUEUE_PFN, 4), 0);
@@ -189,13 +199,20 @@ void fvd_modern_up(struct fvd *d, uint64_t features, unsigned nq, uint32_t pfn0,
 	assert_int_equal(fvd_mm_r(d, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
 	for (unsigned q = 0; q < nq; q++) {
 		struct fvd_ring *r = &d->ring[q];
+		uint16_t size = d->modern_qsize;
 
 		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), q, 2);
-		fvd_ring_place(d, q, pfn0 + 0x10 * q,
-			       (uint16_t)fvd_mm_r(d, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), 2));
+		if (size)
+			fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), size, 2);
+		else
+			size = (uint16_t)fvd_mm_r(d, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), 2);
+		fvd_ring_place(d, q, pfn0 + d->ring_stride * q, size);
 		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_DESCLO), (uint32_t)r->desc, 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_DESCHI), (uint32_t)(r->desc >> 32), 4);
 		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_AVAILLO), (uint32_t)r->avail, 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_AVAILHI), (uint32_t)(r->avail >> 32), 4);
 		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_USEDLO), (uint32_t)r->used, 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_USEDHI), (uint32_t)(r->used >> 32), 4);
 		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
 	}
 	if (driver_ok)
@@ -264,6 +281,15 @@ void fvd_desc_at(struct fvd *d, uint64_t table, unsigned i, uint64_t addr, uint3
 	fvd_put16(d, table + 16ULL * i + 14, next);
 }
 
+void fvd_offer(struct fvd *d, unsigned q, uint16_t head)
+{
+	struct fvd_ring *r = &d->ring[q];
+
+	fvd_put16(d, r->avail + 4 + 2ULL * (r->avail_idx % r->size), head);
+	r->avail_idx++;
+	fvd_put16(d, r->avail + 2, r->avail_idx);
+}
+
 uint16_t fvd_chain(struct fvd *d, unsigned q, const struct fvd_seg *s, unsigned n)
 {
 	struct fvd_ring *r = &d->ring[q];
@@ -277,9 +303,7 @@ uint16_t fvd_chain(struct fvd *d, unsigned q, const struct fvd_seg *s, unsigned 
 			    i + 1 < n ? (uint16_t)((at + 1) % r->size) : 0);
 	}
 	r->next = (uint16_t)((r->next + n) % r->size);
-	fvd_put16(d, r->avail + 4 + 2ULL * (r->avail_idx % r->size), head);
-	r->avail_idx++;
-	fvd_put16(d, r->avail + 2, r->avail_idx);
+	fvd_offer(d, q, head);
 	return head;
 }
 

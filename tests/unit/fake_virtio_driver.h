@@ -35,8 +35,11 @@ struct fvd {
 	int devfn;
 	bool modern;
 	struct fvd_ring ring[FVD_MAX_QUEUES];
+	unsigned ring_stride;  /* pages between queues' rings; 0x10 */
+	uint16_t modern_qsize; /* a size the modern driver writes; 0: the device's */
 	unsigned msis;	 /* MSIs the device sent */
 	bool intx_level; /* the INTx line as the router last saw it */
+	bool pirq_level[4]; /* each PIRQ line as the router last saw it */
 };
 
 struct fvd_seg {
@@ -46,6 +49,9 @@ struct fvd_seg {
 };
 
 void fvd_init(struct fvd *d, size_t ram_size, int devfn);
+/* The same with RAM aligned to align but no region in d->mem: the caller
+ * lays the guest memory out. */
+void fvd_init_bare(struct fvd *d, size_t ram_size, size_t align, int devfn);
 void fvd_fini(struct fvd *d);
 /* Fresh buses and PCI bus 0, after the device on the old ones was
  * destroyed (a PCI function cannot be removed, nor its BARs). */
@@ -68,11 +74,12 @@ uint64_t fvd_common(unsigned off);
 /* BAR0 I/O, BAR1 MSI-X, BAR4 modern; I/O, memory and bus mastering on. */
 void fvd_place_bars(struct fvd *d);
 
-/* Reset, features, queues 0..nq-1 (rings at page pfn0 + 0x10 q, the size
- * the device offers; each queue's PFN must read 0 before), DRIVER_OK
- * unless driver_ok is false. */
+/* Reset, ACK, DRIVER, features, queues 0..nq-1 (rings at page
+ * pfn0 + ring_stride q, the size the device offers; each queue's PFN must
+ * read 0 before), DRIVER_OK unless driver_ok is false. */
 void fvd_legacy_up(struct fvd *d, uint32_t features, unsigned nq, uint32_t pfn0, bool driver_ok);
-/* The same on the modern interface (VERSION_1 added, FEATURES_OK). */
+/* The same on the modern interface (VERSION_1 added, FEATURES_OK; the
+ * queue size modern_qsize when set). */
 void fvd_modern_up(struct fvd *d, uint64_t features, unsigned nq, uint32_t pfn0, bool driver_ok);
 void fvd_driver_ok(struct fvd *d);
 /* Fresh (zeroed) split rings of size entries for queue q at page pfn, in
@@ -80,6 +87,8 @@ void fvd_driver_ok(struct fvd *d);
 void fvd_ring_place(struct fvd *d, unsigned q, uint32_t pfn, uint16_t size);
 uint64_t fvd_features(struct fvd *d); /* offered, low 32 bits on legacy */
 
+/* Head offered on queue q's avail ring. */
+void fvd_offer(struct fvd *d, unsigned q, uint16_t head);
 /* A chain of n buffers offered on queue q; its head. */
 uint16_t fvd_chain(struct fvd *d, unsigned q, const struct fvd_seg *s, unsigned n);
 void fvd_kick(struct fvd *d, unsigned q);
