@@ -24,9 +24,11 @@ static void router(void *opaque, unsigned pirq, bool level)
 
 static void sink(void *opaque, uint64_t addr, uint32_t data)
 {
-	(void)addr;
-	(void)data;
-	((struct fvd *)opaque)->msis++;
+	struct fvd *d = opaque;
+
+	d->msis++;
+	d->msi_addr = addr;
+	d->msi_data = data;
 }
 
 void fvd_init_bare(struct fvd *d, size_t ram_size, size_t align, int devfn)

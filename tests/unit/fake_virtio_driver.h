@@ -38,6 +38,8 @@ struct fvd {
 	unsigned ring_stride;  /* pages between queues' rings; 0x10 */
 	uint16_t modern_qsize; /* a size the modern driver writes; 0: the device's */
 	unsigned msis;	 /* MSIs the device sent */
+	uint64_t msi_addr; /* the last one's address and data */
+	uint32_t msi_data;
 	bool intx_level; /* the INTx line as the router last saw it */
 	bool pirq_level[4]; /* each PIRQ line as the router last saw it */
 };
