@@ -194,39 +194,18 @@ static int find_cap(uint8_t id, int type)
 	return -1;
 }
 
-/* ---- rings in fake memory ---- */
-
-struct ring {
-	uint64_t desc, avail, used;
-	uint16_t size, avail_idx, used_seen;
-};
-
-static void ring_legacy(struct ring *r, uint32_t pfn, uint16_t size)
-{
-	r->size = size;
-	r->desc = (uint64_t)pfn << 12;
-	r->avail = r->desc + 16ULL * size;
-	r->used = (r->avail + 6 + 2ULL * size + 4095) & ~4095ULL;
-	r->avail_idx = r->used_seen = 0;
-}
-
-static void make_avail(struct ring *r, uint16_t head)
-{
-	fvd_put16(&drv, r->avail + 4 + 2 * (r->avail_idx % r->size), head);
-	r->avail_idx++;
-	fvd_put16(&drv, r->avail + 2, r->avail_idx);
-}
+/* ---- rings in fake memory (queue 0's, drv.ring[0]) ---- */
 
 /* A block request as viostor 52 sends it with INDIRECT offered but not
  * acknowledged: one head descriptor pointing at a table of three. */
-static void indirect_request(struct ring *r, uint64_t table, uint64_t buf)
+static void indirect_request(struct fvd_ring *r, uint64_t table, uint64_t buf)
 {
 	fvd_desc_at(&drv, table, 0, buf, 16, VIRTQ_DESC_F_NEXT, 1);
 	fvd_desc_at(&drv, table, 1, buf + 0x100, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
 	fvd_desc_at(&drv, table, 2, buf + 0x400, 1, VIRTQ_DESC_F_WRITE, 0);
 	fvd_desc_at(&drv, r->desc, 0, table, 48, VIRTQ_DESC_F_INDIRECT, 0);
 	drv.ram[buf + 0x400] = 0xff;
-	make_avail(r, 0);
+	fvd_offer(&drv, (unsigned)(r - drv.ring), 0);
 }
 
 /* ---- IDs against the Windows 2003 INFs ---- */
@@ -334,7 +313,7 @@ static void test_caps_legacy(void **state)
 static void test_viostor_2003(void **state)
 {
 	struct virtio_pci_path_stats ps;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 	uint32_t hf;
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
@@ -379,14 +358,14 @@ static void test_viostor_2003(void **state)
 	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_STATUS, 1), VIRTIO_STATUS_DRIVER_OK);
 
 	/* An indirect request without INDIRECT acknowledged. */
-	ring_legacy(&r, 0x10, Q0_MAX);
-	indirect_request(&r, 0x40000, 0x50000);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	indirect_request(r, 0x40000, 0x50000);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_int_equal(fd.notifies[0], 1);
 	assert_int_equal(fd.chains, 1);
 	assert_int_equal(fd.indirect_chains, 1);
 	assert_int_equal(drv.ram[0x50400], 0);
-	assert_int_equal(fvd_get16(&drv, r.used + 2), 1);
+	assert_int_equal(fvd_get16(&drv, r->used + 2), 1);
 	/* Exactly ISR bit 0, INTx while it is set, cleared by the read. */
 	assert_true(intx());
 	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 1);
@@ -428,7 +407,7 @@ static void test_balloon_features_after_driver_ok(void **state)
 
 static void test_config_isr3(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
 	fvd_place_bars(&drv);
@@ -448,8 +427,8 @@ static void test_config_isr3(void **state)
 	assert_false(intx());
 	/* A completion behind a config change: ISR 3, then 1 (viostor does
 	 * not drain on 3). */
-	ring_legacy(&r, 0x10, Q0_MAX);
-	indirect_request(&r, 0x40000, 0x50000);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	indirect_request(r, 0x40000, 0x50000);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	virtio_pci_lock(fd.vp);
 	virtio_pci_config_changed(fd.vp);
@@ -463,14 +442,14 @@ static void test_config_isr3(void **state)
 
 static void test_legacy_queue_error(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
 	fvd_place_bars(&drv);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
 	fvd_io_w(&drv, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
-	ring_legacy(&r, 0x10, Q0_MAX);
-	fvd_put16(&drv, r.avail + 2, Q0_MAX + 1); /* a jump by more than the size */
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	fvd_put16(&drv, r->avail + 2, Q0_MAX + 1); /* a jump by more than the size */
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_int_not_equal(virtq_error(virtio_pci_queue(fd.vp, 0)), VIRTQ_OK);
 	/* Legacy: the queue stops, nothing else. */
@@ -513,7 +492,7 @@ static void test_legacy_pfn_generation(void **state)
 static void test_legacy_msix(void **state)
 {
 	int c;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
 	fvd_place_bars(&drv);
@@ -538,8 +517,8 @@ static void test_legacy_msix(void **state)
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
 	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 7, 1);
-	ring_legacy(&r, 0x10, Q0_MAX);
-	indirect_request(&r, 0x40000, 0x50000);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	indirect_request(r, 0x40000, 0x50000);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_int_equal(drv.msis, 1);
 	assert_int_equal(drv.msi_data, 0x41);
@@ -563,7 +542,7 @@ static void modern_queue(unsigned q, uint16_t size, uint64_t desc_gpa, uint64_t 
 	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
 }
 
-static void modern_bring_up(struct ring *r)
+static void modern_bring_up(struct fvd_ring *r)
 {
 	int c = find_cap(PCI_CAP_ID_MSIX, -1);
 	uint64_t f;
@@ -601,7 +580,7 @@ static void modern_bring_up(struct ring *r)
 	r->desc = 0x20000;
 	r->avail = 0x21000;
 	r->used = 0x22000;
-	r->avail_idx = r->used_seen = 0;
+	r->avail_idx = r->next = 0;
 	modern_queue(0, 64, r->desc, r->avail, r->used, 1);
 	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
 	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 1);
@@ -612,17 +591,17 @@ static void modern_bring_up(struct ring *r)
 
 static void test_modern_linux(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	modern_bring_up(&r);
+	modern_bring_up(r);
 	/* Device config through its window, any width. */
 	assert_int_equal(fvd_mm_r(&drv, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF, 8),
 			 0x1716151413121110ULL);
 	assert_int_equal(fvd_mm_r(&drv, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + 5, 1), 0x15);
 	/* A request and the kick at queue 0's notify address. */
-	indirect_request(&r, 0x40000, 0x50000);
-	fvd_put16(&drv, r.avail + 4 + 2 * 64, 0); /* used_event: interrupt after the first */
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_put16(&drv, r->avail + 4 + 2 * 64, 0); /* used_event: interrupt after the first */
 	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0, 2);
 	assert_int_equal(fd.chains, 1);
 	assert_int_equal(drv.msis, 1);
@@ -638,7 +617,7 @@ static void test_modern_linux(void **state)
 	/* An enabled queue's rings stay put. */
 	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
 	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_DESCLO), 0x90000, 4);
-	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_DESCLO), 4), r.desc);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_DESCLO), 4), r->desc);
 	/* Feature writes after FEATURES_OK are ignored. */
 	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
 	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), 0, 4);
@@ -684,11 +663,11 @@ static void test_modern_features_ok_refused(void **state)
 
 static void test_modern_queue_error(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	modern_bring_up(&r);
-	fvd_put16(&drv, r.avail + 2, 200); /* more than the size */
+	modern_bring_up(r);
+	fvd_put16(&drv, r->avail + 2, 200); /* more than the size */
 	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0, 2);
 	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1),
 			 0xf | VIRTIO_STATUS_DEVICE_NEEDS_RESET);
@@ -704,10 +683,10 @@ static void test_modern_queue_error(void **state)
 static void test_pci_cfg_access(void **state)
 {
 	int c;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	modern_bring_up(&r);
+	modern_bring_up(r);
 	c = find_cap(PCI_CAP_ID_VNDR, VIRTIO_PCI_CAP_PCI_CFG);
 	/* num_queues through the window. */
 	fvd_cfg_w(&drv, c + 4, VIRTIO_PCI_MODERN_BAR, 1);
@@ -715,7 +694,7 @@ static void test_pci_cfg_access(void **state)
 	fvd_cfg_w(&drv, c + 12, 2, 4);
 	assert_int_equal(fvd_cfg_r(&drv, c + 16, 2), 2);
 	/* A kick through the window. */
-	indirect_request(&r, 0x40000, 0x50000);
+	indirect_request(r, 0x40000, 0x50000);
 	fvd_cfg_w(&drv, c + 8, VIRTIO_PCI_NOTIFY_OFF, 4);
 	fvd_cfg_w(&drv, c + 16, 0, 2);
 	assert_int_equal(fd.chains, 1);
@@ -732,16 +711,16 @@ static void test_pci_cfg_access(void **state)
 
 static void test_pause_resume_reset(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
 	fvd_place_bars(&drv);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
 	fvd_io_w(&drv, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
-	ring_legacy(&r, 0x10, Q0_MAX);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
 	virtio_pci_pause(fd.vp);
 	assert_int_equal(fd.pauses, 1);
-	indirect_request(&r, 0x40000, 0x50000);
+	indirect_request(r, 0x40000, 0x50000);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_int_equal(fd.notifies[0], 0);
 	virtio_pci_resume(fd.vp);
@@ -787,7 +766,7 @@ static void test_fastpath_doorbells(void **state)
 	struct virtio_pci_stats st;
 	struct virtio_pci_path_stats ps;
 	pthread_t th;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	assert_non_null(fp);
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
@@ -795,8 +774,8 @@ static void test_fastpath_doorbells(void **state)
 	fvd_place_bars(&drv);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
 	fvd_io_w(&drv, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
-	ring_legacy(&r, 0x10, Q0_MAX);
-	indirect_request(&r, 0x40000, 0x50000);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	indirect_request(r, 0x40000, 0x50000);
 	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_true(wait_notifies(0, 1));
 	assert_int_equal(fastpath_counters(fp)->doorbell_exit, 1);
@@ -930,7 +909,7 @@ static void test_fastpath_ioeventfd_irqfd(void **state)
 	const struct fake_ioe *e;
 	struct virtio_pci_path_stats ps;
 	json_t *j, *q0;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 	pthread_t th;
 	uint64_t n;
 	int c;
@@ -956,9 +935,9 @@ static void test_fastpath_ioeventfd_irqfd(void **state)
 		assert_int_equal(e->len, 0);
 	}
 	/* The modern bring-up with MSI-X, then a kick that never exits. */
-	modern_bring_up(&r);
-	indirect_request(&r, 0x40000, 0x50000);
-	fvd_put16(&drv, r.avail + 4 + 2 * 64, 0);
+	modern_bring_up(r);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_put16(&drv, r->avail + 4 + 2 * 64, 0);
 	kvm_signal(live_ioe(false, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
 	assert_true(wait_notifies(0, 1));
 	assert_int_equal(fastpath_counters(fp)->doorbell_ioeventfd, 1);
