@@ -15,27 +15,38 @@
 
 static void router(void *opaque, unsigned pirq, bool level)
 {
-	(void)pirq;
-	((struct fvd *)opaque)->intx_level = level;
+	struct fvd *d = opaque;
+
+	d->intx_level = level;
+	if (pirq < 4)
+		d->pirq_level[pirq] = level;
 }
 
 static void sink(void *opaque, uint64_t addr, uint32_t data)
 {
-	(void)addr;
-	(void)data;
-	((struct fvd *)opaque)->msis++;
+	struct fvd *d = opaque;
+
+	d->msis++;
+	d->msi_addr = addr;
+	d->msi_data = data;
+}
+
+void fvd_init_bare(struct fvd *d, size_t ram_size, size_t align, int devfn)
+{
+	memset(d, 0, sizeof(*d));
+	d->ram_size = ram_size;
+	d->ram = aligned_alloc(align, ram_size);
+	assert_non_null(d->ram);
+	memset(d->ram, 0, ram_size);
+	d->devfn = devfn;
+	d->ring_stride = 0x10;
+	fvd_new_bus(d);
 }
 
 void fvd_init(struct fvd *d, size_t ram_size, int devfn)
 {
-	memset(d, 0, sizeof(*d));
-	d->ram_size = ram_size;
-	d->ram = aligned_alloc(4096, ram_size);
-	assert_non_null(d->ram);
-	memset(d->ram, 0, ram_size);
+	fvd_init_bare(d, ram_size, 4096, devfn);
 	assert_int_equal(guest_mem_add(&d->mem, 0, ram_size, d->ram, false, "ram"), 0);
-	d->devfn = devfn;
-	fvd_new_bus(d);
 }
 
 void fvd_new_bus(struct fvd *d)
@@ -71,7 +82,7 @@ uint32_t fvd_cfg_r(struct fvd *d, unsigned off, unsigned size)
 	return pci_config_read(d->pci, d->devfn, off, size);
 }
 
-static void cfg_w(struct fvd *d, unsigned off, uint32_t v, unsigned size)
+void fvd_cfg_w(struct fvd *d, unsigned off, uint32_t v, unsigned size)
 {
 	pci_config_write(d->pci, d->devfn, off, v, size);
 }
@@ -102,18 +113,18 @@ void fvd_mm_w(struct fvd *d, uint64_t addr, uint64_t v, unsigned size)
 	bus_write(d->mmio, addr, v, size);
 }
 
-static uint64_t common(unsigned off)
+uint64_t fvd_common(unsigned off)
 {
 	return FVD_MODERN_BAR + VIRTIO_PCI_COMMON_OFF + off;
 }
 
-static void place_bars(struct fvd *d)
+void fvd_place_bars(struct fvd *d)
 {
-	cfg_w(d, PCI_BASE_ADDRESS_0, FVD_IO_BASE, 4);
-	cfg_w(d, PCI_BASE_ADDRESS_0 + 4, FVD_MSIX_BASE, 4);
-	cfg_w(d, PCI_BASE_ADDRESS_0 + 16, FVD_MODERN_BAR, 4);
-	cfg_w(d, PCI_BASE_ADDRESS_0 + 20, 0, 4);
-	cfg_w(d, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
+	fvd_cfg_w(d, PCI_BASE_ADDRESS_0, FVD_IO_BASE, 4);
+	fvd_cfg_w(d, PCI_BASE_ADDRESS_0 + 4, FVD_MSIX_BASE, 4);
+	fvd_cfg_w(d, PCI_BASE_ADDRESS_0 + 16, FVD_MODERN_BAR, 4);
+	fvd_cfg_w(d, PCI_BASE_ADDRESS_0 + 20, 0, 4);
+	fvd_cfg_w(d, PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
 }
 
 uint64_t fvd_devcfg(struct fvd *d, unsigned off, unsigned size)
@@ -129,13 +140,21 @@ uint64_t fvd_devcfg(struct fvd *d, unsigned off, unsigned size)
 	return v;
 }
 
+void fvd_devcfg_w(struct fvd *d, unsigned off, uint64_t v, unsigned size)
+{
+	if (d->modern)
+		fvd_mm_w(d, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + off, v, size);
+	else
+		fvd_io_w(d, VIRTIO_PCI_CONFIG_OFF(false) + off, v, size);
+}
+
 uint8_t fvd_isr(struct fvd *d)
 {
 	return (uint8_t)(d->modern ? fvd_mm_r(d, FVD_MODERN_BAR + VIRTIO_PCI_ISR_OFF, 1)
 				   : fvd_io_r(d, VIRTIO_PCI_ISR, 1));
 }
 
-static void ring_place(struct fvd *d, unsigned q, uint32_t pfn, uint16_t size)
+void fvd_ring_place(struct fvd *d, unsigned q, uint32_t pfn, uint16_t size)
 {
 	struct fvd_ring *r = &d->ring[q];
 
@@ -150,15 +169,17 @@ static void ring_place(struct fvd *d, unsigned q, uint32_t pfn, uint16_t size)
 void fvd_legacy_up(struct fvd *d, uint32_t features, unsigned nq, uint32_t pfn0, bool driver_ok)
 {
 	d->modern = false;
-	place_bars(d);
+	fvd_place_bars(d);
 	fvd_io_w(d, VIRTIO_PCI_STATUS, 0, 1);
+	fvd_io_w(d, VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE, 1);
 	fvd_io_w(d, VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
 	fvd_io_w(d, VIRTIO_PCI_GUEST_FEATURES, features, 4);
 	for (unsigned q = 0; q < nq; q++) {
-		uint32_t pfn = pfn0 + 0x10 * q;
+		uint32_t pfn = pfn0 + d->ring_stride * q;
 
 		fvd_io_w(d, VIRTIO_PCI_QUEUE_SEL, q, 2);
-		ring_place(d, q, pfn, (uint16_t)fvd_io_r(d, VIRTIO_PCI_QUEUE_NUM, 2));
+		assert_int_equal(fvd_io_r(d, VIRTIO_PCI_QUEUE_PFN, 4), 0);
+		fvd_ring_place(d, q, pfn, (uint16_t)fvd_io_r(d, VIRTIO_PCI_QUEUE_NUM, 2));
 		fvd_io_w(d, VIRTIO_PCI_QUEUE_PFN, pfn, 4);
 	}
 	if (driver_ok)
@@ -168,26 +189,33 @@ void fvd_legacy_up(struct fvd *d, uint32_t features, unsigned nq, uint32_t pfn0,
 void fvd_modern_up(struct fvd *d, uint64_t features, unsigned nq, uint32_t pfn0, bool driver_ok)
 {
 	d->modern = true;
-	place_bars(d);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_STATUS), 3, 1);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_GF), (uint32_t)features, 4);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_GF), (features | (1ULL << VIRTIO_F_VERSION_1)) >> 32,
-		 4);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
-	assert_int_equal(fvd_mm_r(d, common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
+	fvd_place_bars(d);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_STATUS), 3, 1);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_GF), (uint32_t)features, 4);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_GF),
+		 (features | (1ULL << VIRTIO_F_VERSION_1)) >> 32, 4);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+	assert_int_equal(fvd_mm_r(d, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
 	for (unsigned q = 0; q < nq; q++) {
 		struct fvd_ring *r = &d->ring[q];
+		uint16_t size = d->modern_qsize;
 
-		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_SELECT), q, 2);
-		ring_place(d, q, pfn0 + 0x10 * q,
-			   (uint16_t)fvd_mm_r(d, common(VIRTIO_PCI_COMMON_Q_SIZE), 2));
-		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_DESCLO), (uint32_t)r->desc, 4);
-		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_AVAILLO), (uint32_t)r->avail, 4);
-		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_USEDLO), (uint32_t)r->used, 4);
-		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), q, 2);
+		if (size)
+			fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), size, 2);
+		else
+			size = (uint16_t)fvd_mm_r(d, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), 2);
+		fvd_ring_place(d, q, pfn0 + d->ring_stride * q, size);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_DESCLO), (uint32_t)r->desc, 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_DESCHI), (uint32_t)(r->desc >> 32), 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_AVAILLO), (uint32_t)r->avail, 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_AVAILHI), (uint32_t)(r->avail >> 32), 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_USEDLO), (uint32_t)r->used, 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_USEDHI), (uint32_t)(r->used >> 32), 4);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
 	}
 	if (driver_ok)
 		fvd_driver_ok(d);
@@ -196,7 +224,7 @@ void fvd_modern_up(struct fvd *d, uint64_t features, unsigned nq, uint32_t pfn0,
 void fvd_driver_ok(struct fvd *d)
 {
 	if (d->modern)
-		fvd_mm_w(d, common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
+		fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
 	else
 		fvd_io_w(d, VIRTIO_PCI_STATUS, 7, 1);
 }
@@ -205,13 +233,13 @@ uint64_t fvd_features(struct fvd *d)
 {
 	uint64_t lo, hi;
 
-	place_bars(d);
+	fvd_place_bars(d);
 	if (!d->modern)
 		return fvd_io_r(d, VIRTIO_PCI_HOST_FEATURES, 4);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
-	lo = fvd_mm_r(d, common(VIRTIO_PCI_COMMON_DF), 4);
-	fvd_mm_w(d, common(VIRTIO_PCI_COMMON_DFSELECT), 1, 4);
-	hi = fvd_mm_r(d, common(VIRTIO_PCI_COMMON_DF), 4);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
+	lo = fvd_mm_r(d, fvd_common(VIRTIO_PCI_COMMON_DF), 4);
+	fvd_mm_w(d, fvd_common(VIRTIO_PCI_COMMON_DFSELECT), 1, 4);
+	hi = fvd_mm_r(d, fvd_common(VIRTIO_PCI_COMMON_DF), 4);
 	return lo | hi << 32;
 }
 
@@ -228,17 +256,40 @@ uint16_t fvd_get16(struct fvd *d, uint64_t gpa)
 	return v;
 }
 
-static void put32(struct fvd *d, uint64_t gpa, uint32_t v)
+void fvd_put32(struct fvd *d, uint64_t gpa, uint32_t v)
 {
 	memcpy(d->ram + gpa, &v, 4);
 }
 
-static uint32_t get32(struct fvd *d, uint64_t gpa)
+void fvd_put64(struct fvd *d, uint64_t gpa, uint64_t v)
+{
+	memcpy(d->ram + gpa, &v, 8);
+}
+
+uint32_t fvd_get32(struct fvd *d, uint64_t gpa)
 {
 	uint32_t v;
 
 	memcpy(&v, d->ram + gpa, 4);
 	return v;
+}
+
+void fvd_desc_at(struct fvd *d, uint64_t table, unsigned i, uint64_t addr, uint32_t len,
+		 uint16_t flags, uint16_t next)
+{
+	fvd_put64(d, table + 16ULL * i, addr);
+	fvd_put32(d, table + 16ULL * i + 8, len);
+	fvd_put16(d, table + 16ULL * i + 12, flags);
+	fvd_put16(d, table + 16ULL * i + 14, next);
+}
+
+void fvd_offer(struct fvd *d, unsigned q, uint16_t head)
+{
+	struct fvd_ring *r = &d->ring[q];
+
+	fvd_put16(d, r->avail + 4 + 2ULL * (r->avail_idx % r->size), head);
+	r->avail_idx++;
+	fvd_put16(d, r->avail + 2, r->avail_idx);
 }
 
 uint16_t fvd_chain(struct fvd *d, unsigned q, const struct fvd_seg *s, unsigned n)
@@ -248,18 +299,13 @@ uint16_t fvd_chain(struct fvd *d, unsigned q, const struct fvd_seg *s, unsigned 
 
 	for (unsigned i = 0; i < n; i++) {
 		uint16_t at = (uint16_t)((r->next + i) % r->size);
-		uint64_t dp = r->desc + 16ULL * at;
-		uint64_t gpa = s[i].gpa;
 
-		memcpy(d->ram + dp, &gpa, 8);
-		put32(d, dp + 8, s[i].len);
-		fvd_put16(d, dp + 12, (uint16_t)(s[i].flags | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)));
-		fvd_put16(d, dp + 14, i + 1 < n ? (uint16_t)((at + 1) % r->size) : 0);
+		fvd_desc_at(d, r->desc, at, s[i].gpa, s[i].len,
+			    (uint16_t)(s[i].flags | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
+			    i + 1 < n ? (uint16_t)((at + 1) % r->size) : 0);
 	}
 	r->next = (uint16_t)((r->next + n) % r->size);
-	fvd_put16(d, r->avail + 4 + 2ULL * (r->avail_idx % r->size), head);
-	r->avail_idx++;
-	fvd_put16(d, r->avail + 2, r->avail_idx);
+	fvd_offer(d, q, head);
 	return head;
 }
 
@@ -278,6 +324,6 @@ uint16_t fvd_used_idx(struct fvd *d, unsigned q)
 
 void fvd_used_elem(struct fvd *d, unsigned q, uint16_t i, uint32_t *id, uint32_t *len)
 {
-	*id = get32(d, d->ring[q].used + 4 + 8ULL * (i % d->ring[q].size));
-	*len = get32(d, d->ring[q].used + 8 + 8ULL * (i % d->ring[q].size));
+	*id = fvd_get32(d, d->ring[q].used + 4 + 8ULL * (i % d->ring[q].size));
+	*len = fvd_get32(d, d->ring[q].used + 8 + 8ULL * (i % d->ring[q].size));
 }

@@ -21,7 +21,7 @@
 #include "devices/pci.h"
 #include "devices/virtio/virtio_balloon.h"
 #include "tests/unit/fake_timer.h"
-#include "vmm/bus.h"
+#include "tests/unit/fake_virtio_driver.h"
 #include "vmm/device.h"
 #include "vmm/guest_mem.h"
 #include "vmm/loop.h"
@@ -31,9 +31,6 @@
 #define HOLE_END   0xc0000u
 #define BIOS_GPA   0xfffc0000u /* 256 KiB read-only */
 #define BIOS_SIZE  (256u << 10)
-#define IO_BASE	   0xc000u
-#define MSIX_BASE  0xfe000000u
-#define MODERN_BAR 0xfe100000u
 #define DEVFN	   PCI_DEVFN(3, 0)
 
 #define F(bit) (1ULL << (bit))
@@ -42,13 +39,10 @@
 #define F_REPORTING F(VIRTIO_BALLOON_F_REPORTING)
 #define F_RING	    (F(VIRTIO_RING_F_INDIRECT_DESC) | F(VIRTIO_RING_F_EVENT_IDX))
 
-static uint8_t *ram, *bios;
-static struct guest_mem mem;
-static struct bus *pio, *mmio;
-static struct pci_bus *pci;
+static struct fvd drv;
+static uint8_t *bios;
 static struct virtio_balloon *vb;
 static struct virtio_balloon_args args;
-static bool pirq_level[4];
 
 /* Without fast paths no doorbell watches an fd; the fake timers need no
  * loop. */
@@ -89,32 +83,21 @@ static void on_change(void *opaque, uint64_t actual)
 	last_change = actual;
 }
 
-static void router(void *opaque, unsigned pirq, bool level)
-{
-	pirq_level[pirq] = level;
-}
-
 static bool intx(void)
 {
-	return pirq_level[2]; /* slot 3, INTA */
+	return drv.pirq_level[2]; /* slot 3, INTA */
 }
 
 static int setup(void **state)
 {
-	ram = aligned_alloc(1 << 16, RAM_SIZE);
+	fvd_init_bare(&drv, RAM_SIZE, 1 << 16, DEVFN);
+	drv.ring_stride = 4;
 	bios = aligned_alloc(4096, BIOS_SIZE);
-	memset(ram, 0, RAM_SIZE);
-	memset(&mem, 0, sizeof(mem));
-	assert_int_equal(guest_mem_add(&mem, 0, HOLE_START, ram, false, "ram-low"), 0);
-	assert_int_equal(guest_mem_add(&mem, HOLE_END, RAM_SIZE - HOLE_END, ram + HOLE_END, false,
-				       "ram"),
+	assert_int_equal(guest_mem_add(&drv.mem, 0, HOLE_START, drv.ram, false, "ram-low"), 0);
+	assert_int_equal(guest_mem_add(&drv.mem, HOLE_END, RAM_SIZE - HOLE_END, drv.ram + HOLE_END,
+				       false, "ram"),
 			 0);
-	assert_int_equal(guest_mem_add(&mem, BIOS_GPA, BIOS_SIZE, bios, true, "bios"), 0);
-	pio = bus_create("pio", 0x10000);
-	mmio = bus_create("mmio", 0);
-	pci = pci_bus_create(pio, mmio);
-	pci_bus_set_router(pci, router, NULL);
-	memset(pirq_level, 0, sizeof(pirq_level));
+	assert_int_equal(guest_mem_add(&drv.mem, BIOS_GPA, BIOS_SIZE, bios, true, "bios"), 0);
 	nr_discards = changes = 0;
 	last_change = 0;
 	args = (struct virtio_balloon_args){
@@ -132,17 +115,14 @@ static int teardown(void **state)
 {
 	if (vb)
 		virtio_balloon_type.destroy(vb);
-	pci_bus_destroy(pci);
-	bus_destroy(pio);
-	bus_destroy(mmio);
-	free(ram);
+	fvd_fini(&drv);
 	free(bios);
 	return 0;
 }
 
 static void make(void)
 {
-	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem};
+	struct dev_ctx ctx = fvd_ctx(&drv, NULL);
 	struct board_entry e = {.type = &virtio_balloon_type, .id = "balloon0", .irq = -1,
 				.devfn = -1, .arg = &args};
 	char err[128];
@@ -150,7 +130,7 @@ static void make(void)
 	vb = virtio_balloon_type.create(&ctx, &e, err, sizeof(err));
 	assert_non_null(vb);
 	virtio_balloon_set_change_notify(vb, on_change, NULL);
-	pci_bus_seal(pci);
+	pci_bus_seal(drv.pci);
 }
 
 static struct virtio_balloon_counters counters(void)
@@ -161,204 +141,51 @@ static struct virtio_balloon_counters counters(void)
 	return c;
 }
 
-/* ---- registers ---- */
-
-static uint32_t cfg_r(unsigned off, unsigned size)
-{
-	return pci_config_read(pci, DEVFN, off, size);
-}
-
-static void cfg_w(unsigned off, uint32_t v, unsigned size)
-{
-	pci_config_write(pci, DEVFN, off, v, size);
-}
-
-static uint64_t io_r(unsigned off, unsigned size)
-{
-	uint64_t v = 0;
-
-	bus_read(pio, IO_BASE + off, size, &v);
-	return v;
-}
-
-static void io_w(unsigned off, uint64_t v, unsigned size)
-{
-	bus_write(pio, IO_BASE + off, v, size);
-}
-
-static uint64_t mm_r(uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
-
-	bus_read(mmio, addr, size, &v);
-	return v;
-}
-
-static void mm_w(uint64_t addr, uint64_t v, unsigned size)
-{
-	bus_write(mmio, addr, v, size);
-}
-
-static uint64_t common(unsigned off)
-{
-	return MODERN_BAR + VIRTIO_PCI_COMMON_OFF + off;
-}
-
-static void place_bars(void)
-{
-	cfg_w(PCI_BASE_ADDRESS_0, IO_BASE, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 4, MSIX_BASE, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 16, MODERN_BAR, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 20, 0, 4);
-	cfg_w(PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
-}
-
-/* ---- rings ---- */
-
-struct ring {
-	uint64_t desc, avail, used;
-	uint16_t size, avail_idx, next_desc;
-};
-
-static struct ring rings[4];
-
-static void put16(uint64_t gpa, uint16_t v)
-{
-	memcpy(ram + gpa, &v, 2);
-}
-
-static void put32(uint64_t gpa, uint32_t v)
-{
-	memcpy(ram + gpa, &v, 4);
-}
-
-static void put64(uint64_t gpa, uint64_t v)
-{
-	memcpy(ram + gpa, &v, 8);
-}
-
-static uint16_t get16(uint64_t gpa)
-{
-	uint16_t v;
-
-	memcpy(&v, ram + gpa, 2);
-	return v;
-}
-
-static uint32_t get32(uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, ram + gpa, 4);
-	return v;
-}
-
-static uint16_t used_idx(unsigned q)
-{
-	return get16(rings[q].used + 2);
-}
+/* ---- the driver (fake_virtio_driver) ---- */
 
 static uint32_t used_len(unsigned q, uint16_t i)
 {
-	return get32(rings[q].used + 4 + 8 * (i % rings[q].size) + 4);
-}
+	uint32_t id, len;
 
-static void desc(struct ring *r, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-		 uint16_t next)
-{
-	put64(r->desc + 16 * i, addr);
-	put32(r->desc + 16 * i + 8, len);
-	put16(r->desc + 16 * i + 12, flags);
-	put16(r->desc + 16 * i + 14, next);
-}
-
-static void make_avail(struct ring *r, uint16_t head)
-{
-	put16(r->avail + 4 + 2 * (r->avail_idx % r->size), head);
-	r->avail_idx++;
-	put16(r->avail + 2, r->avail_idx);
+	fvd_used_elem(&drv, q, i, &id, &len);
+	return len;
 }
 
 /* One buffer as a one-descriptor chain on queue q. */
 static void post(unsigned q, uint64_t addr, uint32_t len, bool writable)
 {
-	struct ring *r = &rings[q];
-	uint16_t d = r->next_desc++ % r->size;
+	const struct fvd_seg s = {addr, len, writable ? VIRTQ_DESC_F_WRITE : 0};
 
-	desc(r, d, addr, len, writable ? VIRTQ_DESC_F_WRITE : 0, 0);
-	make_avail(r, d);
+	fvd_chain(&drv, q, &s, 1);
 }
-
-/* Rings of queue q at 0x10000 + 0x4000 q (legacy layout: used at +0x1000). */
-static void ring_init(unsigned q, uint16_t size)
-{
-	struct ring *r = &rings[q];
-
-	r->size = size;
-	r->desc = 0x10000 + 0x4000ULL * q;
-	r->avail = r->desc + 16ULL * size;
-	r->used = (r->avail + 6 + 2ULL * size + 4095) & ~4095ULL;
-	r->avail_idx = r->next_desc = 0;
-}
-
-static bool legacy;
 
 static void kick(unsigned q)
 {
-	if (legacy)
-		io_w(VIRTIO_PCI_QUEUE_NOTIFY, q, 2);
-	else
-		mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q, q, 2);
+	fvd_kick(&drv, q);
+}
+
+/* Every queue at the size the device offers. */
+static void check_qsize(unsigned nq, uint16_t size)
+{
+	for (unsigned q = 0; q < nq; q++)
+		assert_int_equal(drv.ring[q].size, size);
 }
 
 /* Linux's legacy driver (and the 2013 Windows balloon's order): reset, ACK,
- * DRIVER, features, queues by PFN, DRIVER_OK. */
+ * DRIVER, features, queues by PFN, DRIVER_OK.  Rings of queue q at
+ * 0x10000 + 0x4000 q (legacy layout: used at +0x1000). */
 static void legacy_bring_up(uint32_t guest_features, unsigned nq)
 {
-	legacy = true;
-	place_bars();
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE, 1);
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
-	io_w(VIRTIO_PCI_GUEST_FEATURES, guest_features, 4);
-	for (unsigned q = 0; q < nq; q++) {
-		io_w(VIRTIO_PCI_QUEUE_SEL, q, 2);
-		assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0);
-		assert_int_equal(io_r(VIRTIO_PCI_QUEUE_NUM, 2), VIRTIO_BALLOON_QUEUE_SIZE);
-		ring_init(q, VIRTIO_BALLOON_QUEUE_SIZE);
-		io_w(VIRTIO_PCI_QUEUE_PFN, rings[q].desc >> 12, 4);
-	}
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				    VIRTIO_STATUS_DRIVER_OK, 1);
+	fvd_legacy_up(&drv, guest_features, nq, 0x10, true);
+	check_qsize(nq, VIRTIO_BALLOON_QUEUE_SIZE);
 }
 
+/* Linux's modern driver, 64-entry queues at the same places. */
 static void modern_bring_up(uint64_t guest_features, unsigned nq)
 {
-	legacy = false;
-	place_bars();
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER,
-	     1);
-	guest_features |= F(VIRTIO_F_VERSION_1);
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), (uint32_t)guest_features, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), guest_features >> 32, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
-	for (unsigned q = 0; q < nq; q++) {
-		ring_init(q, 64);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), q, 2);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_SIZE), 64, 2);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_DESCLO), (uint32_t)rings[q].desc, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_DESCHI), 0, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_AVAILLO), (uint32_t)rings[q].avail, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_AVAILHI), 0, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_USEDLO), (uint32_t)rings[q].used, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_USEDHI), 0, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
-	}
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
+	drv.modern_qsize = 64;
+	fvd_modern_up(&drv, guest_features, nq, 0x10, true);
+	check_qsize(nq, 64);
 	assert_true(virtio_pci_modern(virtio_balloon_transport(vb)));
 }
 
@@ -368,14 +195,14 @@ static uint32_t legacy_config32(unsigned off)
 	uint32_t v = 0;
 
 	for (unsigned i = 0; i < 4; i++)
-		v |= (uint32_t)io_r(VIRTIO_PCI_CONFIG_OFF(false) + off + i, 1) << (8 * i);
+		v |= (uint32_t)fvd_io_r(&drv, VIRTIO_PCI_CONFIG_OFF(false) + off + i, 1) << (8 * i);
 	return v;
 }
 
 static void legacy_config_write_bytes(unsigned off, uint32_t v)
 {
 	for (unsigned i = 0; i < 4; i++)
-		io_w(VIRTIO_PCI_CONFIG_OFF(false) + off + i, (v >> (8 * i)) & 0xff, 1);
+		fvd_io_w(&drv, VIRTIO_PCI_CONFIG_OFF(false) + off + i, (v >> (8 * i)) & 0xff, 1);
 }
 
 /* A page of PFNs at gpa 0x80000 for the inflate or deflate queue. */
@@ -384,14 +211,14 @@ static void legacy_config_write_bytes(unsigned off, uint32_t v)
 static void post_pfns(unsigned q, const uint32_t *pfn, unsigned n, uint32_t extra_bytes)
 {
 	for (unsigned i = 0; i < n; i++)
-		put32(PFN_BUF + 4 * i, pfn[i]);
+		fvd_put32(&drv, PFN_BUF + 4 * i, pfn[i]);
 	post(q, PFN_BUF, 4 * n + extra_bytes, false);
 	kick(q);
 }
 
 static uintptr_t hva(uint64_t gpa)
 {
-	return (uintptr_t)(gpa >= BIOS_GPA ? bios + (gpa - BIOS_GPA) : ram + gpa);
+	return (uintptr_t)(gpa >= BIOS_GPA ? bios + (gpa - BIOS_GPA) : drv.ram + gpa);
 }
 
 /* ---- tests ---- */
@@ -399,19 +226,23 @@ static uintptr_t hva(uint64_t gpa)
 static void test_ids_features_queues(void **state)
 {
 	make();
-	assert_int_equal(cfg_r(0, 4), 0x10021af4);
-	assert_int_equal(cfg_r(PCI_SUBSYSTEM_VENDOR, 4), 0x00051af4);
-	assert_int_equal(cfg_r(PCI_CLASS_PROG, 1) | cfg_r(PCI_CLASS_DEVICE, 2) << 8, 0x00ff00);
-	place_bars();
+	assert_int_equal(fvd_cfg_r(&drv, 0, 4), 0x10021af4);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_SUBSYSTEM_VENDOR, 4), 0x00051af4);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_CLASS_PROG, 1) | fvd_cfg_r(&drv, PCI_CLASS_DEVICE, 2)
+								  << 8,
+			 0x00ff00);
+	fvd_place_bars(&drv);
 	/* QEMU's defaults, but free page reporting offered, DEFLATE_ON_OOM not */
-	assert_int_equal(io_r(VIRTIO_PCI_HOST_FEATURES, 4), F_STATS | F_REPORTING | F_RING);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_HOST_FEATURES, 4),
+			 F_STATS | F_REPORTING | F_RING);
 	for (unsigned q = 0; q < 4; q++) {
-		io_w(VIRTIO_PCI_QUEUE_SEL, q, 2);
-		assert_int_equal(io_r(VIRTIO_PCI_QUEUE_NUM, 2), VIRTIO_BALLOON_QUEUE_SIZE);
+		fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, q, 2);
+		assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_NUM, 2),
+				 VIRTIO_BALLOON_QUEUE_SIZE);
 	}
-	io_w(VIRTIO_PCI_QUEUE_SEL, 4, 2);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_NUM, 2), 0);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_NUMQ), 2), 4);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 4, 2);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_NUM, 2), 0);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_NUMQ), 2), 4);
 	/* config: 8 bytes, num_pages then actual, both 0 */
 	assert_int_equal(legacy_config32(0), 0);
 	assert_int_equal(legacy_config32(4), 0);
@@ -422,19 +253,19 @@ static void test_options_change_features(void **state)
 	args.deflate_on_oom = true;
 	args.free_page_reporting = false;
 	make();
-	place_bars();
-	assert_int_equal(io_r(VIRTIO_PCI_HOST_FEATURES, 4), F_STATS | F_OOM | F_RING);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 3, 2);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_NUM, 2), 0);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_NUMQ), 2), 3);
+	fvd_place_bars(&drv);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_HOST_FEATURES, 4), F_STATS | F_OOM | F_RING);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 3, 2);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_NUM, 2), 0);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_NUMQ), 2), 3);
 }
 
 static void test_modern_only_ids(void **state)
 {
 	args.transport = VIRTIO_TRANSPORT_MODERN;
 	make();
-	assert_int_equal(cfg_r(0, 4), 0x10451af4);
-	assert_int_equal(cfg_r(PCI_REVISION_ID, 1), 1);
+	assert_int_equal(fvd_cfg_r(&drv, 0, 4), 0x10451af4);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_REVISION_ID, 1), 1);
 }
 
 /* Inflate: valid pages are discarded at their host address; a PFN in the
@@ -460,7 +291,7 @@ static void inflate_deflate(bool modern)
 	else
 		legacy_bring_up(F_STATS | F_REPORTING, 4);
 	post_pfns(VIRTIO_BALLOON_Q_INFLATE, pfns, 8, 0);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_INFLATE), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_INFLATE), 1);
 	assert_int_equal(used_len(VIRTIO_BALLOON_Q_INFLATE, 0), 0);
 	c = counters();
 	assert_int_equal(c.inflated, 3);
@@ -474,7 +305,7 @@ static void inflate_deflate(bool modern)
 	assert_true(intx());
 
 	post_pfns(VIRTIO_BALLOON_Q_DEFLATE, pfns, 8, 0);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_DEFLATE), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_DEFLATE), 1);
 	c = counters();
 	assert_int_equal(c.deflated, 3);
 	assert_int_equal(c.bad_pfns, 10);
@@ -544,7 +375,7 @@ static void test_inflate_large_host_pages(void **state)
 static void test_malformed_chains(void **state)
 {
 	const uint32_t one[] = {0x30};
-	struct ring *r = &rings[VIRTIO_BALLOON_Q_INFLATE];
+	struct fvd_ring *r = &drv.ring[VIRTIO_BALLOON_Q_INFLATE];
 	struct virtio_balloon_counters c;
 
 	make();
@@ -554,21 +385,21 @@ static void test_malformed_chains(void **state)
 	assert_int_equal(c.inflated, 1);
 	assert_int_equal(c.bad_chains, 1);
 	/* next beyond the queue */
-	desc(r, 5, PFN_BUF, 4, VIRTQ_DESC_F_NEXT, 999);
-	make_avail(r, 5);
+	fvd_desc_at(&drv, r->desc, 5, PFN_BUF, 4, VIRTQ_DESC_F_NEXT, 999);
+	fvd_offer(&drv, VIRTIO_BALLOON_Q_INFLATE, 5);
 	kick(VIRTIO_BALLOON_Q_INFLATE);
 	/* a buffer in the hole */
-	desc(r, 6, HOLE_START, 4, 0, 0);
-	make_avail(r, 6);
+	fvd_desc_at(&drv, r->desc, 6, HOLE_START, 4, 0, 0);
+	fvd_offer(&drv, VIRTIO_BALLOON_Q_INFLATE, 6);
 	kick(VIRTIO_BALLOON_Q_INFLATE);
 	c = counters();
 	assert_int_equal(c.bad_chains, 3);
 	assert_int_equal(c.inflated, 1);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_INFLATE), 3);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_INFLATE), 3);
 	/* a head beyond the queue stops it (the transport's business) */
-	make_avail(r, 200);
+	fvd_offer(&drv, VIRTIO_BALLOON_Q_INFLATE, 200);
 	kick(VIRTIO_BALLOON_Q_INFLATE);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_INFLATE), 3);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_INFLATE), 3);
 	assert_int_equal(virtq_error(virtio_pci_queue(virtio_balloon_transport(vb), 0)),
 			 VIRTQ_ERR_HEAD);
 }
@@ -588,7 +419,7 @@ static void reporting(bool modern)
 		legacy_bring_up(F_STATS | F_REPORTING, 4);
 	post(q, 0x100000, 0x40000, true);
 	kick(q);
-	assert_int_equal(used_idx(q), 1);
+	assert_int_equal(fvd_used_idx(&drv, q), 1);
 	assert_int_equal(used_len(q, 0), 0);
 	assert_int_equal(nr_discards, 1);
 	assert_int_equal(discards[0].hva, hva(0x100000));
@@ -608,7 +439,7 @@ static void reporting(bool modern)
 	/* readable: the BIOS could be named so; never discarded */
 	post(q, BIOS_GPA, 0x1000, false);
 	kick(q);
-	assert_int_equal(used_idx(q), 5);
+	assert_int_equal(fvd_used_idx(&drv, q), 5);
 	assert_int_equal(nr_discards, 2);
 	c = counters();
 	assert_int_equal(c.reports, 3);
@@ -634,7 +465,7 @@ static void test_reporting_compact_numbering(void **state)
 	legacy_bring_up(F_REPORTING, 3);
 	post(2, 0x100000, 0x1000, true);
 	kick(2);
-	assert_int_equal(used_idx(2), 1);
+	assert_int_equal(fvd_used_idx(&drv, 2), 1);
 	assert_int_equal(nr_discards, 1);
 	assert_int_equal(counters().stats_updates, 0);
 }
@@ -649,8 +480,8 @@ static void post_stats(unsigned n_extra)
 	uint64_t gpa = 0x90000;
 
 	for (unsigned i = 0; i < 4; i++) {
-		put16(gpa + 10 * i, tags[i]);
-		put64(gpa + 10 * i + 2, 1000 * (i + 1) + n_extra);
+		fvd_put16(&drv, gpa + 10 * i, tags[i]);
+		fvd_put64(&drv, gpa + 10 * i + 2, 1000 * (i + 1) + n_extra);
 	}
 	post(VIRTIO_BALLOON_Q_STATS, gpa, 40 + 5, false);
 	kick(VIRTIO_BALLOON_Q_STATS);
@@ -667,7 +498,7 @@ static void test_stats_polling(void **state)
 		assert_true(st.stat[i] == UINT64_MAX);
 	legacy_bring_up(F_STATS, 3);
 	post_stats(0);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 0); /* held */
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 0); /* held */
 	virtio_balloon_guest_stats(vb, &st);
 	assert_int_equal(st.stat[VIRTIO_BALLOON_S_SWAP_IN], 1000);
 	assert_int_equal(st.stat[VIRTIO_BALLOON_S_MEMFREE], 2000);
@@ -677,29 +508,29 @@ static void test_stats_polling(void **state)
 
 	/* Off: nothing comes back however long we wait. */
 	fake_clock_advance(100ULL * 1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 0);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 0);
 	/* QEMU's checks */
 	assert_int_equal(virtio_balloon_set_poll_interval(vb, -1), -EINVAL);
 	assert_int_equal(virtio_balloon_set_poll_interval(vb, 1LL << 32), -ERANGE);
 	assert_int_equal(virtio_balloon_set_poll_interval(vb, 5), 0);
 	assert_int_equal(virtio_balloon_poll_interval(vb), 5);
 	fake_clock_advance(0); /* a new timer fires at once */
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 1);
 	assert_int_equal(counters().stats_polls, 1);
 	post_stats(7);
 	virtio_balloon_guest_stats(vb, &st);
 	assert_int_equal(st.stat[VIRTIO_BALLOON_S_MEMTOT], 3007);
 	fake_clock_advance(4ULL * 1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 1);
 	fake_clock_advance(1ULL * 1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 2);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 2);
 	/* the guest is slow: the timer finds nothing to return and waits on */
 	fake_clock_advance(20ULL * 1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 2);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 2);
 	post_stats(9);
 	assert_int_equal(virtio_balloon_set_poll_interval(vb, 0), 0);
 	fake_clock_advance(100ULL * 1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 2);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 2);
 	assert_int_equal(virtio_balloon_poll_interval(vb), 0);
 }
 
@@ -710,7 +541,7 @@ static void test_stats_second_buffer(void **state)
 	legacy_bring_up(F_STATS, 3);
 	post_stats(0);
 	post_stats(1);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 1);
 	assert_int_equal(counters().stats_updates, 2);
 }
 
@@ -724,15 +555,15 @@ static void test_legacy_features_after_driver_ok(void **state)
 	post_stats(0); /* the real driver posts it just before DRIVER_OK */
 	assert_int_equal(virtio_balloon_set_poll_interval(vb, 1), 0);
 	fake_clock_advance(0);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 0); /* not negotiated */
-	io_w(VIRTIO_PCI_GUEST_FEATURES, F_STATS, 4);
-	assert_int_equal(io_r(VIRTIO_PCI_GUEST_FEATURES, 4), F_STATS);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 0); /* not negotiated */
+	fvd_io_w(&drv, VIRTIO_PCI_GUEST_FEATURES, F_STATS, 4);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_GUEST_FEATURES, 4), F_STATS);
 	fake_clock_advance(1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 1);
 	post_stats(0);
-	io_w(VIRTIO_PCI_GUEST_FEATURES, 0, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_GUEST_FEATURES, 0, 4);
 	fake_clock_advance(1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 1);
 }
 
 /* num_pages from the target (RAM - target in 4 KiB pages, a target above
@@ -747,7 +578,7 @@ static void test_config_target_actual(void **state)
 	assert_int_equal(virtio_balloon_num_pages(vb), 256);
 	assert_int_equal(legacy_config32(0), 256);
 	assert_true(intx());
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 3);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 3);
 	assert_false(intx());
 	virtio_balloon_set_target(vb, 1ULL << 40);
 	assert_int_equal(legacy_config32(0), 0);
@@ -765,7 +596,7 @@ static void test_config_target_actual(void **state)
 	assert_int_equal(legacy_config32(0), (RAM_SIZE >> 12) - 1);
 	assert_int_equal(changes, 1);
 	/* a guest claiming more than the RAM reads as nothing left */
-	io_w(VIRTIO_PCI_CONFIG_OFF(false) + 4, 0xffffffffu, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_CONFIG_OFF(false) + 4, 0xffffffffu, 4);
 	assert_int_equal(virtio_balloon_actual_bytes(vb), 0);
 	assert_int_equal(changes, 2);
 }
@@ -775,10 +606,11 @@ static void test_config_modern(void **state)
 	make();
 	modern_bring_up(F_STATS, 3);
 	virtio_balloon_set_target(vb, RAM_SIZE / 2);
-	assert_int_equal(mm_r(MODERN_BAR + VIRTIO_PCI_DEVICE_OFF, 4), RAM_SIZE / 2 / 4096);
-	mm_w(MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + 4, 10, 4);
+	assert_int_equal(fvd_mm_r(&drv, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF, 4),
+			 RAM_SIZE / 2 / 4096);
+	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + 4, 10, 4);
 	assert_int_equal(changes, 1);
-	assert_int_equal(mm_r(MODERN_BAR + VIRTIO_PCI_DEVICE_OFF, 8),
+	assert_int_equal(fvd_mm_r(&drv, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF, 8),
 			 (uint64_t)10 << 32 | (RAM_SIZE / 2 / 4096));
 }
 
@@ -793,28 +625,28 @@ static void test_reset(void **state)
 	legacy_bring_up(F_STATS | F_REPORTING, 4);
 	virtio_balloon_set_target(vb, RAM_SIZE - 4096);
 	post_stats(0);
-	io_w(VIRTIO_PCI_CONFIG_OFF(false) + 4, 1, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_CONFIG_OFF(false) + 4, 1, 4);
 	assert_int_equal(changes, 1);
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 0, 1);
 	assert_int_equal(changes, 2);
 	assert_int_equal(last_change, RAM_SIZE);
 	assert_int_equal(legacy_config32(4), 0);
 	assert_int_equal(legacy_config32(0), 1);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 2, 2);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 2, 2);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_PFN, 4), 0);
 	/* the poll timer finds nothing held: no write into the old ring */
 	assert_int_equal(virtio_balloon_set_poll_interval(vb, 1), 0);
-	memset(ram + rings[2].used, 0, 16);
+	memset(drv.ram + drv.ring[2].used, 0, 16);
 	fake_clock_advance(0);
-	assert_int_equal(used_idx(2), 0);
+	assert_int_equal(fvd_used_idx(&drv, 2), 0);
 	/* and again from the start */
-	memset(ram + 0x10000, 0, 0x10000);
+	memset(drv.ram + 0x10000, 0, 0x10000);
 	legacy_bring_up(F_STATS | F_REPORTING, 4);
 	post_pfns(VIRTIO_BALLOON_Q_INFLATE, one, 1, 0);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_INFLATE), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_INFLATE), 1);
 	post_stats(0);
 	fake_clock_advance(1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 1);
 	/* the machine's reset path too */
 	virtio_balloon_type.quiesce(vb);
 	virtio_balloon_type.reset(vb);
@@ -831,10 +663,10 @@ static void test_pause_holds_poll(void **state)
 	assert_int_equal(virtio_balloon_set_poll_interval(vb, 2), 0);
 	virtio_balloon_type.pause(vb);
 	fake_clock_advance(10ULL * 1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 0);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 0);
 	virtio_balloon_type.resume(vb);
 	fake_clock_advance(2ULL * 1000000000);
-	assert_int_equal(used_idx(VIRTIO_BALLOON_Q_STATS), 1);
+	assert_int_equal(fvd_used_idx(&drv, VIRTIO_BALLOON_Q_STATS), 1);
 }
 
 int main(void)

@@ -27,15 +27,11 @@
 #include "devices/virtio/virtio_blk.h"
 #include "devices/virtio/virtio_blk_req.h"
 #include "devices/virtio/virtio_pci.h"
-#include "vmm/bus.h"
+#include "tests/unit/fake_virtio_driver.h"
 #include "vmm/device.h"
-#include "vmm/guest_mem.h"
 #include "vmm/loop.h"
 
 #define RAM_SIZE   (4u << 20)
-#define IO_BASE	   0xc000u
-#define MSIX_BASE  0xfe000000u
-#define MODERN_BAR 0xfe100000u
 #define DEVFN	   PCI_DEVFN(3, 0)
 #define QSIZE	   256
 #define DISK_SIZE  (1u << 20) /* 2048 sectors */
@@ -60,29 +56,11 @@
 #define R 0
 #define W VIRTQ_DESC_F_WRITE
 
-struct ring {
-	uint64_t desc, avail, used;
-	uint16_t avail_idx, next;
-};
-
-static uint8_t *ram;
-static struct guest_mem mem;
-static struct bus *pio, *mmio;
-static struct pci_bus *pci;
+static struct fvd drv;
 static struct block_dev *bd;
 static struct virtio_blk *vb;
-static struct ring rings[4];
-static bool modern;
 static char img[64];
 static unsigned syncs;
-
-static void router(void *opaque, unsigned pirq, bool level)
-{
-}
-
-static void sink(void *opaque, uint64_t addr, uint32_t data)
-{
-}
 
 static void open_disk(bool read_only)
 {
@@ -98,15 +76,7 @@ static int setup(void **state)
 	char err[256];
 	int fd;
 
-	ram = aligned_alloc(4096, RAM_SIZE);
-	memset(ram, 0, RAM_SIZE);
-	memset(&mem, 0, sizeof(mem));
-	assert_int_equal(guest_mem_add(&mem, 0, RAM_SIZE, ram, false, "ram"), 0);
-	pio = bus_create("pio", 0x10000);
-	mmio = bus_create("mmio", 0);
-	pci = pci_bus_create(pio, mmio);
-	pci_bus_set_router(pci, router, NULL);
-	pci_bus_set_msi_sink(pci, sink, NULL);
+	fvd_init(&drv, RAM_SIZE, DEVFN);
 	snprintf(img, sizeof(img), "/tmp/test_virtio_blk.XXXXXX");
 	fd = mkstemp(img);
 	assert_true(fd >= 0);
@@ -122,8 +92,6 @@ static int setup(void **state)
 		assert_int_equal(block_pwrite(bd, (uint64_t)s * 512, b, 512), 0);
 	}
 	vb = NULL;
-	modern = false;
-	memset(rings, 0, sizeof(rings));
 	syncs = 0;
 	return 0;
 }
@@ -136,18 +104,15 @@ static int teardown(void **state)
 	if (bd)
 		block_close(bd);
 	bd = NULL;
-	pci_bus_destroy(pci);
-	bus_destroy(pio);
-	bus_destroy(mmio);
+	fvd_fini(&drv);
 	unlink(img);
-	free(ram);
 	return 0;
 }
 
 static void make_on(enum virtio_transport t, unsigned nq, const char *serial,
 		    struct event_loop *loop)
 {
-	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem, .loop = loop};
+	struct dev_ctx ctx = fvd_ctx(&drv, loop);
 	struct virtio_blk_args a = {.bd = bd, .serial = serial, .num_queues = nq, .transport = t};
 	struct board_entry e = {.type = &virtio_blk_type, .id = "vblk0", .devfn = DEVFN, .irq = -1,
 				.arg = &a};
@@ -155,7 +120,7 @@ static void make_on(enum virtio_transport t, unsigned nq, const char *serial,
 
 	vb = virtio_blk_type.create(&ctx, &e, err, sizeof(err));
 	assert_non_null(vb);
-	pci_bus_seal(pci);
+	pci_bus_seal(drv.pci);
 }
 
 static void make(enum virtio_transport t, unsigned nq, const char *serial)
@@ -163,260 +128,74 @@ static void make(enum virtio_transport t, unsigned nq, const char *serial)
 	make_on(t, nq, serial, NULL);
 }
 
-/* ---- the driver's accesses ---- */
+/* ---- the driver's accesses (fake_virtio_driver) ---- */
 
-static uint32_t cfg_r(unsigned off, unsigned size)
+/* Every queue at the size the device offers, QSIZE. */
+static void check_qsize(unsigned nq)
 {
-	return pci_config_read(pci, DEVFN, off, size);
-}
-
-static void cfg_w(unsigned off, uint32_t v, unsigned size)
-{
-	pci_config_write(pci, DEVFN, off, v, size);
-}
-
-static uint64_t io_r(unsigned off, unsigned size)
-{
-	uint64_t v = 0;
-
-	bus_read(pio, IO_BASE + off, size, &v);
-	return v;
-}
-
-static void io_w(unsigned off, uint64_t v, unsigned size)
-{
-	bus_write(pio, IO_BASE + off, v, size);
-}
-
-static uint64_t mm_r(uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
-
-	bus_read(mmio, addr, size, &v);
-	return v;
-}
-
-static void mm_w(uint64_t addr, uint64_t v, unsigned size)
-{
-	bus_write(mmio, addr, v, size);
-}
-
-static uint64_t common(unsigned off)
-{
-	return MODERN_BAR + VIRTIO_PCI_COMMON_OFF + off;
-}
-
-static void place_bars(void)
-{
-	cfg_w(PCI_BASE_ADDRESS_0, IO_BASE, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 4, MSIX_BASE, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 16, MODERN_BAR, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 20, 0, 4);
-	cfg_w(PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
-}
-
-/* Device config byte by byte, as viostor reads it. */
-static uint64_t devcfg(unsigned off, unsigned size)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < size; i++) {
-		uint64_t b = modern ? mm_r(MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + off + i, 1)
-				    : io_r(VIRTIO_PCI_CONFIG_OFF(false) + off + i, 1);
-		v |= (b & 0xff) << (8 * i);
-	}
-	return v;
-}
-
-static void devcfg_w8(unsigned off, uint8_t v)
-{
-	if (modern)
-		mm_w(MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + off, v, 1);
-	else
-		io_w(VIRTIO_PCI_CONFIG_OFF(false) + off, v, 1);
-}
-
-static void ring_place(unsigned q, uint32_t pfn)
-{
-	struct ring *r = &rings[q];
-
-	r->desc = (uint64_t)pfn << 12;
-	r->avail = r->desc + 16ULL * QSIZE;
-	r->used = (r->avail + 6 + 2ULL * QSIZE + 4095) & ~4095ULL;
-	r->avail_idx = r->next = 0;
-	memset(ram + r->desc, 0, r->used + 6 + 8 * QSIZE - r->desc); /* a driver's fresh rings */
+	for (unsigned q = 0; q < nq; q++)
+		assert_int_equal(drv.ring[q].size, QSIZE);
 }
 
 /* Legacy bring-up as viostor 52: reset, features, PFNs, DRIVER_OK. */
 static void legacy_up(uint32_t features, unsigned nq)
 {
-	modern = false;
-	place_bars();
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
-	io_w(VIRTIO_PCI_GUEST_FEATURES, features, 4);
-	for (unsigned q = 0; q < nq; q++) {
-		ring_place(q, 0x100 + 0x10 * q);
-		io_w(VIRTIO_PCI_QUEUE_SEL, q, 2);
-		assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0);
-		assert_int_equal(io_r(VIRTIO_PCI_QUEUE_NUM, 2), QSIZE);
-		io_w(VIRTIO_PCI_QUEUE_PFN, 0x100 + 0x10 * q, 4);
-	}
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
+	fvd_legacy_up(&drv, features, nq, 0x100, true);
+	check_qsize(nq);
 }
 
 /* Modern bring-up as Linux: features, FEATURES_OK, queues, DRIVER_OK. */
 static void modern_up(uint64_t features, unsigned nq)
 {
-	modern = true;
-	place_bars();
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 3, 1);
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), (uint32_t)features, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), (features | F_VERSION1) >> 32, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
-	for (unsigned q = 0; q < nq; q++) {
-		struct ring *r = &rings[q];
-
-		ring_place(q, 0x100 + 0x10 * q);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), q, 2);
-		assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), QSIZE);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_DESCLO), (uint32_t)r->desc, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_AVAILLO), (uint32_t)r->avail, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_USEDLO), (uint32_t)r->used, 4);
-		mm_w(common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
-	}
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
-	assert_true(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1) == 0xf);
-}
-
-static void put16(uint64_t gpa, uint16_t v)
-{
-	memcpy(ram + gpa, &v, 2);
-}
-
-static void put32(uint64_t gpa, uint32_t v)
-{
-	memcpy(ram + gpa, &v, 4);
-}
-
-static void put64(uint64_t gpa, uint64_t v)
-{
-	memcpy(ram + gpa, &v, 8);
-}
-
-static uint16_t get16(uint64_t gpa)
-{
-	uint16_t v;
-
-	memcpy(&v, ram + gpa, 2);
-	return v;
-}
-
-static uint32_t get32(uint64_t gpa)
-{
-	uint32_t v;
-
-	memcpy(&v, ram + gpa, 4);
-	return v;
-}
-
-static void desc_at(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-		    uint16_t next)
-{
-	put64(table + 16 * i, addr);
-	put32(table + 16 * i + 8, len);
-	put16(table + 16 * i + 12, flags);
-	put16(table + 16 * i + 14, next);
-}
-
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	uint16_t flags;
-};
-
-/* A chain of n buffers on queue q (descriptors from r->next on), offered. */
-static uint16_t chain(unsigned q, const struct seg *s, unsigned n)
-{
-	struct ring *r = &rings[q];
-	uint16_t head = r->next;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t d = (uint16_t)((r->next + i) % QSIZE);
-		uint16_t nx = (uint16_t)((d + 1) % QSIZE);
-
-		desc_at(r->desc, d, s[i].gpa, s[i].len,
-			(uint16_t)(s[i].flags | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0)),
-			i + 1 < n ? nx : 0);
-	}
-	r->next = (uint16_t)((r->next + n) % QSIZE);
-	put16(r->avail + 4 + 2 * (r->avail_idx % QSIZE), head);
-	r->avail_idx++;
-	put16(r->avail + 2, r->avail_idx);
-	return head;
+	fvd_modern_up(&drv, features, nq, 0x100, true);
+	check_qsize(nq);
+	assert_true(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1) == 0xf);
 }
 
 static void header(uint64_t gpa, uint32_t type, uint64_t sector)
 {
-	put32(gpa, type);
-	put32(gpa + 4, 0);
-	put64(gpa + 8, sector);
+	fvd_put32(&drv, gpa, type);
+	fvd_put32(&drv, gpa + 4, 0);
+	fvd_put64(&drv, gpa + 8, sector);
 }
 
 /* The usual three-buffer request: header, data, status. */
 static uint16_t request(unsigned q, uint32_t type, uint64_t sector, uint64_t data, uint32_t len,
 			uint16_t dflags, uint64_t status)
 {
-	struct seg s[3] = {{BUF + 0x100000 + 0x4000 * q + 64 * rings[q].next, 16, R},
-			   {data, len, dflags},
-			   {status, 1, W}};
+	struct fvd_seg s[3] = {{BUF + 0x100000 + 0x4000 * q + 64 * drv.ring[q].next, 16, R},
+			       {data, len, dflags},
+			       {status, 1, W}};
 
 	header(s[0].gpa, type, sector);
-	ram[status] = 0xee;
+	drv.ram[status] = 0xee;
 	if (!len) {
 		s[1] = s[2];
-		return chain(q, s, 2);
+		return fvd_chain(&drv, q, s, 2);
 	}
-	return chain(q, s, 3);
+	return fvd_chain(&drv, q, s, 3);
 }
 
 static void kick(unsigned q)
 {
-	if (modern)
-		mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q, q, 2);
-	else
-		io_w(VIRTIO_PCI_QUEUE_NOTIFY, q, 2);
+	fvd_kick(&drv, q);
 	block_drain(bd);
-}
-
-static uint16_t used_idx(unsigned q)
-{
-	return get16(rings[q].used + 2);
-}
-
-static void used_elem(unsigned q, uint16_t i, uint32_t *id, uint32_t *len)
-{
-	*id = get32(rings[q].used + 4 + 8 * (i % QSIZE));
-	*len = get32(rings[q].used + 8 + 8 * (i % QSIZE));
 }
 
 /* One request on queue 0, run to completion: its status byte. */
 #define run1(...) run1_at(__LINE__, __VA_ARGS__)
 static uint8_t run1_at(int line, uint32_t type, uint64_t sector, uint64_t data, uint32_t len, uint16_t dflags)
 {
-	uint16_t u = used_idx(0), head;
+	uint16_t u = fvd_used_idx(&drv, 0), head;
 	uint32_t id, ulen;
 
 	head = request(0, type, sector, data, len, dflags, BUF + 0xff000);
 	kick(0);
-	if (used_idx(0) != (uint16_t)(u + 1))
-		fail_msg("line %d: request not answered (used %u)", line, used_idx(0));
-	used_elem(0, u, &id, &ulen);
+	if (fvd_used_idx(&drv, 0) != (uint16_t)(u + 1))
+		fail_msg("line %d: request not answered (used %u)", line, fvd_used_idx(&drv, 0));
+	fvd_used_elem(&drv, 0, u, &id, &ulen);
 	assert_int_equal(id, head);
-	return ram[BUF + 0xff000];
+	return drv.ram[BUF + 0xff000];
 }
 
 static void sector_pattern(uint8_t *b, unsigned s)
@@ -432,16 +211,18 @@ static void test_ids_viostor_inf(void **state)
 	char id[80];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
-	snprintf(id, sizeof(id), "PCI\\VEN_%04X&DEV_%04X&SUBSYS_%04X%04X&REV_%02X", cfg_r(0, 2),
-		 cfg_r(2, 2), cfg_r(PCI_SUBSYSTEM_ID, 2), cfg_r(PCI_SUBSYSTEM_VENDOR, 2),
-		 cfg_r(PCI_REVISION_ID, 1));
+	snprintf(id, sizeof(id), "PCI\\VEN_%04X&DEV_%04X&SUBSYS_%04X%04X&REV_%02X",
+		 fvd_cfg_r(&drv, 0, 2), fvd_cfg_r(&drv, 2, 2), fvd_cfg_r(&drv, PCI_SUBSYSTEM_ID, 2),
+		 fvd_cfg_r(&drv, PCI_SUBSYSTEM_VENDOR, 2), fvd_cfg_r(&drv, PCI_REVISION_ID, 1));
 	/* viostor.inf (2012-11-27), [RedHat.NTx86.5.2] */
 	assert_string_equal(id, "PCI\\VEN_1AF4&DEV_1001&SUBSYS_00021AF4&REV_00");
-	assert_int_equal(cfg_r(PCI_CLASS_PROG, 1) | cfg_r(PCI_CLASS_DEVICE, 2) << 8, 0x010000);
-	assert_int_equal(cfg_r(PCI_INTERRUPT_PIN, 1), 1);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_CLASS_PROG, 1) | fvd_cfg_r(&drv, PCI_CLASS_DEVICE, 2)
+								  << 8,
+			 0x010000);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_INTERRUPT_PIN, 1), 1);
 	/* viostor needs at least 0x40 bytes of I/O. */
-	cfg_w(PCI_BASE_ADDRESS_0, 0xffffffff, 4);
-	assert_true((~(cfg_r(PCI_BASE_ADDRESS_0, 4) & ~3u) + 1) >= 0x40);
+	fvd_cfg_w(&drv, PCI_BASE_ADDRESS_0, 0xffffffff, 4);
+	assert_true((~(fvd_cfg_r(&drv, PCI_BASE_ADDRESS_0, 4) & ~3u) + 1) >= 0x40);
 }
 
 static void test_config_legacy(void **state)
@@ -449,35 +230,35 @@ static void test_config_legacy(void **state)
 	uint32_t hf;
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
-	place_bars();
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
-	hf = (uint32_t)io_r(VIRTIO_PCI_HOST_FEATURES, 4);
+	fvd_place_bars(&drv);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 0, 1);
+	hf = (uint32_t)fvd_io_r(&drv, VIRTIO_PCI_HOST_FEATURES, 4);
 	assert_int_equal(hf, F_SIZE_MAX | F_SEG_MAX | F_GEOMETRY | F_BLK_SIZE | F_FLUSH |
 				 F_TOPOLOGY | F_CONFIG_WCE | F_DISCARD | F_WZ | F_INDIRECT |
 				 F_EVENTIDX);
-	assert_int_equal(devcfg(0, 8), SECTORS);
-	assert_int_equal(devcfg(8, 4), 1u << 20);
-	assert_int_equal(devcfg(12, 4), 126);
-	assert_int_equal(devcfg(16, 2), 2); /* 2048 / (16 * 63) */
-	assert_int_equal(devcfg(18, 1), 16);
-	assert_int_equal(devcfg(19, 1), 63);
-	assert_int_equal(devcfg(20, 4), 512);
-	assert_int_equal(devcfg(24, 8), 0); /* topology: 512-byte physical blocks */
-	assert_int_equal(devcfg(34, 2), 1);
-	assert_int_equal(devcfg(36, 4), 1u << 22);
-	assert_int_equal(devcfg(40, 4), 16);
-	assert_int_equal(devcfg(44, 4), 1);
-	assert_int_equal(devcfg(48, 4), 1u << 22);
-	assert_int_equal(devcfg(52, 4), 16);
-	assert_int_equal(devcfg(56, 1), 1);
+	assert_int_equal(fvd_devcfg(&drv, 0, 8), SECTORS);
+	assert_int_equal(fvd_devcfg(&drv, 8, 4), 1u << 20);
+	assert_int_equal(fvd_devcfg(&drv, 12, 4), 126);
+	assert_int_equal(fvd_devcfg(&drv, 16, 2), 2); /* 2048 / (16 * 63) */
+	assert_int_equal(fvd_devcfg(&drv, 18, 1), 16);
+	assert_int_equal(fvd_devcfg(&drv, 19, 1), 63);
+	assert_int_equal(fvd_devcfg(&drv, 20, 4), 512);
+	assert_int_equal(fvd_devcfg(&drv, 24, 8), 0); /* topology: 512-byte physical blocks */
+	assert_int_equal(fvd_devcfg(&drv, 34, 2), 1);
+	assert_int_equal(fvd_devcfg(&drv, 36, 4), 1u << 22);
+	assert_int_equal(fvd_devcfg(&drv, 40, 4), 16);
+	assert_int_equal(fvd_devcfg(&drv, 44, 4), 1);
+	assert_int_equal(fvd_devcfg(&drv, 48, 4), 1u << 22);
+	assert_int_equal(fvd_devcfg(&drv, 52, 4), 16);
+	assert_int_equal(fvd_devcfg(&drv, 56, 1), 1);
 	/* No FLUSH negotiated: writethrough. viostor acks WCACHE only. */
-	assert_int_equal(devcfg(32, 1), 0);
-	io_w(VIRTIO_PCI_GUEST_FEATURES, F_FLUSH, 4);
-	assert_int_equal(devcfg(32, 1), 1);
+	assert_int_equal(fvd_devcfg(&drv, 32, 1), 0);
+	fvd_io_w(&drv, VIRTIO_PCI_GUEST_FEATURES, F_FLUSH, 4);
+	assert_int_equal(fvd_devcfg(&drv, 32, 1), 1);
 	/* A word read across fields works too. */
-	assert_int_equal(io_r(VIRTIO_PCI_CONFIG_OFF(false) + 18, 2), 16 | 63 << 8);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_CONFIG_OFF(false) + 18, 2), 16 | 63 << 8);
 	/* Past the config: all ones, nothing breaks. */
-	assert_int_equal(io_r(VIRTIO_PCI_CONFIG_OFF(false) + 60, 1), 0xff);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_CONFIG_OFF(false) + 60, 1), 0xff);
 }
 
 static void test_config_ro_mq(void **state)
@@ -485,15 +266,16 @@ static void test_config_ro_mq(void **state)
 	block_close(bd);
 	open_disk(true);
 	make(VIRTIO_TRANSPORT_MODERN, 4, NULL);
-	modern = true;
-	place_bars();
-	mm_w(common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
-	assert_true(mm_r(common(VIRTIO_PCI_COMMON_DF), 4) & F_RO);
-	assert_true(mm_r(common(VIRTIO_PCI_COMMON_DF), 4) & F_MQ);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_NUMQ), 2), 4);
-	assert_int_equal(devcfg(34, 2), 4);
-	assert_int_equal(devcfg(16, 2), 2); /* 2048 sectors: 2 cylinders, QEMU's minimum */
-	assert_int_equal(cfg_r(2, 2), 0x1042);
+	drv.modern = true;
+	fvd_place_bars(&drv);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
+	assert_true(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_DF), 4) & F_RO);
+	assert_true(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_DF), 4) & F_MQ);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_NUMQ), 2), 4);
+	assert_int_equal(fvd_devcfg(&drv, 34, 2), 4);
+	assert_int_equal(fvd_devcfg(&drv, 16, 2),
+			 2); /* 2048 sectors: 2 cylinders, QEMU's minimum */
+	assert_int_equal(fvd_cfg_r(&drv, 2, 2), 0x1042);
 }
 
 /* QEMU's guess for a big disk: the cylinders stop at 16383. */
@@ -507,11 +289,11 @@ static void test_geometry_large(void **state)
 	assert_int_equal(block_create(img, &co, err, sizeof(err)), 0);
 	open_disk(false);
 	make(VIRTIO_TRANSPORT_LEGACY, 1, NULL);
-	place_bars();
-	assert_int_equal(devcfg(0, 8), (16ULL << 30) / 512);
-	assert_int_equal(devcfg(16, 2), 16383);
-	assert_int_equal(devcfg(18, 1), 16);
-	assert_int_equal(devcfg(19, 1), 63);
+	fvd_place_bars(&drv);
+	assert_int_equal(fvd_devcfg(&drv, 0, 8), (16ULL << 30) / 512);
+	assert_int_equal(fvd_devcfg(&drv, 16, 2), 16383);
+	assert_int_equal(fvd_devcfg(&drv, 18, 1), 16);
+	assert_int_equal(fvd_devcfg(&drv, 19, 1), 63);
 	legacy_up((uint32_t)F_FLUSH, 1);
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, (16ULL << 30) / 512 - 1, BUF, 512, W),
 			 VIRTIO_BLK_S_OK);
@@ -524,7 +306,7 @@ static void test_geometry_large(void **state)
 static void test_get_id_default(void **state)
 {
 	char *abs = realpath(img, NULL), want[21];
-	uint8_t *id = ram + BUF;
+	uint8_t *id = drv.ram + BUF;
 
 	assert_non_null(abs);
 	snprintf(want, sizeof(want), "MINIVMM-%08lX",
@@ -542,7 +324,7 @@ static void test_get_id_default(void **state)
 
 static void test_get_id_serial(void **state)
 {
-	uint8_t *id = ram + BUF;
+	uint8_t *id = drv.ram + BUF;
 	uint32_t h, len;
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, "0123456789abcdefghijKLMN");
@@ -550,7 +332,7 @@ static void test_get_id_serial(void **state)
 	memset(id, 0x55, 32);
 	assert_int_equal(run1(VIRTIO_BLK_T_GET_ID, 0, BUF, 20, W), VIRTIO_BLK_S_OK);
 	assert_memory_equal(id, "0123456789abcdefghij", 20); /* 20 bytes, no NUL */
-	used_elem(0, 0, &h, &len);
+	fvd_used_elem(&drv, 0, 0, &h, &len);
 	assert_int_equal(len, 21);
 	/* A shorter buffer gets what fits. */
 	memset(id, 0x55, 32);
@@ -584,16 +366,16 @@ static void in_out(bool mod)
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, 10, BUF, 1024, W), VIRTIO_BLK_S_OK);
 	sector_pattern(want, 10);
 	sector_pattern(want + 512, 11);
-	assert_memory_equal(ram + BUF, want, 1024);
+	assert_memory_equal(drv.ram + BUF, want, 1024);
 	/* Write sectors 100-101 and read them back from the image. */
 	for (unsigned i = 0; i < 1024; i++)
-		ram[BUF + 0x1000 + i] = (uint8_t)(i * 7);
+		drv.ram[BUF + 0x1000 + i] = (uint8_t)(i * 7);
 	assert_int_equal(run1(VIRTIO_BLK_T_OUT, 100, BUF + 0x1000, 1024, R), VIRTIO_BLK_S_OK);
-	check_disk(100, ram + BUF + 0x1000, 1024);
+	check_disk(100, drv.ram + BUF + 0x1000, 1024);
 	/* The last sector, and a zero-length read. */
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, SECTORS - 1, BUF, 512, W), VIRTIO_BLK_S_OK);
 	sector_pattern(want, SECTORS - 1);
-	assert_memory_equal(ram + BUF, want, 512);
+	assert_memory_equal(drv.ram + BUF, want, 512);
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, SECTORS, BUF, 0, W), VIRTIO_BLK_S_OK);
 	virtio_blk_get_stats(vb, &st);
 	assert_int_equal(st.num_queues, 1);
@@ -627,26 +409,26 @@ static void test_in_out_modern(void **state)
 static void test_in_indirect_sg(void **state)
 {
 	uint64_t table = BUF + 0x80000, hdr = BUF + 0x81000, st = BUF + 0x82000;
-	struct ring *r = &rings[0];
+	struct fvd_ring *r = &drv.ring[0];
 	uint8_t want[512];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
 	legacy_up((uint32_t)F_FLUSH, 1);
 	header(hdr, VIRTIO_BLK_T_IN, 7);
-	desc_at(table, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_at(table, 1, BUF, 100, VIRTQ_DESC_F_NEXT | W, 2);
-	desc_at(table, 2, BUF + 0x400, 412, VIRTQ_DESC_F_NEXT | W, 3);
-	desc_at(table, 3, st, 1, W, 0);
-	desc_at(r->desc, 0, table, 64, VIRTQ_DESC_F_INDIRECT, 0);
-	put16(r->avail + 4, 0);
-	put16(r->avail + 2, ++r->avail_idx);
-	ram[st] = 0xee;
+	fvd_desc_at(&drv, table, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+	fvd_desc_at(&drv, table, 1, BUF, 100, VIRTQ_DESC_F_NEXT | W, 2);
+	fvd_desc_at(&drv, table, 2, BUF + 0x400, 412, VIRTQ_DESC_F_NEXT | W, 3);
+	fvd_desc_at(&drv, table, 3, st, 1, W, 0);
+	fvd_desc_at(&drv, r->desc, 0, table, 64, VIRTQ_DESC_F_INDIRECT, 0);
+	fvd_put16(&drv, r->avail + 4, 0);
+	fvd_put16(&drv, r->avail + 2, ++r->avail_idx);
+	drv.ram[st] = 0xee;
 	kick(0);
-	assert_int_equal(used_idx(0), 1);
-	assert_int_equal(ram[st], VIRTIO_BLK_S_OK);
+	assert_int_equal(fvd_used_idx(&drv, 0), 1);
+	assert_int_equal(drv.ram[st], VIRTIO_BLK_S_OK);
 	sector_pattern(want, 7);
-	assert_memory_equal(ram + BUF, want, 100);
-	assert_memory_equal(ram + BUF + 0x400, want + 100, 412);
+	assert_memory_equal(drv.ram + BUF, want, 100);
+	assert_memory_equal(drv.ram + BUF + 0x400, want + 100, 412);
 }
 
 /* Header, data and status in one writable-after-readable pair: the header
@@ -654,21 +436,21 @@ static void test_in_indirect_sg(void **state)
  * writable buffer's end. */
 static void test_any_layout(void **state)
 {
-	struct seg s[2] = {{BUF, 16 + 512, R}, {BUF + 0x1000, 8, W}};
+	struct fvd_seg s[2] = {{BUF, 16 + 512, R}, {BUF + 0x1000, 8, W}};
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
 	modern_up(F_FLUSH, 1);
 	header(BUF, VIRTIO_BLK_T_OUT, 3);
-	memset(ram + BUF + 16, 0xab, 512);
+	memset(drv.ram + BUF + 16, 0xab, 512);
 	/* An OUT with 7 writable bytes before the status: wrong direction. */
-	chain(0, s, 2);
+	fvd_chain(&drv, 0, s, 2);
 	kick(0);
-	assert_int_equal(ram[BUF + 0x1007], VIRTIO_BLK_S_IOERR);
+	assert_int_equal(drv.ram[BUF + 0x1007], VIRTIO_BLK_S_IOERR);
 	s[1].len = 1;
-	chain(0, s, 2);
+	fvd_chain(&drv, 0, s, 2);
 	kick(0);
-	assert_int_equal(ram[BUF + 0x1000], VIRTIO_BLK_S_OK);
-	check_disk(3, ram + BUF + 16, 512);
+	assert_int_equal(drv.ram[BUF + 0x1000], VIRTIO_BLK_S_OK);
+	check_disk(3, drv.ram + BUF + 16, 512);
 }
 
 static void trace(void *opaque, int fd, enum block_trace_op op, uint64_t off, const void *buf,
@@ -698,30 +480,30 @@ static void test_writeback_toggle(void **state)
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
 	block_set_trace(trace, NULL);
 	legacy_up(0, 1);
-	assert_int_equal(devcfg(32, 1), 0);
+	assert_int_equal(fvd_devcfg(&drv, 32, 1), 0);
 	before = syncs;
 	assert_int_equal(run1(VIRTIO_BLK_T_OUT, 5, BUF, 512, R), VIRTIO_BLK_S_OK);
 	assert_true(syncs > before);
 
 	modern_up(F_FLUSH | F_CONFIG_WCE, 1);
-	assert_int_equal(devcfg(32, 1), 1);
+	assert_int_equal(fvd_devcfg(&drv, 32, 1), 1);
 	before = syncs;
 	assert_int_equal(run1(VIRTIO_BLK_T_OUT, 5, BUF, 512, R), VIRTIO_BLK_S_OK);
 	assert_int_equal(syncs, before);
-	devcfg_w8(32, 0);
-	assert_int_equal(devcfg(32, 1), 0);
+	fvd_devcfg_w(&drv, 32, 0, 1);
+	assert_int_equal(fvd_devcfg(&drv, 32, 1), 0);
 	assert_int_equal(run1(VIRTIO_BLK_T_OUT, 5, BUF, 512, R), VIRTIO_BLK_S_OK);
 	assert_true(syncs > before);
-	devcfg_w8(32, 1);
-	assert_int_equal(devcfg(32, 1), 1);
+	fvd_devcfg_w(&drv, 32, 1, 1);
+	assert_int_equal(fvd_devcfg(&drv, 32, 1), 1);
 	before = syncs;
 	assert_int_equal(run1(VIRTIO_BLK_T_OUT, 5, BUF, 512, R), VIRTIO_BLK_S_OK);
 	assert_int_equal(syncs, before);
 
 	/* Without CONFIG_WCE the field is read-only. */
 	modern_up(F_FLUSH, 1);
-	devcfg_w8(32, 0);
-	assert_int_equal(devcfg(32, 1), 1);
+	fvd_devcfg_w(&drv, 32, 0, 1);
+	assert_int_equal(fvd_devcfg(&drv, 32, 1), 1);
 }
 
 /* ---- DISCARD / WRITE_ZEROES ---- */
@@ -730,23 +512,23 @@ static void test_writeback_toggle(void **state)
 static uint8_t run_segs(uint32_t type, const uint32_t (*segs)[4], unsigned n, uint32_t len)
 {
 	uint64_t hdr = BUF + 0x3000, body = BUF + 0x3100, st = BUF + 0x3fff;
-	struct seg s[3] = {{hdr, 16, R}, {body, len, R}, {st, 1, W}};
-	uint16_t u = used_idx(0);
+	struct fvd_seg s[3] = {{hdr, 16, R}, {body, len, R}, {st, 1, W}};
+	uint16_t u = fvd_used_idx(&drv, 0);
 
 	header(hdr, type, 0);
 	for (unsigned i = 0; i < n; i++) {
-		put64(body + 16 * i, (uint64_t)segs[i][0] | (uint64_t)segs[i][1] << 32);
-		put32(body + 16 * i + 8, segs[i][2]);
-		put32(body + 16 * i + 12, segs[i][3]);
+		fvd_put64(&drv, body + 16 * i, (uint64_t)segs[i][0] | (uint64_t)segs[i][1] << 32);
+		fvd_put32(&drv, body + 16 * i + 8, segs[i][2]);
+		fvd_put32(&drv, body + 16 * i + 12, segs[i][3]);
 	}
-	ram[st] = 0xee;
+	drv.ram[st] = 0xee;
 	if (len)
-		chain(0, s, 3);
+		fvd_chain(&drv, 0, s, 3);
 	else
-		chain(0, (struct seg[]){s[0], s[2]}, 2);
+		fvd_chain(&drv, 0, (struct fvd_seg[]){s[0], s[2]}, 2);
 	kick(0);
-	assert_int_equal(used_idx(0), (uint16_t)(u + 1));
-	return ram[st];
+	assert_int_equal(fvd_used_idx(&drv, 0), (uint16_t)(u + 1));
+	return drv.ram[st];
 }
 
 static bool sectors_zero(unsigned first, unsigned n)
@@ -830,7 +612,7 @@ static void test_discard_legacy(void **state)
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
 	legacy_up((uint32_t)(F_FLUSH | F_DISCARD | F_WZ), 1);
-	assert_int_equal(io_r(VIRTIO_PCI_GUEST_FEATURES, 4), F_FLUSH | F_DISCARD | F_WZ);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_GUEST_FEATURES, 4), F_FLUSH | F_DISCARD | F_WZ);
 	assert_int_equal(run_segs(VIRTIO_BLK_T_DISCARD, one, 1, 16), VIRTIO_BLK_S_OK);
 	assert_true(sectors_zero(20, 4) && sector_intact(24));
 	assert_int_equal(run_segs(VIRTIO_BLK_T_WRITE_ZEROES, other, 1, 16), VIRTIO_BLK_S_OK);
@@ -862,7 +644,7 @@ static void test_bad_requests(void **state)
 	assert_int_equal(run1(VIRTIO_BLK_T_OUT, 0, BUF, 511, R), VIRTIO_BLK_S_IOERR);
 	/* Directions: a read with readable data, a write with writable. */
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, 0, BUF, 512, R), VIRTIO_BLK_S_IOERR);
-	memset(ram + BUF, 0x77, 512);
+	memset(drv.ram + BUF, 0x77, 512);
 	assert_int_equal(run1(VIRTIO_BLK_T_OUT, 0, BUF, 512, W), VIRTIO_BLK_S_IOERR);
 	assert_int_equal(run1(VIRTIO_BLK_T_GET_ID, 0, BUF, 20, R), VIRTIO_BLK_S_IOERR);
 	assert_true(sector_intact(0));
@@ -874,15 +656,15 @@ static void test_bad_requests(void **state)
 	assert_int_equal(run1(VIRTIO_BLK_T_IN | VIRTIO_BLK_T_BARRIER, 4, BUF, 512, W),
 			 VIRTIO_BLK_S_OK);
 	sector_pattern(want, 4);
-	assert_memory_equal(ram + BUF, want, 512);
+	assert_memory_equal(drv.ram + BUF, want, 512);
 	/* A header cut short. */
 	{
-		struct seg s[2] = {{BUF + 0x2000, 8, R}, {BUF + 0x2100, 1, W}};
+		struct fvd_seg s[2] = {{BUF + 0x2000, 8, R}, {BUF + 0x2100, 1, W}};
 
 		header(BUF + 0x2000, VIRTIO_BLK_T_IN, 0);
-		chain(0, s, 2);
+		fvd_chain(&drv, 0, s, 2);
 		kick(0);
-		assert_int_equal(ram[BUF + 0x2100], VIRTIO_BLK_S_IOERR);
+		assert_int_equal(drv.ram[BUF + 0x2100], VIRTIO_BLK_S_IOERR);
 	}
 	virtio_blk_get_stats(vb, &st);
 	assert_int_equal(st.q[0].errors, 14);
@@ -890,42 +672,44 @@ static void test_bad_requests(void **state)
 	/* The queue goes on. */
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, 9, BUF, 512, W), VIRTIO_BLK_S_OK);
 	sector_pattern(want, 9);
-	assert_memory_equal(ram + BUF, want, 512);
+	assert_memory_equal(drv.ram + BUF, want, 512);
 }
 
 /* Nothing writable for the status: the device cannot answer, the queue
  * fails (modern: DEVICE_NEEDS_RESET); a reset brings it back. */
 static void test_no_status_byte(void **state)
 {
-	struct seg noin[2] = {{BUF + 0x2000, 16, R}, {BUF, 512, R}};
-	struct seg ro_status[3] = {{BUF + 0x2000, 16, R}, {BUF, 512, W}, {BUF + 0x2100, 1, R}};
+	struct fvd_seg noin[2] = {{BUF + 0x2000, 16, R}, {BUF, 512, R}};
+	struct fvd_seg ro_status[3] = {{BUF + 0x2000, 16, R}, {BUF, 512, W}, {BUF + 0x2100, 1, R}};
 	struct virtio_blk_stats st;
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
 	modern_up(F_FLUSH, 1);
 	header(BUF + 0x2000, VIRTIO_BLK_T_OUT, 0);
-	chain(0, noin, 2);
+	fvd_chain(&drv, 0, noin, 2);
 	kick(0);
-	assert_int_equal(used_idx(0), 0);
-	assert_true(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_int_equal(fvd_used_idx(&drv, 0), 0);
+	assert_true(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1) &
+		    VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	virtio_blk_get_stats(vb, &st);
 	assert_int_equal(st.q[0].queue_errors, 1);
 	/* After a reset: a "read-only status byte" (readable after writable). */
 	modern_up(F_FLUSH, 1);
 	header(BUF + 0x2000, VIRTIO_BLK_T_IN, 0);
-	chain(0, ro_status, 3);
+	fvd_chain(&drv, 0, ro_status, 3);
 	kick(0);
-	assert_int_equal(used_idx(0), 0);
-	assert_true(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1) & VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+	assert_int_equal(fvd_used_idx(&drv, 0), 0);
+	assert_true(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1) &
+		    VIRTIO_STATUS_DEVICE_NEEDS_RESET);
 	/* Legacy: the queue just stops. */
 	legacy_up((uint32_t)F_FLUSH, 1);
 	header(BUF + 0x2000, VIRTIO_BLK_T_OUT, 0);
-	chain(0, noin, 2);
+	fvd_chain(&drv, 0, noin, 2);
 	kick(0);
 	request(0, VIRTIO_BLK_T_IN, 0, BUF, 512, W, BUF + 0x2200);
 	kick(0);
-	assert_int_equal(used_idx(0), 0);
-	assert_int_equal(ram[BUF + 0x2200], 0xee);
+	assert_int_equal(fvd_used_idx(&drv, 0), 0);
+	assert_int_equal(drv.ram[BUF + 0x2200], 0xee);
 	legacy_up((uint32_t)F_FLUSH, 1);
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, 0, BUF, 512, W), VIRTIO_BLK_S_OK);
 	assert_true(sector_intact(0));
@@ -936,10 +720,10 @@ static void test_read_only(void **state)
 	block_close(bd);
 	open_disk(true);
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
-	place_bars();
-	assert_true(io_r(VIRTIO_PCI_HOST_FEATURES, 4) & F_RO);
+	fvd_place_bars(&drv);
+	assert_true(fvd_io_r(&drv, VIRTIO_PCI_HOST_FEATURES, 4) & F_RO);
 	legacy_up((uint32_t)(F_FLUSH | F_RO), 1);
-	memset(ram + BUF, 0x11, 512);
+	memset(drv.ram + BUF, 0x11, 512);
 	assert_int_equal(run1(VIRTIO_BLK_T_OUT, 0, BUF, 512, R), VIRTIO_BLK_S_IOERR);
 	assert_true(sector_intact(0));
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, 1, BUF, 512, W), VIRTIO_BLK_S_OK);
@@ -961,19 +745,19 @@ static void test_mq_independent(void **state)
 	request(1, VIRTIO_BLK_T_IN, 30, BUF + 0x4000, 512, W, BUF + 0x5000);
 	request(0, VIRTIO_BLK_T_IN, 31, BUF + 0x6000, 512, W, BUF + 0x7000);
 	kick(1);
-	assert_int_equal(used_idx(1), 1);
-	assert_int_equal(used_idx(0), 0);
-	assert_int_equal(ram[BUF + 0x5000], VIRTIO_BLK_S_OK);
-	assert_int_equal(ram[BUF + 0x7000], 0xee);
+	assert_int_equal(fvd_used_idx(&drv, 1), 1);
+	assert_int_equal(fvd_used_idx(&drv, 0), 0);
+	assert_int_equal(drv.ram[BUF + 0x5000], VIRTIO_BLK_S_OK);
+	assert_int_equal(drv.ram[BUF + 0x7000], 0xee);
 	kick(0);
-	assert_int_equal(used_idx(0), 1);
-	assert_int_equal(ram[BUF + 0x7000], VIRTIO_BLK_S_OK);
+	assert_int_equal(fvd_used_idx(&drv, 0), 1);
+	assert_int_equal(drv.ram[BUF + 0x7000], VIRTIO_BLK_S_OK);
 	sector_pattern(want, 30);
-	assert_memory_equal(ram + BUF + 0x4000, want, 512);
+	assert_memory_equal(drv.ram + BUF + 0x4000, want, 512);
 	sector_pattern(want, 31);
-	assert_memory_equal(ram + BUF + 0x6000, want, 512);
+	assert_memory_equal(drv.ram + BUF + 0x6000, want, 512);
 	/* A failed queue leaves the other alone. */
-	chain(1, (struct seg[]){{BUF + 0x2000, 16, R}}, 1);
+	fvd_chain(&drv, 1, (struct fvd_seg[]){{BUF + 0x2000, 16, R}}, 1);
 	kick(1);
 	assert_int_equal(run1(VIRTIO_BLK_T_IN, 32, BUF, 512, W), VIRTIO_BLK_S_OK);
 	virtio_blk_get_stats(vb, &st);
@@ -986,14 +770,6 @@ static void test_mq_independent(void **state)
 
 /* ---- resets with requests in flight ---- */
 
-static void kick_only(unsigned q)
-{
-	if (modern)
-		mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + VIRTIO_PCI_NOTIFY_MULT * q, q, 2);
-	else
-		io_w(VIRTIO_PCI_QUEUE_NOTIFY, q, 2);
-}
-
 /* A guest reset waits for what is in flight (it is answered in the old
  * rings), then the queues are gone. */
 static void test_reset_in_flight(void **state)
@@ -1002,20 +778,20 @@ static void test_reset_in_flight(void **state)
 	legacy_up((uint32_t)F_FLUSH, 1);
 	request(0, VIRTIO_BLK_T_IN, 12, BUF, 512, W, BUF + 0x2000);
 	request(0, VIRTIO_BLK_T_FLUSH, 0, 0, 0, R, BUF + 0x2001);
-	kick_only(0);
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
-	assert_int_equal(used_idx(0), 2);
-	assert_int_equal(ram[BUF + 0x2000], VIRTIO_BLK_S_OK);
-	assert_int_equal(ram[BUF + 0x2001], VIRTIO_BLK_S_OK);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0);
+	fvd_kick(&drv, 0);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 0, 1);
+	assert_int_equal(fvd_used_idx(&drv, 0), 2);
+	assert_int_equal(drv.ram[BUF + 0x2000], VIRTIO_BLK_S_OK);
+	assert_int_equal(drv.ram[BUF + 0x2001], VIRTIO_BLK_S_OK);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_PFN, 4), 0);
 	/* A machine reset the same way. */
 	legacy_up((uint32_t)F_FLUSH, 1);
 	request(0, VIRTIO_BLK_T_IN, 12, BUF, 512, W, BUF + 0x2000);
-	kick_only(0);
+	fvd_kick(&drv, 0);
 	virtio_blk_type.quiesce(vb);
-	assert_int_equal(used_idx(0), 1);
-	pci_bus_reset(pci);
+	assert_int_equal(fvd_used_idx(&drv, 0), 1);
+	pci_bus_reset(drv.pci);
 	virtio_blk_type.reset(vb);
 	virtio_blk_type.resume(vb);
 	legacy_up((uint32_t)F_FLUSH, 1);
@@ -1026,19 +802,19 @@ static void test_reset_in_flight(void **state)
  * them fits the ring). */
 static void flush_indirect(unsigned q, unsigned i)
 {
-	struct ring *r = &rings[q];
+	struct fvd_ring *r = &drv.ring[q];
 	uint64_t table = BUF + 0x40000 + 32ULL * i, hdr = BUF + 0x50000 + 32ULL * i;
 	uint16_t d = r->next;
 
 	header(hdr, VIRTIO_BLK_T_FLUSH, 0);
-	ram[hdr + 16] = 0xee;
-	desc_at(table, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_at(table, 1, hdr + 16, 1, W, 0);
-	desc_at(r->desc, d, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	drv.ram[hdr + 16] = 0xee;
+	fvd_desc_at(&drv, table, 0, hdr, 16, VIRTQ_DESC_F_NEXT, 1);
+	fvd_desc_at(&drv, table, 1, hdr + 16, 1, W, 0);
+	fvd_desc_at(&drv, r->desc, d, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	r->next = (uint16_t)((r->next + 1) % QSIZE);
-	put16(r->avail + 4 + 2 * (r->avail_idx % QSIZE), d);
+	fvd_put16(&drv, r->avail + 4 + 2 * (r->avail_idx % QSIZE), d);
 	r->avail_idx++;
-	put16(r->avail + 2, r->avail_idx);
+	fvd_put16(&drv, r->avail + 2, r->avail_idx);
 }
 
 /* The legacy quirk: a PFN write resets the queue under requests still with
@@ -1053,17 +829,17 @@ static void test_pfn_reset_in_flight(void **state)
 	legacy_up((uint32_t)F_FLUSH, 1);
 	for (unsigned i = 0; i < QSIZE; i++)
 		flush_indirect(0, i);
-	kick_only(0);
+	fvd_kick(&drv, 0);
 	/* viostor's renew: the same PFN again. */
-	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x100, 4);
-	ring_place(0, 0x100);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x100, 4);
+	fvd_ring_place(&drv, 0, 0x100, QSIZE);
 	request(0, VIRTIO_BLK_T_IN, 14, BUF, 512, W, BUF + 0x2000);
 	kick(0);
-	assert_int_equal(used_idx(0), 1);
-	assert_int_equal(ram[BUF + 0x2000], VIRTIO_BLK_S_OK);
+	assert_int_equal(fvd_used_idx(&drv, 0), 1);
+	assert_int_equal(drv.ram[BUF + 0x2000], VIRTIO_BLK_S_OK);
 	for (unsigned i = 0; i < QSIZE; i++)
-		assert_int_equal(ram[BUF + 0x50000 + 32 * i + 16], 0xee);
+		assert_int_equal(drv.ram[BUF + 0x50000 + 32 * i + 16], 0xee);
 	virtio_blk_get_stats(vb, &st);
 	assert_int_equal(st.q[0].dropped, QSIZE);
 	assert_int_equal(st.q[0].requests[VBLK_FLUSH], QSIZE);
@@ -1204,7 +980,8 @@ static void *loop_main(void *loop)
 static bool wait_used(unsigned q, uint16_t want)
 {
 	for (unsigned i = 0; i < 5000; i++) {
-		if (__atomic_load_n((uint16_t *)(ram + rings[q].used + 2), __ATOMIC_ACQUIRE) == want)
+		if (__atomic_load_n((uint16_t *)(drv.ram + drv.ring[q].used + 2),
+				    __ATOMIC_ACQUIRE) == want)
 			return true;
 		usleep(1000);
 	}
@@ -1226,22 +1003,22 @@ static void test_io_thread(void **state)
 	assert_int_equal(pthread_create(&th, NULL, loop_main, loop), 0);
 	for (unsigned i = 0; i < 64; i++) {
 		request(0, VIRTIO_BLK_T_IN, i, BUF + 512 * i, 512, W, BUF + 0x80000 + i);
-		kick_only(0);
+		fvd_kick(&drv, 0);
 	}
 	assert_true(wait_used(0, 64));
 	for (unsigned i = 0; i < 64; i++) {
 		sector_pattern(want, i);
-		assert_memory_equal(ram + BUF + 512 * i, want, 512);
-		assert_int_equal(ram[BUF + 0x80000 + i], VIRTIO_BLK_S_OK);
+		assert_memory_equal(drv.ram + BUF + 512 * i, want, 512);
+		assert_int_equal(drv.ram[BUF + 0x80000 + i], VIRTIO_BLK_S_OK);
 	}
 	for (unsigned i = 0; i < 32; i++)
 		request(0, i % 2 ? VIRTIO_BLK_T_FLUSH : VIRTIO_BLK_T_OUT, 200 + i, BUF + 512 * i,
 			i % 2 ? 0 : 512, R, BUF + 0x80100 + i);
-	kick_only(0);
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
-	assert_int_equal(used_idx(0), 96);
+	fvd_kick(&drv, 0);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 0, 1);
+	assert_int_equal(fvd_used_idx(&drv, 0), 96);
 	for (unsigned i = 0; i < 32; i++)
-		assert_int_equal(ram[BUF + 0x80100 + i], VIRTIO_BLK_S_OK);
+		assert_int_equal(drv.ram[BUF + 0x80100 + i], VIRTIO_BLK_S_OK);
 	event_loop_stop(loop);
 	pthread_join(th, NULL);
 	virtio_blk_type.destroy(vb);
@@ -1258,15 +1035,15 @@ static void test_pfn_reset_stops_steps(void **state)
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 1, NULL);
 	legacy_up(0, 1); /* no FLUSH: writethrough */
 	block_set_trace(trace, NULL);
-	memset(ram + BUF, 0x42, 512);
+	memset(drv.ram + BUF, 0x42, 512);
 	request(0, VIRTIO_BLK_T_OUT, 33, BUF, 512, R, BUF + 0x2000);
-	kick_only(0);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x100, 4);
+	fvd_kick(&drv, 0);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x100, 4);
 	block_drain(bd);
 	assert_int_equal(syncs, 0);
-	assert_int_equal(ram[BUF + 0x2000], 0xee);
-	check_disk(33, ram + BUF, 512); /* the write itself was already under way */
+	assert_int_equal(drv.ram[BUF + 0x2000], 0xee);
+	check_disk(33, drv.ram + BUF, 512); /* the write itself was already under way */
 	virtio_blk_get_stats(vb, &st);
 	assert_int_equal(st.q[0].dropped, 1);
 	assert_int_equal(st.q[0].errors, 0);

@@ -26,16 +26,13 @@
 
 #include "devices/pci.h"
 #include "devices/virtio/virtio_pci.h"
+#include "tests/unit/fake_virtio_driver.h"
 #include "vmm/bus.h"
 #include "vmm/device.h"
 #include "vmm/fastpath.h"
-#include "vmm/guest_mem.h"
 #include "vmm/loop.h"
 
 #define RAM_SIZE   (1u << 20)
-#define IO_BASE	   0xc000u
-#define MSIX_BASE  0xfe000000u
-#define MODERN_BAR 0xfe100000u
 #define DEVFN	   PCI_DEVFN(3, 0) /* slot 3 INTA: PIRQ C */
 #define Q0_MAX	   256
 #define Q1_MAX	   128
@@ -55,15 +52,8 @@ struct fakedev {
 	bool hold; /* pop but do not push */
 };
 
-static uint8_t *ram;
-static struct guest_mem mem;
-static struct bus *pio, *mmio;
-static struct pci_bus *pci;
+static struct fvd drv;
 static struct fakedev fd;
-static bool pirq_level[4];
-static unsigned msi_count;
-static uint64_t msi_addr;
-static uint32_t msi_data;
 
 static void fake_config_read(void *opaque, unsigned off, void *buf, unsigned len)
 {
@@ -156,197 +146,75 @@ static struct virtio_dev_ops fake_ops = {
     .resume = fake_resume,
 };
 
-static void router(void *opaque, unsigned pirq, bool level)
-{
-	pirq_level[pirq] = level;
-}
-
-static void sink(void *opaque, uint64_t addr, uint32_t data)
-{
-	msi_count++;
-	msi_addr = addr;
-	msi_data = data;
-}
-
 static bool intx(void)
 {
-	return pirq_level[2]; /* slot 3, INTA */
+	return drv.pirq_level[2]; /* slot 3, INTA */
 }
 
 static struct virtio_pci *make(enum virtio_transport t, uint16_t type, struct fastpath *fp)
 {
-	struct dev_ctx ctx = {.pio = pio, .mmio = mmio, .pci = pci, .mem = &mem, .fastpath = fp};
+	struct dev_ctx ctx = fvd_ctx(&drv, NULL);
 	struct virtio_pci_config cfg = {.transport = t, .devfn = -1, .id = "vd0"};
 	char err[128];
 	struct virtio_pci *vp;
 
+	ctx.fastpath = fp;
 	fake_ops.device_type = type;
 	vp = virtio_pci_create(&ctx, &cfg, &fake_ops, &fd, err, sizeof(err));
 	assert_non_null(vp);
 	fd.vp = vp;
-	pci_bus_seal(pci);
+	pci_bus_seal(drv.pci);
 	return vp;
 }
 
 static int setup(void **state)
 {
-	ram = aligned_alloc(4096, RAM_SIZE);
-	memset(ram, 0, RAM_SIZE);
-	memset(&mem, 0, sizeof(mem));
-	assert_int_equal(guest_mem_add(&mem, 0, RAM_SIZE, ram, false, "ram"), 0);
-	pio = bus_create("pio", 0x10000);
-	mmio = bus_create("mmio", 0);
-	pci = pci_bus_create(pio, mmio);
-	pci_bus_set_router(pci, router, NULL);
-	pci_bus_set_msi_sink(pci, sink, NULL);
+	fvd_init(&drv, RAM_SIZE, DEVFN);
 	memset(&fd, 0, sizeof(fd));
 	for (unsigned i = 0; i < sizeof(fd.config); i++)
 		fd.config[i] = (uint8_t)(0x10 + i);
-	memset(pirq_level, 0, sizeof(pirq_level));
-	msi_count = 0;
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	virtio_pci_destroy(fd.vp);
-	pci_bus_destroy(pci);
-	bus_destroy(pio);
-	bus_destroy(mmio);
-	free(ram);
+	fvd_fini(&drv);
 	return 0;
-}
-
-static uint32_t cfg_r(unsigned off, unsigned size)
-{
-	return pci_config_read(pci, DEVFN, off, size);
-}
-
-static void cfg_w(unsigned off, uint32_t v, unsigned size)
-{
-	pci_config_write(pci, DEVFN, off, v, size);
-}
-
-static uint64_t io_r(unsigned off, unsigned size)
-{
-	uint64_t v = 0;
-
-	bus_read(pio, IO_BASE + off, size, &v);
-	return v;
-}
-
-static void io_w(unsigned off, uint64_t v, unsigned size)
-{
-	bus_write(pio, IO_BASE + off, v, size);
-}
-
-static uint64_t mm_r(uint64_t addr, unsigned size)
-{
-	uint64_t v = 0;
-
-	bus_read(mmio, addr, size, &v);
-	return v;
-}
-
-static void mm_w(uint64_t addr, uint64_t v, unsigned size)
-{
-	bus_write(mmio, addr, v, size);
-}
-
-/* What SeaBIOS does: the BARs, then I/O, memory and bus mastering on. */
-static void place_bars(void)
-{
-	cfg_w(PCI_BASE_ADDRESS_0, IO_BASE, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 4, MSIX_BASE, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 16, MODERN_BAR, 4);
-	cfg_w(PCI_BASE_ADDRESS_0 + 20, 0, 4);
-	cfg_w(PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER, 2);
 }
 
 static int find_cap(uint8_t id, int type)
 {
-	for (unsigned p = cfg_r(PCI_CAPABILITY_LIST, 1), n = 0; p && n < 48;
-	     p = cfg_r(p + 1, 1), n++) {
-		if (cfg_r(p, 1) == id && (type < 0 || cfg_r(p + 3, 1) == (unsigned)type))
+	for (unsigned p = fvd_cfg_r(&drv, PCI_CAPABILITY_LIST, 1), n = 0; p && n < 48;
+	     p = fvd_cfg_r(&drv, p + 1, 1), n++) {
+		if (fvd_cfg_r(&drv, p, 1) == id &&
+		    (type < 0 || fvd_cfg_r(&drv, p + 3, 1) == (unsigned)type))
 			return (int)p;
 	}
 	return -1;
 }
 
-/* ---- rings in fake memory ---- */
-
-struct ring {
-	uint64_t desc, avail, used;
-	uint16_t size, avail_idx, used_seen;
-};
-
-static void put16(uint64_t gpa, uint16_t v)
-{
-	memcpy(ram + gpa, &v, 2);
-}
-
-static void put32(uint64_t gpa, uint32_t v)
-{
-	memcpy(ram + gpa, &v, 4);
-}
-
-static void put64(uint64_t gpa, uint64_t v)
-{
-	memcpy(ram + gpa, &v, 8);
-}
-
-static uint16_t get16(uint64_t gpa)
-{
-	uint16_t v;
-
-	memcpy(&v, ram + gpa, 2);
-	return v;
-}
-
-static void ring_legacy(struct ring *r, uint32_t pfn, uint16_t size)
-{
-	r->size = size;
-	r->desc = (uint64_t)pfn << 12;
-	r->avail = r->desc + 16ULL * size;
-	r->used = (r->avail + 6 + 2ULL * size + 4095) & ~4095ULL;
-	r->avail_idx = r->used_seen = 0;
-}
-
-static void desc(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-		 uint16_t next)
-{
-	put64(table + 16 * i, addr);
-	put32(table + 16 * i + 8, len);
-	put16(table + 16 * i + 12, flags);
-	put16(table + 16 * i + 14, next);
-}
-
-static void make_avail(struct ring *r, uint16_t head)
-{
-	put16(r->avail + 4 + 2 * (r->avail_idx % r->size), head);
-	r->avail_idx++;
-	put16(r->avail + 2, r->avail_idx);
-}
+/* ---- rings in fake memory (queue 0's, drv.ring[0]) ---- */
 
 /* A block request as viostor 52 sends it with INDIRECT offered but not
  * acknowledged: one head descriptor pointing at a table of three. */
-static void indirect_request(struct ring *r, uint64_t table, uint64_t buf)
+static void indirect_request(struct fvd_ring *r, uint64_t table, uint64_t buf)
 {
-	desc(table, 0, buf, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc(table, 1, buf + 0x100, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
-	desc(table, 2, buf + 0x400, 1, VIRTQ_DESC_F_WRITE, 0);
-	desc(r->desc, 0, table, 48, VIRTQ_DESC_F_INDIRECT, 0);
-	ram[buf + 0x400] = 0xff;
-	make_avail(r, 0);
+	fvd_desc_at(&drv, table, 0, buf, 16, VIRTQ_DESC_F_NEXT, 1);
+	fvd_desc_at(&drv, table, 1, buf + 0x100, 512, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 2);
+	fvd_desc_at(&drv, table, 2, buf + 0x400, 1, VIRTQ_DESC_F_WRITE, 0);
+	fvd_desc_at(&drv, r->desc, 0, table, 48, VIRTQ_DESC_F_INDIRECT, 0);
+	drv.ram[buf + 0x400] = 0xff;
+	fvd_offer(&drv, (unsigned)(r - drv.ring), 0);
 }
 
 /* ---- IDs against the Windows 2003 INFs ---- */
 
 static void hwid(char *out, size_t len)
 {
-	snprintf(out, len, "PCI\\VEN_%04X&DEV_%04X&SUBSYS_%04X%04X&REV_%02X", cfg_r(0, 2),
-		 cfg_r(2, 2), cfg_r(PCI_SUBSYSTEM_ID, 2), cfg_r(PCI_SUBSYSTEM_VENDOR, 2),
-		 cfg_r(PCI_REVISION_ID, 1));
+	snprintf(out, len, "PCI\\VEN_%04X&DEV_%04X&SUBSYS_%04X%04X&REV_%02X", fvd_cfg_r(&drv, 0, 2),
+		 fvd_cfg_r(&drv, 2, 2), fvd_cfg_r(&drv, PCI_SUBSYSTEM_ID, 2),
+		 fvd_cfg_r(&drv, PCI_SUBSYSTEM_VENDOR, 2), fvd_cfg_r(&drv, PCI_REVISION_ID, 1));
 }
 
 static void check_ids(uint16_t type, uint32_t class_code, const char *inf_id)
@@ -357,8 +225,10 @@ static void check_ids(uint16_t type, uint32_t class_code, const char *inf_id)
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, type, NULL);
 	hwid(id, sizeof(id));
 	assert_string_equal(id, inf_id);
-	assert_int_equal(cfg_r(PCI_CLASS_PROG, 1) | cfg_r(PCI_CLASS_DEVICE, 2) << 8, class_code);
-	assert_int_equal(cfg_r(PCI_INTERRUPT_PIN, 1), 1);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_CLASS_PROG, 1) | fvd_cfg_r(&drv, PCI_CLASS_DEVICE, 2)
+								  << 8,
+			 class_code);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_INTERRUPT_PIN, 1), 1);
 	fake_ops.class_code = 0x010000;
 }
 
@@ -380,12 +250,12 @@ static void test_ids_balloon(void **state)
 static void test_ids_modern(void **state)
 {
 	make(VIRTIO_TRANSPORT_MODERN, 2, NULL);
-	assert_int_equal(cfg_r(2, 2), 0x1042);
-	assert_int_equal(cfg_r(PCI_REVISION_ID, 1), 1);
-	assert_int_equal(cfg_r(PCI_SUBSYSTEM_ID, 2), 2);
+	assert_int_equal(fvd_cfg_r(&drv, 2, 2), 0x1042);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_REVISION_ID, 1), 1);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_SUBSYSTEM_ID, 2), 2);
 	/* No I/O BAR: BAR0 sizes to nothing. */
-	cfg_w(PCI_BASE_ADDRESS_0, 0xffffffffu, 4);
-	assert_int_equal(cfg_r(PCI_BASE_ADDRESS_0, 4), 0);
+	fvd_cfg_w(&drv, PCI_BASE_ADDRESS_0, 0xffffffffu, 4);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_BASE_ADDRESS_0, 4), 0);
 	assert_true(find_cap(PCI_CAP_ID_VNDR, VIRTIO_PCI_CAP_COMMON_CFG) > 0);
 }
 
@@ -406,35 +276,35 @@ static void test_caps_transitional(void **state)
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
 	/* BAR0: I/O, at least 0x40 bytes (viostor's IO_PORT_LENGTH). */
-	cfg_w(PCI_BASE_ADDRESS_0, 0xffffffffu, 4);
-	assert_int_equal(cfg_r(PCI_BASE_ADDRESS_0, 4) & 1, 1);
-	assert_true((~(cfg_r(PCI_BASE_ADDRESS_0, 4) & ~3u) + 1) >= 0x40);
+	fvd_cfg_w(&drv, PCI_BASE_ADDRESS_0, 0xffffffffu, 4);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_BASE_ADDRESS_0, 4) & 1, 1);
+	assert_true((~(fvd_cfg_r(&drv, PCI_BASE_ADDRESS_0, 4) & ~3u) + 1) >= 0x40);
 	/* BAR4: 64-bit prefetchable. */
-	assert_int_equal(cfg_r(PCI_BASE_ADDRESS_0 + 16, 4) & 0xf, 0xc);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_BASE_ADDRESS_0 + 16, 4) & 0xf, 0xc);
 	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		c = find_cap(PCI_CAP_ID_VNDR, want[i].type);
 		assert_true(c > 0);
-		assert_int_equal(cfg_r(c + 4, 1), VIRTIO_PCI_MODERN_BAR);
-		assert_int_equal(cfg_r(c + 8, 4), want[i].off);
-		assert_int_equal(cfg_r(c + 12, 4), want[i].len);
+		assert_int_equal(fvd_cfg_r(&drv, c + 4, 1), VIRTIO_PCI_MODERN_BAR);
+		assert_int_equal(fvd_cfg_r(&drv, c + 8, 4), want[i].off);
+		assert_int_equal(fvd_cfg_r(&drv, c + 12, 4), want[i].len);
 	}
 	c = find_cap(PCI_CAP_ID_VNDR, VIRTIO_PCI_CAP_NOTIFY_CFG);
-	assert_int_equal(cfg_r(c + 2, 1), 20);
-	assert_int_equal(cfg_r(c + 16, 4), VIRTIO_PCI_NOTIFY_MULT);
+	assert_int_equal(fvd_cfg_r(&drv, c + 2, 1), 20);
+	assert_int_equal(fvd_cfg_r(&drv, c + 16, 4), VIRTIO_PCI_NOTIFY_MULT);
 	assert_true(find_cap(PCI_CAP_ID_VNDR, VIRTIO_PCI_CAP_PCI_CFG) > 0);
 	c = find_cap(PCI_CAP_ID_MSIX, -1);
 	assert_true(c > 0);
-	assert_int_equal(cfg_r(c + 2, 2) & 0x7ff, 2); /* 3 vectors: 2 queues + config */
-	assert_int_equal(cfg_r(c + 4, 4), VIRTIO_PCI_MSIX_BAR);
-	assert_int_equal(cfg_r(c + 8, 4), VIRTIO_PCI_MSIX_PBA_OFF | VIRTIO_PCI_MSIX_BAR);
+	assert_int_equal(fvd_cfg_r(&drv, c + 2, 2) & 0x7ff, 2); /* 3 vectors: 2 queues + config */
+	assert_int_equal(fvd_cfg_r(&drv, c + 4, 4), VIRTIO_PCI_MSIX_BAR);
+	assert_int_equal(fvd_cfg_r(&drv, c + 8, 4), VIRTIO_PCI_MSIX_PBA_OFF | VIRTIO_PCI_MSIX_BAR);
 }
 
 static void test_caps_legacy(void **state)
 {
 	make(VIRTIO_TRANSPORT_LEGACY, 2, NULL);
 	assert_int_equal(find_cap(PCI_CAP_ID_VNDR, -1), -1);
-	cfg_w(PCI_BASE_ADDRESS_0 + 16, 0xffffffffu, 4);
-	assert_int_equal(cfg_r(PCI_BASE_ADDRESS_0 + 16, 4), 0);
+	fvd_cfg_w(&drv, PCI_BASE_ADDRESS_0 + 16, 0xffffffffu, 4);
+	assert_int_equal(fvd_cfg_r(&drv, PCI_BASE_ADDRESS_0 + 16, 4), 0);
 	assert_true(find_cap(PCI_CAP_ID_MSIX, -1) > 0);
 }
 
@@ -443,62 +313,64 @@ static void test_caps_legacy(void **state)
 static void test_viostor_2003(void **state)
 {
 	struct virtio_pci_path_stats ps;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 	uint32_t hf;
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	place_bars();
+	fvd_place_bars(&drv);
 	/* FindAdapter: reset, select 0, host features. */
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 0, 1);
 	assert_int_equal(fd.quiesces, 1);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
-	hf = (uint32_t)io_r(VIRTIO_PCI_HOST_FEATURES, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	hf = (uint32_t)fvd_io_r(&drv, VIRTIO_PCI_HOST_FEATURES, 4);
 	assert_int_equal(hf, (uint32_t)fake_ops.features);
 	/* Only WCACHE, read-modify-write: reads back as written. */
-	io_w(VIRTIO_PCI_GUEST_FEATURES, io_r(VIRTIO_PCI_GUEST_FEATURES, 4) | F_WCACHE, 4);
-	assert_int_equal(io_r(VIRTIO_PCI_GUEST_FEATURES, 4), F_WCACHE);
+	fvd_io_w(&drv, VIRTIO_PCI_GUEST_FEATURES,
+		 fvd_io_r(&drv, VIRTIO_PCI_GUEST_FEATURES, 4) | F_WCACHE, 4);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_GUEST_FEATURES, 4), F_WCACHE);
 	/* Bits never offered do not stick. */
-	io_w(VIRTIO_PCI_GUEST_FEATURES, F_WCACHE | 1u << 3, 4);
-	assert_int_equal(io_r(VIRTIO_PCI_GUEST_FEATURES, 4), F_WCACHE);
+	fvd_io_w(&drv, VIRTIO_PCI_GUEST_FEATURES, F_WCACHE | 1u << 3, 4);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_GUEST_FEATURES, 4), F_WCACHE);
 	/* Queue allocation: PFN 0 (else "already in use"), size, PFN. */
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_NUM, 2), Q0_MAX);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0x10);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_PFN, 4), 0);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_NUM, 2), Q0_MAX);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_PFN, 4), 0x10);
 	/* Queue 2 does not exist: size 0. */
-	io_w(VIRTIO_PCI_QUEUE_SEL, 2, 2);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_NUM, 2), 0);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x30, 4);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 2, 2);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_NUM, 2), 0);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x30, 4);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_PFN, 4), 0);
 	/* Status straight from 0 to DRIVER_OK, read-modify-write. */
-	io_w(VIRTIO_PCI_STATUS, io_r(VIRTIO_PCI_STATUS, 1) | VIRTIO_STATUS_DRIVER_OK, 1);
-	assert_int_equal(io_r(VIRTIO_PCI_STATUS, 1), VIRTIO_STATUS_DRIVER_OK);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS,
+		 fvd_io_r(&drv, VIRTIO_PCI_STATUS, 1) | VIRTIO_STATUS_DRIVER_OK, 1);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_STATUS, 1), VIRTIO_STATUS_DRIVER_OK);
 	/* Device config one byte at a time at 0x14 (no MSI-X). */
 	for (unsigned i = 0; i < sizeof(fd.config); i++)
-		assert_int_equal(io_r(0x14 + i, 1), fd.config[i]);
-	assert_int_equal(io_r(0x14, 4), 0x13121110u);
-	assert_int_equal(io_r(0x14 + 2, 2), 0x1312);
-	assert_int_equal(io_r(0x14 + 23, 1), fd.config[23]);
-	assert_int_equal(io_r(0x14 + 22, 4), 0xffffffffu); /* past the end */
+		assert_int_equal(fvd_io_r(&drv, 0x14 + i, 1), fd.config[i]);
+	assert_int_equal(fvd_io_r(&drv, 0x14, 4), 0x13121110u);
+	assert_int_equal(fvd_io_r(&drv, 0x14 + 2, 2), 0x1312);
+	assert_int_equal(fvd_io_r(&drv, 0x14 + 23, 1), fd.config[23]);
+	assert_int_equal(fvd_io_r(&drv, 0x14 + 22, 4), 0xffffffffu); /* past the end */
 	/* VirtIODeviceDumpRegisters: 32-bit reads anywhere break nothing. */
 	for (unsigned off = 0x0c; off <= 0x12; off += 2)
-		io_r(off, 4);
-	assert_int_equal(io_r(VIRTIO_PCI_STATUS, 1), VIRTIO_STATUS_DRIVER_OK);
+		fvd_io_r(&drv, off, 4);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_STATUS, 1), VIRTIO_STATUS_DRIVER_OK);
 
 	/* An indirect request without INDIRECT acknowledged. */
-	ring_legacy(&r, 0x10, Q0_MAX);
-	indirect_request(&r, 0x40000, 0x50000);
-	io_w(VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_int_equal(fd.notifies[0], 1);
 	assert_int_equal(fd.chains, 1);
 	assert_int_equal(fd.indirect_chains, 1);
-	assert_int_equal(ram[0x50400], 0);
-	assert_int_equal(get16(r.used + 2), 1);
+	assert_int_equal(drv.ram[0x50400], 0);
+	assert_int_equal(fvd_get16(&drv, r->used + 2), 1);
 	/* Exactly ISR bit 0, INTx while it is set, cleared by the read. */
 	assert_true(intx());
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 1);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 1);
 	assert_false(intx());
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 0);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 0);
 	/* Without fast paths: the kick was an exit, the interrupt INTx by the
 	 * slow path (what --no-ioeventfd --no-irqfd give). */
 	assert_int_equal(virtio_pci_path_stats(fd.vp, 0, &ps, false), 0);
@@ -508,86 +380,86 @@ static void test_viostor_2003(void **state)
 	assert_int_equal(ps.irq_irqfd + ps.irq_msi, 0);
 
 	/* ScsiRestartAdapter: reset, then every PFN reads 0 again. */
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 0, 1);
 	assert_int_equal(fd.quiesces, 2);
-	assert_int_equal(io_r(VIRTIO_PCI_STATUS, 1), 0);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0);
-	assert_int_equal(io_r(VIRTIO_PCI_GUEST_FEATURES, 4), 0);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_STATUS, 1), 0);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_PFN, 4), 0);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_GUEST_FEATURES, 4), 0);
 	/* Crash-dump mode writes PFN 0 (delete); resume writes the old PFN. */
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0, 4);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0x10);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_PFN, 4), 0x10);
 }
 
 static void test_balloon_features_after_driver_ok(void **state)
 {
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 5, NULL);
-	place_bars();
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
-	io_w(VIRTIO_PCI_STATUS, 7, 1);
-	io_w(VIRTIO_PCI_GUEST_FEATURES, F_EVENTIDX, 4);
-	assert_int_equal(io_r(VIRTIO_PCI_GUEST_FEATURES, 4), F_EVENTIDX);
+	fvd_place_bars(&drv);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 7, 1);
+	fvd_io_w(&drv, VIRTIO_PCI_GUEST_FEATURES, F_EVENTIDX, 4);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_GUEST_FEATURES, 4), F_EVENTIDX);
 	assert_int_equal(fd.features_seen, F_EVENTIDX);
 	assert_int_equal(virtio_pci_queue(fd.vp, 0)->features, F_EVENTIDX);
-	assert_int_equal(io_r(VIRTIO_PCI_STATUS, 1), 7);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_STATUS, 1), 7);
 }
 
 static void test_config_isr3(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	place_bars();
+	fvd_place_bars(&drv);
 	/* Nothing before DRIVER_OK. */
 	virtio_pci_lock(fd.vp);
 	virtio_pci_config_changed(fd.vp);
 	virtio_pci_unlock(fd.vp);
 	assert_false(intx());
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 0);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 0);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
 	virtio_pci_lock(fd.vp);
 	virtio_pci_config_changed(fd.vp);
 	virtio_pci_unlock(fd.vp);
 	assert_true(intx());
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 3);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 3);
 	assert_false(intx());
 	/* A completion behind a config change: ISR 3, then 1 (viostor does
 	 * not drain on 3). */
-	ring_legacy(&r, 0x10, Q0_MAX);
-	indirect_request(&r, 0x40000, 0x50000);
-	io_w(VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	virtio_pci_lock(fd.vp);
 	virtio_pci_config_changed(fd.vp);
 	virtio_pci_unlock(fd.vp);
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 3);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 3);
 	assert_true(intx());
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 1);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 1);
 	assert_false(intx());
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 0);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 0);
 }
 
 static void test_legacy_queue_error(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	place_bars();
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
-	ring_legacy(&r, 0x10, Q0_MAX);
-	put16(r.avail + 2, Q0_MAX + 1); /* a jump by more than the size */
-	io_w(VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+	fvd_place_bars(&drv);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	fvd_put16(&drv, r->avail + 2, Q0_MAX + 1); /* a jump by more than the size */
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_int_not_equal(virtq_error(virtio_pci_queue(fd.vp, 0)), VIRTQ_OK);
 	/* Legacy: the queue stops, nothing else. */
-	assert_int_equal(io_r(VIRTIO_PCI_STATUS, 1), VIRTIO_STATUS_DRIVER_OK);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_STATUS, 1), VIRTIO_STATUS_DRIVER_OK);
 	assert_false(intx());
-	io_w(VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_int_equal(fd.notifies[0], 1);
 	/* Reset brings it back. */
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 0, 1);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
 	assert_true(virtq_ready(virtio_pci_queue(fd.vp, 0)));
 }
 
@@ -599,19 +471,19 @@ static void test_legacy_pfn_generation(void **state)
 	uint32_t g0, g1;
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	place_bars();
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 1, 2);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x20, 4);
+	fvd_place_bars(&drv);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 1, 2);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x20, 4);
 	g0 = virtio_pci_queue(fd.vp, 0)->generation;
 	g1 = virtio_pci_queue(fd.vp, 1)->generation;
-	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
 	assert_true(virtq_ready(virtio_pci_queue(fd.vp, 0)));
 	assert_int_not_equal(virtio_pci_queue(fd.vp, 0)->generation, g0);
 	assert_int_equal(virtio_pci_queue(fd.vp, 1)->generation, g1);
 	g0 = virtio_pci_queue(fd.vp, 0)->generation;
-	io_w(VIRTIO_PCI_STATUS, 0, 1);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 0, 1);
 	assert_int_not_equal(virtio_pci_queue(fd.vp, 0)->generation, g0);
 	assert_int_not_equal(virtio_pci_queue(fd.vp, 1)->generation, g1);
 }
@@ -620,219 +492,218 @@ static void test_legacy_pfn_generation(void **state)
 static void test_legacy_msix(void **state)
 {
 	int c;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	place_bars();
+	fvd_place_bars(&drv);
 	c = find_cap(PCI_CAP_ID_MSIX, -1);
-	cfg_w(c + 2, 0x8000, 2);
+	fvd_cfg_w(&drv, c + 2, 0x8000, 2);
 	for (unsigned v = 0; v < 3; v++) {
-		mm_w(MSIX_BASE + 16 * v, 0xfee00000u, 4);
-		mm_w(MSIX_BASE + 16 * v + 4, 0, 4);
-		mm_w(MSIX_BASE + 16 * v + 8, 0x40 + v, 4);
-		mm_w(MSIX_BASE + 16 * v + 12, 0, 4);
+		fvd_mm_w(&drv, FVD_MSIX_BASE + 16 * v, 0xfee00000u, 4);
+		fvd_mm_w(&drv, FVD_MSIX_BASE + 16 * v + 4, 0, 4);
+		fvd_mm_w(&drv, FVD_MSIX_BASE + 16 * v + 8, 0x40 + v, 4);
+		fvd_mm_w(&drv, FVD_MSIX_BASE + 16 * v + 12, 0, 4);
 	}
-	io_w(VIRTIO_MSI_CONFIG_VECTOR, 0, 2);
-	assert_int_equal(io_r(VIRTIO_MSI_CONFIG_VECTOR, 2), 0);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
-	io_w(VIRTIO_MSI_QUEUE_VECTOR, 1, 2);
-	assert_int_equal(io_r(VIRTIO_MSI_QUEUE_VECTOR, 2), 1);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 1, 2);
-	io_w(VIRTIO_MSI_QUEUE_VECTOR, 9, 2); /* beyond the table */
-	assert_int_equal(io_r(VIRTIO_MSI_QUEUE_VECTOR, 2), VIRTIO_MSI_NO_VECTOR);
+	fvd_io_w(&drv, VIRTIO_MSI_CONFIG_VECTOR, 0, 2);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_MSI_CONFIG_VECTOR, 2), 0);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	fvd_io_w(&drv, VIRTIO_MSI_QUEUE_VECTOR, 1, 2);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_MSI_QUEUE_VECTOR, 2), 1);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 1, 2);
+	fvd_io_w(&drv, VIRTIO_MSI_QUEUE_VECTOR, 9, 2); /* beyond the table */
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_MSI_QUEUE_VECTOR, 2), VIRTIO_MSI_NO_VECTOR);
 	for (unsigned i = 0; i < sizeof(fd.config); i++)
-		assert_int_equal(io_r(0x18 + i, 1), fd.config[i]);
-	io_w(VIRTIO_PCI_QUEUE_SEL, 0, 2);
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
-	io_w(VIRTIO_PCI_STATUS, 7, 1);
-	ring_legacy(&r, 0x10, Q0_MAX);
-	indirect_request(&r, 0x40000, 0x50000);
-	io_w(VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
-	assert_int_equal(msi_count, 1);
-	assert_int_equal(msi_data, 0x41);
+		assert_int_equal(fvd_io_r(&drv, 0x18 + i, 1), fd.config[i]);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_SEL, 0, 2);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, 7, 1);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+	assert_int_equal(drv.msis, 1);
+	assert_int_equal(drv.msi_data, 0x41);
 	assert_false(intx());
 }
 
 /* ---- the modern interface as Linux's virtio_pci_modern uses it ---- */
 
-static uint64_t common(unsigned off)
-{
-	return MODERN_BAR + VIRTIO_PCI_COMMON_OFF + off;
-}
-
 static void modern_queue(unsigned q, uint16_t size, uint64_t desc_gpa, uint64_t avail_gpa,
 			 uint64_t used_gpa, uint16_t vector)
 {
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), q, 2);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SIZE), size, 2);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_DESCLO), (uint32_t)desc_gpa, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_DESCHI), desc_gpa >> 32, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_AVAILLO), (uint32_t)avail_gpa, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_AVAILHI), avail_gpa >> 32, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_USEDLO), (uint32_t)used_gpa, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_USEDHI), used_gpa >> 32, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_MSIX), vector, 2);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), q, 2);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), size, 2);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_DESCLO), (uint32_t)desc_gpa, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_DESCHI), desc_gpa >> 32, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_AVAILLO), (uint32_t)avail_gpa, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_AVAILHI), avail_gpa >> 32, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_USEDLO), (uint32_t)used_gpa, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_USEDHI), used_gpa >> 32, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_MSIX), vector, 2);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
 }
 
-static void modern_bring_up(struct ring *r)
+static void modern_bring_up(struct fvd_ring *r)
 {
 	int c = find_cap(PCI_CAP_ID_MSIX, -1);
 	uint64_t f;
 
-	place_bars();
-	cfg_w(c + 2, 0x8000, 2);
+	fvd_place_bars(&drv);
+	fvd_cfg_w(&drv, c + 2, 0x8000, 2);
 	for (unsigned v = 0; v < 3; v++) {
-		mm_w(MSIX_BASE + 16 * v, 0xfee00000u, 4);
-		mm_w(MSIX_BASE + 16 * v + 8, 0x50 + v, 4);
-		mm_w(MSIX_BASE + 16 * v + 12, 0, 4);
+		fvd_mm_w(&drv, FVD_MSIX_BASE + 16 * v, 0xfee00000u, 4);
+		fvd_mm_w(&drv, FVD_MSIX_BASE + 16 * v + 8, 0x50 + v, 4);
+		fvd_mm_w(&drv, FVD_MSIX_BASE + 16 * v + 12, 0, 4);
 	}
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), VIRTIO_STATUS_ACKNOWLEDGE, 1);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
-	mm_w(common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
-	f = mm_r(common(VIRTIO_PCI_COMMON_DF), 4);
-	mm_w(common(VIRTIO_PCI_COMMON_DFSELECT), 1, 4);
-	f |= mm_r(common(VIRTIO_PCI_COMMON_DF), 4) << 32;
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), VIRTIO_STATUS_ACKNOWLEDGE, 1);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS),
+		 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER, 1);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_DFSELECT), 0, 4);
+	f = fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_DF), 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_DFSELECT), 1, 4);
+	f |= fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_DF), 4) << 32;
 	assert_int_equal(f, fake_ops.features | F_VERSION1);
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), (uint32_t)f, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), f >> 32, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
-	mm_w(common(VIRTIO_PCI_COMMON_MSIX), 0, 2);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_NUMQ), 2), 2);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), 1, 2);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), Q1_MAX);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_NOFF), 2), 1);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), 2, 2);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), 0);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), (uint32_t)f, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), f >> 32, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_MSIX), 0, 2);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_NUMQ), 2), 2);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), 1, 2);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), 2), Q1_MAX);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_NOFF), 2), 1);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), 2, 2);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), 2), 0);
 	r->size = 64;
 	r->desc = 0x20000;
 	r->avail = 0x21000;
 	r->used = 0x22000;
-	r->avail_idx = r->used_seen = 0;
+	r->avail_idx = r->next = 0;
 	modern_queue(0, 64, r->desc, r->avail, r->used, 1);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 1);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 1);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0xf, 1);
 	assert_true(virtio_pci_modern(fd.vp));
 	assert_int_equal(fd.features_seen, f);
 }
 
 static void test_modern_linux(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	modern_bring_up(&r);
+	modern_bring_up(r);
 	/* Device config through its window, any width. */
-	assert_int_equal(mm_r(MODERN_BAR + VIRTIO_PCI_DEVICE_OFF, 8), 0x1716151413121110ULL);
-	assert_int_equal(mm_r(MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + 5, 1), 0x15);
+	assert_int_equal(fvd_mm_r(&drv, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF, 8),
+			 0x1716151413121110ULL);
+	assert_int_equal(fvd_mm_r(&drv, FVD_MODERN_BAR + VIRTIO_PCI_DEVICE_OFF + 5, 1), 0x15);
 	/* A request and the kick at queue 0's notify address. */
-	indirect_request(&r, 0x40000, 0x50000);
-	put16(r.avail + 4 + 2 * 64, 0); /* used_event: interrupt after the first */
-	mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_put16(&drv, r->avail + 4 + 2 * 64, 0); /* used_event: interrupt after the first */
+	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0, 2);
 	assert_int_equal(fd.chains, 1);
-	assert_int_equal(msi_count, 1);
-	assert_int_equal(msi_data, 0x51);
-	assert_int_equal(msi_addr, 0xfee00000u);
+	assert_int_equal(drv.msis, 1);
+	assert_int_equal(drv.msi_data, 0x51);
+	assert_int_equal(drv.msi_addr, 0xfee00000u);
 	/* Queue 1 is not enabled: its kick is ignored. */
-	mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 4, 1, 2);
+	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 4, 1, 2);
 	assert_int_equal(fd.notifies[1], 0);
 	/* A misaligned or out-of-range notify does nothing. */
-	mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 2, 0, 2);
-	mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 0x400, 0, 2);
+	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 2, 0, 2);
+	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 0x400, 0, 2);
 	assert_int_equal(fd.notifies[0], 1);
 	/* An enabled queue's rings stay put. */
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_DESCLO), 0x90000, 4);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_DESCLO), 4), r.desc);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_DESCLO), 0x90000, 4);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_DESCLO), 4), r->desc);
 	/* Feature writes after FEATURES_OK are ignored. */
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), 0, 4);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_GF), 4), (uint32_t)fake_ops.features);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), 0, 4);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), 4),
+			 (uint32_t)fake_ops.features);
 	/* Reset through the modern status. */
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_MSIX), 2), VIRTIO_MSI_NO_VECTOR);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_MSIX), 2),
+			 VIRTIO_MSI_NO_VECTOR);
 	assert_false(virtq_ready(virtio_pci_queue(fd.vp, 0)));
 }
 
 static void test_modern_features_ok_refused(void **state)
 {
 	make(VIRTIO_TRANSPORT_MODERN, 2, NULL);
-	place_bars();
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), 1u << 3, 4); /* never offered */
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 3);
+	fvd_place_bars(&drv);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GFSELECT), 0, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), 1u << 3, 4); /* never offered */
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1), 3);
 	/* Offered bits but no VERSION_1: refused too. */
-	mm_w(common(VIRTIO_PCI_COMMON_GF), (uint32_t)F_WCACHE, 4);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_GF), 4), (uint32_t)F_WCACHE);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 3);
-	mm_w(common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_GF), 1, 4);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), (uint32_t)F_WCACHE, 4);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), 4), (uint32_t)F_WCACHE);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1), 3);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GFSELECT), 1, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_GF), 1, 4);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0xb, 1);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1), 0xb);
 	assert_int_equal(virtio_pci_features(fd.vp), F_WCACHE | F_VERSION1);
 	/* A bad queue size keeps the queue disabled. */
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SIZE), 100, 2);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
-	mm_w(common(VIRTIO_PCI_COMMON_Q_SIZE), 512, 2); /* above the maximum */
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_SIZE), 2), 0);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SELECT), 0, 2);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), 100, 2);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 1, 2);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), 512, 2); /* above the maximum */
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_SIZE), 2), 0);
 	/* Rings outside RAM are refused. */
 	modern_queue(0, 64, RAM_SIZE - 16, 0x21000, 0x22000, 0);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_Q_ENABLE), 2), 0);
 }
 
 static void test_modern_queue_error(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	modern_bring_up(&r);
-	put16(r.avail + 2, 200); /* more than the size */
-	mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0, 2);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1),
+	modern_bring_up(r);
+	fvd_put16(&drv, r->avail + 2, 200); /* more than the size */
+	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1),
 			 0xf | VIRTIO_STATUS_DEVICE_NEEDS_RESET);
-	assert_int_equal(msi_count, 1);
-	assert_int_equal(msi_data, 0x50); /* the config vector */
+	assert_int_equal(drv.msis, 1);
+	assert_int_equal(drv.msi_data, 0x50); /* the config vector */
 	/* Reported once. */
-	mm_w(MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0, 2);
-	assert_int_equal(msi_count, 1);
-	mm_w(common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
-	assert_int_equal(mm_r(common(VIRTIO_PCI_COMMON_STATUS), 1), 0);
+	fvd_mm_w(&drv, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0, 2);
+	assert_int_equal(drv.msis, 1);
+	fvd_mm_w(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 0, 1);
+	assert_int_equal(fvd_mm_r(&drv, fvd_common(VIRTIO_PCI_COMMON_STATUS), 1), 0);
 }
 
 static void test_pci_cfg_access(void **state)
 {
 	int c;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	modern_bring_up(&r);
+	modern_bring_up(r);
 	c = find_cap(PCI_CAP_ID_VNDR, VIRTIO_PCI_CAP_PCI_CFG);
 	/* num_queues through the window. */
-	cfg_w(c + 4, VIRTIO_PCI_MODERN_BAR, 1);
-	cfg_w(c + 8, VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_NUMQ, 4);
-	cfg_w(c + 12, 2, 4);
-	assert_int_equal(cfg_r(c + 16, 2), 2);
+	fvd_cfg_w(&drv, c + 4, VIRTIO_PCI_MODERN_BAR, 1);
+	fvd_cfg_w(&drv, c + 8, VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_NUMQ, 4);
+	fvd_cfg_w(&drv, c + 12, 2, 4);
+	assert_int_equal(fvd_cfg_r(&drv, c + 16, 2), 2);
 	/* A kick through the window. */
-	indirect_request(&r, 0x40000, 0x50000);
-	cfg_w(c + 8, VIRTIO_PCI_NOTIFY_OFF, 4);
-	cfg_w(c + 16, 0, 2);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_cfg_w(&drv, c + 8, VIRTIO_PCI_NOTIFY_OFF, 4);
+	fvd_cfg_w(&drv, c + 16, 0, 2);
 	assert_int_equal(fd.chains, 1);
 	/* A bad length or BAR does nothing. */
-	cfg_w(c + 12, 3, 4);
-	cfg_w(c + 16, 0, 4);
-	cfg_w(c + 4, 0, 1);
-	cfg_w(c + 12, 2, 4);
-	cfg_w(c + 16, 0, 2);
+	fvd_cfg_w(&drv, c + 12, 3, 4);
+	fvd_cfg_w(&drv, c + 16, 0, 4);
+	fvd_cfg_w(&drv, c + 4, 0, 1);
+	fvd_cfg_w(&drv, c + 12, 2, 4);
+	fvd_cfg_w(&drv, c + 16, 0, 2);
 	assert_int_equal(fd.notifies[0], 1);
 }
 
@@ -840,17 +711,17 @@ static void test_pci_cfg_access(void **state)
 
 static void test_pause_resume_reset(void **state)
 {
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, NULL);
-	place_bars();
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
-	ring_legacy(&r, 0x10, Q0_MAX);
+	fvd_place_bars(&drv);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
 	virtio_pci_pause(fd.vp);
 	assert_int_equal(fd.pauses, 1);
-	indirect_request(&r, 0x40000, 0x50000);
-	io_w(VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_int_equal(fd.notifies[0], 0);
 	virtio_pci_resume(fd.vp);
 	assert_int_equal(fd.notifies[0], 1);
@@ -858,16 +729,16 @@ static void test_pause_resume_reset(void **state)
 	/* Machine reset: quiesce, reset, resume. */
 	virtio_pci_quiesce(fd.vp);
 	assert_int_equal(fd.quiesces, 1);
-	io_w(VIRTIO_PCI_QUEUE_NOTIFY, 0, 2); /* dropped */
-	pci_bus_reset(pci);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2); /* dropped */
+	pci_bus_reset(drv.pci);
 	virtio_pci_reset(fd.vp);
 	virtio_pci_resume(fd.vp);
 	assert_int_equal(fd.notifies[0], 1);
 	assert_int_equal(fd.resets, 1);
-	place_bars();
-	assert_int_equal(io_r(VIRTIO_PCI_QUEUE_PFN, 4), 0);
-	assert_int_equal(io_r(VIRTIO_PCI_STATUS, 1), 0);
-	assert_int_equal(io_r(VIRTIO_PCI_ISR, 1), 0);
+	fvd_place_bars(&drv);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_QUEUE_PFN, 4), 0);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_STATUS, 1), 0);
+	assert_int_equal(fvd_io_r(&drv, VIRTIO_PCI_ISR, 1), 0);
 }
 
 /* ---- doorbells through the fast path's exit route, following BARs ---- */
@@ -891,30 +762,30 @@ static bool wait_notifies(unsigned q, unsigned n)
 static void test_fastpath_doorbells(void **state)
 {
 	struct event_loop *loop = event_loop_new();
-	struct fastpath *fp = fastpath_new(NULL, NULL, &VM_ACCEL_DEFAULT, loop, pio, mmio);
+	struct fastpath *fp = fastpath_new(NULL, NULL, &VM_ACCEL_DEFAULT, loop, drv.pio, drv.mmio);
 	struct virtio_pci_stats st;
 	struct virtio_pci_path_stats ps;
 	pthread_t th;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 
 	assert_non_null(fp);
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, fp);
-	place_bars();
-	io_w(VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
-	io_w(VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
-	ring_legacy(&r, 0x10, Q0_MAX);
-	indirect_request(&r, 0x40000, 0x50000);
-	io_w(VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+	fvd_place_bars(&drv);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_PFN, 0x10, 4);
+	fvd_io_w(&drv, VIRTIO_PCI_STATUS, VIRTIO_STATUS_DRIVER_OK, 1);
+	fvd_ring_place(&drv, 0, 0x10, Q0_MAX);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_io_w(&drv, VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_true(wait_notifies(0, 1));
 	assert_int_equal(fastpath_counters(fp)->doorbell_exit, 1);
 	/* The firmware moves BAR0: the doorbell follows. */
-	cfg_w(PCI_BASE_ADDRESS_0, IO_BASE + 0x100, 4);
-	bus_write(pio, IO_BASE + 0x100 + VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
+	fvd_cfg_w(&drv, PCI_BASE_ADDRESS_0, FVD_IO_BASE + 0x100, 4);
+	bus_write(drv.pio, FVD_IO_BASE + 0x100 + VIRTIO_PCI_QUEUE_NOTIFY, 0, 2);
 	assert_true(wait_notifies(0, 2));
 	assert_int_equal(fastpath_counters(fp)->doorbell_exit, 2);
 	/* A 32-bit write is no doorbell match: handled at once. */
-	bus_write(pio, IO_BASE + 0x100 + VIRTIO_PCI_QUEUE_NOTIFY, 0, 4);
+	bus_write(drv.pio, FVD_IO_BASE + 0x100 + VIRTIO_PCI_QUEUE_NOTIFY, 0, 4);
 	assert_int_equal(fd.notifies[0], 3);
 	virtio_pci_get_stats(fd.vp, &st);
 	assert_int_equal(st.kicks, 3);
@@ -998,7 +869,7 @@ static int h_route_del(void *o, unsigned gsi)
 
 static int h_signal_msi(void *o, uint64_t addr, uint32_t data)
 {
-	msi_count++;
+	drv.msis++;
 	return 1;
 }
 
@@ -1038,36 +909,36 @@ static void test_fastpath_ioeventfd_irqfd(void **state)
 	const struct fake_ioe *e;
 	struct virtio_pci_path_stats ps;
 	json_t *j, *q0;
-	struct ring r;
+	struct fvd_ring *r = &drv.ring[0];
 	pthread_t th;
 	uint64_t n;
 	int c;
 
 	memset(&fh, 0, sizeof(fh));
-	fp = fastpath_new(&fake_kvm, NULL, &VM_ACCEL_DEFAULT, loop, pio, mmio);
+	fp = fastpath_new(&fake_kvm, NULL, &VM_ACCEL_DEFAULT, loop, drv.pio, drv.mmio);
 	assert_non_null(fp);
-	pci_bus_set_msi_sink(pci, fastpath_msi_sink, fp);
+	pci_bus_set_msi_sink(drv.pci, fastpath_msi_sink, fp);
 	assert_int_equal(pthread_create(&th, NULL, loop_thread, loop), 0);
 	make(VIRTIO_TRANSPORT_TRANSITIONAL, 2, fp);
 	/* Nothing placed before the firmware programs the BARs. */
-	assert_null(live_ioe(true, IO_BASE + VIRTIO_PCI_QUEUE_NOTIFY, 0));
-	place_bars();
+	assert_null(live_ioe(true, FVD_IO_BASE + VIRTIO_PCI_QUEUE_NOTIFY, 0));
+	fvd_place_bars(&drv);
 	/* Legacy: one PIO ioeventfd a queue, 2 bytes, datamatched on its index. */
 	for (unsigned q = 0; q < 2; q++) {
-		e = live_ioe(true, IO_BASE + VIRTIO_PCI_QUEUE_NOTIFY, q);
+		e = live_ioe(true, FVD_IO_BASE + VIRTIO_PCI_QUEUE_NOTIFY, q);
 		assert_non_null(e);
 		assert_true(e->dm);
 		assert_int_equal(e->len, 2);
 		/* Modern: MMIO at notify + 4q, any width. */
-		e = live_ioe(false, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 4 * q, 0);
+		e = live_ioe(false, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF + 4 * q, 0);
 		assert_non_null(e);
 		assert_int_equal(e->len, 0);
 	}
 	/* The modern bring-up with MSI-X, then a kick that never exits. */
-	modern_bring_up(&r);
-	indirect_request(&r, 0x40000, 0x50000);
-	put16(r.avail + 4 + 2 * 64, 0);
-	kvm_signal(live_ioe(false, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
+	modern_bring_up(r);
+	indirect_request(r, 0x40000, 0x50000);
+	fvd_put16(&drv, r->avail + 4 + 2 * 64, 0);
+	kvm_signal(live_ioe(false, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
 	assert_true(wait_notifies(0, 1));
 	assert_int_equal(fastpath_counters(fp)->doorbell_ioeventfd, 1);
 	assert_int_equal(fastpath_counters(fp)->doorbell_exit, 0);
@@ -1075,7 +946,7 @@ static void test_fastpath_ioeventfd_irqfd(void **state)
 	for (unsigned i = 0; i < 200 && !atomic_load(&fastpath_counters(fp)->irq_irqfd); i++)
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	assert_int_equal(fastpath_counters(fp)->irq_irqfd, 1);
-	assert_int_equal(msi_count, 0);
+	assert_int_equal(drv.msis, 0);
 	assert_true(fh.nr_irq >= 1);
 	c = 0;
 	for (unsigned i = 0; i < fh.nr_irq; i++)
@@ -1100,9 +971,9 @@ static void test_fastpath_ioeventfd_irqfd(void **state)
 	assert_int_equal(virtio_pci_path_stats(fd.vp, 0, &ps, false), 0);
 	assert_int_equal(ps.notify_ioeventfd + ps.irq_irqfd, 0);
 	/* The firmware moves BAR4: the ioeventfds follow. */
-	cfg_w(PCI_BASE_ADDRESS_0 + 16, MODERN_BAR + 0x10000, 4);
-	assert_null(live_ioe(false, MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
-	assert_non_null(live_ioe(false, MODERN_BAR + 0x10000 + VIRTIO_PCI_NOTIFY_OFF, 0));
+	fvd_cfg_w(&drv, PCI_BASE_ADDRESS_0 + 16, FVD_MODERN_BAR + 0x10000, 4);
+	assert_null(live_ioe(false, FVD_MODERN_BAR + VIRTIO_PCI_NOTIFY_OFF, 0));
+	assert_non_null(live_ioe(false, FVD_MODERN_BAR + 0x10000 + VIRTIO_PCI_NOTIFY_OFF, 0));
 
 	/* Doorbells are freed with the loop stopped (vmm/fastpath.h). */
 	event_loop_stop(loop);
