@@ -8,10 +8,12 @@
 #include <string.h>
 
 #include "devices/virtio/virtio_net.h"
+#include "vmm/net_slirp.h"
 #include "vmm/qmp.h"
 
 struct nic {
 	struct virtio_net *vn;
+	struct net_backend *backend;
 	char id[32], alias[32];
 };
 
@@ -26,7 +28,7 @@ struct net_control *net_control_new(void)
 }
 
 int net_control_add(struct net_control *nc, struct virtio_net *vn, const char *id,
-		    const char *alias)
+		    const char *alias, struct net_backend *backend)
 {
 	struct nic *n = realloc(nc->nic, (nc->n + 1) * sizeof(*n));
 
@@ -36,6 +38,7 @@ int net_control_add(struct net_control *nc, struct virtio_net *vn, const char *i
 	n = &nc->nic[nc->n++];
 	memset(n, 0, sizeof(*n));
 	n->vn = vn;
+	n->backend = backend;
 	snprintf(n->id, sizeof(n->id), "%s", id);
 	snprintf(n->alias, sizeof(n->alias), "%s", alias ? alias : "");
 	return 0;
@@ -137,9 +140,77 @@ static json_t *cmd_query_rx_filter(void *opaque, json_t *args, struct qmp_error 
 	return list;
 }
 
+/* The user backend netdev names (a NIC's id or its backend's id=), or the
+ * first one; NULL with QEMU's HMP words in err. */
+static struct nic *user_backend(struct net_control *nc, const char *netdev, struct qmp_error *err)
+{
+	for (unsigned i = 0; i < nc->n; i++) {
+		struct nic *n = &nc->nic[i];
+
+		if (netdev && strcmp(n->id, netdev) && (!n->alias[0] || strcmp(n->alias, netdev)))
+			continue;
+		if (net_backend_is_slirp(n->backend))
+			return n;
+		if (netdev)
+			break;
+	}
+	if (netdev)
+		qmp_error_set(err, QMP_ERR_GENERIC, "unknown netdev %.100s or not a user backend",
+			      netdev);
+	else
+		qmp_error_set(err, QMP_ERR_GENERIC, "no usermode network configured");
+	return NULL;
+}
+
+static json_t *hostfwd(void *opaque, json_t *args, struct qmp_error *err, bool add)
+{
+	static const char *const allowed[] = {"netdev", "rule", NULL};
+	const char *netdev = NULL, *rule;
+	char why[256];
+	struct nic *n;
+
+	if (qmp_args_only(args, allowed, err) < 0 ||
+	    qmp_arg_string(args, "netdev", false, &netdev, err) < 0 ||
+	    qmp_arg_string(args, "rule", true, &rule, err) < 0)
+		return NULL;
+	n = user_backend(opaque, netdev, err);
+	if (!n)
+		return NULL;
+	if ((add ? net_slirp_hostfwd_add : net_slirp_hostfwd_remove)(n->backend, rule, why,
+								     sizeof(why)) < 0) {
+		qmp_error_set(err, QMP_ERR_GENERIC, "%s", why);
+		return NULL;
+	}
+	return json_object();
+}
+
+static json_t *cmd_hostfwd_add(void *opaque, json_t *args, struct qmp_error *err)
+{
+	return hostfwd(opaque, args, err, true);
+}
+
+static json_t *cmd_hostfwd_remove(void *opaque, json_t *args, struct qmp_error *err)
+{
+	return hostfwd(opaque, args, err, false);
+}
+
 int net_control_register(struct qmp *q, struct net_control *nc)
 {
-	int ret = qmp_register(q, "set_link", cmd_set_link, nc);
+	static const struct {
+		const char *name;
+		qmp_command_fn fn;
+	} cmds[] = {
+	    {"set_link", cmd_set_link},
+	    {"query-rx-filter", cmd_query_rx_filter},
+	    {"x-hostfwd-add", cmd_hostfwd_add},
+	    {"x-hostfwd-remove", cmd_hostfwd_remove},
+	};
 
-	return ret < 0 ? ret : qmp_register(q, "query-rx-filter", cmd_query_rx_filter, nc);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		int ret = qmp_register(q, cmds[i].name, cmds[i].fn, nc);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }

@@ -49,6 +49,7 @@ struct fqueue {
 struct net_slirp {
 	struct net_backend nb; /* first: the NIC's view */
 	struct event_loop *loop;
+	struct in_addr guest_default; /* a hostfwd without GUESTADDR: the first DHCP address */
 	Slirp *slirp;
 	pthread_mutex_t lock; /* the two queues */
 	struct fqueue rx, tx;
@@ -400,56 +401,100 @@ static int parse_addr(const char *s, struct in_addr *a)
 	return inet_pton(AF_INET, s, a) == 1 ? 0 : -1;
 }
 
-/* tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (or udp:) */
-static int add_hostfwd(struct net_slirp *ns, const char *spec, struct in_addr guest_default,
-		       char *err, size_t errlen)
+/* [tcp:|udp:][HOSTADDR]:HOSTPORT into *udp, *ha, *hport (HOSTPORT 0..65535);
+ * buf is cut.  -1 if malformed. */
+static int parse_host_side(char *buf, int *udp, struct in_addr *ha, long *hport)
 {
-	char buf[128], *host, *guest, *hp, *gp, *end;
-	struct in_addr ha = {INADDR_ANY}, ga = guest_default;
+	char *host, *hp, *end;
+
+	if (!strncmp(buf, "tcp:", 4))
+		*udp = 0, host = buf + 4;
+	else if (!strncmp(buf, "udp:", 4))
+		*udp = 1, host = buf + 4;
+	else if (buf[0] == ':')
+		*udp = 0, host = buf + 1;
+	else
+		return -1;
+	hp = strrchr(host, ':');
+	if (!hp)
+		return -1;
+	*hp++ = '\0';
+	ha->s_addr = INADDR_ANY;
+	if (*host && parse_addr(host, ha) < 0)
+		return -1;
+	*hport = strtol(hp, &end, 10);
+	return !*hp || *end || *hport < 0 || *hport > 65535 ? -1 : 0;
+}
+
+/* tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (or udp:); err without the
+ * option's name ("hostfwd=...: ..."). */
+static int add_hostfwd(struct net_slirp *ns, const char *spec, char *err, size_t errlen)
+{
+	char buf[128], *guest, *gp, *end;
+	struct in_addr ha, ga = ns->guest_default;
 	long hport, gport;
 	int udp;
 
 	if (strlen(spec) >= sizeof(buf))
 		goto bad;
 	strcpy(buf, spec);
-	if (!strncmp(buf, "tcp:", 4))
-		udp = 0;
-	else if (!strncmp(buf, "udp:", 4))
-		udp = 1;
-	else if (buf[0] == ':')
-		udp = -1;
-	else
-		goto bad;
-	host = udp < 0 ? buf + 1 : buf + 4;
-	if (udp < 0)
-		udp = 0;
-	guest = strchr(host, '-');
+	guest = strchr(buf, '-');
 	if (!guest)
 		goto bad;
 	*guest++ = '\0';
-	hp = strrchr(host, ':');
+	if (parse_host_side(buf, &udp, &ha, &hport) < 0)
+		goto bad;
 	gp = strrchr(guest, ':');
-	if (!hp || !gp)
+	if (!gp)
 		goto bad;
-	*hp++ = '\0';
 	*gp++ = '\0';
-	if ((*host && parse_addr(host, &ha) < 0) || (*guest && parse_addr(guest, &ga) < 0))
-		goto bad;
-	hport = strtol(hp, &end, 10);
-	if (!*hp || *end || hport < 0 || hport > 65535)
+	if (*guest && parse_addr(guest, &ga) < 0)
 		goto bad;
 	gport = strtol(gp, &end, 10);
 	if (!*gp || *end || gport < 1 || gport > 65535)
 		goto bad;
+	errno = 0;
 	if (slirp_add_hostfwd(ns->slirp, udp, ha, (int)hport, ga, (int)gport) < 0) {
-		snprintf(err, errlen, "--net user: hostfwd=%s: cannot listen on %s:%ld (%s)", spec,
+		snprintf(err, errlen, "hostfwd=%s: cannot listen on %s:%ld (%s)", spec,
 			 inet_ntoa(ha), hport, errno ? strerror(errno) : "in use");
 		return -1;
 	}
 	return 0;
 bad:
-	snprintf(err, errlen, "--net user: hostfwd=%s: not [tcp|udp]:[HOSTADDR]:PORT-"
-			      "[GUESTADDR]:PORT", spec);
+	snprintf(err, errlen, "hostfwd=%s: not [tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT", spec);
+	return -1;
+}
+
+bool net_backend_is_slirp(const struct net_backend *nb)
+{
+	return nb && nb->ops == &net_slirp_ops;
+}
+
+int net_slirp_hostfwd_add(struct net_backend *nb, const char *spec, char *err, size_t errlen)
+{
+	return add_hostfwd((struct net_slirp *)nb, spec, err, errlen);
+}
+
+int net_slirp_hostfwd_remove(struct net_backend *nb, const char *spec, char *err, size_t errlen)
+{
+	struct net_slirp *ns = (struct net_slirp *)nb;
+	struct in_addr ha;
+	char buf[128];
+	long hport;
+	int udp;
+
+	if (strlen(spec) >= sizeof(buf))
+		goto bad;
+	strcpy(buf, spec);
+	if (parse_host_side(buf, &udp, &ha, &hport) < 0)
+		goto bad;
+	if (slirp_remove_hostfwd(ns->slirp, udp, ha, (int)hport) < 0) {
+		snprintf(err, errlen, "host forwarding rule for %s not found", spec);
+		return -1;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "invalid format");
 	return -1;
 }
 
@@ -461,7 +506,7 @@ struct net_backend *net_slirp_open(struct event_loop *loop, const struct net_sli
 			   .vprefix_len = 64};
 	struct in_addr net, mask, host, dns, dhcp;
 	unsigned prefix = 24;
-	char netbuf[64];
+	char netbuf[64], why[256];
 	uint32_t m, n;
 
 	if (!ns) {
@@ -526,9 +571,12 @@ struct net_backend *net_slirp_open(struct event_loop *loop, const struct net_sli
 		snprintf(err, errlen, "--net user: libslirp refused the configuration");
 		goto fail;
 	}
+	ns->guest_default = dhcp;
 	for (unsigned i = 0; i < o->nr_hostfwd; i++)
-		if (add_hostfwd(ns, o->hostfwd[i], dhcp, err, errlen) < 0)
+		if (add_hostfwd(ns, o->hostfwd[i], why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "--net user: %s", why);
 			goto fail;
+		}
 	ns->nb.fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ns->tx_kick = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (ns->nb.fd < 0 || ns->tx_kick < 0) {

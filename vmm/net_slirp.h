@@ -49,4 +49,12 @@ void net_slirp_get_stats(struct net_backend *nb, struct net_slirp_stats *st);
 
 extern const struct net_backend_ops net_slirp_ops;
 
+/* QEMU's hostfwd_add / hostfwd_remove (HMP), on the loop's thread: a rule
+ * as hostfwd= takes it, or [tcp|udp]:[HOSTADDR]:HOSTPORT to remove; -1
+ * with the reason in err (QEMU's words for remove: "invalid format", "host
+ * forwarding rule for R not found"). */
+bool net_backend_is_slirp(const struct net_backend *nb);
+int net_slirp_hostfwd_add(struct net_backend *nb, const char *spec, char *err, size_t errlen);
+int net_slirp_hostfwd_remove(struct net_backend *nb, const char *spec, char *err, size_t errlen);
+
 #endif

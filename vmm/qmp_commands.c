@@ -279,6 +279,37 @@ static void hmp_system_powerdown(struct hmp_ctx *h)
 	hmp_simple(h, "system_powerdown");
 }
 
+/* hostfwd_add [netdev_id] RULE, hostfwd_remove [netdev_id] RULE: QEMU keeps
+ * these in HMP only; the QMP side is net_control's x-hostfwd-add/remove. */
+static void hmp_hostfwd(struct hmp_ctx *h, bool add)
+{
+	int n = hmp_nargs(h);
+	const char *netdev = n == 2 ? hmp_arg(h, 0) : NULL, *rule = hmp_arg(h, n == 2 ? 1 : 0);
+	json_t *args, *ret;
+
+	if (n < 1 || n > 2 || !rule || (n == 2 && !netdev)) {
+		hmp_usage(h,
+			  n < 1 ? "missing argument" : "extraneous characters at the end of line");
+		return;
+	}
+	args = netdev ? json_pack("{s:s, s:s}", "netdev", netdev, "rule", rule)
+		      : json_pack("{s:s}", "rule", rule);
+	ret = hmp_qmp(h, add ? "x-hostfwd-add" : "x-hostfwd-remove", args);
+	if (ret && !add)
+		fprintf(h->out, "host forwarding rule for %s removed\n", rule);
+	json_decref(ret);
+}
+
+static void hmp_hostfwd_add(struct hmp_ctx *h)
+{
+	hmp_hostfwd(h, true);
+}
+
+static void hmp_hostfwd_remove(struct hmp_ctx *h)
+{
+	hmp_hostfwd(h, false);
+}
+
 /* A leading "-f" (QEMU's '-f' flag argument); -1 after the message for an
  * unknown option. */
 static int hmp_flag_f(struct hmp_ctx *h, int *i, bool *force)
@@ -531,13 +562,17 @@ static const struct hmp_cmd info_cmds[] = {
 };
 
 static const struct hmp_cmd hmp_cmds[] = {
-    {"balloon", "target", "request VM to change its memory allocation (in MB)", hmp_balloon,
-     NULL},
+    {"balloon", "target", "request VM to change its memory allocation (in MB)", hmp_balloon, NULL},
     {"change", "device [-f] filename [format [read-only-mode]]",
      "change a removable medium, optional format, use -f to force the operation", hmp_change, NULL},
     {"cont|c", "", "resume emulation", hmp_cont, NULL},
     {"eject", "[-f] device", "eject a removable medium (use -f to force it)", hmp_eject, NULL},
     {"help|?", "[cmd]", "show the help", hmp_help, NULL},
+    {"hostfwd_add", "[netdev_id] [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+     "redirect TCP or UDP connections from host to guest (requires -net user)", hmp_hostfwd_add,
+     NULL},
+    {"hostfwd_remove", "[netdev_id] [tcp|udp]:[hostaddr]:hostport",
+     "remove host-to-guest TCP or UDP redirection", hmp_hostfwd_remove, NULL},
     {"info", "[subcommand]", "show various information about the system state", hmp_info,
      info_cmds},
     {"quit|q", "", "quit the emulator", hmp_quit, NULL},

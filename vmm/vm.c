@@ -563,7 +563,8 @@ static int register_net_control(struct vm *vm, char *err, size_t errlen)
 
 		snprintf(id, sizeof(id), "net%u", i);
 		vn = board_find(vm->board, id, &virtio_net_type);
-		if (vn && net_control_add(vm->net_control, vn, id, cfg->nics[i].netdev) < 0)
+		if (vn &&
+		    net_control_add(vm->net_control, vn, id, cfg->nics[i].netdev, vm->nics[i]) < 0)
 			break;
 	}
 	if (!vm->net_control || net_control_register(vm->qmp, vm->net_control) < 0) {

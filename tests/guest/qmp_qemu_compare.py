@@ -84,6 +84,8 @@ CONVERSATION = [
     (hmp('help system_reset'), 'same'),
     (hmp('help system_powerdown'), 'same'),
     (hmp('help help'), 'same'),
+    (hmp('help hostfwd_add'), 'same'),
+    (hmp('help hostfwd_remove'), 'same'),
     (hmp('help info status'), 'same'),
     (hmp('help info name'), 'same'),
     (hmp('help info nope'), 'same'),

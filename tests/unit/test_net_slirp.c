@@ -184,6 +184,54 @@ static void test_hostfwd(void **state)
 	net_backend_close(nb);
 }
 
+/* Whether something listens on 127.0.0.1:port now. */
+static bool listening(int port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	assert_true(c >= 0);
+	ok = connect(c, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(c);
+	return ok;
+}
+
+/* hostfwd_add / hostfwd_remove at run time (HMP's words): a listener comes
+ * and goes; a rule in use, a malformed one and one not there are refused
+ * with QEMU's texts. */
+static void test_hostfwd_add_remove(void **state)
+{
+	struct net_slirp_opts o = {0};
+	char add[64], rm[64], err[256];
+	struct net_backend *nb;
+	int port = free_port();
+
+	(void)state;
+	nb = net_slirp_open(NULL, &o, err, sizeof(err));
+	assert_non_null(nb);
+	assert_true(net_backend_is_slirp(nb));
+	snprintf(add, sizeof(add), "tcp:127.0.0.1:%d-:22", port);
+	snprintf(rm, sizeof(rm), "tcp:127.0.0.1:%d", port);
+	assert_false(listening(port));
+	assert_int_equal(net_slirp_hostfwd_add(nb, add, err, sizeof(err)), 0);
+	assert_true(listening(port));
+	assert_int_equal(net_slirp_hostfwd_add(nb, add, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot listen"));
+	assert_int_equal(net_slirp_hostfwd_add(nb, "tcp:1.2.3:80-:22", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not [tcp|udp]"));
+	assert_int_equal(net_slirp_hostfwd_remove(nb, rm, err, sizeof(err)), 0);
+	assert_false(listening(port));
+	assert_int_equal(net_slirp_hostfwd_remove(nb, rm, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not found"));
+	assert_int_equal(net_slirp_hostfwd_remove(nb, "sctp:1", err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid format");
+	assert_int_equal(net_slirp_hostfwd_remove(nb, "tcp::99999", err, sizeof(err)), -1);
+	assert_string_equal(err, "invalid format");
+	net_backend_close(nb);
+}
+
 static void test_bad_options(void **state)
 {
 	static const struct {
@@ -232,6 +280,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arp_gateway_and_dns),
 		cmocka_unit_test(test_hostfwd),
+		cmocka_unit_test(test_hostfwd_add_remove),
 		cmocka_unit_test(test_bad_options),
 	};
 
