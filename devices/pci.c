@@ -6,10 +6,13 @@
 #include "vmm/device.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct pci_bar {
 	struct pci_dev *dev;
@@ -1373,4 +1376,60 @@ void pci_bus_reset(struct pci_bus *bus)
 			d->ops->reset(d->opaque, d);
 	}
 	pthread_mutex_unlock(&bus->cfg_lock);
+}
+
+uint8_t *pci_rom_read(const char *path, size_t max, const char *what, size_t *len, char *err,
+		      size_t errlen)
+{
+	struct stat sb;
+	uint8_t *buf;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s %s: cannot open: %s", what, path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size < 512 ||
+	    (uint64_t)sb.st_size > max) {
+		snprintf(err, errlen, "%s %s is not a file of 512 bytes to %zu KiB", what, path,
+			 max >> 10);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)sb.st_size);
+	n = buf ? read(fd, buf, (size_t)sb.st_size) : -1;
+	close(fd);
+	if (n != sb.st_size) {
+		snprintf(err, errlen, "%s %s: cannot read it", what, path);
+		free(buf);
+		return NULL;
+	}
+	if (buf[0] != 0x55 || buf[1] != 0xaa) {
+		snprintf(err, errlen, "%s %s is not an option ROM (no 55 AA signature)", what,
+			 path);
+		free(buf);
+		return NULL;
+	}
+	*len = (size_t)n;
+	return buf;
+}
+
+void pci_rom_patch_ids(uint8_t *rom, size_t len, uint16_t vendor, uint16_t device)
+{
+	size_t pcir;
+	int delta = 0;
+
+	if (len < 0x1a || rom[0] != 0x55 || rom[1] != 0xaa)
+		return;
+	pcir = (size_t)rom[0x18] | (size_t)rom[0x19] << 8;
+	if (pcir + 8 > len || memcmp(rom + pcir, "PCIR", 4))
+		return;
+	if ((rom[pcir + 4] | rom[pcir + 5] << 8) != vendor)
+		return;
+	delta += rom[pcir + 6] + rom[pcir + 7];
+	rom[pcir + 6] = (uint8_t)device;
+	rom[pcir + 7] = (uint8_t)(device >> 8);
+	delta -= rom[pcir + 6] + rom[pcir + 7];
+	rom[6] = (uint8_t)(rom[6] + delta);
 }

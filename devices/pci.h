@@ -179,6 +179,17 @@ int pci_dev_set_bar(struct pci_dev *dev, unsigned idx, enum pci_bar_kind kind, b
 		    uint64_t size, const struct bus_ops *ops, void *opaque);
 /* An expansion ROM (copied; size rounded up to a power of two >= 2 KiB). */
 int pci_dev_set_rom(struct pci_dev *dev, const void *data, size_t len);
+/* An option ROM file read whole (512 bytes to max, starting 55 AA) before
+ * anything is placed, so that a bad file changes nothing; what names it
+ * ("vga: the VGA BIOS") leads the one-line error.  Freed by the caller. */
+uint8_t *pci_rom_read(const char *path, size_t max, const char *what, size_t *len, char *err,
+		      size_t errlen);
+/* The first image's PCI data structure made to name vendor:device, as
+ * QEMU patches a ROM shared by several devices (Debian's pxe-virtio.rom
+ * says 1af4:1041; a transitional NIC is 1af4:1000, and SeaBIOS runs only a
+ * ROM that names its device).  Only a ROM of the same vendor is changed;
+ * the checksum byte at offset 6 keeps the image's sum. */
+void pci_rom_patch_ids(uint8_t *rom, size_t len, uint16_t vendor, uint16_t device);
 /* Appends a capability of len bytes (id and next pointer included) and
  * returns its offset, or -ENOSPC. */
 int pci_dev_add_cap(struct pci_dev *dev, uint8_t id, unsigned len);

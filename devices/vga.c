@@ -756,39 +756,6 @@ static void vga_reset(void *state)
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* The VGA BIOS for the ROM BAR: the whole file, 512 bytes to VGA_ROM_MAX,
- * read before anything is placed so that a bad file changes nothing. */
-static uint8_t *read_rom(const char *path, const char *id, size_t *len, char *err, size_t errlen)
-{
-	struct stat sb;
-	uint8_t *buf;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: cannot open the VGA BIOS %s: %s", id, path,
-			 strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size < 512 ||
-	    sb.st_size > VGA_ROM_MAX) {
-		snprintf(err, errlen, "%s: the VGA BIOS %s is not a file of 512 bytes to %u KiB",
-			 id, path, VGA_ROM_MAX >> 10);
-		close(fd);
-		return NULL;
-	}
-	buf = malloc((size_t)sb.st_size);
-	n = buf ? read(fd, buf, (size_t)sb.st_size) : -1;
-	close(fd);
-	if (n != sb.st_size) {
-		snprintf(err, errlen, "%s: cannot read the VGA BIOS %s", id, path);
-		free(buf);
-		return NULL;
-	}
-	*len = (size_t)n;
-	return buf;
-}
-
 static void vga_destroy(void *state)
 {
 	struct vga *v = state;
@@ -834,7 +801,10 @@ static void *vga_create(const struct dev_ctx *ctx, const struct board_entry *e, 
 		return NULL;
 	}
 	if (args && args->bios_path) {
-		rom = read_rom(args->bios_path, e->id, &rom_len, err, errlen);
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s: the VGA BIOS", e->id);
+		rom = pci_rom_read(args->bios_path, VGA_ROM_MAX, what, &rom_len, err, errlen);
 		if (!rom)
 			return NULL;
 	}

@@ -59,6 +59,8 @@ struct board {
 	struct piix_ide_args ide;
 	struct virtio_blk_args vblk[CLI_MAX_VIRTIO_DISKS]; /* cfg->vdisks order */
 	unsigned vblk_slot[CLI_MAX_VIRTIO_DISKS];	    /* where they land, for bootorder */
+	unsigned nic_slot[CLI_MAX_NICS]; /* where the NICs landed, for bootorder */
+	bool nic_rom[CLI_MAX_NICS];	 /* ... and whether they carry an option ROM */
 	struct virtio_balloon_args balloon;
 	struct virtio_net_args nic[CLI_MAX_NICS]; /* cfg->nics order */
 	struct uhci_args uhci;
@@ -164,15 +166,30 @@ static void place_balloon(struct virtio_balloon_args *a, const struct vm_config 
 	};
 }
 
+/* romfile=, or the default iPXE ROM when it is installed and the NIC has
+ * the transitional ID it is built for (1af4:1000); NULL for none. */
+static const char *nic_rom(const struct cli_nic *n)
+{
+	if (!n->romfile[0])
+		return NULL;
+	if (n->rom_default &&
+	    (n->transport == VIRTIO_TRANSPORT_MODERN || access(n->romfile, R_OK) < 0))
+		return NULL;
+	return n->romfile;
+}
+
 static void place_nics(struct board *b, const struct board_backends *be)
 {
 	const struct vm_config *cfg = b->ctx.cfg;
 
 	_Static_assert(CLI_MAX_NICS == 8, "one VIRTIO_NET_ROW per NIC");
 	for (unsigned i = 0; i < cfg->nr_nics && i < CLI_MAX_NICS; i++) {
+		const struct cli_nic *n = &cfg->nics[i];
+
 		b->nic[i] = (struct virtio_net_args){
-			.backend = be->nics ? be->nics[i] : NULL,
-			.transport = (enum virtio_transport)cfg->nics[i].transport,
+		    .backend = be->nics ? be->nics[i] : NULL,
+		    .transport = (enum virtio_transport)n->transport,
+		    .rom_path = nic_rom(n),
 		};
 		memcpy(b->nic[i].mac, cfg->nics[i].mac, 6);
 	}
@@ -286,12 +303,25 @@ struct board *board_create(const struct dev_ctx *ctx, const struct board_backend
 			goto fail;
 		}
 	}
+	/* The NICs' slots, for a network boot order: where each landed. */
+	for (unsigned i = 0; i < ctx->cfg->nr_nics && i < CLI_MAX_NICS; i++) {
+		char id[16];
+		struct virtio_net *vn;
+
+		snprintf(id, sizeof(id), "net%u", i);
+		vn = board_find(b, id, &virtio_net_type);
+		b->nic_slot[i] =
+		    vn ? PCI_SLOT(pci_dev_devfn(virtio_pci_dev(virtio_net_transport(vn)))) : 0;
+		b->nic_rom[i] = b->nic[i].rom_path != NULL;
+	}
 	fw = (struct pc_firmware_devices){
-		.fw_cfg = board_find(b, "fw_cfg", &fw_cfg_type),
-		.rtc = board_find(b, "rtc", &rtc_cmos_type),
-		.ide = board_find(b, "ide", &piix_ide_type),
-		.pm = board_find(b, "pm", &piix4_pm_type),
-		.vblk_slot = b->vblk_slot,
+	    .fw_cfg = board_find(b, "fw_cfg", &fw_cfg_type),
+	    .rtc = board_find(b, "rtc", &rtc_cmos_type),
+	    .ide = board_find(b, "ide", &piix_ide_type),
+	    .pm = board_find(b, "pm", &piix4_pm_type),
+	    .vblk_slot = b->vblk_slot,
+	    .nic_slot = b->nic_slot,
+	    .nic_rom = b->nic_rom,
 	};
 	if (link_devices(b, err, errlen) < 0 || pc_firmware_setup(&fw, &b->ctx, err, errlen) < 0)
 		goto fail;

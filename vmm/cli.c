@@ -73,7 +73,8 @@ static const char usage[] =
 	"                         (tray closed, no disc) to load a disc into later\n"
 	"      --boot [order=]LETTERS[,menu=on|off][,splash-time=MS]\n"
 	"                         boot order: c the first --disk (IDE or virtio), d\n"
-	"                         the CD-ROM (e.g. order=dc, up to 7 letters;\n"
+	"                         the CD-ROM, n the first NIC's option ROM (network\n"
+	"                         boot; e.g. order=dc, up to 7 letters;\n"
 	"                         once=LETTERS is the same as order);\n"
 	"                         menu=on shows SeaBIOS's boot menu (press Esc) for\n"
 	"                         MS 0..65535 ms (menu-timeout=MS is the same)\n"
@@ -102,15 +103,18 @@ static const char usage[] =
 	"                         QEMU's default is off)\n"
 	"\n"
 	"Network (at most 8 NICs, each a virtio-net on PCI after the disks and the\n"
-	"balloon, with a tap of its own; no helper script is ever run):\n"
+	"balloon, with a backend of its own; no helper script is ever run):\n"
 	"      --net nic[,model=virtio][,macaddr=MAC][,transport=legacy|transitional|modern]\n"
-	"             [,netdev=ID][,romfile=]\n"
+	"             [,netdev=ID][,romfile=[FILE]]\n"
 	"                         a virtio NIC (1af4:1000); its backend is the next\n"
 	"                         --net tap, or the --net tap,id=ID that netdev=\n"
 	"                         names.  MAC: a unicast address; default\n"
 	"                         52:54:00:12:34:56 plus the NIC's index, or with\n"
 	"                         --name one derived from the name and the index.\n"
-	"                         romfile= only empty (no option ROM yet)\n"
+	"                         romfile=FILE: its option ROM (default\n"
+	"                         " CLI_DEFAULT_NIC_ROM "\n"
+	"                         when installed, for network boot with\n"
+	"                         --boot order=n; romfile= empty: none)\n"
 	"      --net user[,id=ID][,hostfwd=[tcp|udp]:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...\n"
 	"             [,restrict=on|off][,net=ADDR[/PREFIX]][,dns=ADDR][,tftp=DIR]\n"
 	"             [,bootfile=FILE]\n"
@@ -623,9 +627,11 @@ static int boot_order(struct parser *p, const char *order)
 {
 	size_t n = strlen(order);
 
-	if (n == 0 || n >= sizeof(p->cfg->boot_order) || strspn(order, "cd") != n)
-		return bad(p, "--boot: order '%s': use the letters c (disk) and d (CD-ROM), "
-			      "at most %zu", order, sizeof(p->cfg->boot_order) - 1);
+	if (n == 0 || n >= sizeof(p->cfg->boot_order) || strspn(order, "cdn") != n)
+		return bad(p,
+			   "--boot: order '%s': use the letters c (disk), d (CD-ROM) and n "
+			   "(network), at most %zu",
+			   order, sizeof(p->cfg->boot_order) - 1);
 	memcpy(p->cfg->boot_order, order, n + 1);
 	return 0;
 }
@@ -914,7 +920,7 @@ static struct cli_nic *nic_add(struct parser *p, const char *opt)
 		return NULL;
 	}
 	n = &cfg->nics[cfg->nr_nics++];
-	*n = (struct cli_nic){ .fd = -1 };
+	*n = (struct cli_nic){ .fd = -1, .romfile = CLI_DEFAULT_NIC_ROM, .rom_default = true };
 	return n;
 }
 
@@ -929,12 +935,16 @@ static int parse_net_nic(struct parser *p, char *rest)
 		return -1;
 	if (v[0] && strcmp(v[0], "virtio") && strcmp(v[0], "virtio-net-pci"))
 		return bad(p, "%s: model=%s: only virtio", opt, v[0]);
-	if (v[4] && *v[4])
-		return bad(p, "%s: romfile=%s: option ROMs are not supported yet (give romfile= "
-			      "empty, or leave it out)", opt, v[4]);
+	if (v[4] && strlen(v[4]) >= sizeof(n->romfile))
+		return bad(p, "%s: romfile=: a path of at most %zu bytes", opt,
+			   sizeof(n->romfile) - 1);
 	n = nic_add(p, opt);
 	if (!n)
 		return -1;
+	if (v[4]) {
+		strcpy(n->romfile, v[4]);
+		n->rom_default = false;
+	}
 	if (v[1]) {
 		if (parse_mac(v[1], n->mac) < 0)
 			return bad(p, "%s: macaddr=%s: not a MAC address like 52:54:00:12:34:56",
@@ -1637,6 +1647,30 @@ static int check_bzimage(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* An option ROM: 512 bytes to CLI_ROM_MAX, starting 55 AA. */
+static int check_option_rom(const char *path, const struct stat *st, char *err, size_t errlen)
+{
+	uint8_t sig[2];
+	ssize_t n;
+	int fd;
+
+	if (st->st_size < 512 || st->st_size > CLI_ROM_MAX)
+		return fail(err, errlen,
+			    "--net nic: romfile=%s: an option ROM is 512 bytes to %d KiB", path,
+			    CLI_ROM_MAX >> 10);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "--net nic: romfile=%s: %s", path, strerror(errno));
+	n = pread(fd, sig, 2, 0);
+	close(fd);
+	if (n != 2 || sig[0] != 0x55 || sig[1] != 0xaa)
+		return fail(err, errlen,
+			    "--net nic: romfile=%s is not an option ROM (no 55 AA "
+			    "signature)",
+			    path);
+	return 0;
+}
+
 int cli_check_output(const char *opt, const char *path, char *err, size_t errlen)
 {
 	char dir[PATH_MAX];
@@ -1729,6 +1763,16 @@ int cli_check_files(const struct vm_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->kernel && check_bzimage(cfg->kernel, err, errlen) < 0)
 		return -1;
+	for (unsigned i = 0; i < cfg->nr_nics; i++) {
+		const struct cli_nic *nic = &cfg->nics[i];
+		struct stat st;
+
+		if (nic->rom_default || !nic->romfile[0])
+			continue;
+		if (check_input("--net nic: romfile=", nic->romfile, &st, err, errlen) < 0 ||
+		    check_option_rom(nic->romfile, &st, err, errlen) < 0)
+			return -1;
+	}
 	/* Drives: the block layer says what is wrong with them; here they
 	 * only must not be an output too. */
 	for (unsigned i = 0; i < cfg->nr_disks; i++)

@@ -61,6 +61,11 @@ struct cli_balloon {
 
 #define CLI_MAX_NICS 8 /* --net nic / --net tap pairs: PCI slots after the balloon */
 #define CLI_IFNAMSIZ 16 /* IFNAMSIZ */
+#define CLI_ROMFILE_MAX 512
+#define CLI_ROM_MAX	(1 << 20) /* a NIC's option ROM, at most */
+/* The NIC's option ROM when romfile= is not given (Debian's ipxe-qemu):
+ * used when it is installed and the NIC is not modern-only. */
+#define CLI_DEFAULT_NIC_ROM "/usr/lib/ipxe/qemu/pxe-virtio.rom"
 #define CLI_USER_OPTS 512
 
 /* One virtio NIC and its tap (--net nic,... paired with --net tap,..., or
@@ -76,6 +81,9 @@ struct cli_nic {
 	char user_opts[CLI_USER_OPTS]; /* its options as given, id= left out */
 	char ifname[CLI_IFNAMSIZ];
 	int fd; /* fd=N, or -1 */
+	/* The option ROM: romfile=, CLI_DEFAULT_NIC_ROM (rom_default), or "". */
+	char romfile[CLI_ROMFILE_MAX];
+	bool rom_default;
 };
 
 struct net_slirp_opts;

@@ -60,8 +60,10 @@ static int add_e820(struct fw_cfg *fw, const struct memmap *map)
  * any NAME, the slot in hex).  We write QEMU's spelling.  c is the first
  * --disk on the command line, IDE or virtio; d the CD-ROM.
  */
-static int add_bootorder(struct fw_cfg *fw, const struct vm_config *cfg, const unsigned *vblk_slot)
+static int add_bootorder(struct fw_cfg *fw, const struct vm_config *cfg,
+			 const struct pc_firmware_devices *d)
 {
+	const unsigned *vblk_slot = d->vblk_slot;
 	char buf[512], vpath[64];
 	size_t len = 0;
 
@@ -77,6 +79,15 @@ static int add_bootorder(struct fw_cfg *fw, const struct vm_config *cfg, const u
 			path = "/pci@i0cf8/ide@1,1/drive@0/disk@0";
 		} else if (*l == 'd' && cfg->has_cdrom) {
 			path = "/pci@i0cf8/ide@1,1/drive@1/disk@0";
+		} else if (*l == 'n' && d->nic_slot && d->nic_rom) {
+			/* The first NIC with a ROM: SeaBIOS boots its BEV (iPXE). */
+			for (unsigned i = 0; !path && i < cfg->nr_nics && i < CLI_MAX_NICS; i++) {
+				if (!d->nic_rom[i])
+					continue;
+				snprintf(vpath, sizeof(vpath),
+					 "/pci@i0cf8/ethernet@%x/ethernet-phy@0", d->nic_slot[i]);
+				path = vpath;
+			}
 		}
 		if (!path || strstr(buf, path))
 			continue;
@@ -87,7 +98,8 @@ static int add_bootorder(struct fw_cfg *fw, const struct vm_config *cfg, const u
 	return fw_cfg_add_file(fw, "bootorder", buf, len, false);
 }
 
-static int setup_fw_cfg(struct fw_cfg *fw, const struct dev_ctx *ctx, const unsigned *vblk_slot)
+static int setup_fw_cfg(struct fw_cfg *fw, const struct dev_ctx *ctx,
+			const struct pc_firmware_devices *d)
 {
 	const struct vm_config *cfg = ctx->cfg;
 	int ret = 0;
@@ -106,7 +118,7 @@ static int setup_fw_cfg(struct fw_cfg *fw, const struct dev_ctx *ctx, const unsi
 		ret |= fw_cfg_add_file(fw, "etc/boot-menu-wait", le, 2, false);
 	}
 	ret |= add_e820(fw, ctx->map);
-	ret |= add_bootorder(fw, cfg, vblk_slot);
+	ret |= add_bootorder(fw, cfg, d);
 	return ret ? -EINVAL : 0;
 }
 
@@ -200,7 +212,7 @@ int pc_firmware_setup(const struct pc_firmware_devices *d, const struct dev_ctx 
 		piix_ide_preset_decode(d->ide);
 		piix4_pm_preset_pmba(d->pm, PC_PM_BASE);
 	}
-	if (setup_fw_cfg(fw, ctx, d->vblk_slot) < 0) {
+	if (setup_fw_cfg(fw, ctx, d) < 0) {
 		snprintf(err, errlen, "cannot set up fw_cfg");
 		return -1;
 	}

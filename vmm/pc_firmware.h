@@ -9,6 +9,7 @@
 #ifndef MINIVMM_PC_FIRMWARE_H
 #define MINIVMM_PC_FIRMWARE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct dev_ctx;
@@ -25,6 +26,10 @@ struct pc_firmware_devices {
 	struct piix4_pm *pm;
 	/* The PCI slot of each virtio disk, in cfg->vdisks order (boot order). */
 	const unsigned *vblk_slot;
+	/* The PCI slot of each NIC and whether it has an option ROM, in
+	 * cfg->nics order (boot order n); NULL without NICs. */
+	const unsigned *nic_slot;
+	const bool *nic_rom;
 };
 
 /* Called once every device exists and before the PCI bus is sealed, so

@@ -29,6 +29,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "devices/pci.h"
 #include "vmm/le.h"
 #include "vmm/loop.h"
 #include "vmm/net_backend.h"
@@ -833,9 +834,20 @@ static void *vn_create(const struct dev_ctx *ctx, const struct board_entry *e, c
 	struct virtio_net *vn;
 	uint64_t f;
 
+	uint8_t *rom = NULL;
+	size_t rom_len = 0;
+
 	if (!a || !a->backend) {
 		snprintf(err, errlen, "%s: no network backend", id);
 		return NULL;
+	}
+	if (a->rom_path) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s: the option ROM", id);
+		rom = pci_rom_read(a->rom_path, VIRTIO_NET_ROM_MAX, what, &rom_len, err, errlen);
+		if (!rom)
+			return NULL;
 	}
 	vn = calloc(1, sizeof(*vn));
 	if (!vn)
@@ -893,9 +905,26 @@ static void *vn_create(const struct dev_ctx *ctx, const struct board_entry *e, c
 	apply_backend(vn);
 	vn->vp = virtio_pci_create(ctx, &cfg, &vn->ops, vn, err, errlen);
 	if (!vn->vp) {
+		free(rom);
 		vn_destroy(vn);
 		return NULL;
 	}
+	/* iPXE for SeaBIOS to run and boot from (--boot order=n). */
+	if (rom) {
+		const uint8_t *c = pci_dev_config(virtio_pci_dev(vn->vp));
+
+		pci_rom_patch_ids(rom, rom_len, (uint16_t)(c[0] | c[1] << 8),
+				  (uint16_t)(c[2] | c[3] << 8));
+	}
+	if (rom && pci_dev_set_rom(virtio_pci_dev(vn->vp), rom, rom_len) < 0) {
+		snprintf(err, errlen, "%s: the PCI core refused the option ROM %s", id,
+			 a->rom_path);
+		free(rom);
+		vn_destroy(vn);
+		return NULL;
+	}
+	free(rom);
+	rom = NULL;
 	/* The backend is watched once the driver is ready and posts buffers. */
 	vn->loop = ctx->loop;
 	if (vn->loop) {
@@ -913,6 +942,7 @@ static void *vn_create(const struct dev_ctx *ctx, const struct board_entry *e, c
 	return vn;
 nomem:
 	snprintf(err, errlen, "%s: out of memory", id);
+	free(rom);
 	vn_destroy(vn);
 	return NULL;
 }

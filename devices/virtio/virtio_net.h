@@ -95,7 +95,11 @@ struct virtio_net_args {
 	struct net_backend *backend; /* the caller's; it outlives the device */
 	uint8_t mac[6];
 	enum virtio_transport transport;
+	const char *rom_path; /* an option ROM for the ROM BAR (iPXE), or NULL */
 };
+
+/* The largest option ROM a NIC takes. */
+#define VIRTIO_NET_ROM_MAX (1u << 20)
 
 /* Board row: .devfn -1 (the next option slot), .irq -1, .arg a const
  * struct virtio_net_args *. */

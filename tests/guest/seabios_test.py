@@ -39,6 +39,12 @@ Cases:
   virtio-net a virtio NIC on a tap (--net tap,fd=N): the disk boots, SeaBIOS
              maps the NIC at 03.0 and counts one PCI function more, the
              NIC receives nothing (no driver); skips without a tap
+  net-boot   --net user with Debian's iPXE ROM (ipxe-qemu) in the NIC's ROM
+             BAR: SeaBIOS runs it ("iPXE (PCI 00:03.0)"); --boot order=n
+             boots it first ("iPXE ... starting execution"); romfile=
+             empty, or a modern NIC, has no ROM and the disk boots; a file
+             that is no option ROM is refused at start with status 2;
+             skips without /usr/lib/ipxe/qemu/pxe-virtio.rom
   probe-guard a boot sector writes a qcow2 header over sector 0 of its raw
              disk through INT 13h: without format= the write is refused,
              the image is unchanged and the next start still sees raw;
@@ -58,6 +64,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 SKIP = 77
 SECTOR = 512
@@ -226,6 +233,77 @@ def check_virtio_net(a, img, want_sum, log, tmp):
             fail("--net should add exactly one PCI function", out, err)
 
 
+IPXE_ROM = "/usr/lib/ipxe/qemu/pxe-virtio.rom"
+
+
+def run_until(a, args, want, timeout=60):
+    """minivmm until want shows on COM1 (then killed); the serial output,
+    or fail."""
+    cmd = [a.minivmm, "--serial", "stdio", "--memory", "512M"] + args
+    print("$ " + " ".join(cmd))
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    os.set_blocking(p.stdout.fileno(), False)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while want.encode() not in out and time.monotonic() < deadline:
+            if p.poll() is not None:
+                out += p.stdout.read() or b""
+                break
+            chunk = p.stdout.read()
+            if chunk:
+                out += chunk
+            else:
+                time.sleep(0.1)
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+        err = p.stderr.read().decode("latin-1")
+    text = out.decode("latin-1")
+    if want not in text:
+        fail("'%s' did not show on COM1 within %ds" % (want, timeout), text, err)
+    return text
+
+
+def check_net_boot(a, img, want_sum, log, tmp):
+    """iPXE from the NIC's ROM BAR: SeaBIOS runs it and, with --boot order=n,
+    boots it first; without a ROM the disk boots."""
+    if not os.path.exists(IPXE_ROM):
+        skip("%s missing (Debian package ipxe-qemu)" % IPXE_ROM)
+    text = run_until(a, ["--net", "user", "--boot", "order=n", "--disk", img, "--debugcon",
+                         log], "starting execution")
+    line = re.search(r"iPXE \(PCI 00:03\.0\)[^\r\n]*", text)
+    print("  COM1: " + (line[0] if line else "?"))
+    with open(log, "r", errors="replace") as f:
+        sb = f.read()
+    if "Running option rom at" not in sb or "/pci@i0cf8/ethernet@3/ethernet-phy@0" not in sb:
+        fail("SeaBIOS did not run the NIC's ROM from the boot order (see its log)\n" + sb, text)
+    print("  SeaBIOS: " + re.search(r"Running option rom at \S+", sb)[0] +
+          ", bootorder /pci@i0cf8/ethernet@3/ethernet-phy@0")
+    # Without a ROM: nothing to run, the disk boots (order=n has no device).
+    for nic in ("nic,romfile=", "nic,transport=modern"):
+        boot, out, err = run(a, ["--net", nic, "--net", "user", "--boot", "order=nc", "--disk",
+                                 img, "--debugcon", log])
+        check_disk_boot(a, boot, out, err, img, want_sum)
+        with open(log, "r", errors="replace") as f:
+            if "Running option rom at" in f.read():
+                fail("--net %s: SeaBIOS ran an option ROM" % nic, out, err)
+        print("  --net %s: no option ROM, the disk booted" % nic)
+    # Not an option ROM: refused before anything starts.
+    bad = os.path.join(tmp, "not-a-rom.bin")
+    with open(bad, "wb") as f:
+        f.write(b"\0" * 4096)
+    r = subprocess.run([a.minivmm, "--net", "nic,romfile=" + bad, "--net", "user"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    msg = r.stderr.decode("latin-1").strip()
+    print("  romfile=<zeros>: status %d: %s" % (r.returncode, msg))
+    if r.returncode != 2 or "not an option ROM" not in msg or len(msg.splitlines()) != 1:
+        fail("a romfile that is no option ROM: status %d, %r" % (r.returncode, msg))
+
+
 def check_queue_paths(a, st, requests, out, err):
     """--stats' per-queue part for virtio-blk0: its kicks went one way or
     the other (ioeventfd when that path is on), and each request has a
@@ -339,6 +417,8 @@ def main():
 
         if a.case == "virtio-net":
             check_virtio_net(a, img, want_sum, log, tmp)
+        elif a.case == "net-boot":
+            check_net_boot(a, img, want_sum, log, tmp)
         elif a.case == "disk":
             boot, out, err = run(a, ["--disk", img, "--cpus", "2", "--debugcon", log])
             check_disk_boot(a, boot, out, err, img, want_sum)

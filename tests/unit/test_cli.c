@@ -142,8 +142,8 @@ static void test_errors(void **state)
 	expect_error("at most 3", parse(&c, "--disk", "a", "--disk", "b", "--disk", "c", "--disk",
 					"d", NULL));
 	expect_error("only one CD-ROM", parse(&c, "--cdrom", "a", "--cdrom", "b", NULL));
-	expect_error("letters c (disk) and d", parse(&c, "--boot", "order=a", NULL));
-	expect_error("letters c (disk) and d", parse(&c, "--boot", "order=", NULL));
+	expect_error("letters c (disk), d (CD-ROM) and n", parse(&c, "--boot", "order=a", NULL));
+	expect_error("letters c (disk), d (CD-ROM) and n", parse(&c, "--boot", "order=", NULL));
 	expect_error("--boot", parse(&c, "--boot", "menu=perhaps", NULL));
 	expect_error("--boot", parse(&c, "--boot", "splash-time=99999", NULL));
 	expect_error("--rtc", parse(&c, "--rtc", "mars", NULL));
@@ -798,7 +798,8 @@ static void test_help_matches_parser(void **state)
 							   "num-queues=N", "transport=T",
 							   "transitional", "legacy", "modern",
 							   "nic", "model=virtio", "macaddr=MAC",
-							   "netdev=ID", "romfile=", "tap,ifname=NAME",
+							   "netdev=ID", "romfile=", "pxe-virtio.rom",
+							   "order=n", "tap,ifname=NAME",
 							   "fd=N", "id=ID", "script=no", "downscript=no",
 							   "user", "hostfwd=", "restrict=on|off", "net=",
 							   "dns=", "tftp=", "bootfile=",
@@ -822,7 +823,6 @@ static void test_net(void **state)
 		{ "nic,transport=pci", "transport=pci" },
 		{ "nic,speed=1000", "unknown option 'speed'" },
 		{ "nic,macaddr", "not key=value" },
-		{ "nic,romfile=/usr/lib/ipxe/qemu/pxe-virtio.rom", "not supported yet" },
 		{ "tap,ifname=tap0,script=/etc/qemu-ifup", "never runs helper scripts" },
 		{ "tap,ifname=tap0,downscript=/etc/qemu-ifdown", "never runs helper scripts" },
 		{ "tap", "ifname=NAME or fd=N" },
@@ -861,6 +861,26 @@ static void test_net(void **state)
 	assert_memory_equal(c.nics[0].mac, "\x52\x54\x00\x12\x34\x56", 6);
 	assert_memory_equal(c.nics[1].mac, "\x52\x54\x00\x12\x34\x57", 6);
 	assert_int_equal(c.nics[1].fd, 7);
+	/* The option ROM: Debian's iPXE by default, romfile= names another or
+	 * none; --boot order=n boots it. */
+	assert_string_equal(c.nics[0].romfile, CLI_DEFAULT_NIC_ROM);
+	assert_true(c.nics[0].rom_default);
+	assert_int_equal(parse(&c, "--net", "nic,romfile=/srv/my.rom", "--net", "tap,ifname=a",
+			       "--net", "nic,romfile=", "--net", "tap,ifname=b", "--boot", "order=nc",
+			       NULL),
+			 CLI_RUN);
+	assert_string_equal(c.nics[0].romfile, "/srv/my.rom");
+	assert_false(c.nics[0].rom_default);
+	assert_string_equal(c.nics[1].romfile, "");
+	assert_string_equal(c.boot_order, "nc");
+	{
+		char longrom[CLI_ROMFILE_MAX + 16];
+
+		memset(longrom, 'a', sizeof(longrom) - 1);
+		longrom[sizeof(longrom) - 1] = '\0';
+		memcpy(longrom, "nic,romfile=", 12);
+		expect_error("--net", parse(&c, "--net", longrom, NULL));
+	}
 	/* Two nics then two taps: in order. */
 	assert_int_equal(parse(&c, "--net", "nic,transport=legacy", "--net", "nic,transport=modern",
 			       "--net", "tap,ifname=a", "--net", "tap,ifname=b", NULL),
