@@ -14,7 +14,9 @@
 #   l1_net.sh MINIVMM CTL KERNEL INITRD BLOB REPS SHA256 RUNS...
 # RUNS: modern, legacy, nofast (modern with both fast paths off), user
 # (modern on --net user: DHCP from libslirp, L1's httpd as 10.0.2.2, L2's
-# through hostfwd=tcp:127.0.0.1:2222-:8000; no pings, no tap counters).
+# through hostfwd=tcp:127.0.0.1:2222-:8000; no pings, no tap counters),
+# pxe (the user run with L2 booted by SeaBIOS and the NIC's iPXE ROM over
+# libslirp's TFTP: --boot order=n, tftp=, bootfile= an iPXE script).
 set -u
 M=$1 C=$2 K=$3 I=$4 BLOB=$5 REPS=$6 WANT=$7
 shift 7
@@ -92,15 +94,31 @@ do_run() {
 	user) append="console=ttyS0 quiet nettest=modern netreps=$REPS netbackend=user"
 		TAP= mac=
 		nic="--net user,hostfwd=tcp:127.0.0.1:2222-:8000" ;;
+	pxe) # the user run, but SeaBIOS runs the NIC's iPXE ROM (--boot
+		# order=n), which takes its address by DHCP and loads an iPXE
+		# script, the kernel and the initramfs by TFTP from libslirp
+		append="console=ttyS0 quiet nettest=modern netreps=$REPS netbackend=user"
+		TAP= mac=
+		mkdir -p $T/tftp
+		cp $K $T/tftp/vmlinuz
+		cp $I $T/tftp/initrd
+		printf '#!ipxe\nkernel tftp://10.0.2.2/vmlinuz %s\ninitrd tftp://10.0.2.2/initrd\nboot\n' \
+			"$append" >$T/tftp/boot.ipxe
+		nic="--net user,hostfwd=tcp:127.0.0.1:2222-:8000,tftp=$T/tftp,bootfile=boot.ipxe" ;;
 	esac
+	# How L2 starts: the kernel directly, or (pxe) SeaBIOS and iPXE.
+	if [ $run = pxe ]; then
+		set -- --boot order=n
+	else
+		set -- --kernel $K --initrd $I --append "$append"
+	fi
 	l2=http://192.168.77.2:8000
-	[ $run = user ] && l2=http://127.0.0.1:2222
+	case $run in user|pxe) l2=http://127.0.0.1:2222 ;; esac
 	rm -f $T/sock $T/in $T/out $T/err $T/stats.json
 	mkfifo $T/in
 	echo "--- $run: $M --kernel K --initrd I --append '$append' --memory 512M $nic $extra ..."
 	t_start=$(up)
-	$M --name l2-net-$run --kernel $K --initrd $I --append "$append" \
-		--memory 512M --serial stdio $nic $extra --stats=json:$T/stats.json \
+	$M --name l2-net-$run "$@" --memory 512M --serial stdio $nic $extra --stats=json:$T/stats.json \
 		--qmp unix:$T/sock,server=on,wait=off <$T/in >$T/out 2>$T/err &
 	PID=$!
 	exec 7>$T/in
@@ -116,7 +134,8 @@ do_run() {
 		bad "$run: minivmm made no $TAP: $(cat $T/err)"
 	fi
 
-	if wait_for $T/out 'STEP mac' 150; then
+	# iPXE's DHCP and TFTP of the kernel come first in the pxe run.
+	if wait_for $T/out 'STEP mac' $([ $run = pxe ] && echo 500 || echo 150); then
 		got=$(stepword mac 1)
 		if [ -n "$mac" ]; then
 			[ "$got" = "$mac" ] && ok "$run: the guest's MAC is macaddr= ($got)" ||
@@ -132,7 +151,12 @@ do_run() {
 		bad "$run: L2 did not reach its NIC"
 	fi
 	wait_for $T/out 'STEP up' 60 && answer ok
-	if [ $run = user ]; then
+	if [ $run = pxe ]; then
+		grep -q 'iPXE' $T/out && ok "$run: iPXE from the NIC's ROM ran ($(grep -o 'iPXE [0-9][^ ]*' $T/out | head -n 1))" ||
+			bad "$run: no iPXE on the console"
+		grep -q 'boot.ipxe' $T/out && ok "$run: iPXE loaded boot.ipxe by TFTP" || echo "L1-NOTE $run: iPXE did not name boot.ipxe"
+	fi
+	if [ $run = user ] || [ $run = pxe ]; then
 		got=$(stepword up 1)
 		case $got in
 		10.0.2.1[5-9]|10.0.2.[2-9][0-9]) ok "$run: L2 took $got by DHCP from libslirp" ;;

@@ -752,15 +752,18 @@ def t_display(ctx):
 
 NET_MODULES = ('virtio_pci', 'virtio_net')
 NET_BLOB = 4 << 20
-# 4 MiB x NET_REPS each way and both at once, four L2 boots (modern,
-# legacy, modern without the fast paths, modern on the user backend) in
-# one L1; NESTED_NET_REPS=N streams N x 4 MiB instead (an hour's soak:
+# 4 MiB x NET_REPS each way and both at once, five L2 boots (modern,
+# legacy, modern without the fast paths, modern on the user backend, and
+# the same booted by iPXE over TFTP) in one L1; NESTED_NET_REPS=N streams N x 4 MiB instead (an hour's soak:
 # N of several thousand, with NESTED_NET_TIMEOUT in seconds).
 NET_REPS = 4
 NET_TIMEOUT = 1150
 
 
-def t_net(ctx, runs='modern legacy nofast user', reps=None):
+IPXE_ROM = '/usr/lib/ipxe/qemu/pxe-virtio.rom'
+
+
+def t_net(ctx, runs='modern legacy nofast user pxe', reps=None):
     """l1_net.sh in one L1: Linux's virtio_net on minivmm's virtio-net and
     a tap, modern, with virtio_pci.force_legacy=1, and with ioeventfd and
     irqfd off: pings both ways, a stream each way and both at once with
@@ -785,11 +788,17 @@ def t_net(ctx, runs='modern legacy nofast user', reps=None):
         h.update(data)
     kernel, initrd = ctx.l2kit('l2_net.sh', NET_MODULES, end='poweroff',
                                files=((blob, '/l2/blob'),))
+    extra = []
+    if 'pxe' in runs.split():
+        if not os.path.isfile(IPXE_ROM):
+            raise Skip('%s missing (Debian package ipxe-qemu): no network boot'
+                       % IPXE_ROM)
+        extra = ['--file', IPXE_ROM]
     cmd = [os.path.join(HERE, 'l1_net.sh'), ctx.minivmm, ctl, kernel, initrd,
            blob, str(reps), h.hexdigest()] + runs.split()
     st, out, err, dt = ctx.run(cmd, timeout=timeout, retry_hang=True,
                                extra=['--file', ctx.minivmm, '--file', ctl,
-                                      '--file', blob, '--file', L1VMM])
+                                      '--file', blob, '--file', L1VMM] + extra)
     print('--- L1 script (stdout, %d bytes):\n%s'
           % (len(out), out.decode('utf-8', 'replace')))
     print('--- figures:')
@@ -798,7 +807,7 @@ def t_net(ctx, runs='modern legacy nofast user', reps=None):
             print(line)
     # 16 checks a run on a tap, 11 on the user backend (no tap, no pings,
     # no stall watch: the counters are the tap's).
-    want = sum(11 if r == 'user' else 16 for r in runs.split())
+    want = sum({'user': 11, 'pxe': 12}.get(r, 16) for r in runs.split())
     l1_verdict(st, out, err, dt, want)
 
 
@@ -810,6 +819,7 @@ TESTS = {
     'minivmm-net': t_net,
     'minivmm-net-modern': lambda ctx: t_net(ctx, 'modern'),
     'minivmm-net-user': lambda ctx: t_net(ctx, 'user'),
+    'minivmm-net-pxe': lambda ctx: t_net(ctx, 'pxe'),
     'minivmm-control': t_control,
     'minivmm-acpi': t_acpi,
     'runner-streams': t_runner_streams,
