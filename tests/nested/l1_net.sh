@@ -152,7 +152,7 @@ do_run() {
 	fi
 	wait_for $T/out 'STEP up' 60 && answer ok
 	if [ $run = pxe ]; then
-		grep -q 'iPXE' $T/out && ok "$run: iPXE from the NIC's ROM ran ($(grep -o 'iPXE [0-9][^ ]*' $T/out | head -n 1))" ||
+		grep -q 'iPXE' $T/out && ok "$run: iPXE from the NIC's ROM ran ($(grep -o 'iPXE [0-9][^ ]*' $T/out | head -n 1 | cut -d "$(printf '\033')" -f1))" ||
 			bad "$run: no iPXE on the console"
 		grep -q 'boot.ipxe' $T/out && ok "$run: iPXE loaded boot.ipxe by TFTP" || echo "L1-NOTE $run: iPXE did not name boot.ipxe"
 	fi
